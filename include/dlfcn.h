@@ -1,0 +1,46 @@
+/* dlfcn.h for WebAssembly main modules composed with wasm-dl.
+ *
+ * The dl* functions are imported from the core module "wasm-dl", which `wasm-dl compose` satisfies
+ * with its shim (C ABI) in front of the provider component (the POSIX dl state machine).
+ * Flag values follow glibc's x86-64 dlfcn.h so that code testing bits behaves the same.
+ */
+#ifndef WASM_DL_DLFCN_H
+#define WASM_DL_DLFCN_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RTLD_LAZY 0x00001
+#define RTLD_NOW 0x00002
+#define RTLD_NOLOAD 0x00004
+#define RTLD_DEEPBIND 0x00008
+#define RTLD_GLOBAL 0x00100
+#define RTLD_LOCAL 0
+#define RTLD_NODELETE 0x01000
+
+/* Pseudo-handles for dlsym. */
+#define RTLD_DEFAULT ((void *)0)
+#define RTLD_NEXT ((void *)-1)
+
+typedef struct {
+  const char *dli_fname; /* library that contains the address */
+  void *dli_fbase;       /* its memory base */
+  const char *dli_sname; /* nearest symbol */
+  void *dli_saddr;       /* its address */
+} Dl_info;
+
+#define WASM_DL_IMPORT(name) __attribute__((import_module("wasm-dl"), import_name(#name)))
+
+WASM_DL_IMPORT(dlopen) void *dlopen(const char *filename, int flags);
+WASM_DL_IMPORT(dlsym) void *dlsym(void *handle, const char *symbol);
+WASM_DL_IMPORT(dlclose) int dlclose(void *handle);
+WASM_DL_IMPORT(dlerror) char *dlerror(void);
+
+#undef WASM_DL_IMPORT
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
