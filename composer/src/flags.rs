@@ -1,0 +1,82 @@
+//! `wasm-dl flags`: the compiler and linker flags that make clang/wasm-ld output fit wasm-dl.
+
+use crate::parse;
+use crate::Input;
+use anyhow::Result;
+use std::collections::BTreeSet;
+
+/// Flags every main module needs, whatever its libraries import.
+pub const MAIN_BASE_FLAGS: &[&str] = &[
+    "-Wl,--export-table",
+    "-Wl,--growable-table",
+    "-Wl,--export=__stack_pointer",
+    "-Wl,--export=malloc",
+    "-Wl,--export=free",
+];
+
+/// Compile flags for a shared library's objects.
+pub const LIB_COMPILE_FLAGS: &[&str] = &["-fPIC", "-fvisibility=default"];
+
+/// `wasm-ld` flags that link a shared library.
+pub const LIB_LINK_FLAGS: &[&str] = &[
+    "-shared",
+    "--experimental-pic",
+    "--unresolved-symbols=import-dynamic",
+];
+
+/// Imports the linker resolves itself; the main module never needs to export them.
+fn is_linker_provided(module: &str, field: &str) -> bool {
+    module == "env"
+        && matches!(
+            field,
+            "memory"
+                | "__indirect_function_table"
+                | "__stack_pointer"
+                | "__memory_base"
+                | "__table_base"
+        )
+}
+
+/// Symbols the given libraries import that none of them defines: the main module must export
+/// each one (with `-Wl,--export=NAME`).
+pub fn main_exports(libs: &[Input]) -> Result<Vec<String>> {
+    let parsed = libs
+        .iter()
+        .map(parse::library)
+        .collect::<Result<Vec<_>>>()?;
+    let defined: BTreeSet<&str> = parsed
+        .iter()
+        .flat_map(|l| {
+            l.funcs
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .chain(l.data.iter().map(|(n, _)| n.as_str()))
+        })
+        .collect();
+    let mut needed = BTreeSet::new();
+    for lib in &parsed {
+        for imp in &lib.imports {
+            let symbol = matches!(imp.module.as_str(), "env" | "GOT.mem" | "GOT.func");
+            if symbol
+                && !is_linker_provided(&imp.module, &imp.field)
+                && !imp.weak
+                && !defined.contains(imp.field.as_str())
+            {
+                needed.insert(imp.field.clone());
+            }
+        }
+    }
+    Ok(needed.into_iter().collect())
+}
+
+/// Every flag a main module linked against `libs` needs.
+pub fn main_flags(libs: &[Input]) -> Result<Vec<String>> {
+    let mut flags: Vec<String> = MAIN_BASE_FLAGS.iter().map(|s| s.to_string()).collect();
+    for name in main_exports(libs)? {
+        let flag = format!("-Wl,--export={name}");
+        if !flags.contains(&flag) {
+            flags.push(flag);
+        }
+    }
+    Ok(flags)
+}

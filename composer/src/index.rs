@@ -1,0 +1,90 @@
+//! The library index: what the provider needs to answer `dlopen`/`dlsym` for one composition.
+//!
+//! Byte format (every integer a little-endian u32; `str` = u32 length + bytes):
+//! ```text
+//! magic "WDLX", version 1
+//! nlibs
+//! per library (its position is its id):
+//!   str name            the name given at compose time
+//!   n_aliases, str...   other names (soname, --lib aliases)
+//!   table_size          slots of its own element segments; its function slots follow them
+//!   n_deps, u32...      direct dependencies (load these first)
+//!   n_syms, then per symbol: str name, u8 kind (0 function, 1 data), u32 value
+//!                       (function: k, slot = table_base + table_size + k;
+//!                        data: offset from memory_base)
+//! main:
+//!   n_syms, then per symbol: str name, u8 kind, u32 value (absolute slot or address)
+//! ```
+//! The provider (`provider/src/index.rs`) is the only reader.
+
+/// Symbol kind tag: a function.
+pub const KIND_FUNC: u8 = 0;
+/// Symbol kind tag: data.
+pub const KIND_DATA: u8 = 1;
+
+/// One symbol entry.
+#[derive(Clone, Debug)]
+pub struct Symbol<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// [`KIND_FUNC`] or [`KIND_DATA`].
+    pub kind: u8,
+    /// Slot index k, data offset, or absolute value (main).
+    pub value: u32,
+}
+
+/// One library entry.
+#[derive(Clone, Debug)]
+pub struct LibEntry<'a> {
+    /// Name given at compose time.
+    pub name: &'a str,
+    /// Other names it is found by.
+    pub aliases: Vec<&'a str>,
+    /// MEM_INFO table size.
+    pub table_size: u32,
+    /// Direct dependencies, by library position.
+    pub deps: Vec<u32>,
+    /// Exported symbols.
+    pub syms: Vec<Symbol<'a>>,
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_u32(out, s.len() as u32);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_syms(out: &mut Vec<u8>, syms: &[Symbol<'_>]) {
+    put_u32(out, syms.len() as u32);
+    for s in syms {
+        put_str(out, s.name);
+        out.push(s.kind);
+        put_u32(out, s.value);
+    }
+}
+
+/// Encodes the index.
+pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"WDLX");
+    put_u32(&mut out, 1);
+    put_u32(&mut out, libs.len() as u32);
+    for lib in libs {
+        put_str(&mut out, lib.name);
+        put_u32(&mut out, lib.aliases.len() as u32);
+        for a in &lib.aliases {
+            put_str(&mut out, a);
+        }
+        put_u32(&mut out, lib.table_size);
+        put_u32(&mut out, lib.deps.len() as u32);
+        for d in &lib.deps {
+            put_u32(&mut out, *d);
+        }
+        put_syms(&mut out, &lib.syms);
+    }
+    put_syms(&mut out, main_syms);
+    out
+}

@@ -1,0 +1,161 @@
+//! Pass 3: decide the shape of the composition: the order libraries are instantiated in,
+//! which cross-library calls need a trampoline (the callee is instantiated later, e.g. in a
+//! cycle), which GOT entries each library's allocation fills in, and the provider's index.
+
+use crate::index::{self, LibEntry, Symbol};
+use crate::parse::{Library, MainModule};
+use crate::resolve::{Binding, FuncSource, GotId, GotTarget, LibId, Resolution};
+use hashbrown::HashMap;
+
+/// The composition's shape.
+#[derive(Debug)]
+pub struct Layout {
+    /// Libraries in instantiation order (callees before callers where the call graph allows).
+    pub order: Vec<LibId>,
+    /// Function imports that go through a trampoline: (importer, import index) → GOT entry of the
+    /// callee's slot.
+    pub trampolines: HashMap<(LibId, usize), GotId>,
+    /// Per library, the GOT entries whose value its allocation sets.
+    pub got_by_lib: Vec<Vec<GotId>>,
+    /// GOT entries that get a fresh slot for a main function when the component starts.
+    pub main_new_slots: Vec<(GotId, String)>,
+    /// The encoded provider index.
+    pub index: Vec<u8>,
+}
+
+/// Computes the layout. May add GOT entries (for trampolines) to `res`.
+pub fn layout(main: &MainModule<'_>, libs: &[Library<'_>], res: &mut Resolution) -> Layout {
+    // Instantiation order: depth-first post-order over direct function imports.
+    let n = libs.len();
+    let mut order = Vec::with_capacity(n);
+    let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
+    for root in 0..n {
+        if state[root] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        state[root] = 1;
+        while let Some(&mut (l, ref mut next)) = stack.last_mut() {
+            let binds = &res.bindings[l];
+            let mut pushed = false;
+            while *next < binds.len() {
+                let b = &binds[*next];
+                *next += 1;
+                if let Binding::Func(FuncSource::Lib(m, _)) = b {
+                    if state[m.index()] == 0 {
+                        state[m.index()] = 1;
+                        stack.push((m.index(), 0));
+                        pushed = true;
+                        break;
+                    }
+                }
+            }
+            if !pushed {
+                state[l] = 2;
+                order.push(LibId(l as u32));
+                stack.pop();
+            }
+        }
+    }
+    let mut position = vec![0usize; n];
+    for (p, l) in order.iter().enumerate() {
+        position[l.index()] = p;
+    }
+
+    let mut got_index: HashMap<GotTarget, GotId> = res
+        .gots
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), GotId(i as u32)))
+        .collect();
+    let mut trampolines = HashMap::new();
+    for (l, binds) in res.bindings.iter().enumerate() {
+        for (i, b) in binds.iter().enumerate() {
+            if let Binding::Func(FuncSource::Lib(m, k)) = b {
+                if position[m.index()] >= position[l] {
+                    let t = GotTarget::LibFunc(*m, *k);
+                    let id = *got_index.entry(t.clone()).or_insert_with(|| {
+                        res.gots.push(t);
+                        GotId(res.gots.len() as u32 - 1)
+                    });
+                    trampolines.insert((LibId(l as u32), i), id);
+                }
+            }
+        }
+    }
+
+    let mut got_by_lib = vec![Vec::new(); n];
+    let mut main_new_slots = Vec::new();
+    for (i, t) in res.gots.iter().enumerate() {
+        match t {
+            GotTarget::LibData(l, _) | GotTarget::LibFunc(l, _) => {
+                got_by_lib[l.index()].push(GotId(i as u32))
+            }
+            GotTarget::MainFuncNewSlot(name) => {
+                main_new_slots.push((GotId(i as u32), name.clone()))
+            }
+            GotTarget::Null | GotTarget::Abs(_) => {}
+        }
+    }
+
+    let entries: Vec<LibEntry<'_>> = libs
+        .iter()
+        .enumerate()
+        .map(|(i, lib)| {
+            let base = lib.name.rsplit('/').next().unwrap_or(&lib.name);
+            let mut syms: Vec<Symbol<'_>> = lib
+                .funcs
+                .iter()
+                .enumerate()
+                .map(|(k, (name, _))| Symbol {
+                    name,
+                    kind: index::KIND_FUNC,
+                    value: k as u32,
+                })
+                .collect();
+            syms.extend(lib.data.iter().map(|(name, off)| Symbol {
+                name,
+                kind: index::KIND_DATA,
+                value: *off,
+            }));
+            LibEntry {
+                name: &lib.name,
+                aliases: if base != lib.name {
+                    vec![base]
+                } else {
+                    Vec::new()
+                },
+                table_size: lib.table_size,
+                deps: res.deps[i].iter().map(|d| d.0).collect(),
+                syms,
+            }
+        })
+        .collect();
+    let mut main_syms: Vec<Symbol<'_>> = main
+        .data
+        .iter()
+        .map(|(name, v)| Symbol {
+            name,
+            kind: index::KIND_DATA,
+            value: *v,
+        })
+        .collect();
+    main_syms.extend(main.funcs.iter().filter_map(|(name, (idx, _))| {
+        let slot = main.elem_slots.get(idx)?;
+        Some(Symbol {
+            name,
+            kind: index::KIND_FUNC,
+            value: *slot,
+        })
+    }));
+    main_syms.sort_by(|a, b| a.name.cmp(b.name));
+    let index = index::encode(&entries, &main_syms);
+
+    Layout {
+        order,
+        trampolines,
+        got_by_lib,
+        main_new_slots,
+        index,
+    }
+}

@@ -1,0 +1,231 @@
+//! wasm-dl: compose a WebAssembly main module and `dylink.0` shared libraries into one component
+//! whose `dlopen`/`dlsym` are answered by a precompiled provider component.
+//!
+//! The composer is a pipeline of passes over plain data:
+//! [`parse`] → [`resolve`] → [`layout`] → [`synth`] → [`encode`].
+//!
+//! ```no_run
+//! # fn main() -> anyhow::Result<()> {
+//! let app = wasm_dl::Composer::new()
+//!     .main("main.wasm", std::fs::read("main.wasm")?)
+//!     .library("libgreet.so", std::fs::read("libgreet.so")?)
+//!     .compose()?;
+//! # Ok(()) }
+//! ```
+
+pub mod encode;
+pub mod flags;
+pub mod index;
+pub mod layout;
+pub mod parse;
+pub mod provider;
+pub mod resolve;
+pub mod synth;
+pub mod wit;
+
+use anyhow::{bail, Context, Result};
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+};
+
+/// The core module name main imports the `dl*` functions from (see `include/dlfcn.h`).
+pub const DL_MODULE: &str = "wasm-dl";
+
+/// Where the `dl` interface comes from in the composed component.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProviderMode {
+    /// The precompiled provider (with this composition's index) is plugged in.
+    #[default]
+    Embedded,
+    /// The component keeps importing `wasm-dl:dl/dl`; plug a provider later.
+    External,
+}
+
+/// One input file: a display name (the path given, used in errors and as the dlopen name) and bytes.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Name used in messages and, for libraries, the name `dlopen` finds it by.
+    pub name: String,
+    /// The module's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Builder for one composition.
+#[derive(Clone, Debug, Default)]
+pub struct Composer {
+    main: Option<Input>,
+    libs: Vec<Input>,
+    provider: ProviderMode,
+}
+
+/// A finished composition.
+#[derive(Debug)]
+pub struct Composed {
+    /// The validated component.
+    pub component: Vec<u8>,
+    /// Things worth telling the user (duplicate symbols, ...).
+    pub warnings: Vec<String>,
+}
+
+impl Composer {
+    /// An empty composition.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the main module.
+    pub fn main(mut self, name: impl Into<String>, bytes: Vec<u8>) -> Self {
+        self.main = Some(Input {
+            name: name.into(),
+            bytes,
+        });
+        self
+    }
+
+    /// Adds a shared library; `name` is what `dlopen` finds it by (its basename works too).
+    pub fn library(mut self, name: impl Into<String>, bytes: Vec<u8>) -> Self {
+        self.libs.push(Input {
+            name: name.into(),
+            bytes,
+        });
+        self
+    }
+
+    /// Chooses where the `dl` interface comes from.
+    pub fn provider(mut self, mode: ProviderMode) -> Self {
+        self.provider = mode;
+        self
+    }
+
+    /// Runs the pipeline and returns the validated component.
+    pub fn compose(&self) -> Result<Vec<u8>> {
+        Ok(self.compose_report()?.component)
+    }
+
+    /// Runs the pipeline and returns the component with the warnings.
+    pub fn compose_report(&self) -> Result<Composed> {
+        let main_input = self.main.as_ref().context("no main module given")?;
+        // Pass 1: parse.
+        let main = parse::main_module(main_input)?;
+        let libs = self
+            .libs
+            .iter()
+            .map(parse::library)
+            .collect::<Result<Vec<_>>>()?;
+        check_names(&libs)?;
+        check_main(&main, !libs.is_empty())?;
+        // Pass 2: resolve.
+        let mut res = resolve::resolve(&main, &libs)?;
+        // Pass 3: layout.
+        let layout = layout::layout(&main, &libs, &mut res);
+        // Pass 4: synthesize.
+        let mut rewritten = Vec::with_capacity(libs.len());
+        let mut has_start = Vec::with_capacity(libs.len());
+        for lib in &libs {
+            let r = synth::library::rewrite(lib)?;
+            rewritten.push(r.bytes);
+            has_start.push(r.has_start);
+        }
+        let mut env = synth::env::EnvModule::default();
+        for (l, binds) in res.bindings.iter().enumerate() {
+            for (i, b) in binds.iter().enumerate() {
+                let parse::ImportKind::Func(ty) = &libs[l].imports[i].kind else {
+                    continue;
+                };
+                if let Some(g) = layout.trampolines.get(&(resolve::LibId(l as u32), i)) {
+                    env.trampoline(*g, ty);
+                } else if let resolve::Binding::Func(resolve::FuncSource::Trap) = b {
+                    env.trap_index(ty);
+                }
+            }
+        }
+        let env_module = env.encode(libs.len() as u32, &res.gots);
+        let loader_module = synth::loader::encode(&main, &libs, &has_start, &res.gots, &layout);
+        let patched_main = synth::main_module::patch(&main)?;
+        // Pass 5: encode.
+        let mut encoder = wit_component::ComponentEncoder::default();
+        encoder
+            .validate(true)
+            .module(&patched_main)
+            .with_context(|| format!("{}: cannot make a component of it", main.name))?
+            .adapter(
+                WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+                WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+            )?;
+        if !main.dl_imports.is_empty() {
+            encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
+        }
+        let component = encoder
+            .encode()
+            .with_context(|| format!("{}: cannot make a component of it", main.name))?;
+        let component = encode::Appender::new(component)?.append(
+            &libs,
+            &rewritten,
+            &res,
+            &layout,
+            &env_module,
+            &loader_module,
+        )?;
+        let component = match self.provider {
+            ProviderMode::External => component,
+            ProviderMode::Embedded if main.dl_imports.is_empty() => component,
+            ProviderMode::Embedded => encode::plug_provider(&component, &layout.index)?,
+        };
+        Ok(Composed {
+            component,
+            warnings: res.warnings,
+        })
+    }
+}
+
+fn check_names(libs: &[parse::Library<'_>]) -> Result<()> {
+    let mut seen = hashbrown::HashMap::new();
+    for lib in libs {
+        let base = lib.name.rsplit('/').next().unwrap_or(&lib.name);
+        if let Some(other) = seen.insert(base.to_string(), lib.name.clone()) {
+            bail!(
+                "two libraries are named `{base}` ({other} and {}); give each library once",
+                lib.name
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_main(main: &parse::MainModule<'_>, has_libs: bool) -> Result<()> {
+    let mut missing = Vec::new();
+    if has_libs || !main.dl_imports.is_empty() {
+        for f in ["malloc", "free"] {
+            if !main.funcs.contains_key(f) {
+                missing.push(f);
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let flags: Vec<String> = missing
+            .iter()
+            .map(|f| format!("-Wl,--export={f}"))
+            .collect();
+        bail!(
+            "{}: does not export {}, which wasm-dl allocates library memory and messages with; \
+             link it with `{}`",
+            main.name,
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            flags.join(" ")
+        );
+    }
+    for name in &main.dl_imports {
+        if !synth::shim::EXPORTS.contains(&name.as_str()) {
+            bail!(
+                "{}: imports `{DL_MODULE}.{name}`, which wasm-dl does not provide (it provides {})",
+                main.name,
+                synth::shim::EXPORTS.join(", ")
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The `wasm-dl` command line.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use wasm_dl::{Composer, ProviderMode};
+
+#[derive(Parser)]
+#[command(
+    name = "wasm-dl",
+    version,
+    about = "dlopen and shared libraries for WebAssembly components"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Provider {
+    /// Plug the built-in provider (with this composition's index) into the component.
+    Embedded,
+    /// Leave the component importing `wasm-dl:dl/dl`.
+    External,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compose a main module and shared libraries into one component.
+    Compose {
+        /// The main module (a non-PIC wasm-ld executable).
+        main: PathBuf,
+        /// Shared libraries (`wasm-ld -shared`); `dlopen` finds each by this path or its basename.
+        libs: Vec<PathBuf>,
+        /// Where to write the component.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Where the dl interface comes from.
+        #[arg(long, value_enum, default_value = "embedded")]
+        provider: Provider,
+    },
+    /// Print the clang flags a module needs.
+    Flags {
+        #[command(subcommand)]
+        role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum Role {
+    /// Flags for the main module, including one `--export=` per symbol the libraries import.
+    Main {
+        /// The shared libraries the main module will be composed with.
+        libs: Vec<PathBuf>,
+    },
+    /// Flags for a shared library.
+    Lib,
+}
+
+fn read(path: &Path) -> Result<wasm_dl::Input> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(wasm_dl::Input {
+        name: path.display().to_string(),
+        bytes,
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Compose {
+            main,
+            libs,
+            output,
+            provider,
+        } => {
+            let main = read(&main)?;
+            let mut composer = Composer::new().main(main.name, main.bytes);
+            for lib in &libs {
+                let lib = read(lib)?;
+                composer = composer.library(lib.name, lib.bytes);
+            }
+            composer = composer.provider(match provider {
+                Provider::Embedded => ProviderMode::Embedded,
+                Provider::External => ProviderMode::External,
+            });
+            let composed = composer.compose_report()?;
+            for w in &composed.warnings {
+                eprintln!("wasm-dl: warning: {w}");
+            }
+            std::fs::write(&output, &composed.component)
+                .with_context(|| format!("{}: cannot write", output.display()))?;
+        }
+        Command::Flags {
+            role: Role::Main { libs },
+        } => {
+            let libs = libs.iter().map(|l| read(l)).collect::<Result<Vec<_>>>()?;
+            println!("{}", wasm_dl::flags::main_flags(&libs)?.join("\n"));
+        }
+        Command::Flags { role: Role::Lib } => {
+            println!("compile: {}", wasm_dl::flags::LIB_COMPILE_FLAGS.join(" "));
+            println!(
+                "link (wasm-ld): {}",
+                wasm_dl::flags::LIB_LINK_FLAGS.join(" ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("wasm-dl: error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,373 @@
+//! Pass 2: bind every library import to where it comes from, the way a Linux dynamic linker
+//! resolves relocations: the main program first, then the library's own scope (itself and its
+//! NEEDED closure, breadth first), then the other bundled libraries in command-line order.
+//! A library that satisfies another's import becomes its dependency, so it is loaded first.
+
+use crate::parse::{ImportKind, Library, MainModule};
+use anyhow::{bail, Result};
+use hashbrown::HashMap;
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use wasmparser::{FuncType, ValType};
+
+/// Position of a library on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LibId(pub u32);
+
+impl LibId {
+    /// As a vector index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Index of a GOT entry (a mutable global shared by every library importing the same symbol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GotId(pub u32);
+
+/// Where a function import is satisfied from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FuncSource {
+    /// An export of the main module.
+    Main(String),
+    /// Function symbol `k` of a library.
+    Lib(LibId, u32),
+    /// A weak undefined function: a stub that traps if called.
+    Trap,
+}
+
+/// The value a GOT entry holds once its target is loaded.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum GotTarget {
+    /// Weak undefined: 0.
+    Null,
+    /// Known at compose time: a main data address or a slot of main's own table.
+    Abs(u32),
+    /// A main function no element segment placed: it gets a slot when the component starts.
+    MainFuncNewSlot(String),
+    /// `memory_base + offset` of a library.
+    LibData(LibId, u32),
+    /// Function symbol `k` of a library: `table_base + table_size + k`.
+    LibFunc(LibId, u32),
+}
+
+/// How one import is bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// `env.memory`: main's memory.
+    Memory,
+    /// `env.__indirect_function_table`: main's table.
+    Table,
+    /// `env.__stack_pointer`: main's exported stack pointer.
+    StackPointer,
+    /// `env.__memory_base` of this library.
+    MemoryBase,
+    /// `env.__table_base` of this library.
+    TableBase,
+    /// A function.
+    Func(FuncSource),
+    /// A `GOT.mem`/`GOT.func` global.
+    Got(GotId),
+}
+
+/// The result of resolution.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    /// Per library, per import (parallel to `Library::imports`).
+    pub bindings: Vec<Vec<Binding>>,
+    /// GOT entries, deduplicated by target.
+    pub gots: Vec<GotTarget>,
+    /// Per library, the libraries to load before it (NEEDED first), without itself.
+    pub deps: Vec<Vec<LibId>>,
+    /// Human-readable notes (duplicate definitions: the first in load order won).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Def {
+    Func(LibId, u32),
+    Data(LibId, u32),
+}
+
+/// Finds a library by a NEEDED name: exact name, then basename.
+pub fn find_lib(libs: &[Library<'_>], name: &str) -> Option<LibId> {
+    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    libs.iter()
+        .position(|l| l.name == name)
+        .or_else(|| libs.iter().position(|l| base(&l.name) == base(name)))
+        .map(|i| LibId(i as u32))
+}
+
+fn sig(ty: &FuncType) -> String {
+    let list = |v: &[ValType]| {
+        v.iter()
+            .map(|t| format!("{t}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!(
+        "(func (param {}) (result {}))",
+        list(ty.params()),
+        list(ty.results())
+    )
+}
+
+/// Resolves every import of every library.
+pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution> {
+    let mut res = Resolution::default();
+    let mut errors: Vec<String> = Vec::new();
+    let mut unresolved_main: Vec<String> = Vec::new();
+
+    // NEEDED edges.
+    let mut needed: Vec<Vec<LibId>> = Vec::with_capacity(libs.len());
+    for lib in libs {
+        let mut n = Vec::new();
+        for name in &lib.needed {
+            match find_lib(libs, name) {
+                Some(id) => n.push(id),
+                None => errors.push(format!(
+                    "{}: needs `{name}` (dylink.0 NEEDED), which was not given; add it to the \
+                     `wasm-dl compose` command line",
+                    lib.name
+                )),
+            }
+        }
+        needed.push(n);
+    }
+
+    // Every definition, in load order. Main's exports are looked up separately (it comes first).
+    let mut defs: HashMap<&str, Vec<Def>> = HashMap::new();
+    for (i, lib) in libs.iter().enumerate() {
+        let id = LibId(i as u32);
+        for (k, (name, _)) in lib.funcs.iter().enumerate() {
+            defs.entry(name.as_str())
+                .or_default()
+                .push(Def::Func(id, k as u32));
+        }
+        for (name, off) in &lib.data {
+            defs.entry(name.as_str())
+                .or_default()
+                .push(Def::Data(id, *off));
+        }
+    }
+    for (name, list) in &defs {
+        if list.len() > 1 || main.funcs.contains_key(*name) || main.data.contains_key(*name) {
+            let mut who: Vec<&str> = Vec::new();
+            if main.funcs.contains_key(*name) || main.data.contains_key(*name) {
+                who.push(&main.name);
+            }
+            who.extend(list.iter().map(|d| match d {
+                Def::Func(l, _) | Def::Data(l, _) => libs[l.index()].name.as_str(),
+            }));
+            res.warnings.push(format!(
+                "symbol `{name}` is defined by {}; the first ({}) wins",
+                who.join(", "),
+                who[0]
+            ));
+        }
+    }
+    res.warnings.sort();
+
+    let mut got_ids: HashMap<GotTarget, GotId> = HashMap::new();
+    let mut got = |t: GotTarget, gots: &mut Vec<GotTarget>| -> GotId {
+        *got_ids.entry(t.clone()).or_insert_with(|| {
+            gots.push(t);
+            GotId(gots.len() as u32 - 1)
+        })
+    };
+
+    for (i, lib) in libs.iter().enumerate() {
+        let me = LibId(i as u32);
+        // The library's local scope, breadth first: rank of each library in it.
+        let mut rank: HashMap<LibId, usize> = HashMap::new();
+        let mut queue = VecDeque::from([me]);
+        while let Some(l) = queue.pop_front() {
+            if rank.contains_key(&l) {
+                continue;
+            }
+            rank.insert(l, rank.len());
+            queue.extend(needed[l.index()].iter().copied());
+        }
+        let lookup = |name: &str| -> Option<Def> {
+            let list = defs.get(name)?;
+            list.iter()
+                .min_by_key(|d| {
+                    let (Def::Func(l, _) | Def::Data(l, _)) = **d;
+                    (rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
+                })
+                .copied()
+        };
+        let mut deps: Vec<LibId> = needed[i].clone();
+        let mut bindings = Vec::with_capacity(lib.imports.len());
+        for imp in &lib.imports {
+            let field = imp.field.as_str();
+            let what = format!("{}: import `{}.{}`", lib.name, imp.module, field);
+            let binding = match (imp.module.as_str(), &imp.kind) {
+                ("env", ImportKind::Memory) if field == "memory" => Binding::Memory,
+                ("env", ImportKind::Table) if field == "__indirect_function_table" => {
+                    Binding::Table
+                }
+                ("env", ImportKind::Global { .. }) if field == "__stack_pointer" => {
+                    if !main.stack_pointer {
+                        errors.push(format!(
+                            "{}: uses the stack, but {} does not export `__stack_pointer`; link \
+                             the main module with `-Wl,--export=__stack_pointer`",
+                            lib.name, main.name
+                        ));
+                    }
+                    Binding::StackPointer
+                }
+                ("env", ImportKind::Global { .. }) if field == "__memory_base" => {
+                    Binding::MemoryBase
+                }
+                ("env", ImportKind::Global { .. }) if field == "__table_base" => Binding::TableBase,
+                (
+                    "GOT.mem",
+                    ImportKind::Global {
+                        ty: ValType::I32, ..
+                    },
+                ) => {
+                    let target = if let Some(addr) = main.data.get(field) {
+                        Some(GotTarget::Abs(*addr))
+                    } else {
+                        match lookup(field) {
+                            Some(Def::Data(l, off)) => Some(GotTarget::LibData(l, off)),
+                            Some(Def::Func(..)) => {
+                                errors.push(format!(
+                                    "{what}: `{field}` is a function, but is used as data"
+                                ));
+                                Some(GotTarget::Null)
+                            }
+                            None if imp.weak => Some(GotTarget::Null),
+                            None => None,
+                        }
+                    };
+                    match target {
+                        Some(t) => Binding::Got(got(t, &mut res.gots)),
+                        None => {
+                            unresolved_main.push(field.to_string());
+                            errors.push(format!("{}: undefined data symbol `{field}`", lib.name));
+                            Binding::Got(got(GotTarget::Null, &mut res.gots))
+                        }
+                    }
+                }
+                (
+                    "GOT.func",
+                    ImportKind::Global {
+                        ty: ValType::I32, ..
+                    },
+                ) => {
+                    let target = if let Some((idx, _)) = main.funcs.get(field) {
+                        Some(match main.elem_slots.get(idx) {
+                            Some(slot) => GotTarget::Abs(*slot),
+                            None => GotTarget::MainFuncNewSlot(field.to_string()),
+                        })
+                    } else {
+                        match lookup(field) {
+                            Some(Def::Func(l, k)) => Some(GotTarget::LibFunc(l, k)),
+                            Some(Def::Data(..)) => {
+                                errors.push(format!(
+                                    "{what}: `{field}` is data, but its address is taken as a function"
+                                ));
+                                Some(GotTarget::Null)
+                            }
+                            None if imp.weak => Some(GotTarget::Null),
+                            None => None,
+                        }
+                    };
+                    match target {
+                        Some(t) => Binding::Got(got(t, &mut res.gots)),
+                        None => {
+                            unresolved_main.push(field.to_string());
+                            errors.push(format!("{}: undefined function `{field}`", lib.name));
+                            Binding::Got(got(GotTarget::Null, &mut res.gots))
+                        }
+                    }
+                }
+                ("env", ImportKind::Func(ty)) => {
+                    let (src, found) = if let Some((_, mty)) = main.funcs.get(field) {
+                        (FuncSource::Main(field.to_string()), mty)
+                    } else {
+                        match lookup(field) {
+                            Some(Def::Func(l, k)) => {
+                                (FuncSource::Lib(l, k), &libs[l.index()].funcs[k as usize].1)
+                            }
+                            Some(Def::Data(..)) => {
+                                errors.push(format!("{what}: `{field}` is data, but is called"));
+                                (FuncSource::Trap, ty)
+                            }
+                            None if imp.weak => (FuncSource::Trap, ty),
+                            None => {
+                                unresolved_main.push(field.to_string());
+                                errors.push(format!("{}: undefined function `{field}`", lib.name));
+                                (FuncSource::Trap, ty)
+                            }
+                        }
+                    };
+                    if found != ty {
+                        errors.push(format!(
+                            "{what}: type mismatch: imported as {} but defined as {}",
+                            sig(ty),
+                            sig(found)
+                        ));
+                    }
+                    Binding::Func(src)
+                }
+                (crate::DL_MODULE, _) => {
+                    errors.push(format!(
+                        "{what}: libraries calling the dl* functions themselves are not supported yet"
+                    ));
+                    Binding::Func(FuncSource::Trap)
+                }
+                _ => {
+                    errors.push(format!(
+                        "{what}: unsupported import (shared libraries may import functions and \
+                         `GOT.mem`/`GOT.func` globals, plus `env.memory`, \
+                         `env.__indirect_function_table`, `env.__stack_pointer`, \
+                         `env.__memory_base`, `env.__table_base`)"
+                    ));
+                    Binding::Func(FuncSource::Trap)
+                }
+            };
+            let dep = match &binding {
+                Binding::Func(FuncSource::Lib(l, _)) => Some(*l),
+                Binding::Got(g) => match &res.gots[g.0 as usize] {
+                    GotTarget::LibData(l, _) | GotTarget::LibFunc(l, _) => Some(*l),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(l) = dep {
+                if l != me && !deps.contains(&l) {
+                    deps.push(l);
+                }
+            }
+            bindings.push(binding);
+        }
+        res.bindings.push(bindings);
+        res.deps.push(deps);
+    }
+
+    if !errors.is_empty() {
+        let mut msg = String::new();
+        for e in &errors {
+            let _ = writeln!(msg, "{e}");
+        }
+        if !unresolved_main.is_empty() {
+            unresolved_main.sort();
+            unresolved_main.dedup();
+            let flags: Vec<String> = unresolved_main
+                .iter()
+                .map(|s| format!("-Wl,--export={s}"))
+                .collect();
+            let _ = writeln!(
+                msg,
+                "fix: if the main module defines them (libc does for most), export them by \
+                 linking it with `{}` (`wasm-dl flags main LIB...` prints every flag it needs)",
+                flags.join(" ")
+            );
+        }
+        bail!("{}", msg.trim_end());
+    }
+    Ok(res)
+}

@@ -1,0 +1,170 @@
+//! The env module: the mutable globals the libraries' `env`/`GOT` imports bind to.
+//!
+//! It is instantiated before any library (it depends on nothing but main's table), so every
+//! library can import from it, and the loader (instantiated after the libraries) sets its globals
+//! when a library is placed. It also holds the trampolines for calls into libraries instantiated
+//! later (cycles) and the trap stubs for weak undefined functions.
+
+use crate::resolve::{GotId, GotTarget};
+use hashbrown::HashMap;
+use wasm_encoder::{
+    CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, ImportSection, Module, TableType, TypeSection, ValType,
+};
+use wasmparser::FuncType;
+
+/// Export name of library `lib`'s memory base global.
+pub fn memory_base(lib: u32) -> String {
+    format!("mb{lib}")
+}
+/// Export name of library `lib`'s table base global.
+pub fn table_base(lib: u32) -> String {
+    format!("tb{lib}")
+}
+/// Export name of a GOT global.
+pub fn got(id: GotId) -> String {
+    format!("got{}", id.0)
+}
+/// Export name of the trampoline that calls through GOT entry `id`.
+pub fn trampoline(id: GotId) -> String {
+    format!("tramp{}", id.0)
+}
+/// Export name of the trap stub for signature number `n` (see [`EnvModule::trap_index`]).
+pub fn trap(n: usize) -> String {
+    format!("trap{n}")
+}
+
+/// Builder of the env module.
+#[derive(Default)]
+pub struct EnvModule {
+    trampolines: Vec<(GotId, FuncType)>,
+    traps: Vec<FuncType>,
+    trap_index: HashMap<FuncType, usize>,
+}
+
+fn val(t: &wasmparser::ValType) -> ValType {
+    match t {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(_) => ValType::FUNCREF,
+    }
+}
+
+/// The encoder's form of a function type.
+pub fn func_type(ty: &FuncType) -> (Vec<ValType>, Vec<ValType>) {
+    (
+        ty.params().iter().map(val).collect(),
+        ty.results().iter().map(val).collect(),
+    )
+}
+
+impl EnvModule {
+    /// Adds a trampoline through GOT entry `id` (once per id).
+    pub fn trampoline(&mut self, id: GotId, ty: &FuncType) {
+        if !self.trampolines.iter().any(|(g, _)| *g == id) {
+            self.trampolines.push((id, ty.clone()));
+        }
+    }
+
+    /// The trap stub for a signature; returns its number for [`trap`].
+    pub fn trap_index(&mut self, ty: &FuncType) -> usize {
+        if let Some(i) = self.trap_index.get(ty) {
+            return *i;
+        }
+        self.traps.push(ty.clone());
+        self.trap_index.insert(ty.clone(), self.traps.len() - 1);
+        self.traps.len() - 1
+    }
+
+    /// Encodes the module for `n_libs` libraries and the given GOT entries.
+    pub fn encode(&self, n_libs: u32, gots: &[GotTarget]) -> Vec<u8> {
+        let mut types = TypeSection::new();
+        let mut imports = ImportSection::new();
+        let mut funcs = FunctionSection::new();
+        let mut globals = GlobalSection::new();
+        let mut exports = ExportSection::new();
+        let mut code = CodeSection::new();
+
+        imports.import(
+            "main",
+            crate::synth::main_module::TABLE_EXPORT,
+            EntityType::Table(TableType {
+                element_type: wasm_encoder::RefType::FUNCREF,
+                minimum: 0,
+                maximum: None,
+                table64: false,
+                shared: false,
+            }),
+        );
+        let mut_i32 = GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        };
+        let mut g = 0;
+        for lib in 0..n_libs {
+            globals.global(mut_i32, &ConstExpr::i32_const(0));
+            exports.export(&memory_base(lib), ExportKind::Global, g);
+            globals.global(mut_i32, &ConstExpr::i32_const(0));
+            exports.export(&table_base(lib), ExportKind::Global, g + 1);
+            g += 2;
+        }
+        let got_base = g;
+        for (i, t) in gots.iter().enumerate() {
+            let init = match t {
+                GotTarget::Abs(v) => *v as i32,
+                _ => 0,
+            };
+            globals.global(mut_i32, &ConstExpr::i32_const(init));
+            exports.export(
+                &got(GotId(i as u32)),
+                ExportKind::Global,
+                got_base + i as u32,
+            );
+        }
+
+        let mut ty_index: HashMap<FuncType, u32> = HashMap::new();
+        let mut ty_of = |ty: &FuncType, types: &mut TypeSection| -> u32 {
+            *ty_index.entry(ty.clone()).or_insert_with(|| {
+                let (p, r) = func_type(ty);
+                types.ty().function(p, r);
+                types.len() - 1
+            })
+        };
+        let mut f = 0;
+        for (id, ty) in &self.trampolines {
+            let t = ty_of(ty, &mut types);
+            funcs.function(t);
+            let mut body = Function::new([]);
+            let mut ins = body.instructions();
+            for p in 0..ty.params().len() as u32 {
+                ins.local_get(p);
+            }
+            ins.global_get(got_base + id.0).call_indirect(0, t).end();
+            code.function(&body);
+            exports.export(&trampoline(*id), ExportKind::Func, f);
+            f += 1;
+        }
+        for (n, ty) in self.traps.iter().enumerate() {
+            let t = ty_of(ty, &mut types);
+            funcs.function(t);
+            let mut body = Function::new([]);
+            body.instructions().unreachable().end();
+            code.function(&body);
+            exports.export(&trap(n), ExportKind::Func, f);
+            f += 1;
+        }
+
+        let mut module = Module::new();
+        module.section(&types);
+        module.section(&imports);
+        module.section(&funcs);
+        module.section(&globals);
+        module.section(&exports);
+        module.section(&code);
+        module.finish()
+    }
+}

@@ -1,0 +1,313 @@
+//! Stage 1 of the seed: rewrite a `wasm-ld -shared` module so that it can be instantiated before
+//! anyone knows where it lives, and placed later by an `init` call.
+//!
+//! - active data and element segments (at `__memory_base` / `__table_base`) become passive;
+//! - `env.__memory_base` and `env.__table_base` become mutable imports, set at load time;
+//! - a start function (global relocations) is no longer run at instantiation but exported as
+//!   [`START_EXPORT`], because the bases are not known yet then;
+//! - a new export [`INIT_EXPORT`]`(memory_base, table_base)` copies the segments into place.
+//!
+//! Everything else is copied byte for byte.
+
+use crate::parse::Library;
+use anyhow::{anyhow, bail, Context, Result};
+use std::borrow::Cow;
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{
+    CodeSection, DataCountSection, DataSection, ElementSection, Elements, EntityType, ExportKind,
+    ExportSection, Function, FunctionSection, GlobalType, ImportSection, Module, RawSection,
+    TypeSection, ValType,
+};
+use wasmparser::{DataKind, ElementItems, ElementKind, Operator, Parser, Payload, TypeRef};
+
+/// Export that copies the library's segments into place: `(func (param memory_base table_base))`.
+pub const INIT_EXPORT: &str = "__wasm_dl_init";
+/// Export of the library's former start function (global relocations), if it had one.
+pub const START_EXPORT: &str = "__wasm_dl_start";
+
+/// A rewritten library.
+#[derive(Debug)]
+pub struct Rewritten {
+    /// The new module.
+    pub bytes: Vec<u8>,
+    /// Whether [`START_EXPORT`] exists.
+    pub has_start: bool,
+}
+
+/// Offset of a segment relative to a base global, from its offset expression.
+fn relative_offset(expr: &wasmparser::ConstExpr<'_>, base: Option<u32>, what: &str) -> Result<u32> {
+    let ops: Vec<Operator<'_>> = expr
+        .get_operators_reader()
+        .into_iter()
+        .collect::<wasmparser::Result<_>>()?;
+    match (base, ops.as_slice()) {
+        (Some(b), [Operator::GlobalGet { global_index }, Operator::End]) if *global_index == b => {
+            Ok(0)
+        }
+        (
+            Some(b),
+            [Operator::GlobalGet { global_index }, Operator::I32Const { value }, Operator::I32Add, Operator::End],
+        ) if *global_index == b => Ok(*value as u32),
+        _ => bail!(
+            "its {what} segment is placed at a fixed address, not relative to its base; \
+             compile with `-fPIC` and link with `wasm-ld -shared`"
+        ),
+    }
+}
+
+/// Rewrites one library (see the module docs).
+pub fn rewrite(lib: &Library<'_>) -> Result<Rewritten> {
+    rewrite_inner(lib).with_context(|| format!("{}: cannot rewrite shared library", lib.name))
+}
+
+fn rewrite_inner(lib: &Library<'_>) -> Result<Rewritten> {
+    let bytes = lib.bytes;
+    // First pass: index spaces, the start function, and where data segments go (the data
+    // section follows the code section, but the init function in the code section needs it).
+    let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
+    let (mut memory_base, mut table_base) = (None, None);
+    let mut start = None;
+    let mut data_segs: Vec<(u32, u32, u32)> = Vec::new(); // (segment, offset, length)
+    let mut n_data = 0;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::TypeSection(r) => {
+                for ty in r.into_iter_err_on_gc_types() {
+                    ty?;
+                    n_types += 1;
+                }
+            }
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports() {
+                    let imp = imp?;
+                    match imp.ty {
+                        TypeRef::Func(_) => n_funcs += 1,
+                        TypeRef::Global(_) => {
+                            if imp.module == "env" && imp.name == "__memory_base" {
+                                memory_base = Some(n_globals);
+                            }
+                            if imp.module == "env" && imp.name == "__table_base" {
+                                table_base = Some(n_globals);
+                            }
+                            n_globals += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Payload::FunctionSection(r) => n_funcs += r.count(),
+            Payload::StartSection { func, .. } => start = Some(func),
+            Payload::DataSection(r) => {
+                n_data = r.count();
+                for (i, d) in r.into_iter().enumerate() {
+                    let d = d?;
+                    match d.kind {
+                        DataKind::Active {
+                            memory_index: 0,
+                            offset_expr,
+                        } => {
+                            let off = relative_offset(&offset_expr, memory_base, "data")?;
+                            data_segs.push((i as u32, off, d.data.len() as u32));
+                        }
+                        DataKind::Active { .. } => {
+                            bail!("data for a second memory is not supported")
+                        }
+                        DataKind::Passive => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let mut module = Module::new();
+    let mut reencoder = RoundtripReencoder;
+    let mut elem_segs: Vec<(u32, u32, u32, u32)> = Vec::new(); // (segment, table, offset, count)
+    let mut code: Option<CodeSection> = None;
+    let mut saw_export = false;
+    let init_type = n_types;
+    let init_func = n_funcs;
+
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let Payload::CodeSectionEntry(body) = &payload {
+            if let Some(code) = code.as_mut() {
+                code.raw(body.as_bytes());
+            }
+            continue;
+        }
+        if let Some(mut c) = code.take() {
+            c.function(&init_body(&data_segs, &elem_segs));
+            module.section(&c);
+        }
+        match &payload {
+            Payload::TypeSection(r) => {
+                let mut types = TypeSection::new();
+                for ty in r.clone().into_iter_err_on_gc_types() {
+                    let ty = ty?;
+                    let params: Vec<ValType> = ty
+                        .params()
+                        .iter()
+                        .map(|t| reencoder.val_type(*t))
+                        .collect::<Result<_, _>>()?;
+                    let results: Vec<ValType> = ty
+                        .results()
+                        .iter()
+                        .map(|t| reencoder.val_type(*t))
+                        .collect::<Result<_, _>>()?;
+                    types.ty().function(params, results);
+                }
+                types.ty().function([ValType::I32, ValType::I32], []);
+                module.section(&types);
+            }
+            Payload::ImportSection(r) => {
+                let mut imports = ImportSection::new();
+                for imp in r.clone().into_imports() {
+                    let imp = imp?;
+                    let mut ty: EntityType = reencoder.entity_type(imp.ty)?;
+                    if imp.module == "env"
+                        && (imp.name == "__memory_base" || imp.name == "__table_base")
+                    {
+                        ty = EntityType::Global(GlobalType {
+                            val_type: ValType::I32,
+                            mutable: true,
+                            shared: false,
+                        });
+                    }
+                    imports.import(imp.module, imp.name, ty);
+                }
+                module.section(&imports);
+            }
+            Payload::FunctionSection(r) => {
+                let mut funcs = FunctionSection::new();
+                for t in r.clone() {
+                    funcs.function(t?);
+                }
+                funcs.function(init_type);
+                module.section(&funcs);
+            }
+            Payload::ExportSection(r) => {
+                saw_export = true;
+                let mut exports = ExportSection::new();
+                for e in r.clone() {
+                    let e = e?;
+                    exports.export(e.name, export_kind(e.kind), e.index);
+                }
+                exports.export(INIT_EXPORT, ExportKind::Func, init_func);
+                if let Some(s) = start {
+                    exports.export(START_EXPORT, ExportKind::Func, s);
+                }
+                module.section(&exports);
+            }
+            // The start function runs at load time instead (see START_EXPORT).
+            Payload::StartSection { .. } => {}
+            Payload::ElementSection(r) => {
+                let mut elems = ElementSection::new();
+                for (i, e) in r.clone().into_iter().enumerate() {
+                    let e = e?;
+                    let items = match e.items {
+                        ElementItems::Functions(f) => Elements::Functions(Cow::Owned(
+                            f.into_iter().collect::<wasmparser::Result<Vec<u32>>>()?,
+                        )),
+                        ElementItems::Expressions(ty, exprs) => {
+                            let mut list = Vec::new();
+                            for x in exprs {
+                                list.push(reencoder.const_expr(x?)?);
+                            }
+                            Elements::Expressions(reencoder.ref_type(ty)?, Cow::Owned(list))
+                        }
+                    };
+                    let count = match &items {
+                        Elements::Functions(f) => f.len(),
+                        Elements::Expressions(_, x) => x.len(),
+                    } as u32;
+                    match e.kind {
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => {
+                            let off = relative_offset(&offset_expr, table_base, "element")?;
+                            elem_segs.push((i as u32, table_index.unwrap_or(0), off, count));
+                            elems.passive(items);
+                        }
+                        ElementKind::Passive => {
+                            elems.passive(items);
+                        }
+                        ElementKind::Declared => {
+                            elems.declared(items);
+                        }
+                    }
+                }
+                module.section(&elems);
+            }
+            // Re-emitted right before the code section, which `memory.init` needs.
+            Payload::DataCountSection { .. } => {}
+            Payload::CodeSectionStart { .. } => {
+                module.section(&DataCountSection { count: n_data });
+                code = Some(CodeSection::new());
+            }
+            Payload::DataSection(r) => {
+                let mut data = DataSection::new();
+                for d in r.clone() {
+                    data.passive(d?.data.iter().copied());
+                }
+                module.section(&data);
+            }
+            Payload::CustomSection(c) if c.name() == "dylink.0" => {}
+            other => {
+                if let Some((id, range)) = other.as_section() {
+                    let range = range.start as usize..range.end as usize;
+                    let data = bytes
+                        .get(range)
+                        .ok_or_else(|| anyhow!("section extends past the end of the file"))?;
+                    module.section(&RawSection { id, data });
+                }
+            }
+        }
+    }
+    if !saw_export {
+        bail!("has no export section; build it with `-fvisibility=default`");
+    }
+    let bytes = module.finish();
+    wasmparser::Validator::new_with_features(crate::parse::features())
+        .validate_all(&bytes)
+        .map_err(|e| anyhow!("the rewritten module does not validate: {e}"))?;
+    Ok(Rewritten {
+        bytes,
+        has_start: start.is_some(),
+    })
+}
+
+fn export_kind(kind: wasmparser::ExternalKind) -> ExportKind {
+    match kind {
+        wasmparser::ExternalKind::Func => ExportKind::Func,
+        wasmparser::ExternalKind::Table => ExportKind::Table,
+        wasmparser::ExternalKind::Memory => ExportKind::Memory,
+        wasmparser::ExternalKind::Global => ExportKind::Global,
+        wasmparser::ExternalKind::Tag => ExportKind::Tag,
+        wasmparser::ExternalKind::FuncExact => ExportKind::Func,
+    }
+}
+
+fn init_body(data: &[(u32, u32, u32)], elems: &[(u32, u32, u32, u32)]) -> Function {
+    let mut f = Function::new([]);
+    let mut ins = f.instructions();
+    for &(seg, off, len) in data {
+        ins.local_get(0)
+            .i32_const(off as i32)
+            .i32_add()
+            .i32_const(0)
+            .i32_const(len as i32)
+            .memory_init(0, seg);
+    }
+    for &(seg, table, off, count) in elems {
+        ins.local_get(1)
+            .i32_const(off as i32)
+            .i32_add()
+            .i32_const(0)
+            .i32_const(count as i32)
+            .table_init(table, seg);
+    }
+    ins.end();
+    f
+}

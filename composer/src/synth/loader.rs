@@ -1,0 +1,368 @@
+//! The loader module: places libraries at run time, as the seed's `init` does.
+//!
+//! Instantiated after every library, it imports main (memory, table, `malloc`), the env module's
+//! globals and each library's entry points. At start it registers its `dispatch` function in
+//! main's table (see `main_module`), and gives main functions that need a fresh slot one.
+//! `dispatch(op, lib)` runs one step for one library:
+//!
+//! | op | step |
+//! |----|------|
+//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function, fill those, set its bases and the GOT entries that point into it; 1 on success, 0 when out of memory |
+//! | [`OP_MEMORY_BASE`] | its memory base |
+//! | [`OP_TABLE_BASE`] | its table base |
+//! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
+//! | [`OP_CONSTRUCT`] | run its constructors |
+
+use crate::layout::Layout;
+use crate::parse::{Library, MainModule};
+use crate::resolve::GotTarget;
+use crate::synth::env;
+use crate::synth::library::{INIT_EXPORT, START_EXPORT};
+use crate::synth::main_module::{SLOT_EXPORT, TABLE_EXPORT};
+use std::borrow::Cow;
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind,
+    ExportSection, Function, FunctionSection, GlobalType, ImportSection, MemoryType, Module,
+    RefType, StartSection, TableSection, TableType, TypeSection, ValType,
+};
+
+/// Allocate memory and table space.
+pub const OP_ALLOC: i32 = 0;
+/// Read the memory base.
+pub const OP_MEMORY_BASE: i32 = 1;
+/// Read the table base.
+pub const OP_TABLE_BASE: i32 = 2;
+/// Copy segments and apply relocations.
+pub const OP_RELOCATE: i32 = 3;
+/// Run constructors.
+pub const OP_CONSTRUCT: i32 = 4;
+const N_OPS: u32 = 5;
+
+/// Import module name under which the loader sees library `lib`.
+pub fn lib_module(lib: u32) -> String {
+    format!("lib{lib}")
+}
+
+/// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
+/// function (exported as [`START_EXPORT`]).
+pub fn encode(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    has_start: &[bool],
+    gots: &[GotTarget],
+    layout: &Layout,
+) -> Vec<u8> {
+    let n = libs.len() as u32;
+    let mut types = TypeSection::new();
+    types.ty().function([], []); // 0
+    types.ty().function([ValType::I32], [ValType::I32]); // 1 malloc
+    types.ty().function([ValType::I32, ValType::I32], []); // 2 library init
+    types.ty().function([], [ValType::I32]); // 3 step
+    types
+        .ty()
+        .function([ValType::I32, ValType::I32], [ValType::I32]); // 4 dispatch
+    let mut extra_types: hashbrown::HashMap<wasmparser::FuncType, u32> = Default::default();
+    let mut type_of = |ty: &wasmparser::FuncType, types: &mut TypeSection| -> u32 {
+        *extra_types.entry(ty.clone()).or_insert_with(|| {
+            let (p, r) = env::func_type(ty);
+            types.ty().function(p, r);
+            types.len() - 1
+        })
+    };
+
+    let mut imports = ImportSection::new();
+    let mut n_funcs = 0u32;
+    let mut n_globals = 0u32;
+    imports.import(
+        "main",
+        "memory",
+        EntityType::Memory(MemoryType {
+            minimum: 0,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        }),
+    );
+    let table_ty = TableType {
+        element_type: RefType::FUNCREF,
+        minimum: 0,
+        maximum: None,
+        table64: false,
+        shared: false,
+    };
+    imports.import("main", TABLE_EXPORT, EntityType::Table(table_ty));
+    imports.import("main", "malloc", EntityType::Function(1));
+    let malloc = n_funcs;
+    n_funcs += 1;
+    let mut_i32 = EntityType::Global(GlobalType {
+        val_type: ValType::I32,
+        mutable: true,
+        shared: false,
+    });
+    imports.import("main", SLOT_EXPORT, mut_i32);
+    let slot_global = n_globals;
+    n_globals += 1;
+    let mut main_new = Vec::new();
+    for (got, name) in &layout.main_new_slots {
+        let Some((_, ty)) = main.funcs.get(name) else {
+            continue;
+        };
+        let t = type_of(ty, &mut types);
+        imports.import("main", name, EntityType::Function(t));
+        main_new.push((*got, n_funcs));
+        n_funcs += 1;
+    }
+    // env globals: bases, then every GOT entry the loader sets.
+    let mut base_globals = Vec::with_capacity(libs.len());
+    for lib in 0..n {
+        imports.import("env", &env::memory_base(lib), mut_i32);
+        imports.import("env", &env::table_base(lib), mut_i32);
+        base_globals.push((n_globals, n_globals + 1));
+        n_globals += 2;
+    }
+    let mut got_global = hashbrown::HashMap::new();
+    let set_by_loader = layout
+        .got_by_lib
+        .iter()
+        .flatten()
+        .copied()
+        .chain(layout.main_new_slots.iter().map(|(g, _)| *g));
+    for got in set_by_loader {
+        if got_global.contains_key(&got) {
+            continue;
+        }
+        imports.import("env", &env::got(got), mut_i32);
+        got_global.insert(got, n_globals);
+        n_globals += 1;
+    }
+    // Library entry points and exported functions.
+    struct LibFuncs {
+        init: u32,
+        start: Option<u32>,
+        relocs: Option<u32>,
+        ctor: Option<u32>,
+        exports: Vec<u32>,
+    }
+    let mut lib_funcs = Vec::with_capacity(libs.len());
+    for (j, lib) in libs.iter().enumerate() {
+        let m = lib_module(j as u32);
+        let mut import_fn = |name: &str, ty: u32, imports: &mut ImportSection| {
+            imports.import(&m, name, EntityType::Function(ty));
+            n_funcs += 1;
+            n_funcs - 1
+        };
+        let init = import_fn(INIT_EXPORT, 2, &mut imports);
+        let start = has_start[j].then(|| import_fn(START_EXPORT, 0, &mut imports));
+        let relocs = lib
+            .apply_data_relocs
+            .then(|| import_fn("__wasm_apply_data_relocs", 0, &mut imports));
+        let ctor = lib.ctor.as_deref().map(|c| import_fn(c, 0, &mut imports));
+        let mut exports = Vec::with_capacity(lib.funcs.len());
+        for (name, ty) in &lib.funcs {
+            let t = type_of(ty, &mut types);
+            exports.push(import_fn(name, t, &mut imports));
+        }
+        lib_funcs.push(LibFuncs {
+            init,
+            start,
+            relocs,
+            ctor,
+            exports,
+        });
+    }
+
+    // Defined functions: dispatch, start, then per library its five steps.
+    let mut funcs = FunctionSection::new();
+    let mut code = CodeSection::new();
+    let dispatch = n_funcs;
+    funcs.function(4);
+    {
+        let mut f = Function::new([]);
+        f.instructions()
+            .local_get(0)
+            .i32_const(N_OPS as i32)
+            .i32_ge_u()
+            .local_get(1)
+            .i32_const(n as i32)
+            .i32_ge_u()
+            .i32_or()
+            .if_(BlockType::Empty)
+            .unreachable()
+            .end()
+            .local_get(0)
+            .i32_const(n as i32)
+            .i32_mul()
+            .local_get(1)
+            .i32_add()
+            .call_indirect(1, 3)
+            .end();
+        code.function(&f);
+    }
+    let start = n_funcs + 1;
+    funcs.function(0);
+    {
+        let mut f = Function::new([]);
+        let mut ins = f.instructions();
+        ins.ref_func(dispatch)
+            .i32_const(1)
+            .table_grow(0)
+            .global_set(slot_global)
+            .global_get(slot_global)
+            .i32_const(-1)
+            .i32_eq()
+            .if_(BlockType::Empty)
+            .unreachable()
+            .end();
+        for (got, func) in &main_new {
+            if let Some(g) = got_global.get(got) {
+                ins.ref_func(*func)
+                    .i32_const(1)
+                    .table_grow(0)
+                    .global_set(*g);
+            }
+        }
+        ins.end();
+        code.function(&f);
+    }
+    let steps_base = n_funcs + 2;
+    let mut elems = ElementSection::new();
+    let mut step_funcs: Vec<u32> = Vec::with_capacity((N_OPS * n) as usize);
+    // Order in the loader's own table: op-major, so slot = op * n + lib.
+    for op in 0..N_OPS {
+        for lib in 0..n {
+            step_funcs.push(steps_base + op * n + lib);
+        }
+    }
+    for op in 0..N_OPS as i32 {
+        for (j, lib) in libs.iter().enumerate() {
+            funcs.function(3);
+            let (mb, tb) = base_globals[j];
+            let lf = &lib_funcs[j];
+            let mut f = Function::new([(1, ValType::I32)]);
+            let mut ins = f.instructions();
+            match op {
+                OP_ALLOC => {
+                    let align = 1i32 << lib.mem_align;
+                    if lib.mem_size > 0 {
+                        ins.i32_const(lib.mem_size.saturating_add(align as u32 - 1) as i32)
+                            .call(malloc)
+                            .local_tee(0)
+                            .i32_eqz()
+                            .if_(BlockType::Empty)
+                            .i32_const(0)
+                            .return_()
+                            .end()
+                            .local_get(0)
+                            .i32_const(align - 1)
+                            .i32_add()
+                            .i32_const(-align)
+                            .i32_and()
+                            .global_set(mb)
+                            .global_get(mb)
+                            .i32_const(0)
+                            .i32_const(lib.mem_size as i32)
+                            .memory_fill(0);
+                    }
+                    let slots = lib.table_size + lib.funcs.len() as u32;
+                    ins.ref_null(wasm_encoder::HeapType::FUNC)
+                        .i32_const(slots as i32)
+                        .table_grow(0)
+                        .local_tee(0)
+                        .i32_const(-1)
+                        .i32_eq()
+                        .if_(BlockType::Empty)
+                        .i32_const(0)
+                        .return_()
+                        .end()
+                        .local_get(0)
+                        .global_set(tb);
+                    if !lib.funcs.is_empty() {
+                        ins.local_get(0)
+                            .i32_const(lib.table_size as i32)
+                            .i32_add()
+                            .i32_const(0)
+                            .i32_const(lib.funcs.len() as i32)
+                            .table_init(0, 1 + j as u32);
+                    }
+                    for got in &layout.got_by_lib[j] {
+                        let Some(g) = got_global.get(got) else {
+                            continue;
+                        };
+                        match &gots[got.0 as usize] {
+                            GotTarget::LibData(_, off) => {
+                                ins.global_get(mb).i32_const(*off as i32);
+                            }
+                            GotTarget::LibFunc(_, k) => {
+                                ins.global_get(tb).i32_const((lib.table_size + k) as i32);
+                            }
+                            _ => continue,
+                        }
+                        ins.i32_add().global_set(*g);
+                    }
+                    ins.i32_const(1);
+                }
+                OP_MEMORY_BASE => {
+                    ins.global_get(mb);
+                }
+                OP_TABLE_BASE => {
+                    ins.global_get(tb);
+                }
+                OP_RELOCATE => {
+                    ins.global_get(mb).global_get(tb).call(lf.init);
+                    if let Some(s) = lf.start {
+                        ins.call(s);
+                    }
+                    if let Some(r) = lf.relocs {
+                        ins.call(r);
+                    }
+                    ins.i32_const(1);
+                }
+                _ => {
+                    if let Some(c) = lf.ctor {
+                        ins.call(c);
+                    }
+                    ins.i32_const(1);
+                }
+            }
+            ins.end();
+            code.function(&f);
+        }
+    }
+    // Segment 0: the step table. Segments 1..=n: each library's exported functions, passive.
+    elems.active(
+        Some(1),
+        &ConstExpr::i32_const(0),
+        Elements::Functions(Cow::Owned(step_funcs)),
+    );
+    for lf in &lib_funcs {
+        elems.passive(Elements::Functions(Cow::Owned(lf.exports.clone())));
+    }
+    let mut declared = vec![dispatch];
+    declared.extend(main_new.iter().map(|(_, f)| *f));
+    elems.declared(Elements::Functions(Cow::Owned(declared)));
+
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        minimum: (N_OPS * n) as u64,
+        maximum: Some((N_OPS * n) as u64),
+        table64: false,
+        shared: false,
+    });
+    let mut exports = ExportSection::new();
+    exports.export("dispatch", ExportKind::Func, dispatch);
+
+    let mut module = Module::new();
+    module.section(&types);
+    module.section(&imports);
+    module.section(&funcs);
+    module.section(&tables);
+    module.section(&exports);
+    module.section(&StartSection {
+        function_index: start,
+    });
+    module.section(&elems);
+    module.section(&code);
+    module.finish()
+}

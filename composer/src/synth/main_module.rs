@@ -1,0 +1,257 @@
+//! Stage 0 of the seed, completed by the composer: patch the main module so that the dl shim can
+//! reach the loader.
+//!
+//! The loader core instance is created after main (it needs main's memory, table and `malloc`),
+//! so main cannot import it. Instead main gets a mutable global [`SLOT_EXPORT`] that the loader
+//! fills with the table slot of its dispatch function at start-up, and an exported function
+//! [`DISPATCH_EXPORT`]`(op, lib) -> i32` that calls through that slot. The shim imports it.
+//! The table is also exported (as `__indirect_function_table`) and made growable if the link
+//! did not do so. Everything is appended, so no existing index moves.
+
+use crate::parse::MainModule;
+use anyhow::{anyhow, bail, Context, Result};
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{
+    CodeSection, ConstExpr, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
+    GlobalType, Module, RawSection, TableSection, TableType, TypeSection, ValType,
+};
+use wasmparser::{ExternalKind, Parser, Payload};
+
+/// Exported function main gains: `(func (param op lib) (result i32))`, calls the loader.
+pub const DISPATCH_EXPORT: &str = "__wasm_dl_dispatch";
+/// Exported mutable global main gains: the loader's dispatch slot (-1 until the loader starts).
+pub const SLOT_EXPORT: &str = "__wasm_dl_loader_slot";
+/// Name of main's exported table.
+pub const TABLE_EXPORT: &str = "__indirect_function_table";
+
+/// Section order ranks of the core binary format (custom sections excluded).
+fn rank(id: u8) -> u8 {
+    match id {
+        1 => 1,   // type
+        2 => 2,   // import
+        3 => 3,   // function
+        4 => 4,   // table
+        5 => 5,   // memory
+        13 => 6,  // tag
+        6 => 7,   // global
+        7 => 8,   // export
+        8 => 9,   // start
+        9 => 10,  // element
+        12 => 11, // data count
+        10 => 12, // code
+        11 => 13, // data
+        _ => 0,
+    }
+}
+
+/// Patches main (see the module docs).
+pub fn patch(main: &MainModule<'_>) -> Result<Vec<u8>> {
+    patch_inner(main).with_context(|| format!("{}: cannot patch the main module", main.name))
+}
+
+fn patch_inner(main: &MainModule<'_>) -> Result<Vec<u8>> {
+    let bytes = main.bytes;
+    if !main.defines_table {
+        bail!("has no function table; link it with `-Wl,--export-table -Wl,--growable-table`");
+    }
+    let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
+    let mut table_exported = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::TypeSection(r) => {
+                for ty in r.into_iter_err_on_gc_types() {
+                    ty?;
+                    n_types += 1;
+                }
+            }
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports() {
+                    match imp?.ty {
+                        wasmparser::TypeRef::Func(_) => n_funcs += 1,
+                        wasmparser::TypeRef::Global(_) => n_globals += 1,
+                        _ => {}
+                    }
+                }
+            }
+            Payload::FunctionSection(r) => n_funcs += r.count(),
+            Payload::GlobalSection(r) => n_globals += r.count(),
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e?;
+                    if e.kind == ExternalKind::Table && e.index == 0 {
+                        if e.name != TABLE_EXPORT {
+                            bail!(
+                                "exports its table as `{}`; wasm-dl needs it as `{TABLE_EXPORT}` \
+                                 (link with `-Wl,--export-table`)",
+                                e.name
+                            );
+                        }
+                        table_exported = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let dispatch_type = n_types;
+    let dispatch_func = n_funcs;
+    let slot_global = n_globals;
+
+    let mut module = Module::new();
+    let mut re = RoundtripReencoder;
+    let mut code: Option<CodeSection> = None;
+    let mut globals_done = false;
+    let mut exports_done = false;
+
+    let new_globals = |module: &mut Module,
+                       existing: Option<wasmparser::GlobalSectionReader<'_>>|
+     -> Result<()> {
+        let mut globals = GlobalSection::new();
+        if let Some(r) = existing {
+            for g in r {
+                let g = g?;
+                globals.global(
+                    RoundtripReencoder.global_type(g.ty)?,
+                    &RoundtripReencoder.const_expr(g.init_expr)?,
+                );
+            }
+        }
+        globals.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            &ConstExpr::i32_const(-1),
+        );
+        module.section(&globals);
+        Ok(())
+    };
+    let new_exports = |module: &mut Module,
+                       existing: Option<wasmparser::ExportSectionReader<'_>>|
+     -> Result<()> {
+        let mut exports = ExportSection::new();
+        if let Some(r) = existing {
+            for e in r {
+                let e = e?;
+                let kind = match e.kind {
+                    ExternalKind::Func | ExternalKind::FuncExact => ExportKind::Func,
+                    ExternalKind::Table => ExportKind::Table,
+                    ExternalKind::Memory => ExportKind::Memory,
+                    ExternalKind::Global => ExportKind::Global,
+                    ExternalKind::Tag => ExportKind::Tag,
+                };
+                exports.export(e.name, kind, e.index);
+            }
+        }
+        if !table_exported {
+            exports.export(TABLE_EXPORT, ExportKind::Table, 0);
+        }
+        exports.export(DISPATCH_EXPORT, ExportKind::Func, dispatch_func);
+        exports.export(SLOT_EXPORT, ExportKind::Global, slot_global);
+        module.section(&exports);
+        Ok(())
+    };
+
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let Payload::CodeSectionEntry(body) = &payload {
+            if let Some(code) = code.as_mut() {
+                code.raw(body.as_bytes());
+            }
+            continue;
+        }
+        if let Some(mut c) = code.take() {
+            let mut f = Function::new([]);
+            f.instructions()
+                .local_get(0)
+                .local_get(1)
+                .global_get(slot_global)
+                .call_indirect(0, dispatch_type)
+                .end();
+            c.function(&f);
+            module.section(&c);
+        }
+        let section_rank = payload.as_section().map(|(id, _)| rank(id)).unwrap_or(0);
+        if section_rank > rank(6) && !globals_done {
+            new_globals(&mut module, None)?;
+            globals_done = true;
+        }
+        if section_rank > rank(7) && !exports_done {
+            new_exports(&mut module, None)?;
+            exports_done = true;
+        }
+        match &payload {
+            Payload::TypeSection(r) => {
+                let mut types = TypeSection::new();
+                for ty in r.clone().into_iter_err_on_gc_types() {
+                    let ty = ty?;
+                    let p: Vec<ValType> = ty
+                        .params()
+                        .iter()
+                        .map(|t| re.val_type(*t))
+                        .collect::<Result<_, _>>()?;
+                    let r: Vec<ValType> = ty
+                        .results()
+                        .iter()
+                        .map(|t| re.val_type(*t))
+                        .collect::<Result<_, _>>()?;
+                    types.ty().function(p, r);
+                }
+                types
+                    .ty()
+                    .function([ValType::I32, ValType::I32], [ValType::I32]);
+                module.section(&types);
+            }
+            Payload::FunctionSection(r) => {
+                let mut funcs = FunctionSection::new();
+                for t in r.clone() {
+                    funcs.function(t?);
+                }
+                funcs.function(dispatch_type);
+                module.section(&funcs);
+            }
+            Payload::TableSection(r) => {
+                let mut tables = TableSection::new();
+                for (i, t) in r.clone().into_iter().enumerate() {
+                    let t = t?;
+                    let mut ty: TableType = re.table_type(t.ty)?;
+                    if i == 0 {
+                        // The loader grows the table; wasm-ld without `--growable-table` caps it.
+                        ty.maximum = None;
+                    }
+                    match t.init {
+                        wasmparser::TableInit::RefNull => tables.table(ty),
+                        wasmparser::TableInit::Expr(e) => {
+                            tables.table_with_init(ty, &re.const_expr(e)?)
+                        }
+                    };
+                }
+                module.section(&tables);
+            }
+            Payload::GlobalSection(r) => {
+                new_globals(&mut module, Some(r.clone()))?;
+                globals_done = true;
+            }
+            Payload::ExportSection(r) => {
+                new_exports(&mut module, Some(r.clone()))?;
+                exports_done = true;
+            }
+            Payload::CodeSectionStart { .. } => code = Some(CodeSection::new()),
+            other => {
+                if let Some((id, range)) = other.as_section() {
+                    let range = range.start as usize..range.end as usize;
+                    let data = bytes
+                        .get(range)
+                        .ok_or_else(|| anyhow!("section extends past the end of the file"))?;
+                    module.section(&RawSection { id, data });
+                }
+            }
+        }
+    }
+    let out = module.finish();
+    wasmparser::Validator::new_with_features(crate::parse::features())
+        .validate_all(&out)
+        .map_err(|e| anyhow!("the patched module does not validate: {e}"))?;
+    Ok(out)
+}

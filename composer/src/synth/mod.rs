@@ -1,0 +1,7 @@
+//! Pass 4: synthesize the modules of the composition (plain bytes, validated by the encoder).
+
+pub mod env;
+pub mod library;
+pub mod loader;
+pub mod main_module;
+pub mod shim;

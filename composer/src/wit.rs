@@ -1,0 +1,21 @@
+//! The project's WIT package (`wit/dl.wit`), compiled in.
+
+use anyhow::{Context, Result};
+use wit_parser::{PackageId, Resolve};
+
+/// The text of `wit/dl.wit`.
+pub const DL_WIT: &str = include_str!("../../wit/dl.wit");
+
+/// The interface names (with version) of the package.
+pub const DL_INTERFACE: &str = "wasm-dl:dl/dl@0.1.0";
+/// The index interface name.
+pub const INDEX_INTERFACE: &str = "wasm-dl:dl/index@0.1.0";
+
+/// Parses the package.
+pub fn resolve() -> Result<(Resolve, PackageId)> {
+    let mut resolve = Resolve::default();
+    let pkg = resolve
+        .push_str("dl.wit", DL_WIT)
+        .context("internal error: wit/dl.wit does not parse")?;
+    Ok((resolve, pkg))
+}

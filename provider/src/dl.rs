@@ -1,0 +1,373 @@
+//! The dynamic-linker state machine behind `dlopen`/`dlsym`/`dlclose`.
+//!
+//! Plain Rust with no knowledge of the component model: the wasm glue in `lib.rs` forwards here.
+
+use crate::index::{Corrupt, Index, Kind, Sym};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// `RTLD_LAZY` (include/dlfcn.h).
+pub const RTLD_LAZY: i32 = 0x1;
+/// `RTLD_NOW`.
+pub const RTLD_NOW: i32 = 0x2;
+/// `RTLD_NOLOAD`.
+pub const RTLD_NOLOAD: i32 = 0x4;
+/// `RTLD_DEEPBIND`.
+pub const RTLD_DEEPBIND: i32 = 0x8;
+/// `RTLD_GLOBAL`.
+pub const RTLD_GLOBAL: i32 = 0x100;
+/// `RTLD_NODELETE`.
+pub const RTLD_NODELETE: i32 = 0x1000;
+/// Every mode bit understood.
+pub const KNOWN_MODE_BITS: i32 =
+    RTLD_LAZY | RTLD_NOW | RTLD_NOLOAD | RTLD_DEEPBIND | RTLD_GLOBAL | RTLD_NODELETE;
+
+/// `RTLD_DEFAULT` as a handle.
+pub const HANDLE_DEFAULT: u32 = 0;
+/// The handle of `dlopen(NULL)`: the global scope.
+pub const HANDLE_GLOBAL: u32 = 1;
+/// `RTLD_NEXT` as a handle.
+pub const HANDLE_NEXT: u32 = 0xFFFF_FFFF;
+/// A library's handle is its lib id plus this.
+pub const LIB_HANDLE_BASE: u32 = 2;
+
+/// What `open` decided.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// The handle for `dlopen` (0 only for an `RTLD_NOLOAD` miss).
+    pub handle: u32,
+    /// Libraries to load now, dependencies first.
+    pub load: Vec<u32>,
+}
+
+/// A NUL-terminated error message.
+pub type Error = Vec<u8>;
+
+/// Per-library runtime state.
+#[derive(Clone, Default, Debug)]
+struct LibState {
+    /// In memory (or about to be: the shim loads the libraries `open` lists).
+    loaded: bool,
+    /// `dlopen` count minus `dlclose` count.
+    refcount: u32,
+    memory_base: u32,
+    table_base: u32,
+    /// Ever opened with `RTLD_GLOBAL` (kept for the symbol-scope rules to come).
+    global: bool,
+    /// Ever opened with `RTLD_NODELETE`: never unloaded.
+    nodelete: bool,
+}
+
+/// The dl state of one composition.
+pub struct Dl {
+    index: Result<Index, Corrupt>,
+    libs: Vec<LibState>,
+    /// Loaded libraries, in load order (the global search order after main).
+    load_order: Vec<u32>,
+}
+
+/// Builds a NUL-terminated message.
+struct Msg(Vec<u8>);
+
+impl Msg {
+    fn new(s: &str) -> Self {
+        Msg(Vec::from(s.as_bytes()))
+    }
+    fn s(mut self, s: &str) -> Self {
+        self.0.extend_from_slice(s.as_bytes());
+        self
+    }
+    fn b(mut self, b: &[u8]) -> Self {
+        self.0.extend_from_slice(b);
+        self
+    }
+    fn hex(mut self, v: u32) -> Self {
+        self.0.extend_from_slice(b"0x");
+        let digits = ((32 - v.leading_zeros()).div_ceil(4)).max(1);
+        for i in (0..digits).rev() {
+            self.0
+                .push(b"0123456789abcdef"[((v >> (i * 4)) & 0xf) as usize]);
+        }
+        self
+    }
+    fn dec(mut self, mut v: usize) -> Self {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        while let Some(slot) = i.checked_sub(1).and_then(|j| buf.get_mut(j)) {
+            *slot = b'0' + (v % 10) as u8;
+            i -= 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.0.extend_from_slice(buf.get(i..).unwrap_or(&[]));
+        self
+    }
+    fn end(mut self) -> Error {
+        self.0.push(0);
+        self.0
+    }
+}
+
+fn corrupt(c: &Corrupt) -> Error {
+    Msg::new("wasm-dl: the library index is corrupt (bad ")
+        .s(c.what)
+        .s(" at byte ")
+        .dec(c.at)
+        .s(")")
+        .end()
+}
+
+impl Dl {
+    /// A state machine over an encoded index (a malformed index makes every call fail).
+    pub fn new(index: Vec<u8>) -> Dl {
+        let index = Index::decode(index);
+        let n = index.as_ref().map_or(0, |i| i.libs.len());
+        Dl {
+            index,
+            libs: vec![LibState::default(); n],
+            load_order: Vec::new(),
+        }
+    }
+
+    /// The decoded index, or the corrupt-index message.
+    fn index(&self) -> Result<&Index, Error> {
+        self.index.as_ref().map_err(corrupt)
+    }
+
+    /// `dlopen(name, mode)`; `None` is `dlopen(NULL)`.
+    pub fn open(&mut self, name: Option<&[u8]>, mode: i32) -> Result<Opened, Error> {
+        let index = self.index.as_ref().map_err(corrupt)?;
+        if mode & (RTLD_LAZY | RTLD_NOW) == 0 {
+            return Err(Msg::new("dlopen: invalid mode ")
+                .hex(mode as u32)
+                .s(": one of RTLD_LAZY or RTLD_NOW is required")
+                .end());
+        }
+        let unknown = mode & !KNOWN_MODE_BITS;
+        if unknown != 0 {
+            return Err(Msg::new("dlopen: invalid mode ")
+                .hex(mode as u32)
+                .s(": unknown flag bits ")
+                .hex(unknown as u32)
+                .end());
+        }
+        let Some(name) = name else {
+            return Ok(Opened {
+                handle: HANDLE_GLOBAL,
+                load: Vec::new(),
+            });
+        };
+        let Some(lib) = index.find_lib(name) else {
+            return Err(Msg::new("")
+                .b(name)
+                .s(": cannot open shared object file: No such file or directory")
+                .end());
+        };
+        let Some(state) = self.libs.get(lib as usize) else {
+            return Err(corrupt(&Corrupt {
+                what: "library id",
+                at: 0,
+            }));
+        };
+        // Like glibc, RTLD_NOLOAD succeeds for a library already in memory, also one loaded
+        // only as a dependency of another.
+        if mode & RTLD_NOLOAD != 0 && !state.loaded {
+            return Ok(Opened {
+                handle: 0,
+                load: Vec::new(),
+            });
+        }
+        let load = self.load_list(lib);
+        for &l in &load {
+            if let Some(s) = self.libs.get_mut(l as usize) {
+                s.loaded = true;
+            }
+            self.load_order.push(l);
+        }
+        if let Some(s) = self.libs.get_mut(lib as usize) {
+            s.refcount = s.refcount.saturating_add(1);
+            s.global |= mode & RTLD_GLOBAL != 0;
+            s.nodelete |= mode & RTLD_NODELETE != 0;
+        }
+        Ok(Opened {
+            handle: lib + LIB_HANDLE_BASE,
+            load,
+        })
+    }
+
+    /// `lib` and its dependencies not loaded yet, dependencies first (post-order DFS over the
+    /// dependency lists, each library once; cycles are cut where they close).
+    fn load_list(&self, lib: u32) -> Vec<u32> {
+        let Ok(index) = &self.index else {
+            return Vec::new();
+        };
+        let is_loaded = |l: u32| self.libs.get(l as usize).is_none_or(|s| s.loaded);
+        let mut out = Vec::new();
+        if is_loaded(lib) {
+            return out;
+        }
+        let mut seen = vec![false; index.libs.len()];
+        // (library, next dependency position)
+        let mut stack: Vec<(u32, usize)> = vec![(lib, 0)];
+        if let Some(s) = seen.get_mut(lib as usize) {
+            *s = true;
+        }
+        while let Some(top) = stack.last_mut() {
+            let (l, pos) = *top;
+            let dep = index
+                .libs
+                .get(l as usize)
+                .and_then(|x| x.deps.get(pos))
+                .copied();
+            match dep {
+                Some(d) => {
+                    top.1 += 1;
+                    let fresh = seen.get(d as usize).is_some_and(|s| !s) && !is_loaded(d);
+                    if fresh {
+                        if let Some(s) = seen.get_mut(d as usize) {
+                            *s = true;
+                        }
+                        stack.push((d, 0));
+                    }
+                }
+                None => {
+                    out.push(l);
+                    stack.pop();
+                }
+            }
+        }
+        out
+    }
+
+    /// Records where the loader placed library `lib` (bad lib ids are ignored).
+    pub fn loaded(&mut self, lib: u32, memory_base: u32, table_base: u32) {
+        if let Some(s) = self.libs.get_mut(lib as usize) {
+            s.memory_base = memory_base;
+            s.table_base = table_base;
+        }
+    }
+
+    /// The value of a library's symbol (a table slot or an address).
+    fn lib_value(&self, index: &Index, lib: u32, sym: &Sym) -> u32 {
+        let Some(s) = self.libs.get(lib as usize) else {
+            return 0;
+        };
+        match sym.kind {
+            Kind::Func => {
+                let table_size = index.libs.get(lib as usize).map_or(0, |l| l.table_size);
+                s.table_base
+                    .wrapping_add(table_size)
+                    .wrapping_add(sym.value)
+            }
+            Kind::Data => s.memory_base.wrapping_add(sym.value),
+        }
+    }
+
+    /// Looks `name` up in library `lib` alone.
+    fn find_in(&self, index: &Index, lib: u32, name: &[u8]) -> Option<u32> {
+        let l = index.libs.get(lib as usize)?;
+        let sym = l.syms.get(&index.bytes, name)?;
+        Some(self.lib_value(index, lib, sym))
+    }
+
+    /// `dlsym(handle, name)`.
+    pub fn sym(&self, handle: u32, name: &[u8]) -> Result<u32, Error> {
+        let index = self.index()?;
+        let undefined = |who: &[u8]| Msg::new("").b(who).s(": undefined symbol: ").b(name).end();
+        match handle {
+            HANDLE_DEFAULT | HANDLE_GLOBAL => {
+                if let Some(sym) = index.main.get(&index.bytes, name) {
+                    return Ok(sym.value);
+                }
+                for &lib in &self.load_order {
+                    if let Some(v) = self.find_in(index, lib, name) {
+                        return Ok(v);
+                    }
+                }
+                Err(undefined(b"main program"))
+            }
+            HANDLE_NEXT => Err(Msg::new("dlsym: RTLD_NEXT is not supported yet").end()),
+            _ => {
+                let Some(lib) = self.open_lib(handle) else {
+                    return Err(Msg::new("dlsym: invalid handle").end());
+                };
+                // The library, then its dependencies breadth-first.
+                let mut seen = vec![false; index.libs.len()];
+                let mut queue = vec![lib];
+                if let Some(s) = seen.get_mut(lib as usize) {
+                    *s = true;
+                }
+                let mut i = 0;
+                while let Some(&l) = queue.get(i) {
+                    i += 1;
+                    if let Some(v) = self.find_in(index, l, name) {
+                        return Ok(v);
+                    }
+                    for &d in index.libs.get(l as usize).map_or(&[][..], |x| &x.deps[..]) {
+                        if let Some(s) = seen.get_mut(d as usize) {
+                            if !*s {
+                                *s = true;
+                                queue.push(d);
+                            }
+                        }
+                    }
+                }
+                let who = index
+                    .libs
+                    .get(lib as usize)
+                    .map_or(&[][..], |l| index.str(&l.name));
+                Err(undefined(who))
+            }
+        }
+    }
+
+    /// The lib id of a library handle that is currently open.
+    fn open_lib(&self, handle: u32) -> Option<u32> {
+        let lib = handle.checked_sub(LIB_HANDLE_BASE)?;
+        self.libs
+            .get(lib as usize)
+            .filter(|s| s.refcount > 0)
+            .map(|_| lib)
+    }
+
+    /// `dlclose(handle)`: the libraries whose destructors must run now, in order.
+    pub fn close(&mut self, handle: u32) -> Result<Vec<u32>, Error> {
+        self.index()?;
+        if handle == HANDLE_GLOBAL {
+            // dlclose(dlopen(NULL)) succeeds and does nothing, as in glibc.
+            return Ok(Vec::new());
+        }
+        let Some(lib) = self.open_lib(handle) else {
+            return Err(Msg::new("dlclose: invalid handle ").hex(handle).end());
+        };
+        let mut fini = Vec::new();
+        if let Some(s) = self.libs.get_mut(lib as usize) {
+            s.refcount -= 1;
+            if s.refcount == 0 && !s.nodelete {
+                fini = self.unload(lib);
+            }
+        }
+        Ok(fini)
+    }
+
+    /// Unloads `lib` (its refcount just reached 0) and the dependencies nothing else needs, and
+    /// returns them in destructor order.
+    ///
+    /// Unloading is not implemented yet: libraries stay loaded (and their symbols visible in the
+    /// global scope), so there is nothing to finalise.
+    fn unload(&mut self, _lib: u32) -> Vec<u32> {
+        Vec::new()
+    }
+
+    /// The current reference count of library `lib` (tests and diagnostics).
+    pub fn refcount(&self, lib: u32) -> u32 {
+        self.libs.get(lib as usize).map_or(0, |s| s.refcount)
+    }
+
+    /// Whether library `lib` is loaded (or pending load).
+    pub fn is_loaded(&self, lib: u32) -> bool {
+        self.libs.get(lib as usize).is_some_and(|s| s.loaded)
+    }
+}

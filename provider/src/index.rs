@@ -1,0 +1,348 @@
+//! Decoding of the library index written by the composer.
+//!
+//! Format (all integers u32 little-endian; `str` = u32 byte length + bytes):
+//! ```text
+//! magic b"WDLX", u32 version = 1
+//! u32 nlibs
+//! per library (its position is its lib id, 0-based):
+//!   str  name
+//!   u32  n_aliases, then n_aliases x str
+//!   u32  table_size
+//!   u32  n_deps, then n_deps x u32 lib id
+//!   u32  n_syms, then per symbol: str name, u8 kind (0 = function, 1 = data), u32 value
+//! main:
+//!   u32  n_syms, then per symbol: str name, u8 kind, u32 value
+//! ```
+//! Strings are kept as ranges into the index bytes; every name lookup is a hash-table lookup.
+
+use alloc::vec::Vec;
+use core::ops::Range;
+use hashbrown::HashTable;
+
+/// The index magic.
+pub const MAGIC: &[u8; 4] = b"WDLX";
+/// The only index version understood.
+pub const VERSION: u32 = 1;
+
+/// What a symbol is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A function: `value` is its position among the library's exported functions (or, for main,
+    /// its absolute table slot).
+    Func,
+    /// Data: `value` is the offset from the library's memory base (or, for main, its address).
+    Data,
+}
+
+/// One exported symbol.
+#[derive(Clone, Debug)]
+pub struct Sym {
+    /// The name, as a range of the index bytes.
+    pub name: Range<usize>,
+    /// Function or data.
+    pub kind: Kind,
+    /// See [`Kind`].
+    pub value: u32,
+}
+
+/// A set of symbols with a hash table over their names.
+#[derive(Default)]
+pub struct Symbols {
+    /// The symbols, in index order.
+    pub syms: Vec<Sym>,
+    /// Indices into `syms`, keyed by name; the first of duplicate names wins.
+    table: HashTable<u32>,
+}
+
+/// One library of the index.
+pub struct Lib {
+    /// The name given at compose time.
+    pub name: Range<usize>,
+    /// Other names (soname, aliases).
+    pub aliases: Vec<Range<usize>>,
+    /// Table slots used by the library's own elements; its function slots follow them.
+    pub table_size: u32,
+    /// Direct dependencies (lib ids, all valid).
+    pub deps: Vec<u32>,
+    /// Exported symbols.
+    pub syms: Symbols,
+}
+
+/// A decoded index.
+pub struct Index {
+    /// The encoded index; every name is a range of it.
+    pub bytes: Vec<u8>,
+    /// The libraries, by lib id.
+    pub libs: Vec<Lib>,
+    /// The main module's exported symbols (absolute values).
+    pub main: Symbols,
+    /// Library names -> lib id (first wins).
+    by_name: NameTable,
+    /// Aliases -> lib id (first wins).
+    by_alias: NameTable,
+    /// Basenames of library names -> lib id (first wins).
+    by_basename: NameTable,
+}
+
+/// Why an index could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Corrupt {
+    /// What was wrong.
+    pub what: &'static str,
+    /// Where (byte offset).
+    pub at: usize,
+}
+
+/// A 64-bit hash of a byte string (FNV-1a with a final avalanche, so that both the low bits
+/// hashbrown uses for the bucket and the high bits it uses for the tag are well mixed).
+pub fn hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// The text after the last `/` (the whole name if there is none).
+pub fn basename(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|&b| b == b'/') {
+        Some(i) => name.get(i + 1..).unwrap_or(&[]),
+        None => name,
+    }
+}
+
+fn slice<'a>(bytes: &'a [u8], r: &Range<usize>) -> &'a [u8] {
+    bytes.get(r.clone()).unwrap_or(&[])
+}
+
+impl Symbols {
+    fn build(syms: Vec<Sym>, bytes: &[u8]) -> Self {
+        let mut table: HashTable<u32> = HashTable::with_capacity(syms.len());
+        let name = |v: u32| {
+            syms.get(v as usize)
+                .map_or(&[][..], |s| slice(bytes, &s.name))
+        };
+        for i in 0..syms.len() as u32 {
+            let key = name(i);
+            let h = hash(key);
+            if table.find(h, |&v| name(v) == key).is_none() {
+                table.insert_unique(h, i, |&v| hash(name(v)));
+            }
+        }
+        Symbols { syms, table }
+    }
+
+    /// The symbol called `name`, if any.
+    pub fn get(&self, bytes: &[u8], name: &[u8]) -> Option<&Sym> {
+        let syms = &self.syms;
+        let i = self.table.find(hash(name), |&v| {
+            syms.get(v as usize)
+                .is_some_and(|s| slice(bytes, &s.name) == name)
+        })?;
+        syms.get(*i as usize)
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn err(&self, what: &'static str) -> Corrupt {
+        Corrupt { what, at: self.pos }
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<Range<usize>, Corrupt> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
+        match end {
+            Some(end) => {
+                let r = self.pos..end;
+                self.pos = end;
+                Ok(r)
+            }
+            None => Err(self.err(what)),
+        }
+    }
+
+    fn u8(&mut self, what: &'static str) -> Result<u8, Corrupt> {
+        let r = self.take(1, what)?;
+        Ok(self.bytes.get(r.start).copied().unwrap_or(0))
+    }
+
+    fn u32(&mut self, what: &'static str) -> Result<u32, Corrupt> {
+        let r = self.take(4, what)?;
+        let b: [u8; 4] = slice(self.bytes, &r)
+            .try_into()
+            .map_err(|_| self.err(what))?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn str(&mut self, what: &'static str) -> Result<Range<usize>, Corrupt> {
+        let n = self.u32(what)?;
+        self.take(n as usize, what)
+    }
+
+    /// A count of items at least `min_size` bytes each: refuses counts the remaining bytes cannot
+    /// hold, so a corrupt count never causes a huge allocation.
+    fn count(&mut self, min_size: usize, what: &'static str) -> Result<usize, Corrupt> {
+        let at = self.pos;
+        let n = self.u32(what)? as usize;
+        let left = self.bytes.len() - self.pos;
+        if n.checked_mul(min_size).is_none_or(|need| need > left) {
+            return Err(Corrupt { what, at });
+        }
+        Ok(n)
+    }
+
+    fn syms(&mut self) -> Result<Vec<Sym>, Corrupt> {
+        let n = self.count(9, "symbol count")?;
+        let mut syms = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = self.str("symbol name")?;
+            let kind = match self.u8("symbol kind")? {
+                0 => Kind::Func,
+                1 => Kind::Data,
+                _ => {
+                    return Err(Corrupt {
+                        what: "symbol kind",
+                        at: self.pos - 1,
+                    })
+                }
+            };
+            let value = self.u32("symbol value")?;
+            syms.push(Sym { name, kind, value });
+        }
+        Ok(syms)
+    }
+}
+
+impl Index {
+    /// Decodes an encoded index, checking everything (lib ids, kinds, lengths, no trailing bytes).
+    pub fn decode(bytes: Vec<u8>) -> Result<Index, Corrupt> {
+        let mut r = Reader {
+            bytes: &bytes,
+            pos: 0,
+        };
+        let magic = r.take(4, "magic")?;
+        if slice(&bytes, &magic) != MAGIC {
+            return Err(Corrupt {
+                what: "magic",
+                at: 0,
+            });
+        }
+        if r.u32("version")? != VERSION {
+            return Err(Corrupt {
+                what: "version",
+                at: 4,
+            });
+        }
+        // A library takes at least 20 bytes: name length, n_aliases, table_size, n_deps, n_syms.
+        let nlibs = r.count(20, "library count")?;
+        let mut raw = Vec::with_capacity(nlibs);
+        for _ in 0..nlibs {
+            let name = r.str("library name")?;
+            let naliases = r.count(4, "alias count")?;
+            let mut aliases = Vec::with_capacity(naliases);
+            for _ in 0..naliases {
+                aliases.push(r.str("alias")?);
+            }
+            let table_size = r.u32("table size")?;
+            let ndeps = r.count(4, "dependency count")?;
+            let mut deps = Vec::with_capacity(ndeps);
+            for _ in 0..ndeps {
+                let at = r.pos;
+                let dep = r.u32("dependency")?;
+                if dep as usize >= nlibs {
+                    return Err(Corrupt {
+                        what: "dependency lib id",
+                        at,
+                    });
+                }
+                deps.push(dep);
+            }
+            let syms = r.syms()?;
+            raw.push((name, aliases, table_size, deps, syms));
+        }
+        let main = r.syms()?;
+        if r.pos != bytes.len() {
+            return Err(r.err("trailing bytes"));
+        }
+
+        let libs: Vec<Lib> = raw
+            .into_iter()
+            .map(|(name, aliases, table_size, deps, syms)| Lib {
+                name,
+                aliases,
+                table_size,
+                deps,
+                syms: Symbols::build(syms, &bytes),
+            })
+            .collect();
+        let main = Symbols::build(main, &bytes);
+
+        let mut by_name = NameTable::with_capacity(libs.len());
+        let mut by_alias = NameTable::new();
+        let mut by_basename = NameTable::with_capacity(libs.len());
+        for (i, l) in libs.iter().enumerate() {
+            let base_len = basename(slice(&bytes, &l.name)).len();
+            add_name(&mut by_name, &bytes, i as u32, l.name.clone());
+            add_name(
+                &mut by_basename,
+                &bytes,
+                i as u32,
+                l.name.end - base_len..l.name.end,
+            );
+            for a in &l.aliases {
+                add_name(&mut by_alias, &bytes, i as u32, a.clone());
+            }
+        }
+        Ok(Index {
+            bytes,
+            libs,
+            main,
+            by_name,
+            by_alias,
+            by_basename,
+        })
+    }
+
+    /// The bytes of a name range.
+    pub fn str(&self, r: &Range<usize>) -> &[u8] {
+        slice(&self.bytes, r)
+    }
+
+    /// Finds a library: exact name, then alias, then the basename of `name` compared against
+    /// names, aliases and the basenames of names.
+    pub fn find_lib(&self, name: &[u8]) -> Option<u32> {
+        let base = basename(name);
+        self.lookup(&self.by_name, name)
+            .or_else(|| self.lookup(&self.by_alias, name))
+            .or_else(|| self.lookup(&self.by_name, base))
+            .or_else(|| self.lookup(&self.by_alias, base))
+            .or_else(|| self.lookup(&self.by_basename, base))
+    }
+
+    fn lookup(&self, table: &NameTable, key: &[u8]) -> Option<u32> {
+        table
+            .find(hash(key), |(_, r)| slice(&self.bytes, r) == key)
+            .map(|(lib, _)| *lib)
+    }
+}
+
+/// Library names (lib id, key range) keyed by the key bytes.
+type NameTable = HashTable<(u32, Range<usize>)>;
+
+/// Adds a name of library `lib` unless the name is taken already (first wins).
+fn add_name(table: &mut NameTable, bytes: &[u8], lib: u32, r: Range<usize>) {
+    let key = slice(bytes, &r);
+    let h = hash(key);
+    if table.find(h, |(_, k)| slice(bytes, k) == key).is_none() {
+        table.insert_unique(h, (lib, r), |(_, k)| hash(slice(bytes, k)));
+    }
+}

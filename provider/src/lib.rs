@@ -1,0 +1,86 @@
+//! The wasm-dl provider: owns the library index the composer generates and the `dlopen`/`dlsym`/
+//! `dlclose` state, and exports them as the `wasm-dl:dl/dl` interface (world `provider` of
+//! `wit/dl.wit`).
+//!
+//! Everything but the thin wasm glue at the bottom is plain Rust, unit-tested on the host.
+//! The built component is committed as `provider/wasm-dl-provider.wasm`; rebuild it with
+//! `scripts/build-provider.sh` (the `provider_fresh` test of the composer checks it is current).
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+// Off wasm the crate (built as a cdylib too) links std for its allocator and panic handler; the
+// code itself stays `no_std`.
+#[cfg(all(not(test), not(target_arch = "wasm32")))]
+extern crate std;
+
+pub mod dl;
+pub mod index;
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(target_arch = "wasm32")]
+mod glue {
+    use crate::dl::Dl;
+    use alloc::vec::Vec;
+    use core::cell::UnsafeCell;
+
+    wit_bindgen::generate!({
+        world: "provider",
+        path: "../wit",
+    });
+
+    use exports::wasm_dl::dl::dl::{Guest, Opened};
+
+    #[global_allocator]
+    static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+    #[cfg(not(test))]
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo) -> ! {
+        core::arch::wasm32::unreachable()
+    }
+
+    /// The state, created at the first call from the imported index.
+    struct State(UnsafeCell<Option<Dl>>);
+
+    // SAFETY: wasm32 without threads: one thread only, and no call re-enters (`index::get` does
+    // not call back into the provider).
+    unsafe impl Sync for State {}
+
+    static STATE: State = State(UnsafeCell::new(None));
+
+    fn with<R>(f: impl FnOnce(&mut Dl) -> R) -> R {
+        // SAFETY: see `State`; the borrow ends before `with` returns.
+        let slot = unsafe { &mut *STATE.0.get() };
+        let dl = slot.get_or_insert_with(|| Dl::new(wasm_dl::dl::index::get()));
+        f(dl)
+    }
+
+    struct Provider;
+
+    impl Guest for Provider {
+        fn open(name: Option<Vec<u8>>, mode: i32) -> Result<Opened, Vec<u8>> {
+            with(|dl| dl.open(name.as_deref(), mode)).map(|o| Opened {
+                handle: o.handle,
+                load: o.load,
+            })
+        }
+
+        fn loaded(lib: u32, memory_base: u32, table_base: u32) {
+            with(|dl| dl.loaded(lib, memory_base, table_base))
+        }
+
+        fn sym(handle: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {
+            with(|dl| dl.sym(handle, &name))
+        }
+
+        fn close(handle: u32) -> Result<Vec<u32>, Vec<u8>> {
+            with(|dl| dl.close(handle))
+        }
+    }
+
+    export!(Provider);
+}

@@ -1,0 +1,650 @@
+//! Host unit tests of the index decoder and the dl state machine.
+
+use crate::dl::*;
+use crate::index::{basename, Index, Kind};
+
+const FUNC: u8 = 0;
+const DATA: u8 = 1;
+
+/// A library for the test encoder.
+#[derive(Clone, Default)]
+struct L {
+    name: &'static [u8],
+    aliases: Vec<&'static [u8]>,
+    table_size: u32,
+    deps: Vec<u32>,
+    syms: Vec<(&'static [u8], u8, u32)>,
+}
+
+fn lib(name: &'static str, deps: &[u32]) -> L {
+    L {
+        name: name.as_bytes(),
+        deps: deps.to_vec(),
+        ..L::default()
+    }
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_str(out: &mut Vec<u8>, s: &[u8]) {
+    put_u32(out, s.len() as u32);
+    out.extend_from_slice(s);
+}
+
+fn put_syms(out: &mut Vec<u8>, syms: &[(&[u8], u8, u32)]) {
+    put_u32(out, syms.len() as u32);
+    for (name, kind, value) in syms {
+        put_str(out, name);
+        out.push(*kind);
+        put_u32(out, *value);
+    }
+}
+
+/// The tiny index encoder (the format of `index.rs`).
+fn encode(libs: &[L], main: &[(&[u8], u8, u32)]) -> Vec<u8> {
+    let mut out = Vec::from(&b"WDLX"[..]);
+    put_u32(&mut out, 1);
+    put_u32(&mut out, libs.len() as u32);
+    for l in libs {
+        put_str(&mut out, l.name);
+        put_u32(&mut out, l.aliases.len() as u32);
+        for a in &l.aliases {
+            put_str(&mut out, a);
+        }
+        put_u32(&mut out, l.table_size);
+        put_u32(&mut out, l.deps.len() as u32);
+        for d in &l.deps {
+            put_u32(&mut out, *d);
+        }
+        put_syms(&mut out, &l.syms);
+    }
+    put_syms(&mut out, main);
+    out
+}
+
+fn dl(libs: &[L]) -> Dl {
+    Dl::new(encode(libs, &[]))
+}
+
+fn msg(e: Vec<u8>) -> String {
+    assert_eq!(e.last(), Some(&0), "error messages end with NUL: {e:?}");
+    assert!(!e[..e.len() - 1].contains(&0));
+    String::from_utf8_lossy(&e[..e.len() - 1]).into_owned()
+}
+
+fn open(d: &mut Dl, name: &str, mode: i32) -> Opened {
+    d.open(Some(name.as_bytes()), mode)
+        .unwrap_or_else(|e| panic!("{}", msg(e)))
+}
+
+fn open_err(d: &mut Dl, name: &[u8], mode: i32) -> String {
+    msg(d.open(Some(name), mode).expect_err("open should fail"))
+}
+
+/// A set of libraries with names, aliases, symbols and dependencies.
+fn greet_set() -> Vec<L> {
+    vec![
+        L {
+            name: b"plugins/libgreet.so",
+            aliases: vec![b"libgreet.so.1", b"greet"],
+            table_size: 3,
+            deps: vec![1],
+            syms: vec![
+                (b"greet", FUNC, 0),
+                (b"greet_count", DATA, 16),
+                (b"shout", FUNC, 1),
+            ],
+        },
+        L {
+            name: b"libutil.so",
+            aliases: vec![b"libutil.so.2"],
+            table_size: 1,
+            deps: vec![],
+            syms: vec![
+                (b"util", FUNC, 0),
+                (b"shout", FUNC, 1),
+                (b"util_data", DATA, 8),
+            ],
+        },
+        L {
+            name: b"/opt/lib/libother.so",
+            syms: vec![(b"other", FUNC, 0)],
+            ..L::default()
+        },
+    ]
+}
+
+fn main_syms() -> Vec<(&'static [u8], u8, u32)> {
+    vec![
+        (b"malloc", FUNC, 7),
+        (b"errno", DATA, 0x1000),
+        (b"util", FUNC, 9),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index decoding
+
+#[test]
+fn decodes_index() {
+    let idx = Index::decode(encode(&greet_set(), &main_syms())).expect("valid");
+    assert_eq!(idx.libs.len(), 3);
+    let g = &idx.libs[0];
+    assert_eq!(idx.str(&g.name), b"plugins/libgreet.so");
+    assert_eq!(
+        g.aliases.iter().map(|a| idx.str(a)).collect::<Vec<_>>(),
+        [&b"libgreet.so.1"[..], b"greet"]
+    );
+    assert_eq!(g.table_size, 3);
+    assert_eq!(g.deps, [1]);
+    assert_eq!(g.syms.syms.len(), 3);
+    let s = g.syms.get(&idx.bytes, b"greet_count").expect("symbol");
+    assert_eq!((s.kind, s.value), (Kind::Data, 16));
+    let s = g.syms.get(&idx.bytes, b"shout").expect("symbol");
+    assert_eq!((s.kind, s.value), (Kind::Func, 1));
+    assert!(g.syms.get(&idx.bytes, b"util").is_none());
+    let m = idx.main.get(&idx.bytes, b"errno").expect("main symbol");
+    assert_eq!((m.kind, m.value), (Kind::Data, 0x1000));
+}
+
+#[test]
+fn decodes_empty_index() {
+    let idx = Index::decode(encode(&[], &[])).expect("valid");
+    assert!(idx.libs.is_empty());
+    let mut d = dl(&[]);
+    assert_eq!(
+        d.open(None, RTLD_NOW),
+        Ok(Opened {
+            handle: 1,
+            load: vec![]
+        })
+    );
+    assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("cannot open"));
+}
+
+#[test]
+fn many_symbols_are_hashed() {
+    let names: Vec<&'static [u8]> = (0..2000)
+        .map(|i| &*Box::leak(format!("sym_{i}").into_bytes().into_boxed_slice()))
+        .collect();
+    let syms: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, FUNC, i as u32))
+        .collect();
+    let mut d = dl(&[L {
+        name: b"libbig.so",
+        table_size: 5,
+        syms,
+        ..L::default()
+    }]);
+    let h = open(&mut d, "libbig.so", RTLD_NOW).handle;
+    d.loaded(0, 0, 100);
+    for (i, n) in names.iter().enumerate() {
+        assert_eq!(d.sym(h, n), Ok(105 + i as u32));
+    }
+    assert!(d.sym(h, b"sym_2000").is_err());
+}
+
+#[test]
+fn duplicate_names_first_wins() {
+    let mut a = lib("liba.so", &[]);
+    a.syms = vec![(b"f", FUNC, 0), (b"f", FUNC, 1)];
+    let mut b = lib("dir/liba.so", &[]);
+    b.aliases = vec![b"liba.so"];
+    let mut d = dl(&[a, b, lib("liba.so", &[])]);
+    assert_eq!(open(&mut d, "liba.so", RTLD_NOW).handle, 2);
+    assert_eq!(d.sym(2, b"f"), Ok(0));
+    assert_eq!(open(&mut d, "dir/liba.so", RTLD_NOW).handle, 3);
+}
+
+#[test]
+fn basename_helper() {
+    assert_eq!(basename(b"a/b/c.so"), b"c.so");
+    assert_eq!(basename(b"c.so"), b"c.so");
+    assert_eq!(basename(b"dir/"), b"");
+    assert_eq!(basename(b""), b"");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corrupt indexes
+
+fn assert_corrupt(bytes: Vec<u8>) {
+    let mut d = Dl::new(bytes);
+    for r in [
+        d.open(None, RTLD_NOW).map(|_| ()),
+        d.open(Some(b"libgreet.so"), RTLD_NOW).map(|_| ()),
+        d.sym(0, b"greet").map(|_| ()),
+        d.sym(2, b"greet").map(|_| ()),
+        d.close(2).map(|_| ()),
+        d.close(1).map(|_| ()),
+    ] {
+        let m = msg(r.expect_err("corrupt index"));
+        assert!(m.contains("library index is corrupt"), "{m}");
+    }
+    d.loaded(0, 1, 2); // ignored, no panic
+}
+
+#[test]
+fn corrupt_index_every_truncation() {
+    let good = encode(&greet_set(), &main_syms());
+    assert!(Index::decode(good.clone()).is_ok());
+    for n in 0..good.len() {
+        assert_corrupt(good[..n].to_vec());
+    }
+    let mut long = good.clone();
+    long.push(0);
+    assert_corrupt(long);
+}
+
+#[test]
+fn corrupt_index_fields() {
+    let good = encode(&greet_set(), &main_syms());
+    let mut bad_magic = good.clone();
+    bad_magic[0] = b'X';
+    assert_corrupt(bad_magic);
+    let mut bad_version = good.clone();
+    bad_version[4] = 2;
+    assert_corrupt(bad_version);
+    let mut huge_count = good.clone();
+    huge_count[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_corrupt(huge_count);
+    // A dependency that is not a library.
+    assert_corrupt(encode(&[lib("liba.so", &[1])], &[]));
+    // A symbol kind that is neither function nor data.
+    assert_corrupt(encode(
+        &[L {
+            name: b"liba.so",
+            syms: vec![(b"f", 2, 0)],
+            ..L::default()
+        }],
+        &[],
+    ));
+    assert_corrupt(encode(&[], &[(b"f", 7, 0)]));
+    let m = msg(Dl::new(b"WDLX".to_vec()).sym(0, b"x").unwrap_err());
+    assert_eq!(
+        m,
+        "wasm-dl: the library index is corrupt (bad version at byte 4)"
+    );
+}
+
+#[test]
+fn corrupt_index_mutations_never_panic() {
+    let good = encode(&greet_set(), &main_syms());
+    let mut seed: u64 = 0x1234_5678_9abc_def0;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    for _ in 0..3000 {
+        let mut b = good.clone();
+        for _ in 0..1 + next() % 4 {
+            let i = next() % b.len();
+            b[i] = next() as u8;
+        }
+        let mut d = Dl::new(b);
+        let _ = d.open(Some(b"libgreet.so"), RTLD_NOW);
+        let _ = d.open(Some(b"libother.so"), RTLD_NOW);
+        let _ = d.sym(0, b"greet");
+        let _ = d.sym(2, b"util");
+        let _ = d.close(2);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// open: names and modes
+
+#[test]
+fn open_by_exact_alias_basename_and_path() {
+    let mut d = dl(&greet_set());
+    let mut h = |name: &str| open(&mut d, name, RTLD_NOW).handle;
+    assert_eq!(h("plugins/libgreet.so"), 2); // exact
+    assert_eq!(h("libgreet.so.1"), 2); // alias
+    assert_eq!(h("greet"), 2); // alias
+    assert_eq!(h("libgreet.so"), 2); // basename of a name
+    assert_eq!(h("/some/where/plugins/libgreet.so"), 2); // path: basename
+    assert_eq!(h("./lib/libgreet.so.1"), 2); // path: basename is an alias
+    assert_eq!(h("libutil.so"), 3);
+    assert_eq!(h("libutil.so.2"), 3);
+    assert_eq!(h("/usr/lib/libutil.so"), 3);
+    assert_eq!(h("/opt/lib/libother.so"), 4); // exact absolute
+    assert_eq!(h("libother.so"), 4);
+}
+
+#[test]
+fn open_not_found() {
+    let mut d = dl(&greet_set());
+    assert_eq!(
+        open_err(&mut d, b"libnope.so", RTLD_NOW),
+        "libnope.so: cannot open shared object file: No such file or directory"
+    );
+    assert!(open_err(&mut d, b"plugins/", RTLD_NOW).starts_with("plugins/: cannot open"));
+    assert!(open_err(&mut d, b"", RTLD_LAZY).starts_with(": cannot open"));
+}
+
+#[test]
+fn open_non_utf8_names() {
+    let mut libs = greet_set();
+    libs.push(L {
+        name: b"lib\xff\xfe.so",
+        ..L::default()
+    });
+    let mut d = dl(&libs);
+    let e = d.open(Some(b"/x/lib\xc3\x28bad.so"), RTLD_NOW).unwrap_err();
+    assert_eq!(
+        e,
+        b"/x/lib\xc3\x28bad.so: cannot open shared object file: No such file or directory\0"
+    );
+    assert_eq!(
+        d.open(Some(b"dir/lib\xff\xfe.so"), RTLD_NOW)
+            .map(|o| o.handle),
+        Ok(5)
+    );
+    assert!(d
+        .sym(5, b"\xff")
+        .unwrap_err()
+        .starts_with(b"lib\xff\xfe.so: undefined symbol: \xff"));
+}
+
+#[test]
+fn open_invalid_mode() {
+    let mut d = dl(&greet_set());
+    for mode in [0, RTLD_GLOBAL, RTLD_NOLOAD, RTLD_NODELETE | RTLD_GLOBAL] {
+        let m = open_err(&mut d, b"libutil.so", mode);
+        assert!(
+            m.ends_with(": one of RTLD_LAZY or RTLD_NOW is required"),
+            "{m}"
+        );
+        assert!(
+            m.starts_with(&format!("dlopen: invalid mode {mode:#x}")),
+            "{m}"
+        );
+        let m = msg(d.open(None, mode).unwrap_err());
+        assert!(m.starts_with("dlopen: invalid mode"), "{m}");
+    }
+    assert_eq!(
+        open_err(&mut d, b"libutil.so", RTLD_NOW | 0x10000),
+        "dlopen: invalid mode 0x10002: unknown flag bits 0x10000"
+    );
+    assert_eq!(
+        open_err(&mut d, b"libutil.so", -1),
+        "dlopen: invalid mode 0xffffffff: unknown flag bits 0xffffeef0"
+    );
+    // Nothing was loaded by the failed calls.
+    assert!(!d.is_loaded(1));
+    // Every known flag together is fine.
+    let all = RTLD_LAZY | RTLD_NOW | RTLD_DEEPBIND | RTLD_GLOBAL | RTLD_NODELETE;
+    assert_eq!(open(&mut d, "libutil.so", all).handle, 3);
+}
+
+#[test]
+fn open_null_is_global_scope() {
+    let mut d = dl(&greet_set());
+    for mode in [RTLD_NOW, RTLD_LAZY | RTLD_GLOBAL, RTLD_NOW | RTLD_NOLOAD] {
+        assert_eq!(
+            d.open(None, mode),
+            Ok(Opened {
+                handle: HANDLE_GLOBAL,
+                load: vec![]
+            })
+        );
+    }
+}
+
+#[test]
+fn noload() {
+    let mut d = dl(&greet_set());
+    assert_eq!(
+        open(&mut d, "libgreet.so", RTLD_NOW | RTLD_NOLOAD),
+        Opened {
+            handle: 0,
+            load: vec![]
+        }
+    );
+    assert!(!d.is_loaded(0));
+    assert_eq!(d.refcount(0), 0);
+    // Unknown names are still an error with NOLOAD.
+    assert!(open_err(&mut d, b"libnope.so", RTLD_NOW | RTLD_NOLOAD).contains("cannot open"));
+    assert_eq!(open(&mut d, "libgreet.so", RTLD_NOW).load, [1, 0]);
+    assert_eq!(
+        open(&mut d, "greet", RTLD_NOW | RTLD_NOLOAD),
+        Opened {
+            handle: 2,
+            load: vec![]
+        }
+    );
+    assert_eq!(d.refcount(0), 2);
+    // libutil was loaded as a dependency: NOLOAD finds it (as glibc does).
+    assert_eq!(
+        open(&mut d, "libutil.so", RTLD_LAZY | RTLD_NOLOAD),
+        Opened {
+            handle: 3,
+            load: vec![]
+        }
+    );
+    assert_eq!(d.refcount(1), 1);
+}
+
+#[test]
+fn same_library_twice_same_handle_refcount() {
+    let mut d = dl(&greet_set());
+    let a = open(&mut d, "libutil.so", RTLD_NOW);
+    assert_eq!(
+        a,
+        Opened {
+            handle: 3,
+            load: vec![1]
+        }
+    );
+    assert_eq!(d.refcount(1), 1);
+    let b = open(&mut d, "/x/libutil.so.2", RTLD_LAZY);
+    assert_eq!(
+        b,
+        Opened {
+            handle: 3,
+            load: vec![]
+        }
+    );
+    assert_eq!(d.refcount(1), 2);
+    assert_eq!(d.close(3), Ok(vec![]));
+    assert_eq!(d.refcount(1), 1);
+    assert_eq!(d.sym(3, b"util"), Ok(1));
+    assert_eq!(d.close(3), Ok(vec![]));
+    assert_eq!(d.refcount(1), 0);
+    assert_eq!(msg(d.close(3).unwrap_err()), "dlclose: invalid handle 0x3");
+    assert_eq!(msg(d.sym(3, b"util").unwrap_err()), "dlsym: invalid handle");
+    // Opening again: still loaded (no unloading yet), so nothing to load.
+    assert_eq!(
+        open(&mut d, "libutil.so", RTLD_NOW),
+        Opened {
+            handle: 3,
+            load: vec![]
+        }
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load lists
+
+/// 0 = app needs [1, 2]; 1 needs [3]; 2 needs [3]; 3 needs [].
+fn diamond() -> Vec<L> {
+    vec![
+        lib("libapp.so", &[1, 2]),
+        lib("libb.so", &[3]),
+        lib("libc.so", &[3]),
+        lib("libd.so", &[]),
+    ]
+}
+
+#[test]
+fn load_list_diamond() {
+    let mut d = dl(&diamond());
+    assert_eq!(open(&mut d, "libapp.so", RTLD_NOW).load, [3, 1, 2, 0]);
+    assert_eq!(open(&mut d, "libc.so", RTLD_NOW).load, Vec::<u32>::new());
+    assert_eq!(open(&mut d, "libd.so", RTLD_NOW).load, Vec::<u32>::new());
+    assert_eq!(
+        (d.refcount(0), d.refcount(1), d.refcount(2), d.refcount(3)),
+        (1, 0, 1, 1)
+    );
+}
+
+#[test]
+fn load_list_skips_loaded() {
+    let mut d = dl(&diamond());
+    assert_eq!(open(&mut d, "libb.so", RTLD_NOW).load, [3, 1]);
+    assert_eq!(open(&mut d, "libapp.so", RTLD_NOW).load, [2, 0]);
+}
+
+#[test]
+fn load_list_cycle() {
+    // 0 needs 1, 1 needs 2, 2 needs 0 and itself.
+    let libs = vec![
+        lib("liba.so", &[1]),
+        lib("libb.so", &[2]),
+        lib("libc.so", &[0, 2]),
+    ];
+    let mut d = dl(&libs);
+    assert_eq!(open(&mut d, "liba.so", RTLD_NOW).load, [2, 1, 0]);
+    let mut d = dl(&libs);
+    assert_eq!(open(&mut d, "libc.so", RTLD_NOW).load, [1, 0, 2]);
+    assert_eq!(open(&mut d, "libb.so", RTLD_NOW).load, Vec::<u32>::new());
+}
+
+#[test]
+fn load_list_self_dependency_and_repeats() {
+    let mut d = dl(&[lib("liba.so", &[0, 1, 1]), lib("libb.so", &[1])]);
+    assert_eq!(open(&mut d, "liba.so", RTLD_NOW).load, [1, 0]);
+}
+
+#[test]
+fn load_list_deep_chain() {
+    // A long chain must not overflow any stack.
+    let names: Vec<&'static str> = (0..5000)
+        .map(|i| &*Box::leak(format!("lib{i}.so").into_boxed_str()))
+        .collect();
+    let libs: Vec<L> = (0..5000u32)
+        .map(|i| {
+            let deps: &[u32] = if i + 1 < 5000 { &[i + 1] } else { &[] };
+            lib(names[i as usize], deps)
+        })
+        .collect();
+    let mut d = dl(&libs);
+    let load = open(&mut d, "lib0.so", RTLD_NOW).load;
+    assert_eq!(load, (0..5000).rev().collect::<Vec<u32>>());
+}
+
+// ---------------------------------------------------------------------------------------------
+// sym
+
+#[test]
+fn sym_global_scope() {
+    let mut d = Dl::new(encode(&greet_set(), &main_syms()));
+    // Main's symbols are visible before anything is loaded, values as is.
+    for h in [HANDLE_DEFAULT, HANDLE_GLOBAL] {
+        assert_eq!(d.sym(h, b"malloc"), Ok(7));
+        assert_eq!(d.sym(h, b"errno"), Ok(0x1000));
+        assert_eq!(
+            msg(d.sym(h, b"greet").unwrap_err()),
+            "main program: undefined symbol: greet"
+        );
+    }
+    assert_eq!(open(&mut d, "libgreet.so", RTLD_NOW).load, [1, 0]);
+    d.loaded(1, 0x2000, 40);
+    d.loaded(0, 0x3000, 50);
+    d.loaded(99, 1, 1); // ignored
+    for h in [HANDLE_DEFAULT, HANDLE_GLOBAL] {
+        assert_eq!(d.sym(h, b"greet"), Ok(50 + 3)); // function: table_base + table_size + k
+        assert_eq!(d.sym(h, b"greet_count"), Ok(0x3000 + 16)); // data: memory_base + offset
+        assert_eq!(d.sym(h, b"util_data"), Ok(0x2000 + 8));
+        assert_eq!(d.sym(h, b"util"), Ok(9)); // main first
+        assert_eq!(d.sym(h, b"shout"), Ok(40 + 1 + 1)); // libutil was loaded first
+        assert!(d.sym(h, b"other").is_err()); // not loaded
+    }
+}
+
+#[test]
+fn sym_library_handle_with_deps() {
+    let mut d = Dl::new(encode(&greet_set(), &main_syms()));
+    let g = open(&mut d, "libgreet.so", RTLD_NOW).handle;
+    let o = open(&mut d, "libother.so", RTLD_NOW).handle;
+    d.loaded(0, 0x3000, 50);
+    d.loaded(1, 0x2000, 40);
+    d.loaded(2, 0x4000, 60);
+    assert_eq!(d.sym(g, b"shout"), Ok(50 + 3 + 1)); // its own first
+    assert_eq!(d.sym(g, b"util"), Ok(40 + 1)); // then its dependency (not main)
+    assert_eq!(d.sym(g, b"util_data"), Ok(0x2008));
+    assert_eq!(
+        msg(d.sym(g, b"other").unwrap_err()),
+        "plugins/libgreet.so: undefined symbol: other"
+    );
+    assert_eq!(
+        msg(d.sym(g, b"malloc").unwrap_err()),
+        "plugins/libgreet.so: undefined symbol: malloc"
+    );
+    assert_eq!(d.sym(o, b"other"), Ok(60));
+    assert_eq!(
+        msg(d.sym(o, b"greet").unwrap_err()),
+        "/opt/lib/libother.so: undefined symbol: greet"
+    );
+}
+
+#[test]
+fn sym_dependencies_breadth_first() {
+    // 0 needs [1, 2]; 1 needs [3]; 2 defines f; 3 defines f: breadth-first finds 2's.
+    let mut libs = diamond();
+    libs[2].syms = vec![(b"f", DATA, 1)];
+    libs[3].syms = vec![(b"f", DATA, 2), (b"g", DATA, 3)];
+    let mut d = dl(&libs);
+    let h = open(&mut d, "libapp.so", RTLD_NOW).handle;
+    for l in 0..4 {
+        d.loaded(l, 1000 * (l + 1), 0);
+    }
+    assert_eq!(d.sym(h, b"f"), Ok(3001));
+    assert_eq!(d.sym(h, b"g"), Ok(4003));
+    // Global scope: load order [3, 1, 2, 0], so 3's f.
+    assert_eq!(d.sym(0, b"f"), Ok(4002));
+}
+
+#[test]
+fn sym_bad_handles() {
+    let mut d = dl(&greet_set());
+    assert_eq!(
+        msg(d.sym(HANDLE_NEXT, b"x").unwrap_err()),
+        "dlsym: RTLD_NEXT is not supported yet"
+    );
+    for h in [2, 3, 4, 5, 1000, 0xFFFF_FFFE] {
+        assert_eq!(
+            msg(d.sym(h, b"greet").unwrap_err()),
+            "dlsym: invalid handle"
+        );
+    }
+    open(&mut d, "libgreet.so", RTLD_NOW);
+    assert!(d.sym(2, b"greet").is_ok());
+    // libutil is loaded as a dependency but was never opened: its handle is not valid.
+    assert_eq!(msg(d.sym(3, b"util").unwrap_err()), "dlsym: invalid handle");
+}
+
+// ---------------------------------------------------------------------------------------------
+// close
+
+#[test]
+fn close_handles() {
+    let mut d = dl(&greet_set());
+    for h in [0, 2, 3, 5, 0xFFFF_FFFF] {
+        assert_eq!(
+            msg(d.close(h).unwrap_err()),
+            format!("dlclose: invalid handle {h:#x}")
+        );
+    }
+    assert_eq!(d.close(HANDLE_GLOBAL), Ok(vec![]));
+    let h = open(&mut d, "libother.so", RTLD_NOW | RTLD_NODELETE).handle;
+    assert_eq!(d.close(h), Ok(vec![]));
+    assert!(d.close(h).is_err());
+    // Still loaded and visible globally (no unloading yet).
+    assert!(d.is_loaded(2));
+    assert!(d.sym(0, b"other").is_ok());
+}

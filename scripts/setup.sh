@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs what wasm-dl's tests and examples need and prepares a wasi sysroot.
+#
+#   scripts/setup.sh            # idempotent; silent and fast when everything is there
+#   WASM_DL_CACHE=/some/dir scripts/setup.sh
+#
+# Needs: Debian 12 (bookworm) with rustup. Installs the apt packages clang-19, lld-19,
+# libclang-rt-19-dev-wasm32, wasi-libc and the rustup targets wasm32-wasip1, wasm32-unknown-unknown.
+#
+# The sysroot ($WASM_DL_CACHE/sysroot, default ~/.cache/wasm-dl/sysroot) is made of symlinks:
+#   include/wasm32-wasi -> /usr/include/wasm32-wasi                       (Debian's wasi-libc headers)
+#   lib/wasm32-wasi/*   -> <rust sysroot>/lib/rustlib/wasm32-wasip1/lib/self-contained/*
+# Rust's wasi-libc is used for crt1/libc.a because Debian's (2022) crt1-command.o does not call
+# __wasm_call_ctors, which makes wasm-ld wrap every export of main so that it runs the destructors
+# (stdio flush) after each call: fatal when libraries call back into main. Debian's empty placeholder
+# archives (libm.a, libdl.a, ...) are linked too so that -lm and friends keep working.
+# Prints the sysroot path as its last line only with --print-sysroot.
+set -euo pipefail
+
+APT_PACKAGES=(clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc)
+RUST_TARGETS=(wasm32-wasip1 wasm32-unknown-unknown)
+CACHE="${WASM_DL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-dl}"
+SYSROOT="$CACHE/sysroot"
+PRINT_SYSROOT=0
+for arg in "$@"; do
+  case "$arg" in
+    --print-sysroot) PRINT_SYSROOT=1 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "setup.sh: $*" >&2; }
+
+# --- apt packages --------------------------------------------------------------------------------
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null; then
+    say "missing packages ${missing[*]} and no apt-get: install clang-19, lld-19, the wasm32 compiler-rt and wasi-libc by hand"
+    exit 1
+  fi
+  SUDO=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { say "need root or sudo to install: ${missing[*]}"; exit 1; }
+    SUDO=(sudo)
+  fi
+  say "installing ${missing[*]}"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- rustup targets ------------------------------------------------------------------------------
+command -v rustc >/dev/null || { say "rustc not found: install Rust with rustup first"; exit 1; }
+if command -v rustup >/dev/null; then
+  installed="$(rustup target list --installed)"
+  for t in "${RUST_TARGETS[@]}"; do
+    if ! grep -qx "$t" <<<"$installed"; then
+      say "adding rustup target $t"
+      rustup target add "$t" >/dev/null
+    fi
+  done
+fi
+
+# --- sysroot -------------------------------------------------------------------------------------
+RUST_LIBDIR="$(rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained"
+DEB_INCLUDE=/usr/include/wasm32-wasi
+DEB_LIBDIR=/usr/lib/wasm32-wasi
+[ -f "$RUST_LIBDIR/crt1-command.o" ] || { say "no $RUST_LIBDIR/crt1-command.o (rustup target add wasm32-wasip1)"; exit 1; }
+[ -f "$DEB_INCLUDE/stdio.h" ] || { say "no $DEB_INCLUDE/stdio.h (apt-get install wasi-libc)"; exit 1; }
+
+# link NAME TARGET: make NAME a symlink to TARGET unless it already is one.
+link() {
+  if [ "$(readlink "$1" 2>/dev/null)" != "$2" ]; then
+    ln -sfn "$2" "$1"
+  fi
+}
+mkdir -p "$SYSROOT/include" "$SYSROOT/lib/wasm32-wasi"
+link "$SYSROOT/include/wasm32-wasi" "$DEB_INCLUDE"
+for f in "$RUST_LIBDIR"/*; do
+  link "$SYSROOT/lib/wasm32-wasi/$(basename "$f")" "$f"
+done
+# Debian's empty placeholder archives (8 bytes: just the ar magic) for libraries Rust's dir lacks.
+for f in "$DEB_LIBDIR"/lib*.a; do
+  name="$(basename "$f")"
+  if [ ! -e "$RUST_LIBDIR/$name" ] && [ "$(stat -c %s "$f")" -le 8 ]; then
+    link "$SYSROOT/lib/wasm32-wasi/$name" "$f"
+  fi
+done
+# Drop links left dangling by a Rust toolchain update.
+find "$SYSROOT/lib/wasm32-wasi" -xtype l -delete
+
+# --- smoke test, once per sysroot content --------------------------------------------------------
+stamp="$SYSROOT/.checked"
+key="$(clang-19 --version | head -1) $RUST_LIBDIR $(stat -c %Y "$RUST_LIBDIR/libc.a")"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$key" ]; then
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  printf '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n' >"$tmp/hello.c"
+  if ! clang-19 --target=wasm32-wasi --sysroot="$SYSROOT" -O2 "$tmp/hello.c" -o "$tmp/hello.wasm"; then
+    say "clang-19 cannot build a wasi hello world with --sysroot=$SYSROOT"
+    exit 1
+  fi
+  printf '%s\n' "$key" >"$stamp"
+fi
+
+if ((PRINT_SYSROOT)); then
+  echo "$SYSROOT"
+fi

@@ -1,0 +1,1 @@
+int plain_fn(int x) { return x + 1; }

@@ -1,0 +1,1 @@
+int has_one(void) { return 1; }

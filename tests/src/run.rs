@@ -1,0 +1,151 @@
+//! Runs a command component (`wasi:cli/run`) in wasmtime with WASI p2.
+
+use anyhow::{Context, Result};
+use std::sync::OnceLock;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::bindings::sync::Command;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// What a run produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// Exit code: 0 for a normal return, the `exit`/`proc_exit` code otherwise.
+    pub code: i32,
+    /// Captured standard output.
+    pub stdout: Vec<u8>,
+    /// Captured standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    /// stdout as text (lossy).
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    /// stderr as text (lossy).
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+struct State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The shared engine (component model on, default config otherwise).
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        Engine::new(&config).expect("creating the wasmtime engine")
+    })
+}
+
+fn linker() -> Result<&'static Linker<State>> {
+    static LINKER: OnceLock<Linker<State>> = OnceLock::new();
+    if let Some(l) = LINKER.get() {
+        return Ok(l);
+    }
+    let mut linker = Linker::new(engine());
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    Ok(LINKER.get_or_init(|| linker))
+}
+
+/// Instantiates `component` and calls `wasi:cli/run` with the given WASI context. `Ok(code)` for a
+/// return (0 or 1) or an exit; `Err` for a trap or a link error.
+fn run_with(component: &[u8], builder: &mut WasiCtxBuilder) -> Result<i32> {
+    let component = Component::new(engine(), component)
+        .map_err(anyhow::Error::from)
+        .context("compiling the component")?;
+    let mut store = Store::new(
+        engine(),
+        State {
+            ctx: builder.build(),
+            table: ResourceTable::new(),
+        },
+    );
+    let linker = linker()?;
+    let (what, result) = match Command::instantiate(&mut store, &component, linker) {
+        Ok(cmd) => (
+            "running wasi:cli/run",
+            cmd.wasi_cli_run().call_run(&mut store),
+        ),
+        Err(e) => ("instantiating the component", Err(e)),
+    };
+    match result {
+        Ok(Ok(())) => Ok(0),
+        Ok(Err(())) => Ok(1),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => Ok(exit.0),
+            None => Err(anyhow::Error::from(e).context(what)),
+        },
+    }
+}
+
+/// Runs a command component with `args` (argv[0] included) and `env`, capturing stdout and stderr.
+/// An exit through `exit`/`proc_exit` gives its code; a trap is an error that shows the output so far.
+pub fn run(component: &[u8], args: &[&str], env: &[(&str, &str)]) -> Result<Output> {
+    const CAPACITY: usize = 64 << 20;
+    let stdout = MemoryOutputPipe::new(CAPACITY);
+    let stderr = MemoryOutputPipe::new(CAPACITY);
+    let mut builder = WasiCtx::builder();
+    builder
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .args(args);
+    for (k, v) in env {
+        builder.env(k, v);
+    }
+    let result = run_with(component, &mut builder);
+    let stdout = stdout.contents().to_vec();
+    let stderr = stderr.contents().to_vec();
+    match result {
+        Ok(code) => Ok(Output {
+            code,
+            stdout,
+            stderr,
+        }),
+        Err(e) => Err(e.context(format!(
+            "the component failed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ))),
+    }
+}
+
+/// Runs a command component with this process's stdio, `args` (argv[0] included), and returns its
+/// exit code.
+pub fn run_inherited(component: &[u8], args: &[String]) -> Result<i32> {
+    let mut builder = WasiCtx::builder();
+    builder.inherit_stdio().args(args);
+    run_with(component, &mut builder)
+}
+
+/// Turns a plain wasip1 command module (no `dl*` imports) into a component with the
+/// `wasi_snapshot_preview1` command adapter; the harness's own check, independent of the composer.
+pub fn componentize_command(module: &[u8]) -> Result<Vec<u8>> {
+    use wasi_preview1_component_adapter_provider::{
+        WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    };
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(module)?
+        .adapter(
+            WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+        )?
+        .encode()
+}

@@ -1,0 +1,337 @@
+//! clang-19 / wasm-ld-19 and the wasi sysroot made by `scripts/setup.sh`, and cached fixture builders.
+//!
+//! Every build is cached in `<target>/wasm-dl-fixtures/<sha256>.wasm`, keyed by the clang version,
+//! the kind of build, all flags, the sources (names and bytes) and `include/dlfcn.h`.
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The located tools.
+#[derive(Debug)]
+pub struct Toolchain {
+    /// `clang-19` (or `$WASM_DL_CLANG`).
+    pub clang: PathBuf,
+    /// `wasm-ld-19` (or `$WASM_DL_WASM_LD`).
+    pub wasm_ld: PathBuf,
+    /// The wasi sysroot (`$WASM_DL_SYSROOT`, else `${WASM_DL_CACHE:-~/.cache/wasm-dl}/sysroot`).
+    pub sysroot: PathBuf,
+    /// First line of `clang --version`, part of every cache key.
+    pub clang_version: String,
+}
+
+const SETUP_HINT: &str =
+    "run scripts/setup.sh (it installs clang-19, lld-19, wasi-libc and makes the sysroot)";
+
+/// The toolchain, located once; the error says to run `scripts/setup.sh`.
+pub fn toolchain() -> Result<&'static Toolchain> {
+    static TC: OnceLock<std::result::Result<Toolchain, String>> = OnceLock::new();
+    TC.get_or_init(|| locate().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn locate() -> Result<Toolchain> {
+    let clang = find_tool("WASM_DL_CLANG", "clang-19", "/usr/lib/llvm-19/bin/clang")?;
+    let wasm_ld = find_tool(
+        "WASM_DL_WASM_LD",
+        "wasm-ld-19",
+        "/usr/lib/llvm-19/bin/wasm-ld",
+    )?;
+    let sysroot = match std::env::var_os("WASM_DL_SYSROOT") {
+        Some(s) => PathBuf::from(s),
+        None => {
+            let cache = match std::env::var_os("WASM_DL_CACHE") {
+                Some(c) => PathBuf::from(c),
+                None => match std::env::var_os("XDG_CACHE_HOME") {
+                    Some(x) => PathBuf::from(x).join("wasm-dl"),
+                    None => PathBuf::from(
+                        std::env::var_os("HOME").unwrap_or_else(|| OsString::from("/")),
+                    )
+                    .join(".cache/wasm-dl"),
+                },
+            };
+            cache.join("sysroot")
+        }
+    };
+    for needed in [
+        "include/wasm32-wasi/stdio.h",
+        "lib/wasm32-wasi/crt1-command.o",
+        "lib/wasm32-wasi/libc.a",
+    ] {
+        if !sysroot.join(needed).exists() {
+            bail!(
+                "wasi sysroot {} lacks {needed}: {SETUP_HINT}",
+                sysroot.display()
+            );
+        }
+    }
+    let out = Command::new(&clang)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("running {} --version", clang.display()))?;
+    let clang_version = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    Ok(Toolchain {
+        clang,
+        wasm_ld,
+        sysroot,
+        clang_version,
+    })
+}
+
+fn find_tool(var: &str, name: &str, fallback: &str) -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Ok(PathBuf::from(p));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    if Path::new(fallback).is_file() {
+        return Ok(PathBuf::from(fallback));
+    }
+    bail!("{name} not found on PATH (or set ${var}): {SETUP_HINT}")
+}
+
+/// One C source: a file name (used as-is inside the build directory) and its contents.
+#[derive(Clone, Debug)]
+pub struct CSource {
+    /// File name, e.g. `greet.c`.
+    pub name: String,
+    /// Source text.
+    pub code: Vec<u8>,
+    /// Directory added with `-I` so that `#include "x.h"` next to the original file works.
+    pub include_dir: Option<PathBuf>,
+}
+
+impl CSource {
+    /// Reads a source file.
+    pub fn file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let code = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path
+            .file_name()
+            .context("source path has no file name")?
+            .to_string_lossy()
+            .into_owned();
+        Ok(Self {
+            name,
+            code,
+            include_dir: path.parent().map(Path::to_path_buf),
+        })
+    }
+
+    /// An inline source.
+    pub fn inline(name: impl Into<String>, code: impl Into<Vec<u8>>) -> Self {
+        Self {
+            name: name.into(),
+            code: code.into(),
+            include_dir: None,
+        }
+    }
+}
+
+fn include_dir() -> PathBuf {
+    crate::workspace_root().join("include")
+}
+
+fn cache_dir() -> Result<PathBuf> {
+    let dir = crate::target_dir().join("wasm-dl-fixtures");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Returns the cached output for this key, or runs `build(dir, out)` in a fresh temporary directory
+/// and stores `out` in the cache atomically (tests build in parallel).
+fn cached(
+    kind: &str,
+    sources: &[CSource],
+    flags: &[String],
+    build: impl FnOnce(&Toolchain, &Path, &Path) -> Result<()>,
+) -> Result<Vec<u8>> {
+    let tc = toolchain()?;
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(b"wasm-dl-fixture v1");
+    field(kind.as_bytes());
+    field(tc.clang_version.as_bytes());
+    field(tc.sysroot.to_string_lossy().as_bytes());
+    for f in flags {
+        field(f.as_bytes());
+    }
+    for s in sources {
+        field(s.name.as_bytes());
+        field(&s.code);
+    }
+    field(&std::fs::read(include_dir().join("dlfcn.h")).unwrap_or_default());
+    let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+
+    let cache = cache_dir()?;
+    let path = cache.join(format!("{key}.wasm"));
+    if let Ok(bytes) = std::fs::read(&path) {
+        return Ok(bytes);
+    }
+    let tmp = tempfile::tempdir_in(&cache)?;
+    for s in sources {
+        std::fs::write(tmp.path().join(&s.name), &s.code)?;
+    }
+    let out = tmp.path().join("out.wasm");
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    build(tc, tmp.path(), &out)
+        .with_context(|| format!("building {kind} from {}", names.join(" ")))?;
+    let bytes = std::fs::read(&out)?;
+    let staged = tmp.path().join("staged");
+    std::fs::write(&staged, &bytes)?;
+    std::fs::rename(&staged, &path)?;
+    Ok(bytes)
+}
+
+fn run_tool(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn source_includes(sources: &[CSource]) -> Vec<String> {
+    let mut dirs = BTreeSet::new();
+    for s in sources {
+        if let Some(d) = &s.include_dir {
+            dirs.insert(format!("-I{}", d.display()));
+        }
+    }
+    dirs.into_iter().collect()
+}
+
+/// Splits `extra_flags` into compiler flags and `-Wl,` linker flags (passed to wasm-ld without `-Wl,`).
+fn split_flags(extra_flags: &[&str]) -> (Vec<String>, Vec<String>) {
+    let (mut cc, mut ld) = (Vec::new(), Vec::new());
+    for f in extra_flags {
+        match f.strip_prefix("-Wl,") {
+            Some(rest) => ld.extend(rest.split(',').map(str::to_string)),
+            None => cc.push(f.to_string()),
+        }
+    }
+    (cc, ld)
+}
+
+/// Builds a PIC shared library (`dylink.0` side module):
+/// `clang-19 --target=wasm32-wasi --sysroot=S -fPIC -fvisibility=default -O2 -c` for each source, then
+/// `wasm-ld-19 -shared --experimental-pic --unresolved-symbols=import-dynamic`.
+/// `extra_flags` go to clang, except `-Wl,a,b` ones, which go to wasm-ld as `a b`.
+pub fn build_lib(c_sources: &[CSource], extra_flags: &[&str]) -> Result<Vec<u8>> {
+    let flags: Vec<String> = extra_flags.iter().map(|s| s.to_string()).collect();
+    cached("shared library", c_sources, &flags, |tc, dir, out| {
+        let (cc, ld) = split_flags(extra_flags);
+        let mut objects = Vec::new();
+        for s in c_sources {
+            let obj = dir.join(format!("{}.o", s.name));
+            run_tool(
+                Command::new(&tc.clang)
+                    .arg("--target=wasm32-wasi")
+                    .arg(format!("--sysroot={}", tc.sysroot.display()))
+                    .args(["-fPIC", "-fvisibility=default", "-O2", "-c"])
+                    .arg(format!("-I{}", include_dir().display()))
+                    .args(source_includes(std::slice::from_ref(s)))
+                    .args(&cc)
+                    .arg(dir.join(&s.name))
+                    .arg("-o")
+                    .arg(&obj),
+            )?;
+            objects.push(obj);
+        }
+        run_tool(
+            Command::new(&tc.wasm_ld)
+                .args([
+                    "-shared",
+                    "--experimental-pic",
+                    "--unresolved-symbols=import-dynamic",
+                ])
+                .args(&ld)
+                .args(&objects)
+                .arg("-o")
+                .arg(out),
+        )
+    })
+}
+
+/// Builds a plain (non-shared, no `dylink.0`) reactor module exporting its default-visibility symbols:
+/// what a user gets by forgetting `-shared`.
+pub fn build_plain_module(c_sources: &[CSource], extra_flags: &[&str]) -> Result<Vec<u8>> {
+    let mut flags: Vec<String> = vec![
+        "-O2".into(),
+        "-fvisibility=default".into(),
+        "-mexec-model=reactor".into(),
+        "-Wl,--export-dynamic".into(),
+    ];
+    flags.extend(extra_flags.iter().map(|s| s.to_string()));
+    build_clang_link("plain module", c_sources, flags)
+}
+
+/// Builds the non-PIC main module with `-I include/` and the flags of [`main_flags`] for `libs`.
+pub fn build_main(
+    c_sources: &[CSource],
+    libs: &[(&str, &[u8])],
+    extra_flags: &[&str],
+) -> Result<Vec<u8>> {
+    let inputs: Vec<wasm_dl::Input> = libs
+        .iter()
+        .map(|(n, b)| wasm_dl::Input {
+            name: n.to_string(),
+            bytes: b.to_vec(),
+        })
+        .collect();
+    let mut flags = main_flags(&inputs)?;
+    flags.extend(extra_flags.iter().map(|s| s.to_string()));
+    build_main_with_flags(c_sources, &flags)
+}
+
+/// Builds a non-PIC main module with exactly these extra flags (e.g. none of the export flags).
+pub fn build_main_with_flags(c_sources: &[CSource], flags: &[String]) -> Result<Vec<u8>> {
+    let mut all = vec!["-O2".to_string()];
+    all.extend(flags.iter().cloned());
+    build_clang_link("main module", c_sources, all)
+}
+
+fn build_clang_link(kind: &str, c_sources: &[CSource], flags: Vec<String>) -> Result<Vec<u8>> {
+    cached(kind, c_sources, &flags, |tc, dir, out| {
+        run_tool(
+            Command::new(&tc.clang)
+                .arg("--target=wasm32-wasi")
+                .arg(format!("--sysroot={}", tc.sysroot.display()))
+                .arg(format!("-I{}", include_dir().display()))
+                .args(source_includes(c_sources))
+                .args(&flags)
+                .args(c_sources.iter().map(|s| dir.join(&s.name)))
+                .arg("-o")
+                .arg(out),
+        )
+    })
+}
+
+/// The clang flags a main module needs so that `libs` can be composed with it
+/// (`wasm_dl::flags::main_flags`, what `wasm-dl flags main LIB...` prints).
+pub fn main_flags(libs: &[wasm_dl::Input]) -> Result<Vec<String>> {
+    wasm_dl::flags::main_flags(libs)
+}
