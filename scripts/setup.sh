@@ -66,6 +66,17 @@ if command -v rustup >/dev/null; then
   done
 fi
 
+# --- rustup components used by scripts/test.sh --------------------------------------------------
+if command -v rustup >/dev/null; then
+  components="$(rustup component list --installed 2>/dev/null || true)"
+  for c in rustfmt clippy; do
+    if ! grep -q "^$c" <<<"$components"; then
+      say "adding rustup component $c"
+      rustup component add "$c" >/dev/null
+    fi
+  done
+fi
+
 # --- sysroot -------------------------------------------------------------------------------------
 RUST_LIBDIR="$(rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained"
 DEB_INCLUDE=/usr/include/wasm32-wasi
