@@ -24,7 +24,12 @@ pub struct Layout {
 }
 
 /// Computes the layout. May add GOT entries (for trampolines) to `res`.
-pub fn layout(main: &MainModule<'_>, libs: &[Library<'_>], res: &mut Resolution) -> Layout {
+pub fn layout(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    aliases: &[Vec<&str>],
+    res: &mut Resolution,
+) -> Layout {
     // Instantiation order: depth-first post-order over direct function imports.
     let n = libs.len();
     let mut order = Vec::with_capacity(n);

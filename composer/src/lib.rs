@@ -55,6 +55,7 @@ pub struct Input {
 pub struct Composer {
     main: Option<Input>,
     libs: Vec<Input>,
+    aliases: Vec<(String, String)>,
     provider: ProviderMode,
 }
 
@@ -91,6 +92,13 @@ impl Composer {
         self
     }
 
+    /// Makes `dlopen(alias)` find the library given as `library` (like a soname link:
+    /// `libfoo.so.1` → `libfoo.so`).
+    pub fn alias(mut self, alias: impl Into<String>, library: impl Into<String>) -> Self {
+        self.aliases.push((alias.into(), library.into()));
+        self
+    }
+
     /// Chooses where the `dl` interface comes from.
     pub fn provider(mut self, mode: ProviderMode) -> Self {
         self.provider = mode;
@@ -117,7 +125,14 @@ impl Composer {
         // Pass 2: resolve.
         let mut res = resolve::resolve(&main, &libs)?;
         // Pass 3: layout.
-        let layout = layout::layout(&main, &libs, &mut res);
+        let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
+        for (alias, target) in &self.aliases {
+            let id = resolve::find_lib(&libs, target).with_context(|| {
+                format!("alias `{alias}`: no library named `{target}` was given")
+            })?;
+            aliases[id.index()].push(alias);
+        }
+        let layout = layout::layout(&main, &libs, &aliases, &mut res);
         // Pass 4: synthesize.
         let mut rewritten = Vec::with_capacity(libs.len());
         let mut has_start = Vec::with_capacity(libs.len());
