@@ -123,13 +123,15 @@ pub fn layout(
                 kind: index::KIND_DATA,
                 value: *off,
             }));
+            let mut names: Vec<&str> = if base != lib.name {
+                vec![base]
+            } else {
+                Vec::new()
+            };
+            names.extend(aliases.get(i).into_iter().flatten().copied());
             LibEntry {
                 name: &lib.name,
-                aliases: if base != lib.name {
-                    vec![base]
-                } else {
-                    Vec::new()
-                },
+                aliases: names,
                 table_size: lib.table_size,
                 deps: res.deps[i].iter().map(|d| d.0).collect(),
                 syms,
