@@ -70,6 +70,8 @@ pub struct Library<'a> {
     pub ctor: Option<String>,
     /// Whether `__wasm_apply_data_relocs` is exported (LLVM 22 omits it when empty).
     pub apply_data_relocs: bool,
+    /// Exported symbols `dylink.0` marks as weak definitions.
+    pub weak_defs: hashbrown::HashSet<String>,
 }
 
 /// The main module: a stock non-PIC `wasm-ld` command.
@@ -144,9 +146,10 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         data: Vec::new(),
         ctor: None,
         apply_data_relocs: false,
+        weak_defs: hashbrown::HashSet::new(),
     };
     let mut has_dylink = false;
-    let mut weak: HashMap<(String, String), bool> = HashMap::new();
+    let mut weak: hashbrown::HashSet<String> = hashbrown::HashSet::new();
     let mut tls: Vec<String> = Vec::new();
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
@@ -178,12 +181,19 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                     if i.flags.contains(SymbolFlags::TLS) {
                                         tls.push(i.name.to_string());
                                     }
+                                    if i.flags.contains(SymbolFlags::BINDING_WEAK) {
+                                        lib.weak_defs.insert(i.name.to_string());
+                                    }
                                 }
                             }
                             Dylink0Subsection::ImportInfo(infos) => {
                                 for i in infos {
+                                    // wasm-ld names the symbol's module `env` here even when it
+                                    // is imported from `GOT.mem`/`GOT.func`.
                                     let w = i.flags.contains(SymbolFlags::BINDING_WEAK);
-                                    weak.insert((i.module.to_string(), i.field.to_string()), w);
+                                    if w {
+                                        weak.insert(i.field.to_string());
+                                    }
                                 }
                             }
                             Dylink0Subsection::RuntimePath(_)
@@ -259,11 +269,22 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         bail!("{name}: exports thread-local symbol `{t}`; TLS in shared libraries is not supported yet");
     }
     for imp in &mut lib.imports {
-        imp.weak = weak
-            .get(&(imp.module.clone(), imp.field.clone()))
-            .copied()
-            .unwrap_or(false);
+        imp.weak = weak.contains(&imp.field);
     }
+    // wasm-ld makes a weak *defined* function interposable: the library imports `env.f` and
+    // exports `f` too. (A strong definition is called directly and never imported.)
+    let imported_funcs: hashbrown::HashSet<String> = lib
+        .imports
+        .iter()
+        .filter(|i| i.module == "env" && matches!(i.kind, ImportKind::Func(_)))
+        .map(|i| i.field.clone())
+        .collect();
+    let weak_defs: Vec<String> = exports
+        .iter()
+        .filter(|(n, k, _)| *k == ExternalKind::Func && imported_funcs.contains(n))
+        .map(|(n, _, _)| n.clone())
+        .collect();
+    lib.weak_defs.extend(weak_defs);
     for (ename, kind, index) in exports {
         match kind {
             ExternalKind::Func => {

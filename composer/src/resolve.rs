@@ -156,13 +156,24 @@ pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution
             if main.funcs.contains_key(*name) || main.data.contains_key(*name) {
                 who.push(&main.name);
             }
-            who.extend(list.iter().map(|d| match d {
-                Def::Func(l, _) | Def::Data(l, _) => libs[l.index()].name.as_str(),
-            }));
+            let owner = |d: &Def| match d {
+                Def::Func(l, _) | Def::Data(l, _) => &libs[l.index()],
+            };
+            who.extend(list.iter().map(|d| owner(d).name.as_str()));
+            // Main comes first; otherwise the first strong definition, else the first.
+            let winner = if who.len() > list.len() {
+                main.name.as_str()
+            } else {
+                list.iter()
+                    .map(owner)
+                    .find(|l| !l.weak_defs.contains(*name))
+                    .or_else(|| list.first().map(owner))
+                    .map_or("", |l| l.name.as_str())
+            };
             res.warnings.push(format!(
-                "symbol `{name}` is defined by {}; the first ({}) wins",
-                who.join(", "),
-                who[0]
+                "symbol `{name}` is defined by {}; the definition in {winner} is used \
+                 (main first, then strong before weak, then load order)",
+                who.join(", ")
             ));
         }
     }
@@ -190,10 +201,13 @@ pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution
         }
         let lookup = |name: &str| -> Option<Def> {
             let list = defs.get(name)?;
+            // A strong definition overrides a weak one; among equals, the library's own scope
+            // (itself, then its NEEDED closure) comes first, then load order.
             list.iter()
                 .min_by_key(|d| {
                     let (Def::Func(l, _) | Def::Data(l, _)) = **d;
-                    (rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
+                    let weak = libs[l.index()].weak_defs.contains(name);
+                    (weak, rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
                 })
                 .copied()
         };

@@ -5,11 +5,14 @@
 //! - `main.c` (built as the non-PIC main module), or `main.wasm` used as given (any bytes);
 //! - libraries: every other `*.c` is built as a shared library named `lib<stem>.so` (`<stem>.so` when the
 //!   stem already starts with `lib`: `libgreet.c` and `greet.c` both give `libgreet.so`, the name `dlopen`
-//!   uses); `*.so` files are used as given;
+//!   uses); `*.so` files are used as given; `<stem>.needs` lists the libraries (`libx.so ...`) that
+//!   library is linked against, which become its `dylink.0` NEEDED entries;
 //! - `sources` (optional): a directory, relative to the case, whose files are used as if they were in
 //!   the case (files in the case directory win) -- to test `examples/` without copying them;
 //! - `compose-args` (optional): the library names in the order they are passed to compose (default: all
 //!   libraries, sorted by name);
+//! - `aliases` (optional): lines `ALIAS=LIB`, given as `Composer::alias(ALIAS, LIB)` (API) and
+//!   `--lib ALIAS=LIB` (CLI);
 //! - `main-flags` (optional): `none` builds main without any export flag; otherwise extra clang flags;
 //! - `lib-flags` (optional): `plain` builds the libraries as plain non-shared modules (no `dylink.0`);
 //!   otherwise extra clang flags;
@@ -21,6 +24,7 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use libtest_mimic::{Arguments, Failed, Trial};
+use sha2::Digest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use wasm_dl_tests::cli::run_cli;
@@ -129,21 +133,19 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
         .collect();
 
     let mut libs = BTreeMap::new();
+    let mut sources = BTreeMap::new();
     for (name, path) in &files.files {
         if let Some(stem) = name.strip_suffix(".c") {
-            if stem == "main" {
-                continue;
+            if stem != "main" {
+                sources.insert(so_name(stem), (stem.to_string(), path.clone()));
             }
-            let src = [CSource::file(path)?];
-            let bytes = if plain {
-                build_plain_module(&src, &lib_flags)?
-            } else {
-                build_lib(&src, &lib_flags)?
-            };
-            libs.insert(so_name(stem), bytes);
         } else if name.ends_with(".so") {
             libs.insert(name.clone(), std::fs::read(path)?);
         }
+    }
+    let names: Vec<String> = sources.keys().cloned().collect();
+    for name in names {
+        build_case_lib(files, &name, &sources, &mut libs, plain, &lib_flags, 0)?;
     }
     let order = match files.text("compose-args")? {
         Some(s) => s.split_whitespace().map(str::to_string).collect(),
@@ -190,14 +192,69 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
     Ok((("main.wasm".to_string(), main), ordered))
 }
 
+/// Builds library `name` (after the libraries its `<stem>.needs` file lists, which it is linked
+/// against so that they become its `dylink.0` NEEDED entries).
+fn build_case_lib(
+    files: &CaseFiles,
+    name: &str,
+    sources: &BTreeMap<String, (String, PathBuf)>,
+    libs: &mut BTreeMap<String, Vec<u8>>,
+    plain: bool,
+    lib_flags: &[&str],
+    depth: usize,
+) -> Result<()> {
+    ensure!(depth < 64, "`.needs` files form a cycle at {name}");
+    if libs.contains_key(name) {
+        return Ok(());
+    }
+    let (stem, path) = sources
+        .get(name)
+        .with_context(|| format!("a `.needs` file names {name}, which the case lacks"))?;
+    let mut flags: Vec<String> = lib_flags.iter().map(|s| s.to_string()).collect();
+    for dep in words(&files.text(&format!("{stem}.needs"))?) {
+        build_case_lib(files, &dep, sources, libs, plain, lib_flags, depth + 1)?;
+        // wasm-ld records the file name as NEEDED: place the dependency under its own name in a
+        // directory named by its content, so the fixture cache key changes with it.
+        let bytes = &libs[&dep];
+        let dir = wasm_dl_tests::target_dir()
+            .join("wasm-dl-fixtures")
+            .join("needs")
+            .join(format!("{:x}", sha2::Sha256::digest(bytes)));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join(&dep);
+        if !file.exists() {
+            std::fs::write(&file, bytes)?;
+        }
+        flags.push(format!("-Wl,{}", file.display()));
+    }
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let src = [CSource::file(path)?];
+    let bytes = if plain {
+        build_plain_module(&src, &flags)?
+    } else {
+        build_lib(&src, &flags)?
+    };
+    libs.insert(name.to_string(), bytes);
+    Ok(())
+}
+
 /// Composes through the API or the CLI. `Err` is the compose error (message, or CLI stderr); the
 /// outer `Result` is a harness failure.
-fn compose(via: Via, main: &Named, libs: &[Named]) -> Result<Result<Vec<u8>, String>> {
+fn compose(
+    via: Via,
+    main: &Named,
+    libs: &[Named],
+    aliases: &[String],
+) -> Result<Result<Vec<u8>, String>> {
     match via {
         Via::Api => {
             let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
             for (name, bytes) in libs {
                 c = c.library(name.clone(), bytes.clone());
+            }
+            for a in aliases {
+                let (alias, lib) = a.split_once('=').context("aliases: expected ALIAS=LIB")?;
+                c = c.alias(alias, lib);
             }
             Ok(c.compose().map_err(|e| format!("{e:#}")))
         }
@@ -208,6 +265,9 @@ fn compose(via: Via, main: &Named, libs: &[Named]) -> Result<Result<Vec<u8>, Str
             for (name, bytes) in libs {
                 std::fs::write(dir.path().join(name), bytes)?;
                 args.push(name);
+            }
+            for a in aliases {
+                args.extend(["--lib", a.as_str()]);
             }
             args.extend(["-o", "app.wasm"]);
             let out = run_cli(dir.path(), &args)?;
@@ -240,7 +300,8 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         .to_string_lossy()
         .starts_with("error-");
     let (main, libs) = inputs(&files)?;
-    let composed = compose(via, &main, &libs)?;
+    let aliases = words(&files.text("aliases")?);
+    let composed = compose(via, &main, &libs, &aliases)?;
 
     if is_error_case {
         let expected = files

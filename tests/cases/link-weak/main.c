@@ -1,0 +1,14 @@
+/* Weak undefined symbols resolve to NULL; a strong definition elsewhere overrides a weak one. */
+#include <dlfcn.h>
+#include <stdio.h>
+
+int main(void) {
+  void *w = dlopen("libweak.so", RTLD_NOW);
+  if (!w) {
+    printf("dlopen: %s\n", dlerror());
+    return 1;
+  }
+  void (*report)(void) = (void (*)(void))dlsym(w, "weak_report");
+  report();
+  return 0;
+}
