@@ -38,6 +38,10 @@ enum Command {
         /// Where the dl interface comes from.
         #[arg(long, value_enum, default_value = "embedded")]
         provider: Provider,
+        /// Another name `dlopen` finds a library by, like a soname link:
+        /// `--lib libfoo.so.1=libfoo.so` (repeatable; LIB is a library as given above).
+        #[arg(long = "lib", value_name = "ALIAS=LIB")]
+        lib_aliases: Vec<String>,
     },
     /// Print the clang flags a module needs.
     Flags {
@@ -72,12 +76,20 @@ fn run(cli: Cli) -> Result<()> {
             libs,
             output,
             provider,
+            lib_aliases,
         } => {
             let main = read(&main)?;
             let mut composer = Composer::new().main(main.name, main.bytes);
             for lib in &libs {
                 let lib = read(lib)?;
                 composer = composer.library(lib.name, lib.bytes);
+            }
+            for a in &lib_aliases {
+                let (alias, lib) = a
+                    .split_once('=')
+                    .filter(|(alias, lib)| !alias.is_empty() && !lib.is_empty())
+                    .with_context(|| format!("--lib {a}: expected ALIAS=LIB"))?;
+                composer = composer.alias(alias, lib);
             }
             composer = composer.provider(match provider {
                 Provider::Embedded => ProviderMode::Embedded,

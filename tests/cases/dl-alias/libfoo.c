@@ -1,0 +1,1 @@
+int foo_version(void) { return 1; }

@@ -1,0 +1,1 @@
+int x_value(void) { return 11; }
