@@ -10,8 +10,8 @@
 //!    index component plugged into it) is plugged into the main component with wac-graph.
 
 use crate::layout::Layout;
-use crate::parse::{ImportKind, Library};
-use crate::resolve::{Binding, FuncSource, LibId, Resolution};
+use crate::parse::Library;
+use crate::resolve::{Binding, FuncSource, Resolution};
 use crate::synth::{env, loader, main_module};
 use anyhow::{anyhow, bail, Context, Result};
 use hashbrown::HashMap;
@@ -149,19 +149,6 @@ impl<'a> Appender<'a> {
         let env_mod = self.module(env_module);
         let env_inst = self.instantiate(env_mod, vec![("main".into(), main)]);
         let mut lib_instances: Vec<Option<u32>> = vec![None; libs.len()];
-        let mut trap_names: HashMap<(LibId, usize), String> = HashMap::new();
-        // Trap stubs were numbered when the env module was built; recompute the same numbering.
-        let mut env_builder = env::EnvModule::default();
-        for (l, binds) in res.bindings.iter().enumerate() {
-            for (i, b) in binds.iter().enumerate() {
-                if let (Binding::Func(FuncSource::Trap), ImportKind::Func(ty)) =
-                    (b, &libs[l].imports[i].kind)
-                {
-                    let n = env_builder.trap_index(ty);
-                    trap_names.insert((LibId(l as u32), i), env::trap(n));
-                }
-            }
-        }
         for &id in &layout.order {
             let j = id.index();
             let lib = &libs[j];
@@ -207,10 +194,10 @@ impl<'a> Appender<'a> {
                                     self.alias(inst, ExportKind::Func, name)
                                 }
                                 FuncSource::Trap => {
-                                    let name = trap_names.get(&(id, i)).ok_or_else(|| {
+                                    let n = layout.stub_of.get(&(id, i)).ok_or_else(|| {
                                         anyhow!("internal error: missing trap stub")
                                     })?;
-                                    self.alias(env_inst, ExportKind::Func, &name.clone())
+                                    self.alias(env_inst, ExportKind::Func, &env::stub(*n))
                                 }
                             }
                         };

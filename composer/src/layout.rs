@@ -19,6 +19,10 @@ pub struct Layout {
     pub got_by_lib: Vec<Vec<GotId>>,
     /// GOT entries that get a fresh slot for a main function when the component starts.
     pub main_new_slots: Vec<(GotId, String)>,
+    /// Trap stubs (weak undefined or, with `stub_missing`, missing functions): symbol and type.
+    pub stubs: Vec<(String, wasmparser::FuncType)>,
+    /// Which stub each stubbed function import uses: (importer, import index) → stub number.
+    pub stub_of: HashMap<(LibId, usize), usize>,
     /// The encoded provider index.
     pub index: Vec<u8>,
 }
@@ -85,6 +89,25 @@ pub fn layout(
                     });
                     trampolines.insert((LibId(l as u32), i), id);
                 }
+            }
+        }
+    }
+
+    let mut stubs: Vec<(String, wasmparser::FuncType)> = Vec::new();
+    let mut stub_index: HashMap<(String, wasmparser::FuncType), usize> = HashMap::new();
+    let mut stub_of = HashMap::new();
+    for (l, binds) in res.bindings.iter().enumerate() {
+        for (i, b) in binds.iter().enumerate() {
+            let imp = &libs[l].imports[i];
+            if let (Binding::Func(FuncSource::Trap), crate::parse::ImportKind::Func(ty)) =
+                (b, &imp.kind)
+            {
+                let key = (imp.field.clone(), ty.clone());
+                let n = *stub_index.entry(key.clone()).or_insert_with(|| {
+                    stubs.push(key);
+                    stubs.len() - 1
+                });
+                stub_of.insert((LibId(l as u32), i), n);
             }
         }
     }
@@ -163,6 +186,8 @@ pub fn layout(
         trampolines,
         got_by_lib,
         main_new_slots,
+        stubs,
+        stub_of,
         index,
     }
 }

@@ -17,6 +17,7 @@ pub mod encode;
 pub mod flags;
 pub mod index;
 pub mod layout;
+pub mod map;
 pub mod parse;
 pub mod provider;
 pub mod resolve;
@@ -57,6 +58,8 @@ pub struct Composer {
     libs: Vec<Input>,
     aliases: Vec<(String, String)>,
     provider: ProviderMode,
+    link: resolve::LinkOptions,
+    want_map: bool,
 }
 
 /// A finished composition.
@@ -66,6 +69,8 @@ pub struct Composed {
     pub component: Vec<u8>,
     /// Things worth telling the user (duplicate symbols, ...).
     pub warnings: Vec<String>,
+    /// The link map, if asked for with [`Composer::map`].
+    pub map: Option<String>,
 }
 
 impl Composer {
@@ -99,6 +104,25 @@ impl Composer {
         self
     }
 
+    /// Binds undefined functions to stubs that trap when called (undefined data to address 0)
+    /// instead of failing; each is reported as a warning.
+    pub fn stub_missing(mut self, yes: bool) -> Self {
+        self.link.stub_missing = yes;
+        self
+    }
+
+    /// Also renders the link map (see [`map`]).
+    pub fn map(mut self, yes: bool) -> Self {
+        self.want_map = yes;
+        self
+    }
+
+    /// Makes duplicate symbol definitions an error instead of a warning.
+    pub fn strict(mut self, yes: bool) -> Self {
+        self.link.strict = yes;
+        self
+    }
+
     /// Chooses where the `dl` interface comes from.
     pub fn provider(mut self, mode: ProviderMode) -> Self {
         self.provider = mode;
@@ -123,7 +147,7 @@ impl Composer {
         check_names(&libs)?;
         check_main(&main, !libs.is_empty())?;
         // Pass 2: resolve.
-        let mut res = resolve::resolve(&main, &libs)?;
+        let mut res = resolve::resolve(&main, &libs, self.link)?;
         // Pass 3: layout.
         let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
         for (alias, target) in &self.aliases {
@@ -143,18 +167,16 @@ impl Composer {
         }
         let mut env = synth::env::EnvModule::default();
         for (l, binds) in res.bindings.iter().enumerate() {
-            for (i, b) in binds.iter().enumerate() {
+            for i in 0..binds.len() {
                 let parse::ImportKind::Func(ty) = &libs[l].imports[i].kind else {
                     continue;
                 };
                 if let Some(g) = layout.trampolines.get(&(resolve::LibId(l as u32), i)) {
                     env.trampoline(*g, ty);
-                } else if let resolve::Binding::Func(resolve::FuncSource::Trap) = b {
-                    env.trap_index(ty);
                 }
             }
         }
-        let env_module = env.encode(libs.len() as u32, &res.gots);
+        let env_module = env.encode(libs.len() as u32, &res.gots, &layout.stubs);
         let loader_module = synth::loader::encode(&main, &libs, &has_start, &res.gots, &layout);
         let patched_main = synth::main_module::patch(&main)?;
         // Pass 5: encode.
@@ -186,9 +208,13 @@ impl Composer {
             ProviderMode::Embedded if main.dl_imports.is_empty() => component,
             ProviderMode::Embedded => encode::plug_provider(&component, &layout.index)?,
         };
+        let map = self
+            .want_map
+            .then(|| map::render(&main, &libs, &res, &layout));
         Ok(Composed {
             component,
             warnings: res.warnings,
+            map,
         })
     }
 }

@@ -42,6 +42,15 @@ enum Command {
         /// `--lib libfoo.so.1=libfoo.so` (repeatable; LIB is a library as given above).
         #[arg(long = "lib", value_name = "ALIAS=LIB")]
         lib_aliases: Vec<String>,
+        /// Write a link map (where each import was bound, load order) to FILE (`-`: stdout).
+        #[arg(long, value_name = "FILE")]
+        map: Option<PathBuf>,
+        /// Make duplicate symbol definitions an error.
+        #[arg(long)]
+        strict: bool,
+        /// Bind undefined functions to stubs that trap when called instead of failing.
+        #[arg(long)]
+        stub_missing: bool,
     },
     /// Print the clang flags a module needs.
     Flags {
@@ -77,6 +86,9 @@ fn run(cli: Cli) -> Result<()> {
             output,
             provider,
             lib_aliases,
+            map,
+            strict,
+            stub_missing,
         } => {
             let main = read(&main)?;
             let mut composer = Composer::new().main(main.name, main.bytes);
@@ -95,9 +107,21 @@ fn run(cli: Cli) -> Result<()> {
                 Provider::Embedded => ProviderMode::Embedded,
                 Provider::External => ProviderMode::External,
             });
+            composer = composer
+                .strict(strict)
+                .stub_missing(stub_missing)
+                .map(map.is_some());
             let composed = composer.compose_report()?;
             for w in &composed.warnings {
                 eprintln!("wasm-dl: warning: {w}");
+            }
+            if let (Some(path), Some(text)) = (&map, &composed.map) {
+                if path.as_os_str() == "-" {
+                    print!("{text}");
+                } else {
+                    std::fs::write(path, text)
+                        .with_context(|| format!("{}: cannot write the map", path.display()))?;
+                }
             }
             std::fs::write(&output, &composed.component)
                 .with_context(|| format!("{}: cannot write", output.display()))?;

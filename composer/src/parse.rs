@@ -68,6 +68,8 @@ pub struct Library<'a> {
     pub data: Vec<(String, u32)>,
     /// The constructor entry point, if any (`__wasm_call_ctors` or `_initialize`).
     pub ctor: Option<String>,
+    /// Whether `__wasm_call_dtors` is exported (run by `dlclose`).
+    pub dtor: bool,
     /// Whether `__wasm_apply_data_relocs` is exported (LLVM 22 omits it when empty).
     pub apply_data_relocs: bool,
     /// Exported symbols `dylink.0` marks as weak definitions.
@@ -145,6 +147,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         funcs: Vec::new(),
         data: Vec::new(),
         ctor: None,
+        dtor: false,
         apply_data_relocs: false,
         weak_defs: hashbrown::HashSet::new(),
     };
@@ -166,8 +169,16 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                         let sub = sub.with_context(|| format!("{name}: malformed `dylink.0`"))?;
                         match sub {
                             Dylink0Subsection::MemInfo(m) => {
-                                if m.memory_alignment > 16 {
-                                    bail!("{name}: `dylink.0` asks for memory alignment 2^{}, more than wasm-dl supports (2^16)", m.memory_alignment);
+                                let align = 1u64 << m.memory_alignment.min(63);
+                                if m.memory_alignment > 31
+                                    || m.memory_size as u64 + align - 1 > u32::MAX as u64
+                                {
+                                    bail!(
+                                        "{name}: `dylink.0` MEM_INFO asks for {} bytes aligned to \
+                                         2^{}, more than a 32-bit memory holds",
+                                        m.memory_size,
+                                        m.memory_alignment
+                                    );
                                 }
                                 lib.mem_size = m.memory_size;
                                 lib.mem_align = m.memory_alignment;
@@ -293,6 +304,9 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                 }
                 if ename == "__wasm_apply_data_relocs" {
                     lib.apply_data_relocs = true;
+                }
+                if ename == "__wasm_call_dtors" {
+                    lib.dtor = true;
                 }
                 if is_linker_entry(&ename) {
                     continue;

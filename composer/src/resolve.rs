@@ -70,6 +70,16 @@ pub enum Binding {
     Got(GotId),
 }
 
+/// Choices that change how resolution treats problems.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LinkOptions {
+    /// Bind undefined strong functions to stubs that trap when called (and undefined data to
+    /// address 0) instead of failing.
+    pub stub_missing: bool,
+    /// Treat duplicate definitions as errors instead of warnings.
+    pub strict: bool,
+}
+
 /// The result of resolution.
 #[derive(Debug, Default)]
 pub struct Resolution {
@@ -113,10 +123,15 @@ fn sig(ty: &FuncType) -> String {
 }
 
 /// Resolves every import of every library.
-pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution> {
+pub fn resolve(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    opts: LinkOptions,
+) -> Result<Resolution> {
     let mut res = Resolution::default();
     let mut errors: Vec<String> = Vec::new();
     let mut unresolved_main: Vec<String> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
 
     // NEEDED edges.
     let mut needed: Vec<Vec<LibId>> = Vec::with_capacity(libs.len());
@@ -260,7 +275,7 @@ pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution
                         Some(t) => Binding::Got(got(t, &mut res.gots)),
                         None => {
                             unresolved_main.push(field.to_string());
-                            errors.push(format!("{}: undefined data symbol `{field}`", lib.name));
+                            missing.push(format!("{}: undefined data symbol `{field}`", lib.name));
                             Binding::Got(got(GotTarget::Null, &mut res.gots))
                         }
                     }
@@ -293,7 +308,7 @@ pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution
                         Some(t) => Binding::Got(got(t, &mut res.gots)),
                         None => {
                             unresolved_main.push(field.to_string());
-                            errors.push(format!("{}: undefined function `{field}`", lib.name));
+                            missing.push(format!("{}: undefined function `{field}`", lib.name));
                             Binding::Got(got(GotTarget::Null, &mut res.gots))
                         }
                     }
@@ -313,7 +328,7 @@ pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution
                             None if imp.weak => (FuncSource::Trap, ty),
                             None => {
                                 unresolved_main.push(field.to_string());
-                                errors.push(format!("{}: undefined function `{field}`", lib.name));
+                                missing.push(format!("{}: undefined function `{field}`", lib.name));
                                 (FuncSource::Trap, ty)
                             }
                         }
@@ -362,6 +377,23 @@ pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution
         res.deps.push(deps);
     }
 
+    if opts.strict && !res.warnings.is_empty() {
+        errors.extend(
+            res.warnings
+                .iter()
+                .map(|w| format!("duplicate definition (--strict): {w}")),
+        );
+    }
+    if opts.stub_missing {
+        unresolved_main.clear();
+        res.warnings.extend(
+            missing
+                .into_iter()
+                .map(|m| format!("{m}: stubbed (a call traps; its address is 0)")),
+        );
+    } else {
+        errors.extend(missing);
+    }
     if !errors.is_empty() {
         let mut msg = String::new();
         for e in &errors {
@@ -377,7 +409,8 @@ pub fn resolve(main: &MainModule<'_>, libs: &[Library<'_>]) -> Result<Resolution
             let _ = writeln!(
                 msg,
                 "fix: if the main module defines them (libc does for most), export them by \
-                 linking it with `{}` (`wasm-dl flags main LIB...` prints every flag it needs)",
+                 linking it with `{}` (`wasm-dl flags main LIB...` prints every flag it needs); \
+                 or compose with `--stub-missing` to make calls to them trap instead",
                 flags.join(" ")
             );
         }

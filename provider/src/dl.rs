@@ -344,21 +344,61 @@ impl Dl {
         };
         let mut fini = Vec::new();
         if let Some(s) = self.libs.get_mut(lib as usize) {
-            s.refcount -= 1;
+            s.refcount = s.refcount.saturating_sub(1);
             if s.refcount == 0 && !s.nodelete {
-                fini = self.unload(lib);
+                fini = self.unload();
             }
         }
         Ok(fini)
     }
 
-    /// Unloads `lib` (its refcount just reached 0) and the dependencies nothing else needs, and
-    /// returns them in destructor order.
+    /// Unloads what is no longer needed after a reference count reached 0, and returns those
+    /// libraries in destructor order (reverse load order: dependents before their dependencies).
     ///
-    /// Unloading is not implemented yet: libraries stay loaded (and their symbols visible in the
-    /// global scope), so there is nothing to finalise.
-    fn unload(&mut self, _lib: u32) -> Vec<u32> {
-        Vec::new()
+    /// A loaded library stays loaded while it is reachable, through dependency lists, from a
+    /// library that is open (`refcount > 0`) or was ever opened `RTLD_NODELETE` (glibc's rule;
+    /// cycles are handled because reachability is computed, not counted). Unloaded libraries
+    /// leave the global scope and are loaded (and constructed) again by a later `dlopen`.
+    fn unload(&mut self) -> Vec<u32> {
+        let Ok(index) = &self.index else {
+            return Vec::new();
+        };
+        let mut keep = vec![false; self.libs.len()];
+        let mut stack: Vec<u32> = Vec::new();
+        for &l in &self.load_order {
+            let root = self
+                .libs
+                .get(l as usize)
+                .is_some_and(|s| s.refcount > 0 || s.nodelete);
+            if root {
+                stack.push(l);
+            }
+        }
+        while let Some(l) = stack.pop() {
+            match keep.get_mut(l as usize) {
+                Some(k) if !*k => *k = true,
+                _ => continue,
+            }
+            if let Some(x) = index.libs.get(l as usize) {
+                stack.extend(x.deps.iter().copied());
+            }
+        }
+        let mut fini = Vec::new();
+        for &l in self.load_order.iter().rev() {
+            if !keep.get(l as usize).copied().unwrap_or(true) {
+                fini.push(l);
+            }
+        }
+        for &l in &fini {
+            if let Some(s) = self.libs.get_mut(l as usize) {
+                s.loaded = false;
+                s.global = false;
+                s.refcount = 0;
+            }
+        }
+        self.load_order
+            .retain(|&l| keep.get(l as usize).copied().unwrap_or(true));
+        fini
     }
 
     /// The current reference count of library `lib` (tests and diagnostics).

@@ -453,16 +453,17 @@ fn same_library_twice_same_handle_refcount() {
     assert_eq!(d.close(3), Ok(vec![]));
     assert_eq!(d.refcount(1), 1);
     assert_eq!(d.sym(3, b"util"), Ok(1));
-    assert_eq!(d.close(3), Ok(vec![]));
+    assert_eq!(d.close(3), Ok(vec![1]));
     assert_eq!(d.refcount(1), 0);
+    assert!(!d.is_loaded(1));
     assert_eq!(msg(d.close(3).unwrap_err()), "dlclose: invalid handle 0x3");
     assert_eq!(msg(d.sym(3, b"util").unwrap_err()), "dlsym: invalid handle");
-    // Opening again: still loaded (no unloading yet), so nothing to load.
+    // Opening again loads (and constructs) it again.
     assert_eq!(
         open(&mut d, "libutil.so", RTLD_NOW),
         Opened {
             handle: 3,
-            load: vec![]
+            load: vec![1]
         }
     );
 }
@@ -641,10 +642,68 @@ fn close_handles() {
         );
     }
     assert_eq!(d.close(HANDLE_GLOBAL), Ok(vec![]));
-    let h = open(&mut d, "libother.so", RTLD_NOW | RTLD_NODELETE).handle;
+    let h = open(
+        &mut d,
+        "libother.so",
+        RTLD_NOW | RTLD_NODELETE | RTLD_GLOBAL,
+    )
+    .handle;
     assert_eq!(d.close(h), Ok(vec![]));
     assert!(d.close(h).is_err());
-    // Still loaded and visible globally (no unloading yet).
+    // RTLD_NODELETE: still loaded and visible globally.
     assert!(d.is_loaded(2));
     assert!(d.sym(0, b"other").is_ok());
+    assert_eq!(
+        open(&mut d, "libother.so", RTLD_NOW).load,
+        Vec::<u32>::new()
+    );
+}
+
+#[test]
+fn close_unloads_dependencies_in_reverse_load_order() {
+    let mut d = dl(&diamond());
+    let app = open(&mut d, "libapp.so", RTLD_NOW | RTLD_GLOBAL).handle;
+    assert_eq!(d.close(app), Ok(vec![0, 2, 1, 3]));
+    for l in 0..4 {
+        assert!(!d.is_loaded(l));
+    }
+    assert!(d.sym(0, b"anything").is_err());
+    assert_eq!(open(&mut d, "libapp.so", RTLD_NOW).load, [3, 1, 2, 0]);
+}
+
+#[test]
+fn close_keeps_what_others_need() {
+    let mut d = dl(&diamond());
+    let c = open(&mut d, "libc.so", RTLD_NOW).handle; // loads 3, 2
+    let app = open(&mut d, "libapp.so", RTLD_NOW).handle; // loads 1, 0
+                                                          // libc is still open: app and libb go, libc and libd stay.
+    assert_eq!(d.close(app), Ok(vec![0, 1]));
+    assert!(d.is_loaded(2) && d.is_loaded(3));
+    assert_eq!(d.close(c), Ok(vec![2, 3]));
+    // A dependency opened directly stays while its handle is open.
+    let app = open(&mut d, "libapp.so", RTLD_NOW).handle;
+    let dd = open(&mut d, "libd.so", RTLD_NOW).handle;
+    assert_eq!(d.close(app), Ok(vec![0, 2, 1]));
+    assert_eq!(d.close(dd), Ok(vec![3]));
+}
+
+#[test]
+fn close_nodelete_dependency_and_cycles() {
+    let mut d = dl(&diamond());
+    open(&mut d, "libb.so", RTLD_NOW | RTLD_NODELETE); // 3, 1; never unloaded
+    let app = open(&mut d, "libapp.so", RTLD_NOW).handle; // 2, 0
+    assert_eq!(d.close(app), Ok(vec![0, 2]));
+    assert!(d.is_loaded(1) && d.is_loaded(3));
+
+    // 0 needs 1, 1 needs 2, 2 needs 0: one close unloads the whole cycle.
+    let libs = vec![
+        lib("liba.so", &[1]),
+        lib("libb.so", &[2]),
+        lib("libc.so", &[0, 2]),
+    ];
+    let mut d = dl(&libs);
+    let a = open(&mut d, "liba.so", RTLD_NOW).handle;
+    let b = open(&mut d, "libb.so", RTLD_NOW).handle;
+    assert_eq!(d.close(a), Ok(vec![]));
+    assert_eq!(d.close(b), Ok(vec![0, 1, 2]));
 }

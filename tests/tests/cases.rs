@@ -13,7 +13,10 @@
 //!   libraries, sorted by name);
 //! - `aliases` (optional): lines `ALIAS=LIB`, given as `Composer::alias(ALIAS, LIB)` (API) and
 //!   `--lib ALIAS=LIB` (CLI);
-//! - `main-flags` (optional): `none` builds main without any export flag; otherwise extra clang flags;
+//! - `main-flags` (optional): `none` builds main without the computed export flags (other words are
+//!   then its only flags); otherwise extra clang flags;
+//! - `<name>.so.wat`: a hand-written library (malformed inputs no compiler emits);
+//! - `compose-options` (optional): `--strict`, `--stub-missing` (CLI flags, mapped to the API);
 //! - `lib-flags` (optional): `plain` builds the libraries as plain non-shared modules (no `dylink.0`);
 //!   otherwise extra clang flags;
 //! - `expected-stdout`: the exact output; `expected-exit` (optional, default 0);
@@ -141,6 +144,10 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
             }
         } else if name.ends_with(".so") {
             libs.insert(name.clone(), std::fs::read(path)?);
+        } else if let Some(so) = name.strip_suffix(".wat") {
+            // Hand-written modules (malformed inputs that no compiler emits).
+            let bytes = wat::parse_file(path).with_context(|| format!("{}", path.display()))?;
+            libs.insert(so.to_string(), bytes);
         }
     }
     let names: Vec<String> = sources.keys().cloned().collect();
@@ -170,7 +177,8 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
         )?];
         let flags = words(&files.text("main-flags")?);
         if flags.iter().any(|f| f == "none") {
-            build_main_with_flags(&src, &[])?
+            let rest: Vec<String> = flags.iter().filter(|f| *f != "none").cloned().collect();
+            build_main_with_flags(&src, &rest)?
         } else {
             // A library that `main_flags` itself rejects (an error case's bad input) is left out of
             // main's flags, so that the error comes from compose.
@@ -253,8 +261,15 @@ fn compose(
                 c = c.library(name.clone(), bytes.clone());
             }
             for a in aliases {
-                let (alias, lib) = a.split_once('=').context("aliases: expected ALIAS=LIB")?;
-                c = c.alias(alias, lib);
+                match a.as_str() {
+                    "--strict" => c = c.strict(true),
+                    "--stub-missing" => c = c.stub_missing(true),
+                    _ => {
+                        let (alias, lib) =
+                            a.split_once('=').context("aliases: expected ALIAS=LIB")?;
+                        c = c.alias(alias, lib);
+                    }
+                }
             }
             Ok(c.compose().map_err(|e| format!("{e:#}")))
         }
@@ -267,7 +282,11 @@ fn compose(
                 args.push(name);
             }
             for a in aliases {
-                args.extend(["--lib", a.as_str()]);
+                if a.starts_with("--") {
+                    args.push(a.as_str());
+                } else {
+                    args.extend(["--lib", a.as_str()]);
+                }
             }
             args.extend(["-o", "app.wasm"]);
             let out = run_cli(dir.path(), &args)?;
@@ -300,7 +319,9 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         .to_string_lossy()
         .starts_with("error-");
     let (main, libs) = inputs(&files)?;
-    let aliases = words(&files.text("aliases")?);
+    let mut aliases = words(&files.text("aliases")?);
+    // `compose-options`: CLI flags (`--strict`, `--stub-missing`), mapped to the API's builder.
+    aliases.extend(words(&files.text("compose-options")?));
     let composed = compose(via, &main, &libs, &aliases)?;
 
     if is_error_case {

@@ -9,7 +9,8 @@ use crate::resolve::{GotId, GotTarget};
 use hashbrown::HashMap;
 use wasm_encoder::{
     CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    GlobalSection, GlobalType, ImportSection, Module, TableType, TypeSection, ValType,
+    GlobalSection, GlobalType, ImportSection, Module, NameMap, NameSection, TableType, TypeSection,
+    ValType,
 };
 use wasmparser::FuncType;
 
@@ -29,17 +30,15 @@ pub fn got(id: GotId) -> String {
 pub fn trampoline(id: GotId) -> String {
     format!("tramp{}", id.0)
 }
-/// Export name of the trap stub for signature number `n` (see [`EnvModule::trap_index`]).
-pub fn trap(n: usize) -> String {
-    format!("trap{n}")
+/// Export name of trap stub number `n` (see `Layout::stubs`).
+pub fn stub(n: usize) -> String {
+    format!("stub{n}")
 }
 
 /// Builder of the env module.
 #[derive(Default)]
 pub struct EnvModule {
     trampolines: Vec<(GotId, FuncType)>,
-    traps: Vec<FuncType>,
-    trap_index: HashMap<FuncType, usize>,
 }
 
 fn val(t: &wasmparser::ValType) -> ValType {
@@ -69,18 +68,8 @@ impl EnvModule {
         }
     }
 
-    /// The trap stub for a signature; returns its number for [`trap`].
-    pub fn trap_index(&mut self, ty: &FuncType) -> usize {
-        if let Some(i) = self.trap_index.get(ty) {
-            return *i;
-        }
-        self.traps.push(ty.clone());
-        self.trap_index.insert(ty.clone(), self.traps.len() - 1);
-        self.traps.len() - 1
-    }
-
     /// Encodes the module for `n_libs` libraries and the given GOT entries.
-    pub fn encode(&self, n_libs: u32, gots: &[GotTarget]) -> Vec<u8> {
+    pub fn encode(&self, n_libs: u32, gots: &[GotTarget], stubs: &[(String, FuncType)]) -> Vec<u8> {
         let mut types = TypeSection::new();
         let mut imports = ImportSection::new();
         let mut funcs = FunctionSection::new();
@@ -148,13 +137,16 @@ impl EnvModule {
             exports.export(&trampoline(*id), ExportKind::Func, f);
             f += 1;
         }
-        for (n, ty) in self.traps.iter().enumerate() {
+        // Each stub is named after its symbol, so a trap's backtrace says what was missing.
+        let mut names = NameMap::new();
+        for (n, (symbol, ty)) in stubs.iter().enumerate() {
             let t = ty_of(ty, &mut types);
             funcs.function(t);
             let mut body = Function::new([]);
             body.instructions().unreachable().end();
             code.function(&body);
-            exports.export(&trap(n), ExportKind::Func, f);
+            exports.export(&stub(n), ExportKind::Func, f);
+            names.append(f, &format!("undefined symbol `{symbol}` called"));
             f += 1;
         }
 
@@ -165,6 +157,9 @@ impl EnvModule {
         module.section(&globals);
         module.section(&exports);
         module.section(&code);
+        let mut name_section = NameSection::new();
+        name_section.functions(&names);
+        module.section(&name_section);
         module.finish()
     }
 }

@@ -7,11 +7,17 @@
 //!
 //! | op | step |
 //! |----|------|
-//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function, fill those, set its bases and the GOT entries that point into it; 1 on success, 0 when out of memory |
+//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function, fill those, set its bases and the GOT entries that point into it; 1 on success, 0 when out of memory. A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
 //! | [`OP_MEMORY_BASE`] | its memory base |
 //! | [`OP_TABLE_BASE`] | its table base |
 //! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
 //! | [`OP_CONSTRUCT`] | run its constructors |
+//! | [`OP_DESTRUCT`] | run its `__wasm_call_dtors`, if it exports one (`dlclose`) |
+//!
+//! Destructors that clang registers with `__cxa_atexit` (all of `__attribute__((destructor))`
+//! and C++ static destructors in `-shared` output) go to main's libc and run at exit, not at
+//! `dlclose`: wasi-libc has no `__cxa_finalize(dso)`. Since a closed library keeps its memory,
+//! such a destructor stays safe to run at exit; a library loaded n times registers it n times.
 
 use crate::layout::Layout;
 use crate::parse::{Library, MainModule};
@@ -36,7 +42,9 @@ pub const OP_TABLE_BASE: i32 = 2;
 pub const OP_RELOCATE: i32 = 3;
 /// Run constructors.
 pub const OP_CONSTRUCT: i32 = 4;
-const N_OPS: u32 = 5;
+/// Run destructors.
+pub const OP_DESTRUCT: i32 = 5;
+const N_OPS: u32 = 6;
 
 /// Import module name under which the loader sees library `lib`.
 pub fn lib_module(lib: u32) -> String {
@@ -142,6 +150,7 @@ pub fn encode(
         start: Option<u32>,
         relocs: Option<u32>,
         ctor: Option<u32>,
+        dtor: Option<u32>,
         exports: Vec<u32>,
     }
     let mut lib_funcs = Vec::with_capacity(libs.len());
@@ -158,6 +167,9 @@ pub fn encode(
             .apply_data_relocs
             .then(|| import_fn("__wasm_apply_data_relocs", 0, &mut imports));
         let ctor = lib.ctor.as_deref().map(|c| import_fn(c, 0, &mut imports));
+        let dtor = lib
+            .dtor
+            .then(|| import_fn("__wasm_call_dtors", 0, &mut imports));
         let mut exports = Vec::with_capacity(lib.funcs.len());
         for (name, ty) in &lib.funcs {
             let t = type_of(ty, &mut types);
@@ -168,6 +180,7 @@ pub fn encode(
             start,
             relocs,
             ctor,
+            dtor,
             exports,
         });
     }
@@ -243,6 +256,15 @@ pub fn encode(
             let mut ins = f.instructions();
             match op {
                 OP_ALLOC => {
+                    // Placed before: reuse the memory (zeroed again) and the slots.
+                    ins.global_get(tb).if_(BlockType::Empty);
+                    if lib.mem_size > 0 {
+                        ins.global_get(mb)
+                            .i32_const(0)
+                            .i32_const(lib.mem_size as i32)
+                            .memory_fill(0);
+                    }
+                    ins.i32_const(1).return_().end();
                     let align = 1i32 << lib.mem_align;
                     if lib.mem_size > 0 {
                         ins.i32_const(lib.mem_size.saturating_add(align as u32 - 1) as i32)
@@ -318,9 +340,15 @@ pub fn encode(
                     }
                     ins.i32_const(1);
                 }
-                _ => {
+                OP_CONSTRUCT => {
                     if let Some(c) = lf.ctor {
                         ins.call(c);
+                    }
+                    ins.i32_const(1);
+                }
+                _ => {
+                    if let Some(d) = lf.dtor {
+                        ins.call(d);
                     }
                     ins.i32_const(1);
                 }

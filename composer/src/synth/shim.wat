@@ -196,7 +196,7 @@
     i32.load offset=4)
 
   (func (export "dlclose") (param $handle i32) (result i32)
-    (local $r i32)
+    (local $r i32) (local $list i32) (local $n i32)
     call $retarea
     local.set $r
     local.get $handle
@@ -211,13 +211,20 @@
       i32.const -1
       return
     end
+    ;; Run the destructors of the libraries unloaded now, in the provider's order (they may
+    ;; call dl* themselves, which reuses the return area: keep the list in locals).
+    local.get $r
+    i32.load offset=4
+    local.set $list
     local.get $r
     i32.load offset=8
-    if
-      local.get $r
-      i32.load offset=4
-      call $free
-    end
+    local.set $n
+    i32.const 5
+    local.get $list
+    local.get $n
+    call $each
+    local.get $n
+    if local.get $list call $free end
     i32.const 0)
 
   (func (export "dlerror") (result i32)

@@ -1,0 +1,109 @@
+//! The link map (`wasm-dl compose --map FILE`), modelled on lld's `-Map`: for each library what
+//! it asks for, what it loads first, and where every import was bound.
+
+use crate::layout::Layout;
+use crate::parse::{Library, MainModule};
+use crate::resolve::{Binding, FuncSource, GotTarget, LibId, Resolution};
+use std::fmt::Write as _;
+
+/// Dependency-first load order starting at `root` (what the provider computes at `dlopen`).
+fn load_order(res: &Resolution, root: LibId) -> Vec<LibId> {
+    let mut order = Vec::new();
+    let mut seen = vec![false; res.deps.len()];
+    let mut stack = vec![(root, 0usize)];
+    seen[root.index()] = true;
+    while let Some((lib, next)) = stack.pop() {
+        if let Some(&dep) = res.deps[lib.index()].get(next) {
+            stack.push((lib, next + 1));
+            if !seen[dep.index()] {
+                seen[dep.index()] = true;
+                stack.push((dep, 0));
+            }
+        } else {
+            order.push(lib);
+        }
+    }
+    order
+}
+
+/// Renders the map.
+pub fn render(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    res: &Resolution,
+    layout: &Layout,
+) -> String {
+    let mut out = String::new();
+    let name = |l: &LibId| libs[l.index()].name.as_str();
+    let _ = writeln!(out, "# wasm-dl link map");
+    let _ = writeln!(out, "main {}", main.name);
+    let _ = writeln!(
+        out,
+        "  instantiation order of libraries: {}",
+        layout.order.iter().map(name).collect::<Vec<_>>().join(", ")
+    );
+    for (i, lib) in libs.iter().enumerate() {
+        let id = LibId(i as u32);
+        let _ = writeln!(out, "\nlibrary {} (id {i})", lib.name);
+        let _ = writeln!(
+            out,
+            "  memory: {} bytes, align 2^{}; table: {} slots + {} function slots",
+            lib.mem_size,
+            lib.mem_align,
+            lib.table_size,
+            lib.funcs.len()
+        );
+        if !lib.needed.is_empty() {
+            let _ = writeln!(out, "  needed: {}", lib.needed.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "  dlopen loads and initialises: {}",
+            load_order(res, id)
+                .iter()
+                .map(name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let _ = writeln!(out, "  imports:");
+        for (k, (imp, b)) in lib.imports.iter().zip(&res.bindings[i]).enumerate() {
+            let from = match b {
+                Binding::Memory => format!("{} memory", main.name),
+                Binding::Table => format!("{} table", main.name),
+                Binding::StackPointer => format!("{} __stack_pointer", main.name),
+                Binding::MemoryBase => "this library's memory base (set at load)".to_string(),
+                Binding::TableBase => "this library's table base (set at load)".to_string(),
+                Binding::Func(FuncSource::Main(_)) => main.name.clone(),
+                Binding::Func(FuncSource::Lib(l, _)) => {
+                    if layout.trampolines.contains_key(&(id, k)) {
+                        format!("{} (through a trampoline: instantiated later)", name(l))
+                    } else {
+                        name(l).to_string()
+                    }
+                }
+                Binding::Func(FuncSource::Trap) => "undefined: stub that traps".to_string(),
+                Binding::Got(g) => match &res.gots[g.0 as usize] {
+                    GotTarget::Null => "undefined (weak): 0".to_string(),
+                    GotTarget::Abs(v) => format!("{} (0x{v:x})", main.name),
+                    GotTarget::MainFuncNewSlot(_) => {
+                        format!("{} (slot given at start-up)", main.name)
+                    }
+                    GotTarget::LibData(l, off) => format!("{} + 0x{off:x}", name(l)),
+                    GotTarget::LibFunc(l, k) => format!("{} function slot {k}", name(l)),
+                },
+            };
+            let _ = writeln!(
+                out,
+                "    {:<40} <- {from}",
+                format!("{}.{}", imp.module, imp.field)
+            );
+        }
+    }
+    if !res.warnings.is_empty() {
+        let _ = writeln!(out, "\nwarnings:");
+        for w in &res.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+    out
+}

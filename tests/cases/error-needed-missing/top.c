@@ -1,0 +1,2 @@
+int base_value(void);
+int top(void) { return base_value(); }

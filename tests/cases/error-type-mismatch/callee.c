@@ -1,0 +1,1 @@
+int shared_fn(int a, int b) { return a + b; }
