@@ -7,9 +7,10 @@ pub mod cli;
 pub mod run;
 pub mod toolchain;
 
-pub use run::{run, Output};
+pub use run::{run, run_in, Output};
 pub use toolchain::{
-    build_lib, build_main, build_main_with_flags, build_plain_module, main_flags, CSource,
+    build_cached, build_lib, build_main, build_main_with_flags, build_plain_module, main_flags,
+    CSource,
 };
 
 use std::path::{Path, PathBuf};

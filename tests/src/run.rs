@@ -1,12 +1,13 @@
 //! Runs a command component (`wasi:cli/run`) in wasmtime with WASI p2.
 
 use anyhow::{Context, Result};
+use std::path::Path;
 use std::sync::OnceLock;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// What a run produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +99,17 @@ fn run_with(component: &[u8], builder: &mut WasiCtxBuilder) -> Result<i32> {
 /// Runs a command component with `args` (argv[0] included) and `env`, capturing stdout and stderr.
 /// An exit through `exit`/`proc_exit` gives its code; a trap is an error that shows the output so far.
 pub fn run(component: &[u8], args: &[&str], env: &[(&str, &str)]) -> Result<Output> {
+    run_in(component, args, env, None)
+}
+
+/// [`run`], with the host directory `dir` (when given) preopened read-only as the guest's `.`, so that
+/// the component can open files relative to it (e.g. a script named in `args`).
+pub fn run_in(
+    component: &[u8],
+    args: &[&str],
+    env: &[(&str, &str)],
+    dir: Option<&Path>,
+) -> Result<Output> {
     const CAPACITY: usize = 64 << 20;
     let stdout = MemoryOutputPipe::new(CAPACITY);
     let stderr = MemoryOutputPipe::new(CAPACITY);
@@ -108,6 +120,9 @@ pub fn run(component: &[u8], args: &[&str], env: &[(&str, &str)]) -> Result<Outp
         .args(args);
     for (k, v) in env {
         builder.env(k, v);
+    }
+    if let Some(dir) = dir {
+        preopen(&mut builder, dir)?;
     }
     let result = run_with(component, &mut builder);
     let stdout = stdout.contents().to_vec();
@@ -128,10 +143,22 @@ pub fn run(component: &[u8], args: &[&str], env: &[(&str, &str)]) -> Result<Outp
 
 /// Runs a command component with this process's stdio, `args` (argv[0] included), and returns its
 /// exit code.
-pub fn run_inherited(component: &[u8], args: &[String]) -> Result<i32> {
+/// `dir`, when given, is preopened read-only as the guest's `.`.
+pub fn run_inherited(component: &[u8], args: &[String], dir: Option<&Path>) -> Result<i32> {
     let mut builder = WasiCtx::builder();
     builder.inherit_stdio().args(args);
+    if let Some(dir) = dir {
+        preopen(&mut builder, dir)?;
+    }
     run_with(component, &mut builder)
+}
+
+fn preopen(builder: &mut WasiCtxBuilder, dir: &Path) -> Result<()> {
+    builder
+        .preopened_dir(dir, ".", FsPerms::ReadOnly)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("preopening {}", dir.display()))?;
+    Ok(())
 }
 
 /// Turns a plain wasip1 command module (no `dl*` imports) into a component with the

@@ -201,6 +201,18 @@ fn cached(
     Ok(bytes)
 }
 
+/// Any other build, cached like the fixtures: `build(dir, out)` runs in a fresh directory holding the
+/// `sources` and writes `out`, unless a build with the same `kind`, `flags` and sources is cached.
+/// Put everything the output depends on (e.g. another compiler's version) in `kind` or `flags`.
+pub fn build_cached(
+    kind: &str,
+    sources: &[CSource],
+    flags: &[String],
+    build: impl FnOnce(&Path, &Path) -> Result<()>,
+) -> Result<Vec<u8>> {
+    cached(kind, sources, flags, |_, dir, out| build(dir, out))
+}
+
 fn run_tool(cmd: &mut Command) -> Result<()> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
