@@ -3,9 +3,9 @@
 //! 1. wit-component builds the main component: the patched main module, the WASI preview1
 //!    adapter and the dl shim adapter (importing `wasm-dl:dl/dl`).
 //! 2. The libraries are appended to that component: the env module instance, one core instance
-//!    per rewritten library (its `env`/`GOT.mem`/`GOT.func` imports bound to aliases of main's,
-//!    the env module's and earlier libraries' exports), and the loader instance. Appending only
-//!    adds indices, so nothing wit-component wrote moves.
+//!    per rewritten library (its imports renamed to the instances that provide them: main's, the
+//!    env module's, earlier libraries'; see [`import_names`]), and the loader instance. Appending
+//!    only adds indices, so nothing wit-component wrote moves.
 //! 3. Unless the provider stays external, the provider component (with this composition's
 //!    index component plugged into it) is plugged into the main component with wac-graph.
 
@@ -14,10 +14,7 @@ use crate::parse::Library;
 use crate::resolve::{Binding, FuncSource, Resolution};
 use crate::synth::{env, loader, main_module};
 use anyhow::{anyhow, bail, Context, Result};
-use hashbrown::HashMap;
-use wasm_encoder::{
-    Alias, ComponentAliasSection, ExportKind, InstanceSection, ModuleArg, RawSection,
-};
+use wasm_encoder::{InstanceSection, ModuleArg, RawSection};
 use wasmparser::{Instance, Parser, Payload, Validator, WasmFeatures};
 
 /// Validates a component, naming what it is in the error.
@@ -27,94 +24,93 @@ pub fn validate_component(bytes: &[u8], what: &str) -> Result<wasmparser::types:
         .map_err(|e| anyhow!("internal error: the {what} does not validate: {e}"))
 }
 
-/// A core export item: (name, kind, index).
-type Item = (String, ExportKind, u32);
+/// Most core instances one component may hold (wasmparser's and so wasmtime's limit).
+pub const MAX_CORE_INSTANCES: u32 = 1000;
 
-/// Index-space counters of the component being appended to.
-struct Spaces {
-    core_instances: u32,
-    funcs: u32,
-    tables: u32,
-    memories: u32,
-    globals: u32,
-    modules: u32,
+/// Import module names the rewritten libraries use (see [`import_names`]).
+const MAIN: &str = "main";
+const ENV: &str = "env";
+
+/// The (module, field) each import of library `lib` is renamed to: the instance that provides
+/// it is passed whole as that module, so no alias or export-list instance is needed.
+///
+/// | binding | renamed to |
+/// |---|---|
+/// | memory, table, stack pointer, main function | `main.<main's export name>` |
+/// | base globals, GOT entries, trampolines, stubs | `env.<env module export>` |
+/// | function of library m, instantiated earlier | `lib<m>.<its export name>` |
+pub fn import_names(
+    lib: crate::resolve::LibId,
+    libs: &[Library<'_>],
+    res: &Resolution,
+    layout: &Layout,
+) -> Result<Vec<(String, String)>> {
+    let j = lib.index();
+    let mut names = Vec::with_capacity(res.bindings[j].len());
+    for (i, b) in res.bindings[j].iter().enumerate() {
+        let name = match b {
+            Binding::Memory => (MAIN.to_string(), "memory".to_string()),
+            Binding::Table => (MAIN.to_string(), main_module::TABLE_EXPORT.to_string()),
+            Binding::StackPointer => (MAIN.to_string(), "__stack_pointer".to_string()),
+            Binding::MemoryBase => (ENV.to_string(), env::memory_base(lib.0)),
+            Binding::TableBase => (ENV.to_string(), env::table_base(lib.0)),
+            Binding::Got(g) => (ENV.to_string(), env::got(*g)),
+            Binding::Func(src) => match (layout.trampolines.get(&(lib, i)), src) {
+                (Some(g), _) => (ENV.to_string(), env::trampoline(*g)),
+                (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
+                (None, FuncSource::Lib(m, k)) => (
+                    loader::lib_module(m.0),
+                    libs[m.index()].funcs[*k as usize].0.clone(),
+                ),
+                (None, FuncSource::Trap) => {
+                    let n = layout
+                        .stub_of
+                        .get(&(lib, i))
+                        .ok_or_else(|| anyhow!("internal error: missing trap stub"))?;
+                    (ENV.to_string(), env::stub(*n))
+                }
+            },
+        };
+        names.push(name);
+    }
+    Ok(names)
 }
 
-/// Appends one core module per item, instances wired as described in the module docs.
-pub struct Appender<'a> {
+/// Appends modules and instances to wit-component's main component (see the module docs).
+pub struct Appender {
     out: Vec<u8>,
-    spaces: Spaces,
+    core_instances: u32,
+    modules: u32,
     main_instance: u32,
-    aliases: HashMap<(u32, String), u32>,
-    pending_aliases: ComponentAliasSection,
-    _marker: std::marker::PhantomData<&'a ()>,
 }
 
-impl<'a> Appender<'a> {
+impl Appender {
     /// Starts from wit-component's main component.
     pub fn new(component: Vec<u8>) -> Result<Self> {
         let types = validate_component(&component, "main component")?;
         let t = types.as_ref();
-        let spaces = Spaces {
-            core_instances: t.core_instance_count(),
-            funcs: t.function_count(),
-            tables: t.table_count(),
-            memories: t.memory_count(),
-            globals: t.global_count(),
-            modules: t.module_count(),
-        };
+        let core_instances = t.core_instance_count();
+        let modules = t.module_count();
         let main_instance = find_main_instance(&component)?;
         Ok(Self {
             out: component,
-            spaces,
+            core_instances,
+            modules,
             main_instance,
-            aliases: HashMap::new(),
-            pending_aliases: ComponentAliasSection::new(),
-            _marker: std::marker::PhantomData,
         })
     }
 
     fn module(&mut self, bytes: &[u8]) -> u32 {
-        self.flush_aliases();
         let section = RawSection {
             id: wasm_encoder::ComponentSectionId::CoreModule as u8,
             data: bytes,
         };
         push_section(&mut self.out, &section);
-        self.spaces.modules += 1;
-        self.spaces.modules - 1
+        self.modules += 1;
+        self.modules - 1
     }
 
-    fn alias(&mut self, instance: u32, kind: ExportKind, name: &str) -> u32 {
-        if let Some(i) = self.aliases.get(&(instance, name.to_string())) {
-            return *i;
-        }
-        self.pending_aliases.alias(Alias::CoreInstanceExport {
-            instance,
-            kind,
-            name,
-        });
-        let space = match kind {
-            ExportKind::Func => &mut self.spaces.funcs,
-            ExportKind::Table => &mut self.spaces.tables,
-            ExportKind::Memory => &mut self.spaces.memories,
-            _ => &mut self.spaces.globals,
-        };
-        *space += 1;
-        self.aliases
-            .insert((instance, name.to_string()), *space - 1);
-        *space - 1
-    }
-
-    fn flush_aliases(&mut self) {
-        if !self.pending_aliases.is_empty() {
-            let section = std::mem::take(&mut self.pending_aliases);
-            push_section(&mut self.out, &section);
-        }
-    }
-
-    fn instantiate(&mut self, module: u32, args: Vec<(String, u32)>) -> u32 {
-        self.flush_aliases();
+    fn instantiate(&mut self, module: u32, args: &[(String, u32)]) -> u32 {
         let mut s = InstanceSection::new();
         s.instantiate(
             module,
@@ -122,17 +118,8 @@ impl<'a> Appender<'a> {
                 .map(|(n, i)| (n.as_str(), ModuleArg::Instance(*i))),
         );
         push_section(&mut self.out, &s);
-        self.spaces.core_instances += 1;
-        self.spaces.core_instances - 1
-    }
-
-    fn instance_of_exports(&mut self, items: Vec<Item>) -> u32 {
-        self.flush_aliases();
-        let mut s = InstanceSection::new();
-        s.export_items(items.iter().map(|(n, k, i)| (n.as_str(), *k, *i)));
-        push_section(&mut self.out, &s);
-        self.spaces.core_instances += 1;
-        self.spaces.core_instances - 1
+        self.core_instances += 1;
+        self.core_instances - 1
     }
 
     /// Appends the env module, the libraries and the loader; returns the component.
@@ -140,93 +127,60 @@ impl<'a> Appender<'a> {
         mut self,
         libs: &[Library<'_>],
         rewritten: &[Vec<u8>],
-        res: &Resolution,
+        import_names: &[Vec<(String, String)>],
         layout: &Layout,
         env_module: &[u8],
         loader_module: &[u8],
     ) -> Result<Vec<u8>> {
+        let needed = self.core_instances as u64 + libs.len() as u64 + 2;
+        if needed > MAX_CORE_INSTANCES as u64 {
+            bail!(
+                "too many libraries: {} libraries need {needed} core instances in one component, \
+                 and runtimes accept at most {MAX_CORE_INSTANCES} (wasm-dl uses one per library \
+                 plus {}); bundle at most {} libraries",
+                libs.len(),
+                self.core_instances + 2,
+                MAX_CORE_INSTANCES - self.core_instances - 2
+            );
+        }
         let main = self.main_instance;
         let env_mod = self.module(env_module);
-        let env_inst = self.instantiate(env_mod, vec![("main".into(), main)]);
+        let env_inst = self.instantiate(env_mod, &[(MAIN.into(), main)]);
         let mut lib_instances: Vec<Option<u32>> = vec![None; libs.len()];
         for &id in &layout.order {
             let j = id.index();
-            let lib = &libs[j];
             let module = self.module(&rewritten[j]);
-            let mut by_module: Vec<(String, Vec<Item>)> = Vec::new();
-            for (i, (imp, b)) in lib.imports.iter().zip(&res.bindings[j]).enumerate() {
-                let (kind, index) = match b {
-                    Binding::Memory => (
-                        ExportKind::Memory,
-                        self.alias(main, ExportKind::Memory, "memory"),
-                    ),
-                    Binding::Table => (
-                        ExportKind::Table,
-                        self.alias(main, ExportKind::Table, main_module::TABLE_EXPORT),
-                    ),
-                    Binding::StackPointer => (
-                        ExportKind::Global,
-                        self.alias(main, ExportKind::Global, "__stack_pointer"),
-                    ),
-                    Binding::MemoryBase => (
-                        ExportKind::Global,
-                        self.alias(env_inst, ExportKind::Global, &env::memory_base(id.0)),
-                    ),
-                    Binding::TableBase => (
-                        ExportKind::Global,
-                        self.alias(env_inst, ExportKind::Global, &env::table_base(id.0)),
-                    ),
-                    Binding::Got(g) => (
-                        ExportKind::Global,
-                        self.alias(env_inst, ExportKind::Global, &env::got(*g)),
-                    ),
-                    Binding::Func(src) => {
-                        let f = if let Some(g) = layout.trampolines.get(&(id, i)) {
-                            self.alias(env_inst, ExportKind::Func, &env::trampoline(*g))
-                        } else {
-                            match src {
-                                FuncSource::Main(name) => self.alias(main, ExportKind::Func, name),
-                                FuncSource::Lib(m, k) => {
-                                    let inst = lib_instances[m.index()].ok_or_else(|| {
-                                        anyhow!("internal error: library instantiated out of order")
-                                    })?;
-                                    let name = &libs[m.index()].funcs[*k as usize].0;
-                                    self.alias(inst, ExportKind::Func, name)
-                                }
-                                FuncSource::Trap => {
-                                    let n = layout.stub_of.get(&(id, i)).ok_or_else(|| {
-                                        anyhow!("internal error: missing trap stub")
-                                    })?;
-                                    self.alias(env_inst, ExportKind::Func, &env::stub(*n))
-                                }
-                            }
-                        };
-                        (ExportKind::Func, f)
+            let mut args: Vec<(String, u32)> = Vec::new();
+            for (m, _) in &import_names[j] {
+                if args.iter().any(|(a, _)| a == m) {
+                    continue;
+                }
+                let inst = match m.as_str() {
+                    MAIN => main,
+                    ENV => env_inst,
+                    other => {
+                        let m = other
+                            .strip_prefix("lib")
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .and_then(|n| lib_instances.get(n).copied().flatten())
+                            .ok_or_else(|| {
+                                anyhow!("internal error: library instantiated out of order")
+                            })?;
+                        m
                     }
                 };
-                match by_module.iter_mut().find(|(m, _)| *m == imp.module) {
-                    Some((_, items)) => items.push((imp.field.clone(), kind, index)),
-                    None => {
-                        by_module.push((imp.module.clone(), vec![(imp.field.clone(), kind, index)]))
-                    }
-                }
+                args.push((m.clone(), inst));
             }
-            let mut args = Vec::with_capacity(by_module.len());
-            for (module_name, items) in by_module {
-                let inst = self.instance_of_exports(items);
-                args.push((module_name, inst));
-            }
-            lib_instances[j] = Some(self.instantiate(module, args));
+            lib_instances[j] = Some(self.instantiate(module, &args));
         }
         let loader_mod = self.module(loader_module);
-        let mut args = vec![("main".to_string(), main), ("env".to_string(), env_inst)];
+        let mut args = vec![(MAIN.to_string(), main), (ENV.to_string(), env_inst)];
         for (j, inst) in lib_instances.iter().enumerate() {
             let inst =
                 inst.ok_or_else(|| anyhow!("internal error: library {j} not instantiated"))?;
             args.push((loader::lib_module(j as u32), inst));
         }
-        self.instantiate(loader_mod, args);
-        self.flush_aliases();
+        self.instantiate(loader_mod, &args);
         validate_component(&self.out, "composed component")?;
         Ok(self.out)
     }

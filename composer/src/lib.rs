@@ -160,8 +160,11 @@ impl Composer {
         // Pass 4: synthesize.
         let mut rewritten = Vec::with_capacity(libs.len());
         let mut has_start = Vec::with_capacity(libs.len());
-        for lib in &libs {
-            let r = synth::library::rewrite(lib)?;
+        let mut import_names = Vec::with_capacity(libs.len());
+        for (j, lib) in libs.iter().enumerate() {
+            let names = encode::import_names(resolve::LibId(j as u32), &libs, &res, &layout)?;
+            let r = synth::library::rewrite(lib, &names)?;
+            import_names.push(names);
             rewritten.push(r.bytes);
             has_start.push(r.has_start);
         }
@@ -198,7 +201,7 @@ impl Composer {
         let component = encode::Appender::new(component)?.append(
             &libs,
             &rewritten,
-            &res,
+            &import_names,
             &layout,
             &env_module,
             &loader_module,

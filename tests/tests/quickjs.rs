@@ -2,8 +2,10 @@
 //! `examples/quickjs/qjs-dl.c` as the main module, and quickjs-ng's own native-module examples `fib.c`
 //! and `point.c`, built unmodified, as shared libraries. `examples/quickjs/test.js` imports both.
 //!
-//! The same sources are built natively with gcc (real `dlopen`) and the script's output there is the
-//! expected output of the composed component. Every build is cached in `target/wasm-dl-fixtures`
+//! `examples/quickjs/callbacks.js` uses two libraries of ours, `callbacks.c` (C calling back into JS,
+//! C closures, libc data from the main module) and `noinit.c` (no `js_init_module`: the loader's
+//! error path). The same sources are built natively with gcc (real `dlopen`) and each script's
+//! output there is the expected output of the one composed component. Every build is cached in `target/wasm-dl-fixtures`
 //! (the first run compiles QuickJS twice, about a minute on two cores).
 //!
 //! Run with `cargo test -p wasm-dl-tests --test quickjs -- --nocapture` to see the numbers (exports,
@@ -24,8 +26,26 @@ const ENGINE: &[&str] = &[
     "quickjs-libc.c",
 ];
 
-/// The native modules, built as `<name>.so` from `examples/<name>.c`.
-const MODULES: &[&str] = &["fib", "point"];
+/// quickjs-ng's native-module examples, built unmodified as `<name>.so` from `<quickjs>/examples/`.
+const QUICKJS_MODULES: &[&str] = &["fib", "point"];
+
+/// Our libraries, built as `<name>.so` from `examples/quickjs/<name>.c`.
+const OUR_MODULES: &[&str] = &["callbacks", "noinit"];
+
+/// The scripts in `examples/quickjs/`, each run natively and in the component.
+const SCRIPTS: &[&str] = &["test.js", "callbacks.js"];
+
+/// Every library's source file and `.so` name.
+fn modules(q: &Path) -> Vec<(PathBuf, String)> {
+    let ours = OUR_MODULES
+        .iter()
+        .map(|m| (example_dir().join(format!("{m}.c")), format!("{m}.so")));
+    QUICKJS_MODULES
+        .iter()
+        .map(|m| (q.join(format!("examples/{m}.c")), format!("{m}.so")))
+        .chain(ours)
+        .collect()
+}
 
 /// Defines quickjs-ng's build uses for the engine (`_GNU_SOURCE`; on WASI the emulated signal and
 /// process-clock headers, see its CMakeLists.txt).
@@ -100,9 +120,9 @@ fn gcc_version() -> Result<String> {
         .to_string())
 }
 
-/// The native reference: `qjs-dl` and the modules built with gcc, run in a directory holding them
-/// and the script. Returns its stdout.
-fn native_output(q: &Path, script: &CSource) -> Result<String> {
+/// The native reference: `qjs-dl` and the modules built with gcc, in a directory where the scripts
+/// then run.
+fn native_build(q: &Path) -> Result<tempfile::TempDir> {
     let gcc = gcc_version()?;
     let mut main_src = vec![CSource::file(example_dir().join("qjs-dl.c"))?];
     for f in ENGINE {
@@ -137,8 +157,8 @@ fn native_output(q: &Path, script: &CSource) -> Result<String> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&exe_path, std::fs::Permissions::from_mode(0o755))?;
     }
-    for m in MODULES {
-        let src = [CSource::file(q.join(format!("examples/{m}.c")))?];
+    for (path, name) in modules(q) {
+        let src = [CSource::file(path)?];
         let flags: Vec<String> = vec![
             gcc.clone(),
             "-O2".into(),
@@ -156,12 +176,17 @@ fn native_output(q: &Path, script: &CSource) -> Result<String> {
                     .arg(out),
             )
         })?;
-        std::fs::write(run_dir.path().join(format!("{m}.so")), so)?;
+        std::fs::write(run_dir.path().join(name), so)?;
     }
-    std::fs::write(run_dir.path().join(&script.name), &script.code)?;
-    let out = Command::new(&exe_path)
+    Ok(run_dir)
+}
+
+/// Runs `script` with the native build in `dir`; returns its stdout.
+fn native_output(dir: &Path, script: &CSource) -> Result<String> {
+    std::fs::write(dir.join(&script.name), &script.code)?;
+    let out = Command::new(dir.join("qjs-dl"))
         .arg(&script.name)
-        .current_dir(run_dir.path())
+        .current_dir(dir)
         .output()
         .context("running the native qjs-dl")?;
     ensure!(
@@ -180,12 +205,9 @@ fn wasm_modules(q: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let include = format!("-I{}", q.display());
     let mut flags: Vec<&str> = MODULE_DEFINES.to_vec();
     flags.push(&include);
-    MODULES
-        .iter()
-        .map(|m| {
-            let src = [CSource::file(q.join(format!("examples/{m}.c")))?];
-            Ok((format!("{m}.so"), build_lib(&src, &flags)?))
-        })
+    modules(q)
+        .into_iter()
+        .map(|(path, name)| Ok((name, build_lib(&[CSource::file(path)?], &flags)?)))
         .collect()
 }
 
@@ -205,12 +227,7 @@ fn wasm_main(q: &Path, libs: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
 #[test]
 fn quickjs_loads_native_modules_like_linux() -> Result<()> {
     let q = quickjs_dir()?;
-    let script = CSource::file(example_dir().join("test.js"))?;
-    let expected = native_output(&q, &script)?;
-    ensure!(
-        expected.ends_with("done\n"),
-        "the native run did not finish:\n{expected}"
-    );
+    let native = native_build(&q)?;
 
     let libs = wasm_modules(&q)?;
     let main = wasm_main(&q, &libs)?;
@@ -237,10 +254,10 @@ fn quickjs_loads_native_modules_like_linux() -> Result<()> {
         main_flags(&inputs)?.len()
     );
     eprintln!(
-        "quickjs: main.wasm {} bytes, {} bytes, app.wasm {} bytes, compose {:.0?}",
+        "quickjs: main.wasm {} bytes, {}, app.wasm {} bytes, compose {:.0?}",
         main.len(),
         libs.iter()
-            .map(|(n, b)| format!("{n} {}", b.len()))
+            .map(|(n, b)| format!("{n} {} bytes", b.len()))
             .collect::<Vec<_>>()
             .join(", "),
         app.len(),
@@ -248,21 +265,25 @@ fn quickjs_loads_native_modules_like_linux() -> Result<()> {
     );
 
     let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join(&script.name), &script.code)?;
-    let out = run_in(
-        &app,
-        &["qjs-dl", script.name.as_str()],
-        &[],
-        Some(dir.path()),
-    )?;
-    if out.code != 0 || out.stdout_str() != expected {
-        bail!(
-            "the component differs from the native build (exit {})\n--- native stdout ---\n{expected}\
-             --- component stdout ---\n{}--- component stderr ---\n{}",
-            out.code,
-            out.stdout_str(),
-            out.stderr_str()
+    for name in SCRIPTS {
+        let script = CSource::file(example_dir().join(name))?;
+        let expected = native_output(native.path(), &script)?;
+        ensure!(
+            expected.ends_with("done\n"),
+            "the native run of {name} did not finish:\n{expected}"
         );
+        std::fs::write(dir.path().join(&script.name), &script.code)?;
+        let out = run_in(&app, &["qjs-dl", name], &[], Some(dir.path()))?;
+        if out.code != 0 || out.stdout_str() != expected {
+            bail!(
+                "{name}: the component differs from the native build (exit {})\n\
+                 --- native stdout ---\n{expected}--- component stdout ---\n{}\
+                 --- component stderr ---\n{}",
+                out.code,
+                out.stdout_str(),
+                out.stderr_str()
+            );
+        }
     }
     Ok(())
 }

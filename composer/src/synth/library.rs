@@ -56,11 +56,16 @@ fn relative_offset(expr: &wasmparser::ConstExpr<'_>, base: Option<u32>, what: &s
 }
 
 /// Rewrites one library (see the module docs).
-pub fn rewrite(lib: &Library<'_>) -> Result<Rewritten> {
-    rewrite_inner(lib).with_context(|| format!("{}: cannot rewrite shared library", lib.name))
+///
+/// `import_names[i]` is the new (module, field) of import `i`: every import is renamed to the
+/// instance that provides it (see `encode`), so a library is instantiated with whole instances
+/// as arguments and costs the component exactly one core instance.
+pub fn rewrite(lib: &Library<'_>, import_names: &[(String, String)]) -> Result<Rewritten> {
+    rewrite_inner(lib, import_names)
+        .with_context(|| format!("{}: cannot rewrite shared library", lib.name))
 }
 
-fn rewrite_inner(lib: &Library<'_>) -> Result<Rewritten> {
+fn rewrite_inner(lib: &Library<'_>, import_names: &[(String, String)]) -> Result<Rewritten> {
     let bytes = lib.bytes;
     // First pass: index spaces, the start function, and where data segments go (the data
     // section follows the code section, but the init function in the code section needs it).
@@ -162,7 +167,7 @@ fn rewrite_inner(lib: &Library<'_>) -> Result<Rewritten> {
             }
             Payload::ImportSection(r) => {
                 let mut imports = ImportSection::new();
-                for imp in r.clone().into_imports() {
+                for (i, imp) in r.clone().into_imports().enumerate() {
                     let imp = imp?;
                     let mut ty: EntityType = reencoder.entity_type(imp.ty)?;
                     if imp.module == "env"
@@ -174,7 +179,10 @@ fn rewrite_inner(lib: &Library<'_>) -> Result<Rewritten> {
                             shared: false,
                         });
                     }
-                    imports.import(imp.module, imp.name, ty);
+                    let (module, field) = import_names
+                        .get(i)
+                        .ok_or_else(|| anyhow!("import {i} has no binding"))?;
+                    imports.import(module, field, ty);
                 }
                 module.section(&imports);
             }
