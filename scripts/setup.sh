@@ -119,6 +119,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$key" ]; then
   printf '%s\n' "$key" >"$stamp"
 fi
 
+# --- jco: a second component-model runtime (Node.js), for tests/tests/jco.rs ------------------------
+# Only where Node.js and npm exist; the test skips (saying so) otherwise.
+JCO_DIR="$CACHE/jco"
+if command -v npm >/dev/null && [ ! -x "$JCO_DIR/node_modules/.bin/jco" ]; then
+  say "installing jco 1.35.0 into $JCO_DIR"
+  mkdir -p "$JCO_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$JCO_DIR" \
+    @bytecodealliance/jco@1.35.0 @bytecodealliance/preview2-shim@0.26.1 >/dev/null
+fi
+
 if ((PRINT_SYSROOT)); then
   echo "$SYSROOT"
 fi
