@@ -24,8 +24,9 @@ pub fn validate_component(bytes: &[u8], what: &str) -> Result<wasmparser::types:
         .map_err(|e| anyhow!("internal error: the {what} does not validate: {e}"))
 }
 
-/// Most core instances one component may hold (wasmparser's and so wasmtime's limit).
-pub const MAX_CORE_INSTANCES: u32 = 1000;
+/// Most instances (core and component together) one component may hold: wasmparser's, and so
+/// wasmtime's, limit.
+pub const MAX_INSTANCES: u32 = 1000;
 
 /// Import module names the rewritten libraries use (see [`import_names`]).
 const MAIN: &str = "main";
@@ -80,6 +81,8 @@ pub fn import_names(
 pub struct Appender {
     out: Vec<u8>,
     core_instances: u32,
+    /// Component instances, which count against the same limit.
+    component_instances: u32,
     modules: u32,
     main_instance: u32,
 }
@@ -90,11 +93,13 @@ impl Appender {
         let types = validate_component(&component, "main component")?;
         let t = types.as_ref();
         let core_instances = t.core_instance_count();
+        let component_instances = t.component_instance_count();
         let modules = t.module_count();
         let main_instance = find_main_instance(&component)?;
         Ok(Self {
             out: component,
             core_instances,
+            component_instances,
             modules,
             main_instance,
         })
@@ -132,15 +137,15 @@ impl Appender {
         env_module: &[u8],
         loader_module: &[u8],
     ) -> Result<Vec<u8>> {
-        let needed = self.core_instances as u64 + libs.len() as u64 + 2;
-        if needed > MAX_CORE_INSTANCES as u64 {
+        let fixed = self.core_instances + self.component_instances + 2;
+        let needed = fixed as u64 + libs.len() as u64;
+        if needed > MAX_INSTANCES as u64 {
             bail!(
-                "too many libraries: {} libraries need {needed} core instances in one component, \
-                 and runtimes accept at most {MAX_CORE_INSTANCES} (wasm-dl uses one per library \
-                 plus {}); bundle at most {} libraries",
+                "too many libraries: {} libraries need {needed} instances in one component, and \
+                 runtimes accept at most {MAX_INSTANCES} (wasm-dl uses one per library plus \
+                 {fixed}); bundle at most {} libraries",
                 libs.len(),
-                self.core_instances + 2,
-                MAX_CORE_INSTANCES - self.core_instances - 2
+                MAX_INSTANCES.saturating_sub(fixed)
             );
         }
         let main = self.main_instance;

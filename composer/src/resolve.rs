@@ -165,7 +165,18 @@ pub fn resolve(
                 .push(Def::Data(id, *off));
         }
     }
+    // Duplicates matter (and are reported) only where some import binds the name: several
+    // plugins each defining `plugin_init` for dlsym is normal, as on Linux.
+    let used: hashbrown::HashSet<&str> = libs
+        .iter()
+        .flat_map(|l| l.imports.iter())
+        .filter(|i| matches!(i.module.as_str(), "env" | "GOT.mem" | "GOT.func"))
+        .map(|i| i.field.as_str())
+        .collect();
     for (name, list) in &defs {
+        if !used.contains(*name) {
+            continue;
+        }
         if list.len() > 1 || main.funcs.contains_key(*name) || main.data.contains_key(*name) {
             let mut who: Vec<&str> = Vec::new();
             if main.funcs.contains_key(*name) || main.data.contains_key(*name) {
@@ -194,9 +205,12 @@ pub fn resolve(
     }
     res.warnings.sort();
 
-    let mut got_ids: HashMap<GotTarget, GotId> = HashMap::new();
-    let mut got = |t: GotTarget, gots: &mut Vec<GotTarget>| -> GotId {
-        *got_ids.entry(t.clone()).or_insert_with(|| {
+    // One GOT entry per (import, target): shared by every library importing the same symbol the
+    // same way, and never two imports of one library bound to the same entry (a component does
+    // not allow duplicate import names, and imports are renamed to their entries).
+    let mut got_ids: HashMap<(String, GotTarget), GotId> = HashMap::new();
+    let mut got = |key: String, t: GotTarget, gots: &mut Vec<GotTarget>| -> GotId {
+        *got_ids.entry((key, t.clone())).or_insert_with(|| {
             gots.push(t);
             GotId(gots.len() as u32 - 1)
         })
@@ -272,11 +286,17 @@ pub fn resolve(
                         }
                     };
                     match target {
-                        Some(t) => Binding::Got(got(t, &mut res.gots)),
+                        Some(t) => {
+                            Binding::Got(got(format!("{}.{field}", imp.module), t, &mut res.gots))
+                        }
                         None => {
                             unresolved_main.push(field.to_string());
                             missing.push(format!("{}: undefined data symbol `{field}`", lib.name));
-                            Binding::Got(got(GotTarget::Null, &mut res.gots))
+                            Binding::Got(got(
+                                format!("{}.{field}", imp.module),
+                                GotTarget::Null,
+                                &mut res.gots,
+                            ))
                         }
                     }
                 }
@@ -305,11 +325,17 @@ pub fn resolve(
                         }
                     };
                     match target {
-                        Some(t) => Binding::Got(got(t, &mut res.gots)),
+                        Some(t) => {
+                            Binding::Got(got(format!("{}.{field}", imp.module), t, &mut res.gots))
+                        }
                         None => {
                             unresolved_main.push(field.to_string());
                             missing.push(format!("{}: undefined function `{field}`", lib.name));
-                            Binding::Got(got(GotTarget::Null, &mut res.gots))
+                            Binding::Got(got(
+                                format!("{}.{field}", imp.module),
+                                GotTarget::Null,
+                                &mut res.gots,
+                            ))
                         }
                     }
                 }

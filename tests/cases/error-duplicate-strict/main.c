@@ -1,2 +1,2 @@
 #include <dlfcn.h>
-int main(void){ return dlopen("liba.so", RTLD_NOW) == 0; }
+int main(void){ return dlopen("libuser.so", RTLD_NOW) == 0; }

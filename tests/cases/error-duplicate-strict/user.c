@@ -1,0 +1,2 @@
+int dup(void);
+int use_dup(void) { return dup(); }
