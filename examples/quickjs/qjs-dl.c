@@ -7,8 +7,17 @@
  * picks wasm-dl's dlfcn.h); tests/tests/quickjs.rs compares the two.
  *
  *   qjs-dl script.js [args...]
+ *
+ * With -DQJS_DL_IN_LIBRARY it is part of libqjs.so instead, for shared-main.c.
  */
+#ifdef QJS_DL_IN_LIBRARY
+/* Built into the shared library libqjs.so (see shared-main.c): main is the library's qjs_dl_main and
+ * the dl* calls go through wrappers the main module exports (lib-dlfcn.h). */
+#include "lib-dlfcn.h"
+#define main qjs_dl_main
+#else
 #include <dlfcn.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

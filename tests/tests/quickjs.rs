@@ -264,16 +264,21 @@ fn quickjs_loads_native_modules_like_linux() -> Result<()> {
         compose_time
     );
 
+    run_scripts(&app, native.path())
+}
+
+/// Runs each script in the component `app` and natively (in `native`), and compares their stdout.
+fn run_scripts(app: &[u8], native: &Path) -> Result<()> {
     let dir = tempfile::tempdir()?;
     for name in SCRIPTS {
         let script = CSource::file(example_dir().join(name))?;
-        let expected = native_output(native.path(), &script)?;
+        let expected = native_output(native, &script)?;
         ensure!(
             expected.ends_with("done\n"),
             "the native run of {name} did not finish:\n{expected}"
         );
         std::fs::write(dir.path().join(&script.name), &script.code)?;
-        let out = run_in(&app, &["qjs-dl", name], &[], Some(dir.path()))?;
+        let out = run_in(app, &["qjs-dl", name], &[], Some(dir.path()))?;
         if out.code != 0 || out.stdout_str() != expected {
             bail!(
                 "{name}: the component differs from the native build (exit {})\n\
@@ -286,4 +291,50 @@ fn quickjs_loads_native_modules_like_linux() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// QuickJS as a shared library: `libqjs.so` (engine, quickjs-libc and `qjs-dl.c` built with
+/// `-DQJS_DL_IN_LIBRARY`, all PIC, about 1.2 MB) with the small `shared-main.c` as the main module;
+/// fib.so and point.so bind their `JS_*` imports to libqjs.so. The same scripts, the same output.
+#[test]
+fn quickjs_as_a_shared_library() -> Result<()> {
+    let q = quickjs_dir()?;
+    let native = native_build(&q)?;
+
+    let mut engine = vec![CSource::file(example_dir().join("qjs-dl.c"))?];
+    for f in ENGINE {
+        engine.push(CSource::file(q.join(f))?);
+    }
+    let include = format!("-I{}", q.display());
+    let mut flags: Vec<&str> = WASI_ENGINE_DEFINES.to_vec();
+    flags.extend(["-DQJS_DL_IN_LIBRARY", "-w", include.as_str()]);
+    let mut libs = vec![("libqjs.so".to_string(), build_lib(&engine, &flags)?)];
+    libs.extend(wasm_modules(&q)?);
+
+    let lib_refs: Vec<(&str, &[u8])> = libs
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    // Workaround for repros/library-table-bigger-than-main: libqjs.so imports a table of 571 slots
+    // at least, and wasm-dl passes main's table (a handful of slots) to it as it is.
+    let main = build_main(
+        &[CSource::file(example_dir().join("shared-main.c"))?],
+        &lib_refs,
+        &["-Wl,--table-base=1024"],
+    )?;
+
+    let start = Instant::now();
+    let mut composer = wasm_dl::Composer::new().main("shared-main.wasm", main.clone());
+    for (name, bytes) in &libs {
+        composer = composer.library(name.clone(), bytes.clone());
+    }
+    let app = composer.compose()?;
+    eprintln!(
+        "quickjs (shared): main.wasm {} bytes, libqjs.so {} bytes, app.wasm {} bytes, compose {:.0?}",
+        main.len(),
+        libs[0].1.len(),
+        app.len(),
+        start.elapsed()
+    );
+    run_scripts(&app, native.path())
 }
