@@ -36,6 +36,11 @@ WASM_DL_IMPORT(dlopen) void *dlopen(const char *filename, int flags);
 WASM_DL_IMPORT(dlsym) void *dlsym(void *handle, const char *symbol);
 WASM_DL_IMPORT(dlclose) int dlclose(void *handle);
 WASM_DL_IMPORT(dlerror) char *dlerror(void);
+/* For a function pointer (a table slot) or a data address inside a loaded library: fills *info
+ * (dli_fname: the library's name as composed; dli_fbase: its memory base; dli_sname/dli_saddr:
+ * the nearest exported symbol at or below, or NULL) and returns non-zero; 0 when no loaded
+ * library holds the address. The strings are allocated per call and never freed. */
+WASM_DL_IMPORT(dladdr) int dladdr(const void *addr, Dl_info *info);
 
 #undef WASM_DL_IMPORT
 

@@ -2,12 +2,13 @@
 //!
 //! Byte format (every integer a little-endian u32; `str` = u32 length + bytes):
 //! ```text
-//! magic "WDLX", version 1
+//! magic "WDLX", version 2
 //! nlibs
 //! per library (its position is its id):
 //!   str name            the name given at compose time
 //!   n_aliases, str...   other names (soname, --lib aliases)
 //!   table_size          slots of its own element segments; its function slots follow them
+//!   mem_size            bytes of memory it is given (MEM_INFO), for `dladdr`
 //!   n_deps, u32...      direct dependencies (load these first)
 //!   n_syms, then per symbol: str name, u8 kind (0 function, 1 data), u32 value
 //!                       (function: k, slot = table_base + table_size + k;
@@ -16,6 +17,9 @@
 //!   n_syms, then per symbol: str name, u8 kind, u32 value (absolute slot or address)
 //! ```
 //! The provider (`provider/src/index.rs`) is the only reader.
+
+/// The format version (the provider accepts only this one).
+pub const VERSION: u32 = 2;
 
 /// Symbol kind tag: a function.
 pub const KIND_FUNC: u8 = 0;
@@ -42,6 +46,8 @@ pub struct LibEntry<'a> {
     pub aliases: Vec<&'a str>,
     /// MEM_INFO table size.
     pub table_size: u32,
+    /// MEM_INFO memory size.
+    pub mem_size: u32,
     /// Direct dependencies, by library position.
     pub deps: Vec<u32>,
     /// Exported symbols.
@@ -70,7 +76,7 @@ fn put_syms(out: &mut Vec<u8>, syms: &[Symbol<'_>]) {
 pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(b"WDLX");
-    put_u32(&mut out, 1);
+    put_u32(&mut out, VERSION);
     put_u32(&mut out, libs.len() as u32);
     for lib in libs {
         put_str(&mut out, lib.name);
@@ -79,6 +85,7 @@ pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>]) -> Vec<u8> {
             put_str(&mut out, a);
         }
         put_u32(&mut out, lib.table_size);
+        put_u32(&mut out, lib.mem_size);
         put_u32(&mut out, lib.deps.len() as u32);
         for d in &lib.deps {
             put_u32(&mut out, *d);

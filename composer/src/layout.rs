@@ -156,6 +156,7 @@ pub fn layout(
                 name: &lib.name,
                 aliases: names,
                 table_size: lib.table_size,
+                mem_size: lib.mem_size,
                 deps: res.deps[i].iter().map(|d| d.0).collect(),
                 syms,
             }

@@ -43,6 +43,19 @@ pub struct Opened {
 /// A NUL-terminated error message.
 pub type Error = Vec<u8>;
 
+/// What `dladdr` reports about an address.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AddrInfo {
+    /// The library's name as given at compose time, NUL-terminated.
+    pub fname: Vec<u8>,
+    /// Its memory base.
+    pub fbase: u32,
+    /// The nearest symbol at or below the address, NUL-terminated; empty when there is none.
+    pub sname: Vec<u8>,
+    /// That symbol's value (0 when there is none).
+    pub saddr: u32,
+}
+
 /// Per-library runtime state.
 #[derive(Clone, Default, Debug)]
 struct LibState {
@@ -399,6 +412,81 @@ impl Dl {
         self.load_order
             .retain(|&l| keep.get(l as usize).copied().unwrap_or(true));
         fini
+    }
+
+    /// `dladdr(address)`: the loaded library whose function slots or memory hold `address`.
+    ///
+    /// Function slots are tried first (in load order), then memory: table slots and addresses
+    /// are both small integers, and a function pointer is what `dladdr` is mostly given. A slot
+    /// among the library's own element slots (functions whose address it takes internally) names
+    /// the library but no symbol. Main's own symbols are not reported.
+    pub fn addr(&self, address: u32) -> Option<AddrInfo> {
+        let index = self.index.as_ref().ok()?;
+        let a = u64::from(address);
+        let info = |l: u32, x: &crate::index::Lib, sym: Option<u32>, base: u64| {
+            let s = self.libs.get(l as usize)?;
+            let mut fname = Vec::from(index.str(&x.name));
+            fname.push(0);
+            let (sname, saddr) = match sym.and_then(|i| x.syms.syms.get(i as usize)) {
+                Some(sym) => {
+                    let mut n = Vec::from(index.str(&sym.name));
+                    n.push(0);
+                    (n, base.wrapping_add(u64::from(sym.value)) as u32)
+                }
+                None => (Vec::new(), 0),
+            };
+            Some(AddrInfo {
+                fname,
+                fbase: s.memory_base,
+                sname,
+                saddr,
+            })
+        };
+        // The last entry of `sorted` (symbol indices by value) whose value is <= v, and the
+        // first symbol with that value (several names may share an address).
+        let below = |x: &crate::index::Lib, sorted: &[u32], v: u64| -> Option<u32> {
+            let value = |i: &u32| {
+                x.syms
+                    .syms
+                    .get(*i as usize)
+                    .map_or(0, |s| u64::from(s.value))
+            };
+            let end = sorted.partition_point(|i| value(i) <= v);
+            let best = value(sorted.get(end.checked_sub(1)?)?);
+            let first = sorted.partition_point(|i| value(i) < best);
+            sorted.get(first).copied()
+        };
+        for &l in &self.load_order {
+            let (Some(s), Some(x)) = (self.libs.get(l as usize), index.libs.get(l as usize)) else {
+                continue;
+            };
+            let tb = u64::from(s.table_base);
+            let first = tb + u64::from(x.table_size);
+            let end = first + x.funcs_by_value.len() as u64;
+            if a < tb || a >= end {
+                continue;
+            }
+            let sym = if a >= first {
+                let k = a - first;
+                below(x, &x.funcs_by_value, k)
+                    .filter(|&i| x.syms.syms.get(i as usize).map(|s| u64::from(s.value)) == Some(k))
+            } else {
+                None
+            };
+            return info(l, x, sym, first);
+        }
+        for &l in &self.load_order {
+            let (Some(s), Some(x)) = (self.libs.get(l as usize), index.libs.get(l as usize)) else {
+                continue;
+            };
+            let mb = u64::from(s.memory_base);
+            if a < mb || a >= mb + u64::from(x.mem_size) {
+                continue;
+            }
+            let sym = below(x, &x.data_by_value, a - mb);
+            return info(l, x, sym, mb);
+        }
+        None
     }
 
     /// The current reference count of library `lib` (tests and diagnostics).

@@ -2,12 +2,13 @@
 //!
 //! Format (all integers u32 little-endian; `str` = u32 byte length + bytes):
 //! ```text
-//! magic b"WDLX", u32 version = 1
+//! magic b"WDLX", u32 version = 2
 //! u32 nlibs
 //! per library (its position is its lib id, 0-based):
 //!   str  name
 //!   u32  n_aliases, then n_aliases x str
 //!   u32  table_size
+//!   u32  mem_size
 //!   u32  n_deps, then n_deps x u32 lib id
 //!   u32  n_syms, then per symbol: str name, u8 kind (0 = function, 1 = data), u32 value
 //! main:
@@ -22,7 +23,7 @@ use hashbrown::HashTable;
 /// The index magic.
 pub const MAGIC: &[u8; 4] = b"WDLX";
 /// The only index version understood.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// What a symbol is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +63,12 @@ pub struct Lib {
     pub aliases: Vec<Range<usize>>,
     /// Table slots used by the library's own elements; its function slots follow them.
     pub table_size: u32,
+    /// Bytes of memory the library is given.
+    pub mem_size: u32,
+    /// Its function symbols (indices into `syms.syms`), by value: for `dladdr`.
+    pub funcs_by_value: Vec<u32>,
+    /// Its data symbols (indices into `syms.syms`), by value.
+    pub data_by_value: Vec<u32>,
     /// Direct dependencies (lib ids, all valid).
     pub deps: Vec<u32>,
     /// Exported symbols.
@@ -242,8 +249,9 @@ impl Index {
                 at: 4,
             });
         }
-        // A library takes at least 20 bytes: name length, n_aliases, table_size, n_deps, n_syms.
-        let nlibs = r.count(20, "library count")?;
+        // A library takes at least 24 bytes: name length, n_aliases, table_size, mem_size,
+        // n_deps, n_syms.
+        let nlibs = r.count(24, "library count")?;
         let mut raw = Vec::with_capacity(nlibs);
         for _ in 0..nlibs {
             let name = r.str("library name")?;
@@ -253,6 +261,7 @@ impl Index {
                 aliases.push(r.str("alias")?);
             }
             let table_size = r.u32("table size")?;
+            let mem_size = r.u32("memory size")?;
             let ndeps = r.count(4, "dependency count")?;
             let mut deps = Vec::with_capacity(ndeps);
             for _ in 0..ndeps {
@@ -267,7 +276,7 @@ impl Index {
                 deps.push(dep);
             }
             let syms = r.syms()?;
-            raw.push((name, aliases, table_size, deps, syms));
+            raw.push((name, aliases, table_size, mem_size, deps, syms));
         }
         let main = r.syms()?;
         if r.pos != bytes.len() {
@@ -276,12 +285,24 @@ impl Index {
 
         let libs: Vec<Lib> = raw
             .into_iter()
-            .map(|(name, aliases, table_size, deps, syms)| Lib {
-                name,
-                aliases,
-                table_size,
-                deps,
-                syms: Symbols::build(syms, &bytes),
+            .map(|(name, aliases, table_size, mem_size, deps, syms)| {
+                let by_value = |kind: Kind| {
+                    let mut v: Vec<u32> = (0..syms.len() as u32)
+                        .filter(|&i| syms.get(i as usize).is_some_and(|s| s.kind == kind))
+                        .collect();
+                    v.sort_by_key(|&i| syms.get(i as usize).map_or(0, |s| s.value));
+                    v
+                };
+                Lib {
+                    name,
+                    aliases,
+                    table_size,
+                    mem_size,
+                    funcs_by_value: by_value(Kind::Func),
+                    data_by_value: by_value(Kind::Data),
+                    deps,
+                    syms: Symbols::build(syms, &bytes),
+                }
             })
             .collect();
         let main = Symbols::build(main, &bytes);

@@ -32,7 +32,7 @@ mod glue {
         path: "../wit",
     });
 
-    use exports::wasm_dl::dl::dl::{Guest, Opened};
+    use exports::wasm_dl::dl::dl::{AddrInfo, Guest, Opened};
 
     #[global_allocator]
     static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
@@ -79,6 +79,15 @@ mod glue {
 
         fn close(handle: u32) -> Result<Vec<u32>, Vec<u8>> {
             with(|dl| dl.close(handle))
+        }
+
+        fn addr(address: u32) -> Option<AddrInfo> {
+            with(|dl| dl.addr(address)).map(|a| AddrInfo {
+                fname: a.fname,
+                fbase: a.fbase,
+                sname: a.sname,
+                saddr: a.saddr,
+            })
         }
     }
 

@@ -12,6 +12,7 @@ struct L {
     name: &'static [u8],
     aliases: Vec<&'static [u8]>,
     table_size: u32,
+    mem_size: u32,
     deps: Vec<u32>,
     syms: Vec<(&'static [u8], u8, u32)>,
 }
@@ -45,7 +46,7 @@ fn put_syms(out: &mut Vec<u8>, syms: &[(&[u8], u8, u32)]) {
 /// The tiny index encoder (the format of `index.rs`).
 fn encode(libs: &[L], main: &[(&[u8], u8, u32)]) -> Vec<u8> {
     let mut out = Vec::from(&b"WDLX"[..]);
-    put_u32(&mut out, 1);
+    put_u32(&mut out, 2);
     put_u32(&mut out, libs.len() as u32);
     for l in libs {
         put_str(&mut out, l.name);
@@ -54,6 +55,7 @@ fn encode(libs: &[L], main: &[(&[u8], u8, u32)]) -> Vec<u8> {
             put_str(&mut out, a);
         }
         put_u32(&mut out, l.table_size);
+        put_u32(&mut out, l.mem_size);
         put_u32(&mut out, l.deps.len() as u32);
         for d in &l.deps {
             put_u32(&mut out, *d);
@@ -90,6 +92,7 @@ fn greet_set() -> Vec<L> {
             name: b"plugins/libgreet.so",
             aliases: vec![b"libgreet.so.1", b"greet"],
             table_size: 3,
+            mem_size: 0,
             deps: vec![1],
             syms: vec![
                 (b"greet", FUNC, 0),
@@ -101,6 +104,7 @@ fn greet_set() -> Vec<L> {
             name: b"libutil.so",
             aliases: vec![b"libutil.so.2"],
             table_size: 1,
+            mem_size: 0,
             deps: vec![],
             syms: vec![
                 (b"util", FUNC, 0),
@@ -246,7 +250,7 @@ fn corrupt_index_fields() {
     bad_magic[0] = b'X';
     assert_corrupt(bad_magic);
     let mut bad_version = good.clone();
-    bad_version[4] = 2;
+    bad_version[4] = 1;
     assert_corrupt(bad_version);
     let mut huge_count = good.clone();
     huge_count[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -292,6 +296,8 @@ fn corrupt_index_mutations_never_panic() {
         let _ = d.sym(0, b"greet");
         let _ = d.sym(2, b"util");
         let _ = d.close(2);
+        let _ = d.addr(50);
+        let _ = d.addr(0x3010);
     }
 }
 
@@ -706,4 +712,76 @@ fn close_nodelete_dependency_and_cycles() {
     let b = open(&mut d, "libb.so", RTLD_NOW).handle;
     assert_eq!(d.close(a), Ok(vec![]));
     assert_eq!(d.close(b), Ok(vec![0, 1, 2]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// addr (dladdr)
+
+fn cstr(s: &str) -> Vec<u8> {
+    let mut v = Vec::from(s.as_bytes());
+    v.push(0);
+    v
+}
+
+#[test]
+fn addr_functions_and_data() {
+    let mut set = greet_set();
+    set[0].mem_size = 64;
+    set[0].syms.push((b"greet_alias", FUNC, 2));
+    set[0].syms.push((b"greet_table", DATA, 32));
+    set[0].syms.push((b"greet_table_too", DATA, 32));
+    set[1].mem_size = 16;
+    let mut d = Dl::new(encode(&set, &main_syms()));
+    assert_eq!(d.addr(53), None); // nothing loaded
+    open(&mut d, "libgreet.so", RTLD_NOW);
+    d.loaded(1, 0x2000, 40);
+    d.loaded(0, 0x3000, 50);
+    let info = |fname: &str, fbase: u32, sname: Option<&str>, saddr: u32| {
+        Some(AddrInfo {
+            fname: cstr(fname),
+            fbase,
+            sname: sname.map(cstr).unwrap_or_default(),
+            saddr,
+        })
+    };
+    // libgreet: own slots 50..53, function slots 53 (greet), 54 (shout), 55 (greet_alias).
+    assert_eq!(
+        d.addr(53),
+        info("plugins/libgreet.so", 0x3000, Some("greet"), 53)
+    );
+    assert_eq!(
+        d.addr(54),
+        info("plugins/libgreet.so", 0x3000, Some("shout"), 54)
+    );
+    assert_eq!(
+        d.addr(55),
+        info("plugins/libgreet.so", 0x3000, Some("greet_alias"), 55)
+    );
+    assert_eq!(d.addr(51), info("plugins/libgreet.so", 0x3000, None, 0));
+    assert_eq!(d.addr(56), None);
+    assert_eq!(d.addr(41), info("libutil.so", 0x2000, Some("util"), 41));
+    // Data: nearest symbol at or below; several names at one address: the first.
+    assert_eq!(d.addr(0x3000), info("plugins/libgreet.so", 0x3000, None, 0));
+    assert_eq!(
+        d.addr(0x3010),
+        info("plugins/libgreet.so", 0x3000, Some("greet_count"), 0x3010)
+    );
+    assert_eq!(
+        d.addr(0x3013),
+        info("plugins/libgreet.so", 0x3000, Some("greet_count"), 0x3010)
+    );
+    assert_eq!(
+        d.addr(0x303f),
+        info("plugins/libgreet.so", 0x3000, Some("greet_table"), 0x3020)
+    );
+    assert_eq!(d.addr(0x3040), None);
+    assert_eq!(
+        d.addr(0x200f),
+        info("libutil.so", 0x2000, Some("util_data"), 0x2008)
+    );
+    assert_eq!(d.addr(0xffff_ffff), None);
+    // Unloaded libraries are not reported.
+    d.close(2).expect("close");
+    assert_eq!(d.addr(53), None);
+    assert_eq!(d.addr(0x3010), None);
 }

@@ -7,7 +7,7 @@ use wit_component::StringEncoding;
 const SHIM_WAT: &str = include_str!("shim.wat");
 
 /// The shim's exports that main may import from the `wasm-dl` module.
-pub const EXPORTS: &[&str] = &["dlopen", "dlsym", "dlclose", "dlerror"];
+pub const EXPORTS: &[&str] = &["dlopen", "dlsym", "dlclose", "dlerror", "dladdr"];
 
 /// The shim module, ready to be given to wit-component as the `wasm-dl` adapter.
 pub fn module() -> Result<Vec<u8>> {

@@ -18,8 +18,11 @@
   (import "wasm-dl:dl/dl@0.1.0" "sym" (func $sym (param i32 i32 i32 i32)))
   ;; close: (handle) -> result<list<u32>, list<u8>>: ptr @4, len @8 either way.
   (import "wasm-dl:dl/dl@0.1.0" "close" (func $close (param i32 i32)))
+  ;; addr: (address) -> option<addr-info>: byte 0 = 1 when found; fname ptr @4, len @8,
+  ;; fbase @12, sname ptr @16, len @20, saddr @24.
+  (import "wasm-dl:dl/dl@0.1.0" "addr" (func $addr (param i32 i32)))
 
-  (global $ret (mut i32) (i32.const 0))   ;; 16-byte return area, malloc'd on first use
+  (global $ret (mut i32) (i32.const 0))   ;; 32-byte return area, malloc'd on first use
   (global $err (mut i32) (i32.const 0))   ;; pending error message (NUL-terminated) or 0
   (global $given (mut i32) (i32.const 0)) ;; message last returned by dlerror, freed next time
 
@@ -27,7 +30,7 @@
     global.get $ret
     i32.eqz
     if
-      i32.const 16
+      i32.const 32
       call $malloc
       global.set $ret
       global.get $ret
@@ -226,6 +229,45 @@
     local.get $n
     if local.get $list call $free end
     i32.const 0)
+
+  ;; dladdr(addr, Dl_info *info): the provider's strings stay allocated (never freed).
+  (func (export "dladdr") (param $address i32) (param $info i32) (result i32)
+    (local $r i32)
+    call $retarea
+    local.set $r
+    local.get $address
+    local.get $r
+    call $addr
+    local.get $r
+    i32.load8_u
+    i32.eqz
+    if
+      i32.const 0
+      return
+    end
+    local.get $info
+    local.get $r
+    i32.load offset=4
+    i32.store            ;; dli_fname
+    local.get $info
+    local.get $r
+    i32.load offset=12
+    i32.store offset=4   ;; dli_fbase
+    local.get $info
+    local.get $r
+    i32.load offset=20
+    if (result i32)
+      local.get $r
+      i32.load offset=16
+    else
+      i32.const 0
+    end
+    i32.store offset=8   ;; dli_sname
+    local.get $info
+    local.get $r
+    i32.load offset=24
+    i32.store offset=12  ;; dli_saddr
+    i32.const 1)
 
   (func (export "dlerror") (result i32)
     global.get $given
