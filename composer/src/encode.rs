@@ -9,10 +9,10 @@
 //! 3. Unless the provider stays external, the provider component (with this composition's
 //!    index component plugged into it) is plugged into the main component with wac-graph.
 
-use crate::layout::Layout;
+use crate::layout::{self, Layout};
 use crate::parse::Library;
 use crate::resolve::{Binding, FuncSource, Resolution};
-use crate::synth::{env, loader, main_module};
+use crate::synth::{env, main_module};
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::{InstanceSection, ModuleArg, RawSection};
 use wasmparser::{Instance, Parser, Payload, Validator, WasmFeatures};
@@ -39,7 +39,7 @@ const ENV: &str = "env";
 /// |---|---|
 /// | memory, table, stack pointer, main function | `main.<main's export name>` |
 /// | base globals, GOT entries, trampolines, stubs | `env.<env module export>` |
-/// | function of library m, instantiated earlier | `lib<m>.<its export name>` |
+/// | function of library m (an earlier group, or its own) | `grp<g>.<m>:<its export name>` |
 pub fn import_names(
     lib: crate::resolve::LibId,
     libs: &[Library<'_>],
@@ -60,8 +60,8 @@ pub fn import_names(
                 (Some(g), _) => (ENV.to_string(), env::trampoline(*g)),
                 (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
                 (None, FuncSource::Lib(m, k)) => (
-                    loader::lib_module(m.0),
-                    libs[m.index()].funcs[*k as usize].0.clone(),
+                    layout::group_module(layout.group_of[m.index()]),
+                    layout::export_name(*m, &libs[m.index()].funcs[*k as usize].0),
                 ),
                 (None, FuncSource::Trap) => {
                     let n = layout
@@ -127,64 +127,58 @@ impl Appender {
         self.core_instances - 1
     }
 
-    /// Appends the env module, the libraries and the loader; returns the component.
+    /// Appends the env module, the library groups and the loader; returns the component.
+    /// `group_modules[g]` is the module of `layout.groups[g]`.
     pub fn append(
         mut self,
-        libs: &[Library<'_>],
-        rewritten: &[Vec<u8>],
+        group_modules: &[Vec<u8>],
         import_names: &[Vec<(String, String)>],
         layout: &Layout,
         env_module: &[u8],
         loader_module: &[u8],
     ) -> Result<Vec<u8>> {
         let fixed = self.core_instances + self.component_instances + 2;
-        let needed = fixed as u64 + libs.len() as u64;
+        let needed = fixed as u64 + group_modules.len() as u64;
         if needed > MAX_INSTANCES as u64 {
             bail!(
-                "too many libraries: {} libraries need {needed} instances in one component, and \
-                 runtimes accept at most {MAX_INSTANCES} (wasm-dl uses one per library plus \
-                 {fixed}); bundle at most {} libraries",
-                libs.len(),
-                MAX_INSTANCES.saturating_sub(fixed)
+                "internal error: {needed} instances in one component, more than runtimes accept \
+                 ({MAX_INSTANCES})"
             );
         }
         let main = self.main_instance;
         let env_mod = self.module(env_module);
         let env_inst = self.instantiate(env_mod, &[(MAIN.into(), main)]);
-        let mut lib_instances: Vec<Option<u32>> = vec![None; libs.len()];
-        for &id in &layout.order {
-            let j = id.index();
-            let module = self.module(&rewritten[j]);
+        let mut group_instances: Vec<(String, u32)> = Vec::with_capacity(group_modules.len());
+        for (g, members) in layout.groups.iter().enumerate() {
+            let own = layout::group_module(g);
+            let bytes = group_modules
+                .get(g)
+                .ok_or_else(|| anyhow!("internal error: group {g} has no module"))?;
+            let module = self.module(bytes);
             let mut args: Vec<(String, u32)> = Vec::new();
-            for (m, _) in &import_names[j] {
-                if args.iter().any(|(a, _)| a == m) {
+            for (m, _) in members.iter().flat_map(|l| &import_names[l.index()]) {
+                if *m == own || args.iter().any(|(a, _)| a == m) {
                     continue;
                 }
                 let inst = match m.as_str() {
                     MAIN => main,
                     ENV => env_inst,
-                    other => {
-                        let m = other
-                            .strip_prefix("lib")
-                            .and_then(|n| n.parse::<usize>().ok())
-                            .and_then(|n| lib_instances.get(n).copied().flatten())
-                            .ok_or_else(|| {
-                                anyhow!("internal error: library instantiated out of order")
-                            })?;
-                        m
-                    }
+                    other => group_instances
+                        .iter()
+                        .find(|(name, _)| name == other)
+                        .map(|(_, i)| *i)
+                        .ok_or_else(|| {
+                            anyhow!("internal error: group instantiated out of order")
+                        })?,
                 };
                 args.push((m.clone(), inst));
             }
-            lib_instances[j] = Some(self.instantiate(module, &args));
+            let inst = self.instantiate(module, &args);
+            group_instances.push((own, inst));
         }
         let loader_mod = self.module(loader_module);
         let mut args = vec![(MAIN.to_string(), main), (ENV.to_string(), env_inst)];
-        for (j, inst) in lib_instances.iter().enumerate() {
-            let inst =
-                inst.ok_or_else(|| anyhow!("internal error: library {j} not instantiated"))?;
-            args.push((loader::lib_module(j as u32), inst));
-        }
+        args.extend(group_instances);
         self.instantiate(loader_mod, &args);
         validate_component(&self.out, "composed component")?;
         Ok(self.out)

@@ -12,6 +12,10 @@ use hashbrown::HashMap;
 pub struct Layout {
     /// Libraries in instantiation order (callees before callers where the call graph allows).
     pub order: Vec<LibId>,
+    /// Consecutive runs of `order` merged into one core module each (see [`MAX_LIB_MODULES`]).
+    pub groups: Vec<Vec<LibId>>,
+    /// The group of each library.
+    pub group_of: Vec<usize>,
     /// Function imports that go through a trampoline: (importer, import index) → GOT entry of the
     /// callee's slot.
     pub trampolines: HashMap<(LibId, usize), GotId>,
@@ -25,6 +29,21 @@ pub struct Layout {
     pub stub_of: HashMap<(LibId, usize), usize>,
     /// The encoded provider index.
     pub index: Vec<u8>,
+}
+
+/// Most core modules the libraries may take. Runtimes bound the core modules and instances of a
+/// component (wasmparser: 1000 instances; wasmtime 48's alias analysis: 256 modules), so beyond
+/// this many libraries, consecutive libraries are merged into one module.
+pub const MAX_LIB_MODULES: usize = 128;
+
+/// Import module name under which a group's instance is seen.
+pub fn group_module(group: usize) -> String {
+    format!("grp{group}")
+}
+
+/// Name under which a library's export is exported from its group's module.
+pub fn export_name(lib: LibId, name: &str) -> String {
+    format!("{}:{name}", lib.0)
 }
 
 /// Computes the layout. May add GOT entries (for trampolines) to `res`.
@@ -66,9 +85,13 @@ pub fn layout(
             }
         }
     }
-    let mut position = vec![0usize; n];
-    for (p, l) in order.iter().enumerate() {
-        position[l.index()] = p;
+    let group_size = n.div_ceil(MAX_LIB_MODULES).max(1);
+    let groups: Vec<Vec<LibId>> = order.chunks(group_size).map(|c| c.to_vec()).collect();
+    let mut group_of = vec![0usize; n];
+    for (g, members) in groups.iter().enumerate() {
+        for l in members {
+            group_of[l.index()] = g;
+        }
     }
 
     let mut got_index: HashMap<GotTarget, GotId> = res
@@ -81,7 +104,9 @@ pub fn layout(
     for (l, binds) in res.bindings.iter().enumerate() {
         for (i, b) in binds.iter().enumerate() {
             if let Binding::Func(FuncSource::Lib(m, k)) = b {
-                if position[m.index()] >= position[l] {
+                // A callee in a later group is not instantiated yet; in the same group the merged
+                // module calls it directly.
+                if group_of[m.index()] > group_of[l] {
                     let t = GotTarget::LibFunc(*m, *k);
                     let id = *got_index.entry(t.clone()).or_insert_with(|| {
                         res.gots.push(t);
@@ -184,6 +209,8 @@ pub fn layout(
 
     Layout {
         order,
+        groups,
+        group_of,
         trampolines,
         got_by_lib,
         main_new_slots,

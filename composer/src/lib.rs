@@ -163,7 +163,8 @@ impl Composer {
         let mut import_names = Vec::with_capacity(libs.len());
         for (j, lib) in libs.iter().enumerate() {
             let names = encode::import_names(resolve::LibId(j as u32), &libs, &res, &layout)?;
-            let r = synth::library::rewrite(lib, &names)?;
+            let prefix = layout::export_name(resolve::LibId(j as u32), "");
+            let r = synth::library::rewrite(lib, &names, &prefix)?;
             import_names.push(names);
             rewritten.push(r.bytes);
             has_start.push(r.has_start);
@@ -198,9 +199,36 @@ impl Composer {
         let component = encoder
             .encode()
             .with_context(|| format!("{}: cannot make a component of it", main.name))?;
+        // One module per group: the library itself, or the group's libraries merged (also a
+        // single library that binds an import to itself, i.e. a weak definition it exports).
+        let mut group_modules = Vec::with_capacity(layout.groups.len());
+        for (g, members) in layout.groups.iter().enumerate() {
+            let own = layout::group_module(g);
+            let self_bound = members
+                .iter()
+                .any(|l| import_names[l.index()].iter().any(|(m, _)| *m == own));
+            match members.as_slice() {
+                [one] if !self_bound => {
+                    group_modules.push(std::mem::take(&mut rewritten[one.index()]))
+                }
+                _ => {
+                    let parts: Vec<&[u8]> = members
+                        .iter()
+                        .map(|l| rewritten[l.index()].as_slice())
+                        .collect();
+                    let merged = synth::merge::merge(&parts, &own).with_context(|| {
+                        let names: Vec<&str> = members
+                            .iter()
+                            .map(|l| libs[l.index()].name.as_str())
+                            .collect();
+                        format!("cannot merge libraries {}", names.join(", "))
+                    })?;
+                    group_modules.push(merged);
+                }
+            }
+        }
         let component = encode::Appender::new(component)?.append(
-            &libs,
-            &rewritten,
+            &group_modules,
             &import_names,
             &layout,
             &env_module,

@@ -60,12 +60,22 @@ fn relative_offset(expr: &wasmparser::ConstExpr<'_>, base: Option<u32>, what: &s
 /// `import_names[i]` is the new (module, field) of import `i`: every import is renamed to the
 /// instance that provides it (see `encode`), so a library is instantiated with whole instances
 /// as arguments and costs the component exactly one core instance.
-pub fn rewrite(lib: &Library<'_>, import_names: &[(String, String)]) -> Result<Rewritten> {
-    rewrite_inner(lib, import_names)
+/// Every export is renamed with `export_prefix` (so that libraries merged into one module keep
+/// distinct names).
+pub fn rewrite(
+    lib: &Library<'_>,
+    import_names: &[(String, String)],
+    export_prefix: &str,
+) -> Result<Rewritten> {
+    rewrite_inner(lib, import_names, export_prefix)
         .with_context(|| format!("{}: cannot rewrite shared library", lib.name))
 }
 
-fn rewrite_inner(lib: &Library<'_>, import_names: &[(String, String)]) -> Result<Rewritten> {
+fn rewrite_inner(
+    lib: &Library<'_>,
+    import_names: &[(String, String)],
+    export_prefix: &str,
+) -> Result<Rewritten> {
     let bytes = lib.bytes;
     // First pass: index spaces, the start function, and where data segments go (the data
     // section follows the code section, but the init function in the code section needs it).
@@ -199,11 +209,23 @@ fn rewrite_inner(lib: &Library<'_>, import_names: &[(String, String)]) -> Result
                 let mut exports = ExportSection::new();
                 for e in r.clone() {
                     let e = e?;
-                    exports.export(e.name, export_kind(e.kind), e.index);
+                    exports.export(
+                        &format!("{export_prefix}{}", e.name),
+                        export_kind(e.kind),
+                        e.index,
+                    );
                 }
-                exports.export(INIT_EXPORT, ExportKind::Func, init_func);
+                exports.export(
+                    &format!("{export_prefix}{INIT_EXPORT}"),
+                    ExportKind::Func,
+                    init_func,
+                );
                 if let Some(s) = start {
-                    exports.export(START_EXPORT, ExportKind::Func, s);
+                    exports.export(
+                        &format!("{export_prefix}{START_EXPORT}"),
+                        ExportKind::Func,
+                        s,
+                    );
                 }
                 module.section(&exports);
             }

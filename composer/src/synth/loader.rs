@@ -46,11 +46,6 @@ pub const OP_CONSTRUCT: i32 = 4;
 pub const OP_DESTRUCT: i32 = 5;
 const N_OPS: u32 = 6;
 
-/// Import module name under which the loader sees library `lib`.
-pub fn lib_module(lib: u32) -> String {
-    format!("lib{lib}")
-}
-
 /// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
 /// function (exported as [`START_EXPORT`]).
 pub fn encode(
@@ -155,9 +150,14 @@ pub fn encode(
     }
     let mut lib_funcs = Vec::with_capacity(libs.len());
     for (j, lib) in libs.iter().enumerate() {
-        let m = lib_module(j as u32);
+        let m = crate::layout::group_module(layout.group_of[j]);
+        let id = crate::resolve::LibId(j as u32);
         let mut import_fn = |name: &str, ty: u32, imports: &mut ImportSection| {
-            imports.import(&m, name, EntityType::Function(ty));
+            imports.import(
+                &m,
+                &crate::layout::export_name(id, name),
+                EntityType::Function(ty),
+            );
             n_funcs += 1;
             n_funcs - 1
         };

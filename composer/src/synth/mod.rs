@@ -4,4 +4,5 @@ pub mod env;
 pub mod library;
 pub mod loader;
 pub mod main_module;
+pub mod merge;
 pub mod shim;

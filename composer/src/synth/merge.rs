@@ -1,0 +1,307 @@
+//! Merge several rewritten libraries into one core module.
+//!
+//! A component holds a bounded number of core modules and instances (see
+//! `layout::MAX_LIB_MODULES`), so large compositions put consecutive libraries into one module.
+//! The libraries keep their own functions, globals, segments and (already prefixed) exports; the
+//! merged module shares one import of main's memory and table, imports every other name once,
+//! and calls between libraries of the group become direct calls.
+
+use anyhow::{anyhow, bail, Context, Result};
+use hashbrown::HashMap;
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{
+    CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportKind,
+    ExportSection, FunctionSection, GlobalSection, ImportSection, Module, TypeSection,
+};
+use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
+
+/// Index maps of one part into the merged module.
+#[derive(Default)]
+struct Remap {
+    types: Vec<u32>,
+    funcs: Vec<u32>,
+    globals: Vec<u32>,
+    data_base: u32,
+    elem_base: u32,
+}
+
+impl Reencode for Remap {
+    type Error = String;
+
+    fn type_index(&mut self, ty: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        lookup(&self.types, ty, "type")
+    }
+    fn function_index(&mut self, f: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        lookup(&self.funcs, f, "function")
+    }
+    fn global_index(&mut self, g: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        lookup(&self.globals, g, "global")
+    }
+    fn data_index(&mut self, d: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        Ok(self.data_base + d)
+    }
+    fn element_index(&mut self, e: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        Ok(self.elem_base + e)
+    }
+    fn memory_index(&mut self, _: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        Ok(0)
+    }
+    fn table_index(&mut self, _: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        Ok(0)
+    }
+}
+
+fn lookup(map: &[u32], i: u32, what: &str) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+    map.get(i as usize)
+        .copied()
+        .ok_or_else(|| wasm_encoder::reencode::Error::UserError(format!("{what} {i} out of range")))
+}
+
+fn err(e: wasm_encoder::reencode::Error<String>) -> anyhow::Error {
+    anyhow!("{e:?}")
+}
+
+/// A function import of a part: resolved inside the group, or imported by the merged module.
+enum FuncImport {
+    Internal(String),
+    External(u32),
+}
+
+/// Merges `parts` (rewritten libraries whose imports from `own_module` are exports of other
+/// parts) into one module.
+pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
+    let mut types = TypeSection::new();
+    let mut imports = ImportSection::new();
+    let mut funcs = FunctionSection::new();
+    let mut globals = GlobalSection::new();
+    let mut exports = ExportSection::new();
+    let mut elems = ElementSection::new();
+    let mut code = CodeSection::new();
+    let mut data = DataSection::new();
+
+    let mut n_types = 0u32;
+    let mut import_index: HashMap<(String, String), u32> = HashMap::new();
+    let (mut n_imported_funcs, mut n_imported_globals) = (0u32, 0u32);
+    let (mut memory_imported, mut table_imported) = (false, false);
+    let mut remaps: Vec<Remap> = Vec::with_capacity(parts.len());
+    let mut func_imports: Vec<Vec<FuncImport>> = Vec::with_capacity(parts.len());
+    let mut defined_funcs: Vec<Vec<u32>> = Vec::with_capacity(parts.len()); // type per defined fn
+    let mut func_exports: Vec<HashMap<String, u32>> = Vec::with_capacity(parts.len());
+
+    // Pass 1: types and imports of every part; what each part defines.
+    for (p, bytes) in parts.iter().enumerate() {
+        let mut remap = Remap::default();
+        let mut fimports = Vec::new();
+        let mut defined = Vec::new();
+        let mut fexports = HashMap::new();
+        let mut types_here: Vec<wasmparser::FuncType> = Vec::new();
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload.with_context(|| format!("part {p}"))? {
+                Payload::TypeSection(r) => {
+                    for ty in r.into_iter_err_on_gc_types() {
+                        let ty = ty?;
+                        let (params, results) = crate::synth::env::func_type(&ty);
+                        types.ty().function(params, results);
+                        remap.types.push(n_types);
+                        n_types += 1;
+                        types_here.push(ty);
+                    }
+                }
+                Payload::ImportSection(r) => {
+                    for imp in r.into_imports() {
+                        let imp = imp?;
+                        match imp.ty {
+                            TypeRef::Memory(m) => {
+                                if !memory_imported {
+                                    let ty = RoundtripReencoder.memory_type(m)?;
+                                    imports.import(imp.module, imp.name, EntityType::Memory(ty));
+                                    memory_imported = true;
+                                }
+                            }
+                            TypeRef::Table(t) => {
+                                if !table_imported {
+                                    let ty = RoundtripReencoder.table_type(t)?;
+                                    imports.import(imp.module, imp.name, EntityType::Table(ty));
+                                    table_imported = true;
+                                }
+                            }
+                            TypeRef::Global(g) => {
+                                let key = (imp.module.to_string(), imp.name.to_string());
+                                let idx = match import_index.get(&key) {
+                                    Some(i) => *i,
+                                    None => {
+                                        let ty = RoundtripReencoder.global_type(g)?;
+                                        imports.import(
+                                            imp.module,
+                                            imp.name,
+                                            EntityType::Global(ty),
+                                        );
+                                        import_index.insert(key, n_imported_globals);
+                                        n_imported_globals += 1;
+                                        n_imported_globals - 1
+                                    }
+                                };
+                                remap.globals.push(idx);
+                            }
+                            TypeRef::Func(_) if imp.module == own_module => {
+                                fimports.push(FuncImport::Internal(imp.name.to_string()));
+                            }
+                            TypeRef::Func(t) => {
+                                let key = (imp.module.to_string(), imp.name.to_string());
+                                let idx = match import_index.get(&key) {
+                                    Some(i) => *i,
+                                    None => {
+                                        let ty = *remap
+                                            .types
+                                            .get(t as usize)
+                                            .ok_or_else(|| anyhow!("import type out of range"))?;
+                                        imports.import(
+                                            imp.module,
+                                            imp.name,
+                                            EntityType::Function(ty),
+                                        );
+                                        import_index.insert(key, n_imported_funcs);
+                                        n_imported_funcs += 1;
+                                        n_imported_funcs - 1
+                                    }
+                                };
+                                fimports.push(FuncImport::External(idx));
+                            }
+                            _ => bail!("unsupported import `{}.{}`", imp.module, imp.name),
+                        }
+                    }
+                }
+                Payload::FunctionSection(r) => {
+                    for t in r {
+                        defined.push(t?);
+                    }
+                }
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        let e = e?;
+                        if e.kind == ExternalKind::Func {
+                            fexports.insert(e.name.to_string(), e.index);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        remaps.push(remap);
+        func_imports.push(fimports);
+        defined_funcs.push(defined);
+        func_exports.push(fexports);
+    }
+
+    // Function index space: merged imports, then each part's defined functions in order.
+    let mut func_base = Vec::with_capacity(parts.len());
+    let mut next = n_imported_funcs;
+    for defined in &defined_funcs {
+        func_base.push(next);
+        next += defined.len() as u32;
+    }
+    // Which part exports a `<lib>:<name>` export, for group-internal calls.
+    let mut export_owner: HashMap<&str, usize> = HashMap::new();
+    for (p, ex) in func_exports.iter().enumerate() {
+        for name in ex.keys() {
+            export_owner.insert(name.as_str(), p);
+        }
+    }
+    for p in 0..parts.len() {
+        let mut map = Vec::with_capacity(func_imports[p].len() + defined_funcs[p].len());
+        for fi in &func_imports[p] {
+            map.push(match fi {
+                FuncImport::External(i) => *i,
+                FuncImport::Internal(export) => {
+                    let owner = *export_owner
+                        .get(export.as_str())
+                        .ok_or_else(|| anyhow!("no library of the group exports `{export}`"))?;
+                    let local = func_exports[owner][export.as_str()];
+                    let n_owner_imports = func_imports[owner].len() as u32;
+                    if local < n_owner_imports {
+                        bail!("`{export}` is a re-exported import");
+                    }
+                    func_base[owner] + local - n_owner_imports
+                }
+            });
+        }
+        for i in 0..defined_funcs[p].len() as u32 {
+            map.push(func_base[p] + i);
+        }
+        remaps[p].funcs = map;
+    }
+
+    // Pass 2: definitions, re-encoded through each part's index maps.
+    let (mut n_globals_defined, mut n_data, mut n_elems) = (0u32, 0u32, 0u32);
+    for (p, bytes) in parts.iter().enumerate() {
+        let remap = &mut remaps[p];
+        remap.data_base = n_data;
+        remap.elem_base = n_elems;
+        for t in &defined_funcs[p] {
+            funcs.function(remap.type_index(*t).map_err(err)?);
+        }
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload? {
+                Payload::GlobalSection(r) => {
+                    for g in r {
+                        let g = g?;
+                        let ty = remap.global_type(g.ty).map_err(err)?;
+                        let init = remap.const_expr(g.init_expr).map_err(err)?;
+                        globals.global(ty, &init);
+                        remap.globals.push(n_imported_globals + n_globals_defined);
+                        n_globals_defined += 1;
+                    }
+                }
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        let e = e?;
+                        let (kind, index) = match e.kind {
+                            ExternalKind::Func | ExternalKind::FuncExact => (
+                                ExportKind::Func,
+                                remap.function_index(e.index).map_err(err)?,
+                            ),
+                            ExternalKind::Global => (
+                                ExportKind::Global,
+                                remap.global_index(e.index).map_err(err)?,
+                            ),
+                            _ => bail!("part {p} exports `{}`, not a function or global", e.name),
+                        };
+                        exports.export(e.name, kind, index);
+                    }
+                }
+                Payload::ElementSection(r) => {
+                    for e in r {
+                        remap.parse_element(&mut elems, e?).map_err(err)?;
+                        n_elems += 1;
+                    }
+                }
+                Payload::CodeSectionEntry(body) => {
+                    remap.parse_function_body(&mut code, body).map_err(err)?;
+                }
+                Payload::DataSection(r) => {
+                    for d in r {
+                        remap.parse_data(&mut data, d?).map_err(err)?;
+                        n_data += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let mut module = Module::new();
+    module.section(&types);
+    module.section(&imports);
+    module.section(&funcs);
+    module.section(&globals);
+    module.section(&exports);
+    module.section(&elems);
+    module.section(&DataCountSection { count: n_data });
+    module.section(&code);
+    module.section(&data);
+    let bytes = module.finish();
+    wasmparser::Validator::new_with_features(crate::parse::features())
+        .validate_all(&bytes)
+        .map_err(|e| anyhow!("internal error: a merged library module does not validate: {e}"))?;
+    Ok(bytes)
+}
