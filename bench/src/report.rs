@@ -1,0 +1,243 @@
+//! BENCHMARKS.md: machine info, the table, what the inputs are.
+
+use crate::toolchain::{run, Tools};
+use crate::Scale;
+use std::process::Command;
+use std::time::Duration;
+
+/// One table row, already formatted.
+#[derive(Clone, Debug)]
+pub struct Row {
+    metric: String,
+    input: String,
+    dl: String,
+    wt: String,
+    ratio: String,
+    goal: String,
+}
+
+fn cell(value: Option<String>, fail: Option<String>) -> String {
+    match (value, fail) {
+        (Some(v), None) => v,
+        (_, Some(f)) => f.replace('|', "\\|").replace('\n', " "),
+        (None, None) => "—".to_string(),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "—".to_string(),
+    }
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 {
+        format!("{s:.1} s")
+    } else if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 0.001 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.0} µs", s * 1e6)
+    }
+}
+
+fn fmt_bytes(b: f64) -> String {
+    if b >= (1 << 30) as f64 {
+        format!("{:.2} GiB", b / (1u64 << 30) as f64)
+    } else if b >= (1 << 20) as f64 {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    } else {
+        format!("{:.1} KiB", b / 1024.0)
+    }
+}
+
+impl Row {
+    /// Times (median wall time of each tool).
+    pub fn durations(
+        metric: &str,
+        input: &str,
+        dl: Option<Duration>,
+        wt: Option<Duration>,
+        dl_fail: Option<String>,
+        wt_fail: Option<String>,
+        goal: &str,
+    ) -> Self {
+        Self {
+            metric: metric.into(),
+            input: input.into(),
+            ratio: ratio(
+                dl.filter(|_| dl_fail.is_none()).map(|d| d.as_secs_f64()),
+                wt.filter(|_| wt_fail.is_none()).map(|d| d.as_secs_f64()),
+            ),
+            dl: cell(dl.map(fmt_duration), dl_fail),
+            wt: cell(wt.map(fmt_duration), wt_fail),
+            goal: goal.into(),
+        }
+    }
+
+    /// Sizes in bytes.
+    pub fn bytes(
+        metric: &str,
+        input: &str,
+        dl: Option<f64>,
+        wt: Option<f64>,
+        dl_fail: Option<String>,
+        wt_fail: Option<String>,
+        goal: &str,
+    ) -> Self {
+        Self {
+            metric: metric.into(),
+            input: input.into(),
+            ratio: ratio(
+                dl.filter(|_| dl_fail.is_none()),
+                wt.filter(|_| wt_fail.is_none()),
+            ),
+            dl: cell(dl.map(fmt_bytes), dl_fail),
+            wt: cell(wt.map(fmt_bytes), wt_fail),
+            goal: goal.into(),
+        }
+    }
+
+    /// Nanoseconds measured inside wasm.
+    pub fn nanos(
+        metric: &str,
+        input: &str,
+        dl: Option<f64>,
+        wt: Option<f64>,
+        dl_fail: Option<String>,
+        wt_fail: Option<String>,
+        goal: &str,
+    ) -> Self {
+        Self {
+            metric: metric.into(),
+            input: input.into(),
+            ratio: ratio(
+                dl.filter(|_| dl_fail.is_none()),
+                wt.filter(|_| wt_fail.is_none()),
+            ),
+            dl: cell(dl.map(|v| format!("{v:.2} ns")), dl_fail),
+            wt: cell(wt.map(|v| format!("{v:.2} ns")), wt_fail),
+            goal: goal.into(),
+        }
+    }
+
+    /// Pre-formatted values, no ratio.
+    pub fn plain(
+        metric: &str,
+        input: &str,
+        dl: Option<String>,
+        wt: Option<String>,
+        dl_fail: Option<String>,
+        wt_fail: Option<String>,
+        goal: &str,
+    ) -> Self {
+        Self {
+            metric: metric.into(),
+            input: input.into(),
+            dl: cell(dl, dl_fail),
+            wt: cell(wt, wt_fail),
+            ratio: "—".into(),
+            goal: goal.into(),
+        }
+    }
+}
+
+/// The whole report.
+pub struct Report {
+    scale: Scale,
+    machine: Vec<(String, String)>,
+    rows: Vec<Row>,
+}
+
+fn first_line(cmd: &mut Command) -> String {
+    run(cmd)
+        .ok()
+        .and_then(|s| s.lines().next().map(|l| l.trim().to_string()))
+        .unwrap_or_else(|| "?".into())
+}
+
+impl Report {
+    /// An empty report with this machine's description.
+    pub fn new(scale: Scale, tools: &Tools) -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "?".into());
+        let nproc = std::thread::available_parallelism()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        let machine = vec![
+            (
+                "date (UTC)".into(),
+                first_line(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M"])),
+            ),
+            ("nproc".into(), nproc),
+            ("CPU".into(), cpu),
+            (
+                "rustc".into(),
+                first_line(Command::new("rustc").arg("--version")),
+            ),
+            ("wasm-tools".into(), tools.wasm_tools_version()),
+            (
+                "clang".into(),
+                first_line(Command::new(&tools.clang).arg("--version")),
+            ),
+            (
+                "wasmtime (crate)".into(),
+                "48, default Config (cranelift, parallel compilation)".into(),
+            ),
+        ];
+        Self {
+            scale,
+            machine,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, row: Row) {
+        eprintln!(
+            "bench:   {} | {} | {} | {} | {}",
+            row.metric, row.input, row.dl, row.wt, row.ratio
+        );
+        self.rows.push(row);
+    }
+
+    /// The markdown text.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        s.push_str("# Benchmarks\n\n");
+        s.push_str(
+            "Generated by `cargo run -p wasm-dl-bench --release` (bench/); do not edit by hand.\n\n",
+        );
+        let scale = match self.scale {
+            Scale::Full => "full (N ∈ {1, 10, 100, 1000} × M ∈ {10, 1000}, 3 repetitions)",
+            Scale::Quick => "`--quick` (small N, 1 repetition: a smoke run, not a measurement)",
+            Scale::Tiny => "tiny (the test run: numbers mean nothing)",
+        };
+        s.push_str(&format!("Scale: {scale}.\n\n"));
+        for (k, v) in &self.machine {
+            s.push_str(&format!("- {k}: {v}\n"));
+        }
+        s.push_str(
+            "\n| metric | input | wasm-dl | wasm-tools | ratio (wasm-dl ÷ wasm-tools) | goal |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        for r in &self.rows {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                r.metric, r.input, r.dl, r.wt, r.ratio, r.goal
+            ));
+        }
+        s.push_str(include_str!("notes.md"));
+        s
+    }
+}

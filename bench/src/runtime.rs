@@ -1,0 +1,119 @@
+//! wasmtime 48 with WASI p2: precompile a component, and run a precompiled one (`wasi:cli/run`).
+
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::bindings::sync::Command;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+struct State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The engine every measurement uses: wasmtime's defaults (cranelift, parallel compilation).
+pub fn engine() -> Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+/// Compiles a component and writes wasmtime's serialized form (what `wasmtime compile` does).
+pub fn precompile(input: &Path, output: &Path) -> Result<()> {
+    let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    let engine = engine()?;
+    let cwasm = engine
+        .precompile_component(&bytes)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("compiling {}", input.display()))?;
+    std::fs::write(output, cwasm)?;
+    Ok(())
+}
+
+/// A precompiled component, loaded once, run many times.
+pub struct Runner {
+    engine: Engine,
+    component: Component,
+    linker: Linker<State>,
+}
+
+impl Runner {
+    /// Loads a `.cwasm` written by [`precompile`].
+    pub fn load(cwasm: &Path) -> Result<Self> {
+        let engine = engine()?;
+        // SAFETY: the file was written by `precompile` with the same engine configuration.
+        let component = unsafe { Component::deserialize_file(&engine, cwasm) }
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("loading {}", cwasm.display()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
+        Ok(Self {
+            engine,
+            component,
+            linker,
+        })
+    }
+
+    /// Instantiates and runs `main args...` once: the wall time of instantiate + run, and stdout.
+    /// Fails unless the program exits 0.
+    pub fn run(&self, args: &[&str]) -> Result<(Duration, String)> {
+        let stdout = MemoryOutputPipe::new(1 << 20);
+        let stderr = MemoryOutputPipe::new(1 << 20);
+        let mut argv = vec!["main"];
+        argv.extend_from_slice(args);
+        let ctx = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .args(&argv)
+            .build();
+        let start = Instant::now();
+        let mut store = Store::new(
+            &self.engine,
+            State {
+                ctx,
+                table: ResourceTable::new(),
+            },
+        );
+        let result = Command::instantiate(&mut store, &self.component, &self.linker)
+            .and_then(|cmd| cmd.wasi_cli_run().call_run(&mut store));
+        let elapsed = start.elapsed();
+        let code = match result {
+            Ok(Ok(())) => 0,
+            Ok(Err(())) => 1,
+            Err(e) => match e.downcast_ref::<I32Exit>() {
+                Some(exit) => exit.0,
+                None => bail!(
+                    "{e:?}\nstdout: {}\nstderr: {}",
+                    String::from_utf8_lossy(&stdout.contents()),
+                    String::from_utf8_lossy(&stderr.contents())
+                ),
+            },
+        };
+        let out = String::from_utf8_lossy(&stdout.contents()).into_owned();
+        if code != 0 {
+            bail!(
+                "exit {code}\nstdout: {out}\nstderr: {}",
+                String::from_utf8_lossy(&stderr.contents())
+            );
+        }
+        Ok((elapsed, out))
+    }
+}
+
+/// The number after `key ` on a line of `out`.
+pub fn field(out: &str, key: &str) -> Option<f64> {
+    out.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+}

