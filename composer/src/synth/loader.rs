@@ -265,9 +265,10 @@ pub fn encode(
                             .memory_fill(0);
                     }
                     ins.i32_const(1).return_().end();
-                    let align = 1i32 << lib.mem_align;
+                    // parse bounds mem_align (<= 31) and mem_size + align - 1 (<= u32::MAX).
+                    let align = 1u32 << lib.mem_align.min(31);
                     if lib.mem_size > 0 {
-                        ins.i32_const(lib.mem_size.saturating_add(align as u32 - 1) as i32)
+                        ins.i32_const(lib.mem_size.saturating_add(align - 1) as i32)
                             .call(malloc)
                             .local_tee(0)
                             .i32_eqz()
@@ -276,9 +277,9 @@ pub fn encode(
                             .return_()
                             .end()
                             .local_get(0)
-                            .i32_const(align - 1)
+                            .i32_const((align - 1) as i32)
                             .i32_add()
-                            .i32_const(-align)
+                            .i32_const(align.wrapping_neg() as i32)
                             .i32_and()
                             .global_set(mb)
                             .global_get(mb)
