@@ -180,6 +180,20 @@ fn rewrite_inner(
                 for (i, imp) in r.clone().into_imports().enumerate() {
                     let imp = imp?;
                     let mut ty: EntityType = reencoder.entity_type(imp.ty)?;
+                    // wasm-ld declares the table (and memory) import with the library's own
+                    // size as minimum; main's may start smaller, and the loader grows the table
+                    // before the library uses it, so ask for nothing.
+                    match &mut ty {
+                        EntityType::Table(t) => {
+                            t.minimum = 0;
+                            t.maximum = None;
+                        }
+                        EntityType::Memory(m) => {
+                            m.minimum = 0;
+                            m.maximum = None;
+                        }
+                        _ => {}
+                    }
                     if imp.module == "env"
                         && (imp.name == "__memory_base" || imp.name == "__table_base")
                     {
