@@ -3,6 +3,20 @@
  * The dl* functions are imported from the core module "wasm-dl", which `wasm-dl compose` satisfies
  * with its shim (C ABI) in front of the provider component (the POSIX dl state machine).
  * Flag values follow glibc's x86-64 dlfcn.h so that code testing bits behaves the same.
+ *
+ * Behaviour, as glibc's where WebAssembly allows:
+ * - dlopen finds a bundled library by the name given at compose time, a --lib alias, or the
+ *   basename of any path ("/usr/lib/x/libfoo.so" and "x/libfoo.so" find "libfoo.so"): every
+ *   bundled library is, in effect, in every directory, so LD_LIBRARY_PATH and RUNPATH could add
+ *   nothing and are not read. Exactly one of RTLD_LAZY or RTLD_NOW is required (both bind now).
+ * - RTLD_GLOBAL adds the library and its dependencies to the global scope (searched by
+ *   RTLD_DEFAULT and dlopen(NULL) handles after main's exports); RTLD_LOCAL (0) does not.
+ * - RTLD_NEXT is refused (NULL, with a dlerror message): a WebAssembly callee cannot learn
+ *   which module called it, so "the objects after the caller's" has no answer.
+ * - dlclose at reference count zero (unless RTLD_NODELETE) runs the library's exported
+ *   __wasm_call_dtors, then those of dependencies nothing else needs; a later dlopen constructs
+ *   it again. Destructors registered with __cxa_atexit (__attribute__((destructor)), C++ statics)
+ *   go to main's libc and run at exit.
  */
 #ifndef WASM_DL_DLFCN_H
 #define WASM_DL_DLFCN_H

@@ -65,7 +65,8 @@ struct LibState {
     refcount: u32,
     memory_base: u32,
     table_base: u32,
-    /// Ever opened with `RTLD_GLOBAL` (kept for the symbol-scope rules to come).
+    /// In the global scope: opened `RTLD_GLOBAL`, or a dependency of a library that was
+    /// (as in glibc). Cleared when unloaded.
     global: bool,
     /// Ever opened with `RTLD_NODELETE`: never unloaded.
     nodelete: bool,
@@ -75,8 +76,11 @@ struct LibState {
 pub struct Dl {
     index: Result<Index, Corrupt>,
     libs: Vec<LibState>,
-    /// Loaded libraries, in load order (the global search order after main).
+    /// Loaded libraries, in load order.
     load_order: Vec<u32>,
+    /// The global scope after main: libraries in the order they became global (as glibc adds a
+    /// library opened `RTLD_GLOBAL`, and its dependencies, at the end of the global list).
+    global_order: Vec<u32>,
 }
 
 /// Builds a NUL-terminated message.
@@ -141,6 +145,7 @@ impl Dl {
             index,
             libs: vec![LibState::default(); n],
             load_order: Vec::new(),
+            global_order: Vec::new(),
         }
     }
 
@@ -201,13 +206,36 @@ impl Dl {
         }
         if let Some(s) = self.libs.get_mut(lib as usize) {
             s.refcount = s.refcount.saturating_add(1);
-            s.global |= mode & RTLD_GLOBAL != 0;
             s.nodelete |= mode & RTLD_NODELETE != 0;
+        }
+        if mode & RTLD_GLOBAL != 0 {
+            self.make_global(lib);
         }
         Ok(Opened {
             handle: lib + LIB_HANDLE_BASE,
             load,
         })
+    }
+
+    /// Puts `lib` and everything it depends on (transitively) into the global scope.
+    fn make_global(&mut self, lib: u32) {
+        let Ok(index) = &self.index else {
+            return;
+        };
+        // Breadth-first from `lib`, as glibc walks the new object's search list.
+        let mut queue = vec![lib];
+        let mut i = 0;
+        while let Some(&l) = queue.get(i) {
+            i += 1;
+            match self.libs.get_mut(l as usize) {
+                Some(s) if !s.global => s.global = true,
+                _ => continue,
+            }
+            self.global_order.push(l);
+            if let Some(x) = index.libs.get(l as usize) {
+                queue.extend(x.deps.iter().copied());
+            }
+        }
     }
 
     /// `lib` and its dependencies not loaded yet, dependencies first (post-order DFS over the
@@ -294,14 +322,21 @@ impl Dl {
                 if let Some(sym) = index.main.get(&index.bytes, name) {
                     return Ok(sym.value);
                 }
-                for &lib in &self.load_order {
+                // The global scope: main, then the RTLD_GLOBAL libraries.
+                for &lib in &self.global_order {
                     if let Some(v) = self.find_in(index, lib, name) {
                         return Ok(v);
                     }
                 }
                 Err(undefined(b"main program"))
             }
-            HANDLE_NEXT => Err(Msg::new("dlsym: RTLD_NEXT is not supported yet").end()),
+            // RTLD_NEXT means "after the object that calls dlsym". WebAssembly has no return
+            // address to look up, and every library calls the same shim import, so the caller
+            // cannot be identified: refuse rather than guess.
+            HANDLE_NEXT => Err(Msg::new(
+                "dlsym: RTLD_NEXT is not supported: wasm-dl cannot identify the calling object",
+            )
+            .end()),
             _ => {
                 let Some(lib) = self.open_lib(handle) else {
                     return Err(Msg::new("dlsym: invalid handle").end());
@@ -410,6 +445,8 @@ impl Dl {
             }
         }
         self.load_order
+            .retain(|&l| keep.get(l as usize).copied().unwrap_or(true));
+        self.global_order
             .retain(|&l| keep.get(l as usize).copied().unwrap_or(true));
         fini
     }

@@ -559,7 +559,11 @@ fn sym_global_scope() {
             "main program: undefined symbol: greet"
         );
     }
-    assert_eq!(open(&mut d, "libgreet.so", RTLD_NOW).load, [1, 0]);
+    // RTLD_GLOBAL puts libgreet and its dependency libutil into the global scope.
+    assert_eq!(
+        open(&mut d, "libgreet.so", RTLD_NOW | RTLD_GLOBAL).load,
+        [1, 0]
+    );
     d.loaded(1, 0x2000, 40);
     d.loaded(0, 0x3000, 50);
     d.loaded(99, 1, 1); // ignored
@@ -568,7 +572,9 @@ fn sym_global_scope() {
         assert_eq!(d.sym(h, b"greet_count"), Ok(0x3000 + 16)); // data: memory_base + offset
         assert_eq!(d.sym(h, b"util_data"), Ok(0x2000 + 8));
         assert_eq!(d.sym(h, b"util"), Ok(9)); // main first
-        assert_eq!(d.sym(h, b"shout"), Ok(40 + 1 + 1)); // libutil was loaded first
+                                              // libgreet joined the global scope before its dependency (glibc adds the object's
+                                              // search list: itself, then its dependencies breadth-first).
+        assert_eq!(d.sym(h, b"shout"), Ok(50 + 3 + 1));
         assert!(d.sym(h, b"other").is_err()); // not loaded
     }
 }
@@ -606,14 +612,14 @@ fn sym_dependencies_breadth_first() {
     libs[2].syms = vec![(b"f", DATA, 1)];
     libs[3].syms = vec![(b"f", DATA, 2), (b"g", DATA, 3)];
     let mut d = dl(&libs);
-    let h = open(&mut d, "libapp.so", RTLD_NOW).handle;
+    let h = open(&mut d, "libapp.so", RTLD_NOW | RTLD_GLOBAL).handle;
     for l in 0..4 {
         d.loaded(l, 1000 * (l + 1), 0);
     }
     assert_eq!(d.sym(h, b"f"), Ok(3001));
     assert_eq!(d.sym(h, b"g"), Ok(4003));
-    // Global scope: load order [3, 1, 2, 0], so 3's f.
-    assert_eq!(d.sym(0, b"f"), Ok(4002));
+    // Global scope: libapp's search list [0, 1, 2, 3] (not the load order [3, 1, 2, 0]).
+    assert_eq!(d.sym(0, b"f"), Ok(3001));
 }
 
 #[test]
@@ -621,7 +627,7 @@ fn sym_bad_handles() {
     let mut d = dl(&greet_set());
     assert_eq!(
         msg(d.sym(HANDLE_NEXT, b"x").unwrap_err()),
-        "dlsym: RTLD_NEXT is not supported yet"
+        "dlsym: RTLD_NEXT is not supported: wasm-dl cannot identify the calling object"
     );
     for h in [2, 3, 4, 5, 1000, 0xFFFF_FFFE] {
         assert_eq!(
@@ -784,4 +790,23 @@ fn addr_functions_and_data() {
     d.close(2).expect("close");
     assert_eq!(d.addr(53), None);
     assert_eq!(d.addr(0x3010), None);
+}
+
+#[test]
+fn sym_global_scope_only_rtld_global() {
+    let mut d = Dl::new(encode(&greet_set(), &main_syms()));
+    let o = open(&mut d, "libother.so", RTLD_NOW).handle; // RTLD_LOCAL
+    d.loaded(2, 0x4000, 60);
+    assert!(d.sym(HANDLE_DEFAULT, b"other").is_err());
+    assert!(d.sym(HANDLE_GLOBAL, b"other").is_err());
+    assert_eq!(d.sym(o, b"other"), Ok(60));
+    // Opening it again RTLD_GLOBAL promotes it, as in glibc.
+    open(&mut d, "libother.so", RTLD_LAZY | RTLD_GLOBAL);
+    assert_eq!(d.sym(HANDLE_DEFAULT, b"other"), Ok(60));
+    // Unloading takes it out of the global scope; reloading RTLD_LOCAL keeps it out.
+    d.close(o).expect("close");
+    d.close(o).expect("close");
+    assert!(d.sym(HANDLE_DEFAULT, b"other").is_err());
+    open(&mut d, "libother.so", RTLD_NOW);
+    assert!(d.sym(HANDLE_DEFAULT, b"other").is_err());
 }

@@ -1,0 +1,2 @@
+int glob_only(void) { return 2; }
+int shared_name(void) { return 200; }
