@@ -610,6 +610,16 @@ pub fn child(args: &[String]) -> Result<()> {
         [mode, input, out] if mode == "child-compile" => {
             runtime::precompile(Path::new(input), Path::new(out))
         }
+        // For profiling startup: `child-startup CWASM REPS` runs `main start` REPS times.
+        [mode, cwasm, reps] if mode == "child-startup" => {
+            let runner = runtime::Runner::load(Path::new(cwasm))?;
+            let mut times = Vec::new();
+            for _ in 0..reps.parse::<usize>()? {
+                times.push(runner.run(&["start"])?.0);
+            }
+            println!("median {:?}", median_duration(times).unwrap_or_default());
+            Ok(())
+        }
         _ => bail!("unknown child mode {args:?}"),
     }
 }
