@@ -247,7 +247,8 @@ fn exports_dispatch(module: &[u8]) -> bool {
 /// Plugs the provider (with `index`) into the main component.
 pub fn plug_provider(main_component: &[u8], index: &[u8]) -> Result<Vec<u8>> {
     use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
-    let index_component = crate::provider::index_component(index)?;
+    // The same provider component `wasm-dl provider` writes.
+    let provider_component = crate::provider::provider_component(index)?;
     let mut graph = CompositionGraph::new();
     let app = Package::from_bytes("app", None, main_component.to_vec(), graph.types_mut())
         .context("internal error: cannot read the main component")?;
@@ -255,18 +256,12 @@ pub fn plug_provider(main_component: &[u8], index: &[u8]) -> Result<Vec<u8>> {
     let provider = Package::from_bytes(
         "wasm-dl:provider",
         None,
-        crate::provider::PROVIDER,
+        provider_component,
         graph.types_mut(),
     )
-    .context("internal error: cannot read the embedded provider")?;
+    .context("internal error: cannot read the provider component")?;
     let provider = graph.register_package(provider)?;
-    let idx = Package::from_bytes("wasm-dl:index", None, index_component, graph.types_mut())?;
-    let idx = graph.register_package(idx)?;
-
-    let idx_inst = graph.instantiate(idx);
-    let idx_export = graph.alias_instance_export(idx_inst, crate::wit::INDEX_INTERFACE)?;
     let prov_inst = graph.instantiate(provider);
-    graph.set_instantiation_argument(prov_inst, crate::wit::INDEX_INTERFACE, idx_export)?;
     let dl = graph.alias_instance_export(prov_inst, crate::wit::DL_INTERFACE)?;
     let app_inst = graph.instantiate(app);
     graph.set_instantiation_argument(app_inst, crate::wit::DL_INTERFACE, dl)?;

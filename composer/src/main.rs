@@ -52,6 +52,24 @@ enum Command {
         #[arg(long)]
         stub_missing: bool,
     },
+    /// Write the provider component (exporting `wasm-dl:dl/dl`, with this composition's library
+    /// index) for a component composed with `--provider external`; plug it with `wac plug` or
+    /// `wasm-tools compose`. Give the same MAIN, LIBS and options as to `compose`.
+    Provider {
+        /// The main module.
+        main: PathBuf,
+        /// The shared libraries, as given to `compose`.
+        libs: Vec<PathBuf>,
+        /// Where to write the provider component.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Another name `dlopen` finds a library by (as for `compose`).
+        #[arg(long = "lib", value_name = "ALIAS=LIB")]
+        lib_aliases: Vec<String>,
+        /// As for `compose`.
+        #[arg(long)]
+        stub_missing: bool,
+    },
     /// Print the clang flags a module needs.
     Flags {
         #[command(subcommand)]
@@ -124,6 +142,30 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
             std::fs::write(&output, &composed.component)
+                .with_context(|| format!("{}: cannot write", output.display()))?;
+        }
+        Command::Provider {
+            main,
+            libs,
+            output,
+            lib_aliases,
+            stub_missing,
+        } => {
+            let main = read(&main)?;
+            let mut composer = Composer::new().main(main.name, main.bytes);
+            for lib in &libs {
+                let lib = read(lib)?;
+                composer = composer.library(lib.name, lib.bytes);
+            }
+            for a in &lib_aliases {
+                let (alias, lib) = a
+                    .split_once('=')
+                    .filter(|(alias, lib)| !alias.is_empty() && !lib.is_empty())
+                    .with_context(|| format!("--lib {a}: expected ALIAS=LIB"))?;
+                composer = composer.alias(alias, lib);
+            }
+            let component = composer.stub_missing(stub_missing).provider_component()?;
+            std::fs::write(&output, component)
                 .with_context(|| format!("{}: cannot write", output.display()))?;
         }
         Command::Flags {

@@ -62,3 +62,62 @@ pub fn index_component(index: &[u8]) -> Result<Vec<u8>> {
         .encode()
         .context("internal error: cannot build the index component")
 }
+
+/// The provider component with `index` plugged in: a component that imports nothing and exports
+/// `wasm-dl:dl/dl`, ready to be plugged into a component composed with
+/// [`ProviderMode::External`](crate::ProviderMode::External) (`wac plug`, `wasm-tools compose`).
+pub fn provider_component(index: &[u8]) -> Result<Vec<u8>> {
+    use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
+    let mut graph = CompositionGraph::new();
+    let provider = Package::from_bytes("wasm-dl:provider", None, PROVIDER, graph.types_mut())
+        .context("internal error: cannot read the embedded provider")?;
+    let provider = graph.register_package(provider)?;
+    let idx = Package::from_bytes(
+        "wasm-dl:index",
+        None,
+        index_component(index)?,
+        graph.types_mut(),
+    )?;
+    let idx = graph.register_package(idx)?;
+    let idx_inst = graph.instantiate(idx);
+    let idx_export = graph.alias_instance_export(idx_inst, crate::wit::INDEX_INTERFACE)?;
+    let prov_inst = graph.instantiate(provider);
+    graph.set_instantiation_argument(prov_inst, crate::wit::INDEX_INTERFACE, idx_export)?;
+    let dl = graph.alias_instance_export(prov_inst, crate::wit::DL_INTERFACE)?;
+    graph.export(dl, crate::wit::DL_INTERFACE)?;
+    let bytes = graph
+        .encode(EncodeOptions {
+            validate: false,
+            ..Default::default()
+        })
+        .context("internal error: cannot encode the provider component")?;
+    crate::encode::validate_component(&bytes, "provider component")?;
+    Ok(bytes)
+}
+
+impl crate::Composer {
+    /// The provider component for this composition (its index plugged in), for a component
+    /// composed with [`ProviderMode::External`](crate::ProviderMode::External): runs the passes
+    /// up to the layout, which decides the index.
+    pub fn provider_component(&self) -> Result<Vec<u8>> {
+        use crate::{layout, parse, resolve};
+        let main_input = self.main.as_ref().context("no main module given")?;
+        let main = parse::main_module(main_input)?;
+        let libs = self
+            .libs
+            .iter()
+            .map(parse::library)
+            .collect::<Result<Vec<_>>>()?;
+        crate::check_names(&libs)?;
+        let mut res = resolve::resolve(&main, &libs, self.link)?;
+        let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
+        for (alias, target) in &self.aliases {
+            let id = resolve::find_lib(&libs, target).with_context(|| {
+                format!("alias `{alias}`: no library named `{target}` was given")
+            })?;
+            aliases[id.index()].push(alias);
+        }
+        let layout = layout::layout(&main, &libs, &aliases, &mut res);
+        provider_component(&layout.index)
+    }
+}
