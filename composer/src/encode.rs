@@ -128,7 +128,9 @@ impl Appender {
     }
 
     /// Appends the env module, the library groups and the loader; returns the component.
-    /// `group_modules[g]` is the module of `layout.groups[g]`.
+    /// `group_modules[g]` is the module of `layout.groups[g]`. `validate` is false only when the
+    /// caller validates a component containing this one anyway (validation is most of the cost
+    /// of a large composition).
     pub fn append(
         mut self,
         group_modules: &[Vec<u8>],
@@ -136,6 +138,7 @@ impl Appender {
         layout: &Layout,
         env_module: &[u8],
         loader_module: &[u8],
+        validate: bool,
     ) -> Result<Vec<u8>> {
         let fixed = self.core_instances + self.component_instances + 2;
         let needed = fixed as u64 + group_modules.len() as u64;
@@ -180,7 +183,9 @@ impl Appender {
         let mut args = vec![(MAIN.to_string(), main), (ENV.to_string(), env_inst)];
         args.extend(group_instances);
         self.instantiate(loader_mod, &args);
-        validate_component(&self.out, "composed component")?;
+        if validate {
+            validate_component(&self.out, "composed component")?;
+        }
         Ok(self.out)
     }
 }

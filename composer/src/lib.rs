@@ -227,17 +227,20 @@ impl Composer {
                 }
             }
         }
+        // The plugged component is validated as a whole, which covers this one.
+        let plug = self.provider == ProviderMode::Embedded && !main.dl_imports.is_empty();
         let component = encode::Appender::new(component)?.append(
             &group_modules,
             &import_names,
             &layout,
             &env_module,
             &loader_module,
+            !plug,
         )?;
-        let component = match self.provider {
-            ProviderMode::External => component,
-            ProviderMode::Embedded if main.dl_imports.is_empty() => component,
-            ProviderMode::Embedded => encode::plug_provider(&component, &layout.index)?,
+        let component = if plug {
+            encode::plug_provider(&component, &layout.index)?
+        } else {
+            component
         };
         let map = self
             .want_map

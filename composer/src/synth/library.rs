@@ -5,7 +5,9 @@
 //! - `env.__memory_base` and `env.__table_base` become mutable imports, set at load time;
 //! - a start function (global relocations) is no longer run at instantiation but exported as
 //!   [`START_EXPORT`], because the bases are not known yet then;
-//! - a new export [`INIT_EXPORT`]`(memory_base, table_base)` copies the segments into place.
+//! - a new export [`INIT_EXPORT`]`(memory_base, table_base)` copies the segments into place,
+//!   and fills the library's function slots (one per exported function, after its own
+//!   elements) from a new passive segment; a library without a table import gets one.
 //!
 //! Everything else is copied byte for byte.
 
@@ -84,8 +86,23 @@ fn rewrite_inner(
     let mut start = None;
     let mut data_segs: Vec<(u32, u32, u32)> = Vec::new(); // (segment, offset, length)
     let mut n_data = 0;
+    let mut has_table = false;
+    let mut n_elems = 0;
+    // The functions that get a slot each (`dlsym`, GOT.func), in the order `parse` numbers them.
+    let mut slot_funcs: Vec<u32> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e?;
+                    if e.kind == wasmparser::ExternalKind::Func
+                        && !crate::parse::is_linker_entry(e.name)
+                    {
+                        slot_funcs.push(e.index);
+                    }
+                }
+            }
+            Payload::ElementSection(r) => n_elems = r.count(),
             Payload::TypeSection(r) => {
                 for ty in r.into_iter_err_on_gc_types() {
                     ty?;
@@ -97,6 +114,7 @@ fn rewrite_inner(
                     let imp = imp?;
                     match imp.ty {
                         TypeRef::Func(_) => n_funcs += 1,
+                        TypeRef::Table(_) => has_table = true,
                         TypeRef::Global(_) => {
                             if imp.module == "env" && imp.name == "__memory_base" {
                                 memory_base = Some(n_globals);
@@ -140,8 +158,21 @@ fn rewrite_inner(
     let mut elem_segs: Vec<(u32, u32, u32, u32)> = Vec::new(); // (segment, table, offset, count)
     let mut code: Option<CodeSection> = None;
     let mut saw_export = false;
+    let mut saw_imports = false;
+    let mut saw_elems = false;
     let init_type = n_types;
     let init_func = n_funcs;
+    // The library's function slots follow its own elements: a passive segment, copied by init.
+    let slots = (!slot_funcs.is_empty()).then_some(SlotSegment {
+        segment: n_elems,
+        offset: lib.table_size,
+        count: slot_funcs.len() as u32,
+    });
+    let slot_segment = |elems: &mut ElementSection| {
+        if !slot_funcs.is_empty() {
+            elems.passive(Elements::Functions(Cow::Borrowed(&slot_funcs)));
+        }
+    };
 
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
@@ -152,7 +183,7 @@ fn rewrite_inner(
             continue;
         }
         if let Some(mut c) = code.take() {
-            c.function(&init_body(&data_segs, &elem_segs));
+            c.function(&init_body(&data_segs, &elem_segs, slots));
             module.section(&c);
         }
         match &payload {
@@ -208,6 +239,21 @@ fn rewrite_inner(
                         .ok_or_else(|| anyhow!("import {i} has no binding"))?;
                     imports.import(module, field, ty);
                 }
+                if !has_table {
+                    // Its slots are filled from inside the library, which needs the table.
+                    imports.import(
+                        "main",
+                        crate::synth::main_module::TABLE_EXPORT,
+                        EntityType::Table(wasm_encoder::TableType {
+                            element_type: wasm_encoder::RefType::FUNCREF,
+                            minimum: 0,
+                            maximum: None,
+                            table64: false,
+                            shared: false,
+                        }),
+                    );
+                }
+                saw_imports = true;
                 module.section(&imports);
             }
             Payload::FunctionSection(r) => {
@@ -282,11 +328,18 @@ fn rewrite_inner(
                         }
                     }
                 }
+                slot_segment(&mut elems);
+                saw_elems = true;
                 module.section(&elems);
             }
             // Re-emitted right before the code section, which `memory.init` needs.
             Payload::DataCountSection { .. } => {}
             Payload::CodeSectionStart { .. } => {
+                if !saw_elems {
+                    let mut elems = ElementSection::new();
+                    slot_segment(&mut elems);
+                    module.section(&elems);
+                }
                 module.section(&DataCountSection { count: n_data });
                 code = Some(CodeSection::new());
             }
@@ -312,10 +365,17 @@ fn rewrite_inner(
     if !saw_export {
         bail!("has no export section; build it with `-fvisibility=default`");
     }
+    if !saw_imports {
+        bail!("imports nothing (not even `env.memory`); not a module `wasm-ld -shared` emits");
+    }
     let bytes = module.finish();
-    wasmparser::Validator::new_with_features(crate::parse::features())
-        .validate_all(&bytes)
-        .map_err(|e| anyhow!("the rewritten module does not validate: {e}"))?;
+    // The finished component is validated in every build; validating each module as well
+    // names the culprit, at a cost that matters for large compositions: debug builds only.
+    if cfg!(debug_assertions) {
+        wasmparser::Validator::new_with_features(crate::parse::features())
+            .validate_all(&bytes)
+            .map_err(|e| anyhow!("the rewritten module does not validate: {e}"))?;
+    }
     Ok(Rewritten {
         bytes,
         has_start: start.is_some(),
@@ -333,7 +393,19 @@ fn export_kind(kind: wasmparser::ExternalKind) -> ExportKind {
     }
 }
 
-fn init_body(data: &[(u32, u32, u32)], elems: &[(u32, u32, u32, u32)]) -> Function {
+/// The passive segment of a library's function slots.
+#[derive(Clone, Copy)]
+struct SlotSegment {
+    segment: u32,
+    offset: u32,
+    count: u32,
+}
+
+fn init_body(
+    data: &[(u32, u32, u32)],
+    elems: &[(u32, u32, u32, u32)],
+    slots: Option<SlotSegment>,
+) -> Function {
     let mut f = Function::new([]);
     let mut ins = f.instructions();
     for &(seg, off, len) in data {
@@ -351,6 +423,14 @@ fn init_body(data: &[(u32, u32, u32)], elems: &[(u32, u32, u32, u32)]) -> Functi
             .i32_const(0)
             .i32_const(count as i32)
             .table_init(table, seg);
+    }
+    if let Some(s) = slots {
+        ins.local_get(1)
+            .i32_const(s.offset as i32)
+            .i32_add()
+            .i32_const(0)
+            .i32_const(s.count as i32)
+            .table_init(0, s.segment);
     }
     ins.end();
     f

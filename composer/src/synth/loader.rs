@@ -7,7 +7,7 @@
 //!
 //! | op | step |
 //! |----|------|
-//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function, fill those, set its bases and the GOT entries that point into it; 1 on success, 0 when out of memory. A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
+//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them), set its bases and the GOT entries that point into it; 1 on success, 0 when out of memory. A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
 //! | [`OP_MEMORY_BASE`] | its memory base |
 //! | [`OP_TABLE_BASE`] | its table base |
 //! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
@@ -146,7 +146,6 @@ pub fn encode(
         relocs: Option<u32>,
         ctor: Option<u32>,
         dtor: Option<u32>,
-        exports: Vec<u32>,
     }
     let mut lib_funcs = Vec::with_capacity(libs.len());
     for (j, lib) in libs.iter().enumerate() {
@@ -170,18 +169,12 @@ pub fn encode(
         let dtor = lib
             .dtor
             .then(|| import_fn("__wasm_call_dtors", 0, &mut imports));
-        let mut exports = Vec::with_capacity(lib.funcs.len());
-        for (name, ty) in &lib.funcs {
-            let t = type_of(ty, &mut types);
-            exports.push(import_fn(name, t, &mut imports));
-        }
         lib_funcs.push(LibFuncs {
             init,
             start,
             relocs,
             ctor,
             dtor,
-            exports,
         });
     }
 
@@ -300,14 +293,7 @@ pub fn encode(
                         .end()
                         .local_get(0)
                         .global_set(tb);
-                    if !lib.funcs.is_empty() {
-                        ins.local_get(0)
-                            .i32_const(lib.table_size as i32)
-                            .i32_add()
-                            .i32_const(0)
-                            .i32_const(lib.funcs.len() as i32)
-                            .table_init(0, 1 + j as u32);
-                    }
+                    // The library's own init fills its function slots (see `library`).
                     for got in &layout.got_by_lib[j] {
                         let Some(g) = got_global.get(got) else {
                             continue;
@@ -358,15 +344,12 @@ pub fn encode(
             code.function(&f);
         }
     }
-    // Segment 0: the step table. Segments 1..=n: each library's exported functions, passive.
+    // Segment 0: the step table.
     elems.active(
         Some(1),
         &ConstExpr::i32_const(0),
         Elements::Functions(Cow::Owned(step_funcs)),
     );
-    for lf in &lib_funcs {
-        elems.passive(Elements::Functions(Cow::Owned(lf.exports.clone())));
-    }
     let mut declared = vec![dispatch];
     declared.extend(main_new.iter().map(|(_, f)| *f));
     elems.declared(Elements::Functions(Cow::Owned(declared)));
