@@ -341,7 +341,11 @@ impl Dl {
                 let Some(lib) = self.open_lib(handle) else {
                     return Err(Msg::new("dlsym: invalid handle").end());
                 };
-                // The library, then its dependencies breadth-first.
+                // The library (without allocating: the common case), then its dependencies
+                // breadth-first.
+                if let Some(v) = self.find_in(index, lib, name) {
+                    return Ok(v);
+                }
                 let mut seen = vec![false; index.libs.len()];
                 let mut queue = vec![lib];
                 if let Some(s) = seen.get_mut(lib as usize) {
