@@ -41,24 +41,7 @@ pub struct EnvModule {
     trampolines: Vec<(GotId, FuncType)>,
 }
 
-fn val(t: &wasmparser::ValType) -> ValType {
-    match t {
-        wasmparser::ValType::I32 => ValType::I32,
-        wasmparser::ValType::I64 => ValType::I64,
-        wasmparser::ValType::F32 => ValType::F32,
-        wasmparser::ValType::F64 => ValType::F64,
-        wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(_) => ValType::FUNCREF,
-    }
-}
-
-/// The encoder's form of a function type.
-pub fn func_type(ty: &FuncType) -> (Vec<ValType>, Vec<ValType>) {
-    (
-        ty.params().iter().map(val).collect(),
-        ty.results().iter().map(val).collect(),
-    )
-}
+pub use super::section::func_type;
 
 impl EnvModule {
     /// Adds a trampoline through GOT entry `id` (once per id).

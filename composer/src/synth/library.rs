@@ -17,8 +17,7 @@ use std::borrow::Cow;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     CodeSection, DataCountSection, DataSection, ElementSection, Elements, EntityType, ExportKind,
-    ExportSection, Function, FunctionSection, GlobalType, ImportSection, Module, RawSection,
-    TypeSection, ValType,
+    ExportSection, Function, FunctionSection, GlobalType, ImportSection, Module, ValType,
 };
 use wasmparser::{DataKind, ElementItems, ElementKind, Operator, Parser, Payload, TypeRef};
 
@@ -188,21 +187,7 @@ fn rewrite_inner(
         }
         match &payload {
             Payload::TypeSection(r) => {
-                let mut types = TypeSection::new();
-                for ty in r.clone().into_iter_err_on_gc_types() {
-                    let ty = ty?;
-                    let params: Vec<ValType> = ty
-                        .params()
-                        .iter()
-                        .map(|t| reencoder.val_type(*t))
-                        .collect::<Result<_, _>>()?;
-                    let results: Vec<ValType> = ty
-                        .results()
-                        .iter()
-                        .map(|t| reencoder.val_type(*t))
-                        .collect::<Result<_, _>>()?;
-                    types.ty().function(params, results);
-                }
+                let mut types = super::section::copy_types(r)?;
                 types.ty().function([ValType::I32, ValType::I32], []);
                 module.section(&types);
             }
@@ -351,15 +336,7 @@ fn rewrite_inner(
                 module.section(&data);
             }
             Payload::CustomSection(c) if c.name() == "dylink.0" => {}
-            other => {
-                if let Some((id, range)) = other.as_section() {
-                    let range = range.start as usize..range.end as usize;
-                    let data = bytes
-                        .get(range)
-                        .ok_or_else(|| anyhow!("section extends past the end of the file"))?;
-                    module.section(&RawSection { id, data });
-                }
-            }
+            other => super::section::copy_raw(&mut module, bytes, other)?,
         }
     }
     if !saw_export {

@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     CodeSection, ConstExpr, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
-    GlobalType, Module, RawSection, TableSection, TableType, TypeSection, ValType,
+    GlobalType, Module, TableSection, TableType, ValType,
 };
 use wasmparser::{ExternalKind, Parser, Payload};
 
@@ -183,21 +183,7 @@ fn patch_inner(main: &MainModule<'_>) -> Result<Vec<u8>> {
         }
         match &payload {
             Payload::TypeSection(r) => {
-                let mut types = TypeSection::new();
-                for ty in r.clone().into_iter_err_on_gc_types() {
-                    let ty = ty?;
-                    let p: Vec<ValType> = ty
-                        .params()
-                        .iter()
-                        .map(|t| re.val_type(*t))
-                        .collect::<Result<_, _>>()?;
-                    let r: Vec<ValType> = ty
-                        .results()
-                        .iter()
-                        .map(|t| re.val_type(*t))
-                        .collect::<Result<_, _>>()?;
-                    types.ty().function(p, r);
-                }
+                let mut types = super::section::copy_types(r)?;
                 types
                     .ty()
                     .function([ValType::I32, ValType::I32], [ValType::I32]);
@@ -238,15 +224,7 @@ fn patch_inner(main: &MainModule<'_>) -> Result<Vec<u8>> {
                 exports_done = true;
             }
             Payload::CodeSectionStart { .. } => code = Some(CodeSection::new()),
-            other => {
-                if let Some((id, range)) = other.as_section() {
-                    let range = range.start as usize..range.end as usize;
-                    let data = bytes
-                        .get(range)
-                        .ok_or_else(|| anyhow!("section extends past the end of the file"))?;
-                    module.section(&RawSection { id, data });
-                }
-            }
+            other => super::section::copy_raw(&mut module, bytes, other)?,
         }
     }
     let out = module.finish();

@@ -100,7 +100,7 @@ pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
                 Payload::TypeSection(r) => {
                     for ty in r.into_iter_err_on_gc_types() {
                         let ty = ty?;
-                        let (params, results) = crate::synth::env::func_type(&ty);
+                        let (params, results) = crate::synth::section::func_type(&ty);
                         types.ty().function(params, results);
                         remap.types.push(n_types);
                         n_types += 1;

@@ -5,4 +5,5 @@ pub mod library;
 pub mod loader;
 pub mod main_module;
 pub mod merge;
+pub mod section;
 pub mod shim;
