@@ -309,7 +309,7 @@ impl Dl {
     /// Looks `name` up in library `lib` alone.
     fn find_in(&self, index: &Index, lib: u32, name: &[u8]) -> Option<u32> {
         let l = index.libs.get(lib as usize)?;
-        let sym = l.syms.get(&index.bytes, name)?;
+        let sym = l.symbols(&index.bytes).syms.get(&index.bytes, name)?;
         Some(self.lib_value(index, lib, sym))
     }
 
@@ -468,14 +468,15 @@ impl Dl {
             let s = self.libs.get(l as usize)?;
             let mut fname = Vec::from(index.str(&x.name));
             fname.push(0);
-            let (sname, saddr) = match sym.and_then(|i| x.syms.syms.get(i as usize)) {
-                Some(sym) => {
-                    let mut n = Vec::from(index.str(&sym.name));
-                    n.push(0);
-                    (n, base.wrapping_add(u64::from(sym.value)) as u32)
-                }
-                None => (Vec::new(), 0),
-            };
+            let (sname, saddr) =
+                match sym.and_then(|i| x.symbols(&index.bytes).syms.syms.get(i as usize)) {
+                    Some(sym) => {
+                        let mut n = Vec::from(index.str(&sym.name));
+                        n.push(0);
+                        (n, base.wrapping_add(u64::from(sym.value)) as u32)
+                    }
+                    None => (Vec::new(), 0),
+                };
             Some(AddrInfo {
                 fname,
                 fbase: s.memory_base,
@@ -487,7 +488,8 @@ impl Dl {
         // first symbol with that value (several names may share an address).
         let below = |x: &crate::index::Lib, sorted: &[u32], v: u64| -> Option<u32> {
             let value = |i: &u32| {
-                x.syms
+                x.symbols(&index.bytes)
+                    .syms
                     .syms
                     .get(*i as usize)
                     .map_or(0, |s| u64::from(s.value))
@@ -503,14 +505,16 @@ impl Dl {
             };
             let tb = u64::from(s.table_base);
             let first = tb + u64::from(x.table_size);
-            let end = first + x.funcs_by_value.len() as u64;
+            let xs = x.symbols(&index.bytes);
+            let end = first + xs.funcs_by_value.len() as u64;
             if a < tb || a >= end {
                 continue;
             }
             let sym = if a >= first {
                 let k = a - first;
-                below(x, &x.funcs_by_value, k)
-                    .filter(|&i| x.syms.syms.get(i as usize).map(|s| u64::from(s.value)) == Some(k))
+                below(x, &xs.funcs_by_value, k).filter(|&i| {
+                    xs.syms.syms.get(i as usize).map(|s| u64::from(s.value)) == Some(k)
+                })
             } else {
                 None
             };
@@ -524,7 +528,7 @@ impl Dl {
             if a < mb || a >= mb + u64::from(x.mem_size) {
                 continue;
             }
-            let sym = below(x, &x.data_by_value, a - mb);
+            let sym = below(x, &x.symbols(&index.bytes).data_by_value, a - mb);
             return info(l, x, sym, mb);
         }
         None

@@ -17,6 +17,7 @@
 //! Strings are kept as ranges into the index bytes; every name lookup is a hash-table lookup.
 
 use alloc::vec::Vec;
+use core::cell::OnceCell;
 use core::ops::Range;
 use hashbrown::HashTable;
 
@@ -65,14 +66,52 @@ pub struct Lib {
     pub table_size: u32,
     /// Bytes of memory the library is given.
     pub mem_size: u32,
+    /// Direct dependencies (lib ids, all valid).
+    pub deps: Vec<u32>,
+    /// Its symbol list in the index bytes (count included), checked by `decode`.
+    sym_bytes: Range<usize>,
+    /// Its symbol tables, built at the first lookup in this library: a composition may bundle
+    /// hundreds of thousands of symbols, and start-up should not pay for libraries never used.
+    symbols: OnceCell<LibSymbols>,
+}
+
+/// A library's symbol tables.
+#[derive(Default)]
+pub struct LibSymbols {
+    /// Exported symbols.
+    pub syms: Symbols,
     /// Its function symbols (indices into `syms.syms`), by value: for `dladdr`.
     pub funcs_by_value: Vec<u32>,
     /// Its data symbols (indices into `syms.syms`), by value.
     pub data_by_value: Vec<u32>,
-    /// Direct dependencies (lib ids, all valid).
-    pub deps: Vec<u32>,
-    /// Exported symbols.
-    pub syms: Symbols,
+}
+
+impl Lib {
+    /// The library's symbol tables (built on first use).
+    pub fn symbols(&self, bytes: &[u8]) -> &LibSymbols {
+        self.symbols.get_or_init(|| {
+            let mut r = Reader {
+                bytes,
+                pos: self.sym_bytes.start,
+            };
+            // `decode` checked this range, so this cannot fail; stay total anyway.
+            let syms = r.syms().unwrap_or_default();
+            let by_value = |kind: Kind| {
+                let mut v: Vec<u32> = (0..syms.len() as u32)
+                    .filter(|&i| syms.get(i as usize).is_some_and(|s| s.kind == kind))
+                    .collect();
+                v.sort_by_key(|&i| syms.get(i as usize).map_or(0, |s| s.value));
+                v
+            };
+            let funcs_by_value = by_value(Kind::Func);
+            let data_by_value = by_value(Kind::Data);
+            LibSymbols {
+                syms: Symbols::build(syms, bytes),
+                funcs_by_value,
+                data_by_value,
+            }
+        })
+    }
 }
 
 /// A decoded index.
@@ -207,6 +246,22 @@ impl Reader<'_> {
         Ok(n)
     }
 
+    /// Walks a symbol list, checking it, without building anything.
+    fn check_syms(&mut self) -> Result<(), Corrupt> {
+        let n = self.count(9, "symbol count")?;
+        for _ in 0..n {
+            self.str("symbol name")?;
+            if self.u8("symbol kind")? > 1 {
+                return Err(Corrupt {
+                    what: "symbol kind",
+                    at: self.pos - 1,
+                });
+            }
+            self.u32("symbol value")?;
+        }
+        Ok(())
+    }
+
     fn syms(&mut self) -> Result<Vec<Sym>, Corrupt> {
         let n = self.count(9, "symbol count")?;
         let mut syms = Vec::with_capacity(n);
@@ -275,8 +330,9 @@ impl Index {
                 }
                 deps.push(dep);
             }
-            let syms = r.syms()?;
-            raw.push((name, aliases, table_size, mem_size, deps, syms));
+            let start = r.pos;
+            r.check_syms()?;
+            raw.push((name, aliases, table_size, mem_size, deps, start..r.pos));
         }
         let main = r.syms()?;
         if r.pos != bytes.len() {
@@ -285,25 +341,17 @@ impl Index {
 
         let libs: Vec<Lib> = raw
             .into_iter()
-            .map(|(name, aliases, table_size, mem_size, deps, syms)| {
-                let by_value = |kind: Kind| {
-                    let mut v: Vec<u32> = (0..syms.len() as u32)
-                        .filter(|&i| syms.get(i as usize).is_some_and(|s| s.kind == kind))
-                        .collect();
-                    v.sort_by_key(|&i| syms.get(i as usize).map_or(0, |s| s.value));
-                    v
-                };
-                Lib {
+            .map(
+                |(name, aliases, table_size, mem_size, deps, sym_bytes)| Lib {
                     name,
                     aliases,
                     table_size,
                     mem_size,
-                    funcs_by_value: by_value(Kind::Func),
-                    data_by_value: by_value(Kind::Data),
                     deps,
-                    syms: Symbols::build(syms, &bytes),
-                }
-            })
+                    sym_bytes,
+                    symbols: OnceCell::new(),
+                },
+            )
             .collect();
         let main = Symbols::build(main, &bytes);
 

@@ -143,12 +143,24 @@ fn decodes_index() {
     );
     assert_eq!(g.table_size, 3);
     assert_eq!(g.deps, [1]);
-    assert_eq!(g.syms.syms.len(), 3);
-    let s = g.syms.get(&idx.bytes, b"greet_count").expect("symbol");
+    assert_eq!(g.symbols(&idx.bytes).syms.syms.len(), 3);
+    let s = g
+        .symbols(&idx.bytes)
+        .syms
+        .get(&idx.bytes, b"greet_count")
+        .expect("symbol");
     assert_eq!((s.kind, s.value), (Kind::Data, 16));
-    let s = g.syms.get(&idx.bytes, b"shout").expect("symbol");
+    let s = g
+        .symbols(&idx.bytes)
+        .syms
+        .get(&idx.bytes, b"shout")
+        .expect("symbol");
     assert_eq!((s.kind, s.value), (Kind::Func, 1));
-    assert!(g.syms.get(&idx.bytes, b"util").is_none());
+    assert!(g
+        .symbols(&idx.bytes)
+        .syms
+        .get(&idx.bytes, b"util")
+        .is_none());
     let m = idx.main.get(&idx.bytes, b"errno").expect("main symbol");
     assert_eq!((m.kind, m.value), (Kind::Data, 0x1000));
 }
