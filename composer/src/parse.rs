@@ -366,6 +366,7 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
     let mut func_types: Vec<u32> = Vec::new();
     let mut globals: Vec<(Option<i32>, bool)> = Vec::new();
     let mut exports = Vec::new();
+    let mut other_imports: Vec<String> = Vec::new();
     for payload in Parser::new(0).parse_all(&input.bytes) {
         match payload.with_context(|| format!("{name}: malformed module"))? {
             Payload::CustomSection(c) if c.name() == "dylink.0" => {
@@ -401,6 +402,10 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                     }
                     if imp.module == crate::DL_MODULE {
                         main.dl_imports.push(imp.name.to_string());
+                    } else if !imp.module.starts_with("wasi_snapshot_preview1")
+                        && !imp.module.starts_with("wasi:")
+                    {
+                        other_imports.push(format!("{}.{}", imp.module, imp.name));
                     }
                 }
             }
@@ -472,6 +477,25 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
     if !main.memory_export {
         bail!(
             "{name}: does not export its memory as `memory` (link it with `-Wl,--export-memory`)"
+        );
+    }
+    if !other_imports.is_empty() {
+        let shown: Vec<&str> = other_imports.iter().take(8).map(String::as_str).collect();
+        bail!(
+            "{name}: imports {} ({}{}): a main module that calls library functions directly \
+             (linked against a `.so`, or with `--allow-undefined`) is not supported yet; reach \
+             them through `dlopen`/`dlsym`, or link their definitions into the main module",
+            if other_imports.len() == 1 {
+                "a symbol nothing provides"
+            } else {
+                "symbols nothing provides"
+            },
+            shown.join(", "),
+            if other_imports.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
         );
     }
     Ok(main)
