@@ -169,17 +169,7 @@ impl Composer {
             rewritten.push(r.bytes);
             has_start.push(r.has_start);
         }
-        let mut env = synth::env::EnvModule::default();
-        for (l, binds) in res.bindings.iter().enumerate() {
-            for i in 0..binds.len() {
-                let parse::ImportKind::Func(ty) = &libs[l].imports[i].kind else {
-                    continue;
-                };
-                if let Some(g) = layout.trampolines.get(&(resolve::LibId(l as u32), i)) {
-                    env.trampoline(*g, ty);
-                }
-            }
-        }
+        let env = synth::env::EnvModule::new(&libs, &res, &layout);
         let env_module = env.encode(libs.len() as u32, &res.gots, &layout.stubs);
         let loader_module = synth::loader::encode(&main, &libs, &has_start, &res.gots, &layout);
         let patched_main = synth::main_module::patch(&main)?;
@@ -199,34 +189,7 @@ impl Composer {
         let component = encoder
             .encode()
             .with_context(|| format!("{}: cannot make a component of it", main.name))?;
-        // One module per group: the library itself, or the group's libraries merged (also a
-        // single library that binds an import to itself, i.e. a weak definition it exports).
-        let mut group_modules = Vec::with_capacity(layout.groups.len());
-        for (g, members) in layout.groups.iter().enumerate() {
-            let own = layout::group_module(g);
-            let self_bound = members
-                .iter()
-                .any(|l| import_names[l.index()].iter().any(|(m, _)| *m == own));
-            match members.as_slice() {
-                [one] if !self_bound => {
-                    group_modules.push(std::mem::take(&mut rewritten[one.index()]))
-                }
-                _ => {
-                    let parts: Vec<&[u8]> = members
-                        .iter()
-                        .map(|l| rewritten[l.index()].as_slice())
-                        .collect();
-                    let merged = synth::merge::merge(&parts, &own).with_context(|| {
-                        let names: Vec<&str> = members
-                            .iter()
-                            .map(|l| libs[l.index()].name.as_str())
-                            .collect();
-                        format!("cannot merge libraries {}", names.join(", "))
-                    })?;
-                    group_modules.push(merged);
-                }
-            }
-        }
+        let group_modules = synth::merge::group_modules(&libs, rewritten, &import_names, &layout)?;
         // The plugged component is validated as a whole, which covers this one.
         let plug = self.provider == ProviderMode::Embedded && !main.dl_imports.is_empty();
         let component = encode::Appender::new(component)?.append(

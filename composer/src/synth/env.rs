@@ -44,6 +44,29 @@ pub struct EnvModule {
 pub use super::section::func_type;
 
 impl EnvModule {
+    /// The env module for a composition: a trampoline for every call into a later group.
+    pub fn new(
+        libs: &[crate::parse::Library<'_>],
+        res: &crate::resolve::Resolution,
+        layout: &crate::layout::Layout,
+    ) -> Self {
+        let mut env = Self::default();
+        for (l, binds) in res.bindings.iter().enumerate() {
+            for i in 0..binds.len() {
+                let crate::parse::ImportKind::Func(ty) = &libs[l].imports[i].kind else {
+                    continue;
+                };
+                if let Some(g) = layout
+                    .trampolines
+                    .get(&(crate::resolve::LibId(l as u32), i))
+                {
+                    env.trampoline(*g, ty);
+                }
+            }
+        }
+        env
+    }
+
     /// Adds a trampoline through GOT entry `id` (once per id).
     pub fn trampoline(&mut self, id: GotId, ty: &FuncType) {
         if !self.trampolines.iter().any(|(g, _)| *g == id) {

@@ -67,6 +67,41 @@ enum FuncImport {
     External(u32),
 }
 
+/// One module per group of `layout`: the rewritten library itself, or the group's libraries
+/// merged (also a single library that binds an import to itself: a weak definition it exports).
+pub fn group_modules(
+    libs: &[crate::parse::Library<'_>],
+    mut rewritten: Vec<Vec<u8>>,
+    import_names: &[Vec<(String, String)>],
+    layout: &crate::layout::Layout,
+) -> Result<Vec<Vec<u8>>> {
+    let mut modules = Vec::with_capacity(layout.groups.len());
+    for (g, members) in layout.groups.iter().enumerate() {
+        let own = crate::layout::group_module(g);
+        let self_bound = members
+            .iter()
+            .any(|l| import_names[l.index()].iter().any(|(m, _)| *m == own));
+        match members.as_slice() {
+            [one] if !self_bound => modules.push(std::mem::take(&mut rewritten[one.index()])),
+            _ => {
+                let parts: Vec<&[u8]> = members
+                    .iter()
+                    .map(|l| rewritten[l.index()].as_slice())
+                    .collect();
+                let merged = merge(&parts, &own).with_context(|| {
+                    let names: Vec<&str> = members
+                        .iter()
+                        .map(|l| libs[l.index()].name.as_str())
+                        .collect();
+                    format!("cannot merge libraries {}", names.join(", "))
+                })?;
+                modules.push(merged);
+            }
+        }
+    }
+    Ok(modules)
+}
+
 /// Merges `parts` (rewritten libraries whose imports from `own_module` are exports of other
 /// parts) into one module.
 pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
