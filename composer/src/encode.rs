@@ -12,7 +12,7 @@
 use crate::layout::{self, Layout};
 use crate::parse::Library;
 use crate::resolve::{Binding, FuncSource, Resolution};
-use crate::synth::{env, main_module};
+use crate::synth::{atexit, env, main_module};
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::{InstanceSection, ModuleArg, RawSection};
 use wasmparser::{Instance, Parser, Payload, Validator, WasmFeatures};
@@ -58,6 +58,9 @@ pub fn import_names(
             Binding::Got(g) => (ENV.to_string(), env::got(*g)),
             Binding::Func(src) => match (layout.trampolines.get(&(lib, i)), src) {
                 (Some(g), _) => (ENV.to_string(), env::trampoline(*g)),
+                (None, FuncSource::Main(name)) if name == atexit::SYMBOL => {
+                    (atexit::MODULE.to_string(), atexit::register(lib.0))
+                }
                 (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
                 (None, FuncSource::Lib(m, k)) => (
                     layout::group_module(layout.group_of[m.index()]),
@@ -75,6 +78,17 @@ pub fn import_names(
         names.push(name);
     }
     Ok(names)
+}
+
+/// The composition-wide modules the synth pass made (see `synth`).
+#[derive(Clone, Copy)]
+pub struct Synthesized<'a> {
+    /// The env module (GOT and base globals, trampolines, stubs).
+    pub env: &'a [u8],
+    /// The per-library destructor lists, if any library registers destructors.
+    pub atexit: Option<&'a [u8]>,
+    /// The loader.
+    pub loader: &'a [u8],
 }
 
 /// Appends modules and instances to wit-component's main component (see the module docs).
@@ -136,11 +150,15 @@ impl Appender {
         group_modules: &[Vec<u8>],
         import_names: &[Vec<(String, String)>],
         layout: &Layout,
-        env_module: &[u8],
-        loader_module: &[u8],
+        modules: &Synthesized<'_>,
         validate: bool,
     ) -> Result<Vec<u8>> {
-        let fixed = self.core_instances + self.component_instances + 2;
+        let Synthesized {
+            env: env_module,
+            atexit: atexit_module,
+            loader: loader_module,
+        } = *modules;
+        let fixed = self.core_instances + self.component_instances + 3;
         let needed = fixed as u64 + group_modules.len() as u64;
         if needed > MAX_INSTANCES as u64 {
             bail!(
@@ -151,6 +169,13 @@ impl Appender {
         let main = self.main_instance;
         let env_mod = self.module(env_module);
         let env_inst = self.instantiate(env_mod, &[(MAIN.into(), main)]);
+        let atexit_inst = match atexit_module {
+            Some(bytes) => {
+                let m = self.module(bytes);
+                Some(self.instantiate(m, &[(MAIN.into(), main)]))
+            }
+            None => None,
+        };
         let mut group_instances: Vec<(String, u32)> = Vec::with_capacity(group_modules.len());
         for (g, members) in layout.groups.iter().enumerate() {
             let own = layout::group_module(g);
@@ -166,6 +191,8 @@ impl Appender {
                 let inst = match m.as_str() {
                     MAIN => main,
                     ENV => env_inst,
+                    atexit::MODULE => atexit_inst
+                        .ok_or_else(|| anyhow!("internal error: no destructor-list instance"))?,
                     other => group_instances
                         .iter()
                         .find(|(name, _)| name == other)
@@ -181,6 +208,9 @@ impl Appender {
         }
         let loader_mod = self.module(loader_module);
         let mut args = vec![(MAIN.to_string(), main), (ENV.to_string(), env_inst)];
+        if let Some(inst) = atexit_inst {
+            args.push((atexit::MODULE.to_string(), inst));
+        }
         args.extend(group_instances);
         self.instantiate(loader_mod, &args);
         if validate {

@@ -171,7 +171,22 @@ impl Composer {
         }
         let env = synth::env::EnvModule::new(&libs, &res, &layout);
         let env_module = env.encode(libs.len() as u32, &res.gots, &layout.stubs);
-        let loader_module = synth::loader::encode(&main, &libs, &has_start, &res.gots, &layout);
+        let atexit_users: Vec<u32> = import_names
+            .iter()
+            .enumerate()
+            .filter(|(_, names)| names.iter().any(|(m, _)| m == synth::atexit::MODULE))
+            .map(|(j, _)| j as u32)
+            .collect();
+        let atexit_module = (!atexit_users.is_empty())
+            .then(|| synth::atexit::encode(libs.len() as u32, &atexit_users));
+        let loader_module = synth::loader::encode(
+            &main,
+            &libs,
+            &has_start,
+            &res.gots,
+            &layout,
+            atexit_module.is_some(),
+        );
         let patched_main = synth::main_module::patch(&main)?;
         // Pass 5: encode.
         let mut encoder = wit_component::ComponentEncoder::default();
@@ -196,8 +211,11 @@ impl Composer {
             &group_modules,
             &import_names,
             &layout,
-            &env_module,
-            &loader_module,
+            &encode::Synthesized {
+                env: &env_module,
+                atexit: atexit_module.as_deref(),
+                loader: &loader_module,
+            },
             !plug,
         )?;
         let component = if plug {

@@ -12,7 +12,7 @@
 //! | [`OP_TABLE_BASE`] | its table base |
 //! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
 //! | [`OP_CONSTRUCT`] | run its constructors |
-//! | [`OP_DESTRUCT`] | run its `__wasm_call_dtors`, if it exports one (`dlclose`) |
+//! | [`OP_DESTRUCT`] | run the destructors it registered with `__cxa_atexit` (see `atexit`), then its `__wasm_call_dtors`, if it exports one (`dlclose`) |
 //!
 //! Destructors that clang registers with `__cxa_atexit` (all of `__attribute__((destructor))`
 //! and C++ static destructors in `-shared` output) go to main's libc and run at exit, not at
@@ -54,6 +54,7 @@ pub fn encode(
     has_start: &[bool],
     gots: &[GotTarget],
     layout: &Layout,
+    has_atexit: bool,
 ) -> Vec<u8> {
     let n = libs.len() as u32;
     let mut types = TypeSection::new();
@@ -64,6 +65,7 @@ pub fn encode(
     types
         .ty()
         .function([ValType::I32, ValType::I32], [ValType::I32]); // 4 dispatch
+    types.ty().function([ValType::I32], []); // 5 destructor-list drain
     let mut extra_types: hashbrown::HashMap<wasmparser::FuncType, u32> = Default::default();
     let mut type_of = |ty: &wasmparser::FuncType, types: &mut TypeSection| -> u32 {
         *extra_types.entry(ty.clone()).or_insert_with(|| {
@@ -116,6 +118,16 @@ pub fn encode(
         main_new.push((*got, n_funcs));
         n_funcs += 1;
     }
+    // The per-library destructor lists (see `atexit`), when some library registers any.
+    let drain = has_atexit.then(|| {
+        imports.import(
+            super::atexit::MODULE,
+            super::atexit::DRAIN_EXPORT,
+            EntityType::Function(5),
+        );
+        n_funcs += 1;
+        n_funcs - 1
+    });
     // env globals: bases, then every GOT entry the loader sets.
     let mut base_globals = Vec::with_capacity(libs.len());
     for lib in 0..n {
@@ -334,6 +346,11 @@ pub fn encode(
                     ins.i32_const(1);
                 }
                 _ => {
+                    // `__cxa_atexit` registrations (destructor attributes), most recent first,
+                    // then the library's own destructor entry point.
+                    if let Some(d) = drain {
+                        ins.i32_const(j as i32).call(d);
+                    }
                     if let Some(d) = lf.dtor {
                         ins.call(d);
                     }

@@ -1,5 +1,6 @@
 //! Pass 4: synthesize the modules of the composition (plain bytes, validated by the encoder).
 
+pub mod atexit;
 pub mod env;
 pub mod library;
 pub mod loader;
