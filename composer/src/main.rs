@@ -96,6 +96,24 @@ fn read(path: &Path) -> Result<wasm_dl::Input> {
     })
 }
 
+/// A composer with the main module, the libraries and the `--lib ALIAS=LIB` aliases.
+fn composer(main: &Path, libs: &[PathBuf], aliases: &[String]) -> Result<Composer> {
+    let main = read(main)?;
+    let mut composer = Composer::new().main(main.name, main.bytes);
+    for lib in libs {
+        let lib = read(lib)?;
+        composer = composer.library(lib.name, lib.bytes);
+    }
+    for a in aliases {
+        let (alias, lib) = a
+            .split_once('=')
+            .filter(|(alias, lib)| !alias.is_empty() && !lib.is_empty())
+            .with_context(|| format!("--lib {a}: expected ALIAS=LIB"))?;
+        composer = composer.alias(alias, lib);
+    }
+    Ok(composer)
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Compose {
@@ -108,19 +126,7 @@ fn run(cli: Cli) -> Result<()> {
             strict,
             stub_missing,
         } => {
-            let main = read(&main)?;
-            let mut composer = Composer::new().main(main.name, main.bytes);
-            for lib in &libs {
-                let lib = read(lib)?;
-                composer = composer.library(lib.name, lib.bytes);
-            }
-            for a in &lib_aliases {
-                let (alias, lib) = a
-                    .split_once('=')
-                    .filter(|(alias, lib)| !alias.is_empty() && !lib.is_empty())
-                    .with_context(|| format!("--lib {a}: expected ALIAS=LIB"))?;
-                composer = composer.alias(alias, lib);
-            }
+            let mut composer = composer(&main, &libs, &lib_aliases)?;
             composer = composer.provider(match provider {
                 Provider::Embedded => ProviderMode::Embedded,
                 Provider::External => ProviderMode::External,
@@ -151,19 +157,7 @@ fn run(cli: Cli) -> Result<()> {
             lib_aliases,
             stub_missing,
         } => {
-            let main = read(&main)?;
-            let mut composer = Composer::new().main(main.name, main.bytes);
-            for lib in &libs {
-                let lib = read(lib)?;
-                composer = composer.library(lib.name, lib.bytes);
-            }
-            for a in &lib_aliases {
-                let (alias, lib) = a
-                    .split_once('=')
-                    .filter(|(alias, lib)| !alias.is_empty() && !lib.is_empty())
-                    .with_context(|| format!("--lib {a}: expected ALIAS=LIB"))?;
-                composer = composer.alias(alias, lib);
-            }
+            let composer = composer(&main, &libs, &lib_aliases)?;
             let component = composer.stub_missing(stub_missing).provider_component()?;
             std::fs::write(&output, component)
                 .with_context(|| format!("{}: cannot write", output.display()))?;

@@ -316,7 +316,7 @@ fn quickjs_as_a_shared_library() -> Result<()> {
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
     // libqjs.so's table import asks for 571 slots, main's table has a handful: wasm-dl must cope
-    // (repros/library-table-bigger-than-main, fixed in 1735567).
+    // (now tests/cases/link-table-bigger-than-main).
     let main = build_main(
         &[CSource::file(example_dir().join("shared-main.c"))?],
         &lib_refs,
