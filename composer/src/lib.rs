@@ -136,27 +136,11 @@ impl Composer {
 
     /// Runs the pipeline and returns the component with the warnings.
     pub fn compose_report(&self) -> Result<Composed> {
-        let main_input = self.main.as_ref().context("no main module given")?;
         // Pass 1: parse.
-        let main = parse::main_module(main_input)?;
-        let libs = self
-            .libs
-            .iter()
-            .map(parse::library)
-            .collect::<Result<Vec<_>>>()?;
-        check_names(&libs)?;
+        let (main, libs) = self.parse()?;
         check_main(&main, !libs.is_empty())?;
-        // Pass 2: resolve.
-        let mut res = resolve::resolve(&main, &libs, self.link)?;
-        // Pass 3: layout.
-        let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
-        for (alias, target) in &self.aliases {
-            let id = resolve::find_lib(&libs, target).with_context(|| {
-                format!("alias `{alias}`: no library named `{target}` was given")
-            })?;
-            aliases[id.index()].push(alias);
-        }
-        let layout = layout::layout(&main, &libs, &aliases, &mut res);
+        // Passes 2 and 3: resolve, layout.
+        let (res, layout) = self.resolve_and_layout(&main, &libs)?;
         // Pass 4: synthesize.
         let mut rewritten = Vec::with_capacity(libs.len());
         let mut has_start = Vec::with_capacity(libs.len());
@@ -231,6 +215,39 @@ impl Composer {
             warnings: res.warnings,
             map,
         })
+    }
+}
+
+impl Composer {
+    /// Pass 1 on every input, plus the checks across libraries.
+    fn parse(&self) -> Result<(parse::MainModule<'_>, Vec<parse::Library<'_>>)> {
+        let main_input = self.main.as_ref().context("no main module given")?;
+        let main = parse::main_module(main_input)?;
+        let libs = self
+            .libs
+            .iter()
+            .map(parse::library)
+            .collect::<Result<Vec<_>>>()?;
+        check_names(&libs)?;
+        Ok((main, libs))
+    }
+
+    /// Passes 2 and 3: bind every import, then decide the layout (and so the index).
+    fn resolve_and_layout(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+    ) -> Result<(resolve::Resolution, layout::Layout)> {
+        let mut res = resolve::resolve(main, libs, self.link)?;
+        let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
+        for (alias, target) in &self.aliases {
+            let id = resolve::find_lib(libs, target).with_context(|| {
+                format!("alias `{alias}`: no library named `{target}` was given")
+            })?;
+            aliases[id.index()].push(alias);
+        }
+        let layout = layout::layout(main, libs, &aliases, &mut res);
+        Ok((res, layout))
     }
 }
 

@@ -100,24 +100,8 @@ impl crate::Composer {
     /// composed with [`ProviderMode::External`](crate::ProviderMode::External): runs the passes
     /// up to the layout, which decides the index.
     pub fn provider_component(&self) -> Result<Vec<u8>> {
-        use crate::{layout, parse, resolve};
-        let main_input = self.main.as_ref().context("no main module given")?;
-        let main = parse::main_module(main_input)?;
-        let libs = self
-            .libs
-            .iter()
-            .map(parse::library)
-            .collect::<Result<Vec<_>>>()?;
-        crate::check_names(&libs)?;
-        let mut res = resolve::resolve(&main, &libs, self.link)?;
-        let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
-        for (alias, target) in &self.aliases {
-            let id = resolve::find_lib(&libs, target).with_context(|| {
-                format!("alias `{alias}`: no library named `{target}` was given")
-            })?;
-            aliases[id.index()].push(alias);
-        }
-        let layout = layout::layout(&main, &libs, &aliases, &mut res);
+        let (main, libs) = self.parse()?;
+        let (_, layout) = self.resolve_and_layout(&main, &libs)?;
         provider_component(&layout.index)
     }
 }
