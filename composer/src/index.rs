@@ -2,7 +2,7 @@
 //!
 //! Byte format (every integer a little-endian u32; `str` = u32 length + bytes):
 //! ```text
-//! magic "WDLX", version 2
+//! magic "WDLX", version 3
 //! nlibs
 //! per library (its position is its id):
 //!   str name            the name given at compose time
@@ -15,11 +15,13 @@
 //!                        data: offset from memory_base)
 //! main:
 //!   n_syms, then per symbol: str name, u8 kind, u32 value (absolute slot or address)
+//! start-up:
+//!   n, u32...           libraries main was linked against: loaded before it runs, in order
 //! ```
 //! The provider (`provider/src/index.rs`) is the only reader.
 
 /// The format version (the provider accepts only this one).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Symbol kind tag: a function.
 pub const KIND_FUNC: u8 = 0;
@@ -73,7 +75,7 @@ fn put_syms(out: &mut Vec<u8>, syms: &[Symbol<'_>]) {
 }
 
 /// Encodes the index.
-pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>]) -> Vec<u8> {
+pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>], startup: &[u32]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(b"WDLX");
     put_u32(&mut out, VERSION);
@@ -93,5 +95,9 @@ pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>]) -> Vec<u8> {
         put_syms(&mut out, &lib.syms);
     }
     put_syms(&mut out, main_syms);
+    put_u32(&mut out, startup.len() as u32);
+    for l in startup {
+        put_u32(&mut out, *l);
+    }
     out
 }

@@ -205,7 +205,8 @@ pub fn layout(
         })
     }));
     main_syms.sort_by(|a, b| a.name.cmp(b.name));
-    let index = index::encode(&entries, &main_syms);
+    let startup: Vec<u32> = res.startup.iter().map(|l| l.0).collect();
+    let index = index::encode(&entries, &main_syms, &startup);
 
     Layout {
         order,

@@ -170,8 +170,16 @@ impl Composer {
             &res.gots,
             &layout,
             atexit_module.is_some(),
+            &plt_entries(&main, &res),
         );
-        let patched_main = synth::main_module::patch(&main)?;
+        let startup = !res.startup.is_empty();
+        let main_bytes = if synth::plt::needed(&main, startup) {
+            std::borrow::Cow::Owned(synth::plt::rewrite(&main, startup)?)
+        } else {
+            std::borrow::Cow::Borrowed(main.bytes)
+        };
+        let patched_main = synth::main_module::patch(&main, &main_bytes)?;
+        let uses_dl = !main.dl_imports.is_empty() || startup;
         // Pass 5: encode.
         let mut encoder = wit_component::ComponentEncoder::default();
         encoder
@@ -182,7 +190,7 @@ impl Composer {
                 WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
                 WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
             )?;
-        if !main.dl_imports.is_empty() {
+        if uses_dl {
             encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
         }
         let component = encoder
@@ -190,7 +198,7 @@ impl Composer {
             .with_context(|| format!("{}: cannot make a component of it", main.name))?;
         let group_modules = synth::merge::group_modules(&libs, rewritten, &import_names, &layout)?;
         // The plugged component is validated as a whole, which covers this one.
-        let plug = self.provider == ProviderMode::Embedded && !main.dl_imports.is_empty();
+        let plug = self.provider == ProviderMode::Embedded && uses_dl;
         let component = encode::Appender::new(component)?.append(
             &group_modules,
             &import_names,
@@ -216,6 +224,25 @@ impl Composer {
             map,
         })
     }
+}
+
+/// The functions main imports from libraries, for the loader to bind (see `synth::plt`).
+fn plt_entries(
+    main: &parse::MainModule<'_>,
+    res: &resolve::Resolution,
+) -> Vec<synth::loader::PltEntry> {
+    main.lib_imports
+        .iter()
+        .zip(&res.main_imports)
+        .filter_map(|(imp, src)| match src {
+            resolve::FuncSource::Lib(lib, k) => Some(synth::loader::PltEntry {
+                name: imp.name.clone(),
+                lib: *lib,
+                k: *k,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Composer {

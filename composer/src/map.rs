@@ -42,6 +42,23 @@ pub fn render(
         "  instantiation order of libraries: {}",
         layout.order.iter().map(name).collect::<Vec<_>>().join(", ")
     );
+    if !res.startup.is_empty() {
+        let _ = writeln!(
+            out,
+            "  loaded before _start (linked against): {}",
+            res.startup.iter().map(name).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if !main.lib_imports.is_empty() {
+        let _ = writeln!(out, "  imports (through PLT entries):");
+        for (imp, src) in main.lib_imports.iter().zip(&res.main_imports) {
+            let from = match src {
+                FuncSource::Lib(l, k) => format!("{} function slot {k}", name(l)),
+                _ => "undefined: calling it traps".to_string(),
+            };
+            let _ = writeln!(out, "    {:<40} <- {from}", format!("env.{}", imp.name));
+        }
+    }
     for (i, lib) in libs.iter().enumerate() {
         let id = LibId(i as u32);
         let _ = writeln!(out, "\nlibrary {} (id {i})", lib.name);

@@ -97,6 +97,26 @@ pub struct MainModule<'a> {
     pub dl_imports: Vec<String>,
     /// Whether main defines (not imports) table 0.
     pub defines_table: bool,
+    /// NEEDED names of its `dylink.0` (wasm-ld writes them when main is linked against a `.so`).
+    pub needed: Vec<String>,
+    /// Functions main imports from `env`: defined by a library it was linked against (or left
+    /// undefined with `--allow-undefined`), in import order.
+    pub lib_imports: Vec<MainImport>,
+}
+
+/// A function the main module imports from a library.
+#[derive(Clone, Debug)]
+pub struct MainImport {
+    /// Its function index in main (an import, so below main's first defined function).
+    pub func: u32,
+    /// The symbol name (`env.<name>`).
+    pub name: String,
+    /// Its type.
+    pub ty: FuncType,
+    /// Its type's index in main's type section.
+    pub type_index: u32,
+    /// `dylink.0` marks it weak: unresolved is allowed (calling it then traps, as calling NULL).
+    pub weak: bool,
 }
 
 /// Names a library may export that are linker entry points, not symbols.
@@ -361,19 +381,45 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
         elem_slots: HashMap::new(),
         dl_imports: Vec::new(),
         defines_table: false,
+        needed: Vec::new(),
+        lib_imports: Vec::new(),
     };
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut globals: Vec<(Option<i32>, bool)> = Vec::new();
     let mut exports = Vec::new();
     let mut other_imports: Vec<String> = Vec::new();
+    let mut has_dylink = false;
+    let mut weak: hashbrown::HashSet<String> = hashbrown::HashSet::new();
+    let pic_error = || {
+        anyhow!(
+            "{name}: is position-independent (linked with `-shared` or `-pie`: it imports its \
+             memory and `__memory_base`); all-PIC input sets are not supported yet: link the main \
+             module as an ordinary executable (without `-shared`/`-pie`/`-fPIC`)"
+        )
+    };
     for payload in Parser::new(0).parse_all(&input.bytes) {
         match payload.with_context(|| format!("{name}: malformed module"))? {
-            Payload::CustomSection(c) if c.name() == "dylink.0" => {
-                bail!(
-                    "{name}: is a shared library (it has `dylink.0`); the main module must be \
-                     an ordinary executable: link it without `-shared`"
-                );
+            Payload::CustomSection(c) => {
+                // A non-PIC executable linked against a `.so` carries a `dylink.0` with only
+                // NEEDED (and IMPORT_INFO for weak imports).
+                if let KnownCustom::Dylink0(reader) = c.as_known() {
+                    has_dylink = true;
+                    for sub in reader {
+                        match sub.with_context(|| format!("{name}: malformed `dylink.0`"))? {
+                            Dylink0Subsection::Needed(n) => {
+                                main.needed.extend(n.iter().map(|s| s.to_string()))
+                            }
+                            Dylink0Subsection::ImportInfo(infos) => weak.extend(
+                                infos
+                                    .iter()
+                                    .filter(|i| i.flags.contains(SymbolFlags::BINDING_WEAK))
+                                    .map(|i| i.field.to_string()),
+                            ),
+                            _ => {}
+                        }
+                    }
+                }
             }
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
@@ -383,8 +429,30 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
             Payload::ImportSection(reader) => {
                 for imp in reader.into_imports() {
                     let imp = imp?;
+                    if has_dylink
+                        && imp.module == "env"
+                        && matches!(imp.ty, TypeRef::Memory(_) | TypeRef::Global(_))
+                    {
+                        return Err(pic_error());
+                    }
                     match imp.ty {
-                        TypeRef::Func(t) => func_types.push(t),
+                        TypeRef::Func(t) => {
+                            if imp.module == "env" {
+                                let ty = types.get(t as usize).cloned().ok_or_else(|| {
+                                    anyhow!("{name}: import `{}` uses an unknown type", imp.name)
+                                })?;
+                                main.lib_imports.push(MainImport {
+                                    func: func_types.len() as u32,
+                                    name: imp.name.to_string(),
+                                    ty,
+                                    type_index: t,
+                                    weak: false,
+                                });
+                                func_types.push(t);
+                                continue;
+                            }
+                            func_types.push(t)
+                        }
                         TypeRef::Global(g) => globals.push((None, g.mutable)),
                         TypeRef::Table(_) => bail!(
                             "{name}: imports its table (`{}.{}`); the main module must define it \
@@ -479,16 +547,19 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
             "{name}: does not export its memory as `memory` (link it with `-Wl,--export-memory`)"
         );
     }
+    for imp in &mut main.lib_imports {
+        imp.weak = weak.contains(&imp.name);
+    }
     if !other_imports.is_empty() {
         let shown: Vec<&str> = other_imports.iter().take(8).map(String::as_str).collect();
         bail!(
-            "{name}: imports {} ({}{}): a main module that calls library functions directly \
-             (linked against a `.so`, or with `--allow-undefined`) is not supported yet; reach \
-             them through `dlopen`/`dlsym`, or link their definitions into the main module",
+            "{name}: imports {} ({}{}) that no library can provide: only functions imported \
+             from `env` are linked to libraries, `wasm-dl` (dlfcn.h) and WASI imports are \
+             provided by the component; link their definitions into the main module",
             if other_imports.len() == 1 {
-                "a symbol nothing provides"
+                "a symbol"
             } else {
-                "symbols nothing provides"
+                "symbols"
             },
             shown.join(", "),
             if other_imports.len() > shown.len() {

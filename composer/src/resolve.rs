@@ -91,6 +91,12 @@ pub struct Resolution {
     pub deps: Vec<Vec<LibId>>,
     /// Human-readable notes (duplicate definitions: the first in load order won).
     pub warnings: Vec<String>,
+    /// How each function main imports from a library is bound (parallel to
+    /// `MainModule::lib_imports`): `Lib`, or `Trap` for a weak or stubbed undefined one.
+    pub main_imports: Vec<FuncSource>,
+    /// Libraries loaded before main runs, as the executable's DT_NEEDED on Linux: main's NEEDED,
+    /// then each other library that defines a function main imports.
+    pub startup: Vec<LibId>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +126,94 @@ fn sig(ty: &FuncType) -> String {
         list(ty.params()),
         list(ty.results())
     )
+}
+
+/// Binds the functions main imports to library definitions: main's NEEDED closure first
+/// (breadth first), then load order, strong before weak; records the start-up libraries.
+fn resolve_main_imports(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    defs: &HashMap<&str, Vec<Def>>,
+    res: &mut Resolution,
+    errors: &mut Vec<String>,
+    missing: &mut Vec<String>,
+) {
+    let mut rank: HashMap<LibId, usize> = HashMap::new();
+    let mut queue: VecDeque<LibId> = VecDeque::new();
+    for name in &main.needed {
+        match find_lib(libs, name) {
+            Some(id) => {
+                queue.push_back(id);
+                if !res.startup.contains(&id) {
+                    res.startup.push(id);
+                }
+            }
+            None => errors.push(format!(
+                "{}: needs `{name}` (dylink.0 NEEDED: it was linked against it), which was not \
+                 given; add it to the `wasm-dl compose` command line",
+                main.name
+            )),
+        }
+    }
+    while let Some(l) = queue.pop_front() {
+        if rank.contains_key(&l) {
+            continue;
+        }
+        rank.insert(l, rank.len());
+        queue.extend(
+            libs[l.index()]
+                .needed
+                .iter()
+                .filter_map(|n| find_lib(libs, n)),
+        );
+    }
+    for imp in &main.lib_imports {
+        let name = imp.name.as_str();
+        let def = defs.get(name).and_then(|list| {
+            list.iter()
+                .filter(|d| matches!(d, Def::Func(..)))
+                .min_by_key(|d| {
+                    let (Def::Func(l, _) | Def::Data(l, _)) = **d;
+                    let weak = libs[l.index()].weak_defs.contains(name);
+                    (weak, rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
+                })
+                .copied()
+        });
+        let src = match def {
+            Some(Def::Func(l, k)) => {
+                let found = &libs[l.index()].funcs[k as usize].1;
+                if *found != imp.ty {
+                    errors.push(format!(
+                        "{}: import `env.{name}`: type mismatch: imported as {} but {} defines \
+                         it as {}",
+                        main.name,
+                        sig(&imp.ty),
+                        libs[l.index()].name,
+                        sig(found)
+                    ));
+                }
+                if !res.startup.contains(&l) {
+                    res.startup.push(l);
+                }
+                FuncSource::Lib(l, k)
+            }
+            _ if imp.weak => FuncSource::Trap,
+            _ => {
+                let what = if defs.contains_key(name) {
+                    "is data in every library that defines it, but main calls it"
+                } else {
+                    "no library given defines it; add the library to the `wasm-dl compose` \
+                     command line"
+                };
+                missing.push(format!(
+                    "{}: undefined function `{name}` (imported from `env`): {what}",
+                    main.name
+                ));
+                FuncSource::Trap
+            }
+        };
+        res.main_imports.push(src);
+    }
 }
 
 /// Resolves every import of every library.
@@ -172,6 +266,7 @@ pub fn resolve(
         .flat_map(|l| l.imports.iter())
         .filter(|i| matches!(i.module.as_str(), "env" | "GOT.mem" | "GOT.func"))
         .map(|i| i.field.as_str())
+        .chain(main.lib_imports.iter().map(|i| i.name.as_str()))
         .collect();
     for (name, list) in &defs {
         if !used.contains(*name) {
@@ -204,6 +299,7 @@ pub fn resolve(
         }
     }
     res.warnings.sort();
+    resolve_main_imports(main, libs, &defs, &mut res, &mut errors, &mut missing);
 
     // One GOT entry per (import, target): shared by every library importing the same symbol the
     // same way, and never two imports of one library bound to the same entry (a component does

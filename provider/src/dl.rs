@@ -197,6 +197,27 @@ impl Dl {
                 load: Vec::new(),
             });
         }
+        Ok(self.open_id(lib, mode))
+    }
+
+    /// The libraries main was linked against, as a dynamic linker loads an executable's NEEDED
+    /// list before it runs: each opened `RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE` (so never
+    /// unloaded, and in the global scope right after main). Returns what to load now,
+    /// dependencies first. The shim calls it once, before main's `_start`.
+    pub fn startup(&mut self) -> Result<Vec<u32>, Error> {
+        let startup = self.index()?.startup.clone();
+        let mut load = Vec::new();
+        for lib in startup {
+            load.extend(
+                self.open_id(lib, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE)
+                    .load,
+            );
+        }
+        Ok(load)
+    }
+
+    /// Opens library `lib` (an id of the index) with a valid `mode`.
+    fn open_id(&mut self, lib: u32, mode: i32) -> Opened {
         let load = self.load_list(lib);
         for &l in &load {
             if let Some(s) = self.libs.get_mut(l as usize) {
@@ -211,10 +232,10 @@ impl Dl {
         if mode & RTLD_GLOBAL != 0 {
             self.make_global(lib);
         }
-        Ok(Opened {
+        Opened {
             handle: lib + LIB_HANDLE_BASE,
             load,
-        })
+        }
     }
 
     /// Puts `lib` and everything it depends on (transitively) into the global scope.

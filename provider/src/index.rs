@@ -2,7 +2,7 @@
 //!
 //! Format (all integers u32 little-endian; `str` = u32 byte length + bytes):
 //! ```text
-//! magic b"WDLX", u32 version = 2
+//! magic b"WDLX", u32 version = 3
 //! u32 nlibs
 //! per library (its position is its lib id, 0-based):
 //!   str  name
@@ -13,6 +13,8 @@
 //!   u32  n_syms, then per symbol: str name, u8 kind (0 = function, 1 = data), u32 value
 //! main:
 //!   u32  n_syms, then per symbol: str name, u8 kind, u32 value
+//! start-up:
+//!   u32  n, then n x u32 lib id: libraries main was linked against, loaded before it runs
 //! ```
 //! Strings are kept as ranges into the index bytes; every name lookup is a hash-table lookup.
 
@@ -24,7 +26,7 @@ use hashbrown::HashTable;
 /// The index magic.
 pub const MAGIC: &[u8; 4] = b"WDLX";
 /// The only index version understood.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// What a symbol is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +124,8 @@ pub struct Index {
     pub libs: Vec<Lib>,
     /// The main module's exported symbols (absolute values).
     pub main: Symbols,
+    /// Libraries main was linked against (lib ids, all valid), loaded before it runs.
+    pub startup: Vec<u32>,
     /// Library names -> lib id (first wins).
     by_name: NameTable,
     /// Aliases -> lib id (first wins).
@@ -335,6 +339,19 @@ impl Index {
             raw.push((name, aliases, table_size, mem_size, deps, start..r.pos));
         }
         let main = r.syms()?;
+        let nstartup = r.count(4, "start-up count")?;
+        let mut startup = Vec::with_capacity(nstartup);
+        for _ in 0..nstartup {
+            let at = r.pos;
+            let lib = r.u32("start-up library")?;
+            if lib as usize >= nlibs {
+                return Err(Corrupt {
+                    what: "start-up lib id",
+                    at,
+                });
+            }
+            startup.push(lib);
+        }
         if r.pos != bytes.len() {
             return Err(r.err("trailing bytes"));
         }
@@ -375,6 +392,7 @@ impl Index {
             bytes,
             libs,
             main,
+            startup,
             by_name,
             by_alias,
             by_basename,

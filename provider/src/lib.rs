@@ -69,6 +69,10 @@ mod glue {
             })
         }
 
+        fn startup() -> Result<Vec<u32>, Vec<u8>> {
+            with(|dl| dl.startup())
+        }
+
         fn loaded(lib: u32, memory_base: u32, table_base: u32) {
             with(|dl| dl.loaded(lib, memory_base, table_base))
         }

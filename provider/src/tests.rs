@@ -45,8 +45,13 @@ fn put_syms(out: &mut Vec<u8>, syms: &[(&[u8], u8, u32)]) {
 
 /// The tiny index encoder (the format of `index.rs`).
 fn encode(libs: &[L], main: &[(&[u8], u8, u32)]) -> Vec<u8> {
+    encode_with_startup(libs, main, &[])
+}
+
+/// The index encoder with a start-up list.
+fn encode_with_startup(libs: &[L], main: &[(&[u8], u8, u32)], startup: &[u32]) -> Vec<u8> {
     let mut out = Vec::from(&b"WDLX"[..]);
-    put_u32(&mut out, 2);
+    put_u32(&mut out, 3);
     put_u32(&mut out, libs.len() as u32);
     for l in libs {
         put_str(&mut out, l.name);
@@ -63,6 +68,10 @@ fn encode(libs: &[L], main: &[(&[u8], u8, u32)]) -> Vec<u8> {
         put_syms(&mut out, &l.syms);
     }
     put_syms(&mut out, main);
+    put_u32(&mut out, startup.len() as u32);
+    for l in startup {
+        put_u32(&mut out, *l);
+    }
     out
 }
 
@@ -821,4 +830,29 @@ fn sym_global_scope_only_rtld_global() {
     assert!(d.sym(HANDLE_DEFAULT, b"other").is_err());
     open(&mut d, "libother.so", RTLD_NOW);
     assert!(d.sym(HANDLE_DEFAULT, b"other").is_err());
+}
+
+// Start-up: the libraries main was linked against
+
+#[test]
+fn startup_loads_needed_libraries_global_and_nodelete() {
+    // main was linked against libgreet (which needs libutil) and libother.
+    let mut d = Dl::new(encode_with_startup(&greet_set(), &[], &[0, 2]));
+    assert_eq!(d.startup().unwrap(), [1, 0, 2]);
+    assert!(d.is_loaded(0) && d.is_loaded(1) && d.is_loaded(2));
+    d.loaded(0, 0x1000, 10);
+    // In the global scope: RTLD_DEFAULT finds their symbols.
+    assert_eq!(d.sym(HANDLE_DEFAULT, b"greet").unwrap(), 10 + 3);
+    // dlopen finds them loaded (nothing to load again) and dlclose never unloads them.
+    let o = open(&mut d, "libgreet.so", RTLD_NOW);
+    assert_eq!(o.load, Vec::<u32>::new());
+    assert_eq!(d.close(o.handle).unwrap(), Vec::<u32>::new());
+    assert_eq!(d.close(o.handle).unwrap(), Vec::<u32>::new());
+    assert!(d.is_loaded(0));
+}
+
+#[test]
+fn startup_lib_id_out_of_range_is_corrupt() {
+    let mut d = Dl::new(encode_with_startup(&greet_set(), &[], &[3]));
+    assert!(msg(d.startup().unwrap_err()).contains("start-up lib id"));
 }

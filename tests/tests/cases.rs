@@ -6,7 +6,8 @@
 //! - libraries: every other `*.c` is built as a shared library named `lib<stem>.so` (`<stem>.so` when the
 //!   stem already starts with `lib`: `libgreet.c` and `greet.c` both give `libgreet.so`, the name `dlopen`
 //!   uses); `*.so` files are used as given; `<stem>.needs` lists the libraries (`libx.so ...`) that
-//!   library is linked against, which become its `dylink.0` NEEDED entries;
+//!   library is linked against, which become its `dylink.0` NEEDED entries; `main.needs` likewise
+//!   links the main module against libraries (it then imports their functions from `env`);
 //! - `sources` (optional): a directory, relative to the case, whose files are used as if they were in
 //!   the case (files in the case directory win) -- to test `examples/` without copying them;
 //! - `compose-args` (optional): the library names in the order they are passed to compose (default: all
@@ -175,7 +176,13 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
                 .get("main.c")
                 .context("case has neither main.c nor main.wasm")?,
         )?];
-        let flags = words(&files.text("main-flags")?);
+        let mut flags = words(&files.text("main-flags")?);
+        for dep in words(&files.text("main.needs")?) {
+            let bytes = libs
+                .get(&dep)
+                .with_context(|| format!("main.needs names {dep}, which the case lacks"))?;
+            flags.push(link_against(&dep, bytes)?);
+        }
         if flags.iter().any(|f| f == "none") {
             let rest: Vec<String> = flags.iter().filter(|f| *f != "none").cloned().collect();
             build_main_with_flags(&src, &rest)?
@@ -221,19 +228,7 @@ fn build_case_lib(
     let mut flags: Vec<String> = lib_flags.iter().map(|s| s.to_string()).collect();
     for dep in words(&files.text(&format!("{stem}.needs"))?) {
         build_case_lib(files, &dep, sources, libs, plain, lib_flags, depth + 1)?;
-        // wasm-ld records the file name as NEEDED: place the dependency under its own name in a
-        // directory named by its content, so the fixture cache key changes with it.
-        let bytes = &libs[&dep];
-        let dir = wasm_dl_tests::target_dir()
-            .join("wasm-dl-fixtures")
-            .join("needs")
-            .join(format!("{:x}", sha2::Sha256::digest(bytes)));
-        std::fs::create_dir_all(&dir)?;
-        let file = dir.join(&dep);
-        if !file.exists() {
-            std::fs::write(&file, bytes)?;
-        }
-        flags.push(format!("-Wl,{}", file.display()));
+        flags.push(link_against(&dep, &libs[&dep])?);
     }
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let src = [CSource::file(path)?];
@@ -244,6 +239,22 @@ fn build_case_lib(
     };
     libs.insert(name.to_string(), bytes);
     Ok(())
+}
+
+/// The link flag that links a module against library `name` (`bytes`). wasm-ld records the file
+/// name as NEEDED: the library is placed under its own name in a directory named by its content,
+/// so the fixture cache key changes with it.
+fn link_against(name: &str, bytes: &[u8]) -> Result<String> {
+    let dir = wasm_dl_tests::target_dir()
+        .join("wasm-dl-fixtures")
+        .join("needs")
+        .join(format!("{:x}", sha2::Sha256::digest(bytes)));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(name);
+    if !file.exists() {
+        std::fs::write(&file, bytes)?;
+    }
+    Ok(format!("-Wl,{}", file.display()))
 }
 
 /// Composes through the API or the CLI. `Err` is the compose error (message, or CLI stderr); the

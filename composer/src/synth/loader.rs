@@ -46,6 +46,18 @@ pub const OP_CONSTRUCT: i32 = 4;
 pub const OP_DESTRUCT: i32 = 5;
 const N_OPS: u32 = 6;
 
+/// A function main imports from a library: the loader sets main's PLT global
+/// (`synth::plt`) to its slot when it places the library.
+#[derive(Clone, Debug)]
+pub struct PltEntry {
+    /// The name main imports.
+    pub name: String,
+    /// The library defining it.
+    pub lib: crate::resolve::LibId,
+    /// Its position among that library's exported functions.
+    pub k: u32,
+}
+
 /// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
 /// function (exported as [`START_EXPORT`]).
 pub fn encode(
@@ -55,6 +67,7 @@ pub fn encode(
     gots: &[GotTarget],
     layout: &Layout,
     has_atexit: bool,
+    plt: &[PltEntry],
 ) -> Vec<u8> {
     let n = libs.len() as u32;
     let mut types = TypeSection::new();
@@ -117,6 +130,15 @@ pub fn encode(
         imports.import("main", name, EntityType::Function(t));
         main_new.push((*got, n_funcs));
         n_funcs += 1;
+    }
+    // main's PLT globals, per library.
+    let mut plt_globals: Vec<Vec<(u32, u32)>> = vec![Vec::new(); libs.len()];
+    for e in plt {
+        imports.import("main", &super::plt::plt_global(&e.name), mut_i32);
+        if let Some(v) = plt_globals.get_mut(e.lib.index()) {
+            v.push((n_globals, e.k));
+        }
+        n_globals += 1;
     }
     // The per-library destructor lists (see `atexit`), when some library registers any.
     let drain = has_atexit.then(|| {
@@ -320,6 +342,12 @@ pub fn encode(
                             _ => continue,
                         }
                         ins.i32_add().global_set(*g);
+                    }
+                    for (g, k) in &plt_globals[j] {
+                        ins.global_get(tb)
+                            .i32_const((lib.table_size + k) as i32)
+                            .i32_add()
+                            .global_set(*g);
                     }
                     ins.i32_const(1);
                 }

@@ -44,13 +44,12 @@ fn rank(id: u8) -> u8 {
     }
 }
 
-/// Patches main (see the module docs).
-pub fn patch(main: &MainModule<'_>) -> Result<Vec<u8>> {
-    patch_inner(main).with_context(|| format!("{}: cannot patch the main module", main.name))
+/// Patches main (see the module docs); `bytes` is main as the earlier passes left it.
+pub fn patch(main: &MainModule<'_>, bytes: &[u8]) -> Result<Vec<u8>> {
+    patch_inner(main, bytes).with_context(|| format!("{}: cannot patch the main module", main.name))
 }
 
-fn patch_inner(main: &MainModule<'_>) -> Result<Vec<u8>> {
-    let bytes = main.bytes;
+fn patch_inner(main: &MainModule<'_>, bytes: &[u8]) -> Result<Vec<u8>> {
     if !main.defines_table {
         bail!("has no function table; link it with `-Wl,--export-table -Wl,--growable-table`");
     }

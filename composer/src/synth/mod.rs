@@ -6,5 +6,6 @@ pub mod library;
 pub mod loader;
 pub mod main_module;
 pub mod merge;
+pub mod plt;
 pub mod section;
 pub mod shim;

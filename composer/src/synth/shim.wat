@@ -14,6 +14,8 @@
   ;; byte 0 = 1 on error; ok: handle @4, load list ptr @8, len @12; err: message ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "open" (func $open (param i32 i32 i32 i32 i32)))
   (import "wasm-dl:dl/dl@0.1.0" "loaded" (func $loaded (param i32 i32 i32)))
+  ;; startup: () -> result<list<u32>, list<u8>>: byte 0 = 1 on error; list ptr @4, len @8.
+  (import "wasm-dl:dl/dl@0.1.0" "startup" (func $startup (param i32)))
   ;; sym: (handle, name) -> result<u32, list<u8>>: ok value @4; err ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "sym" (func $sym (param i32 i32 i32 i32)))
   ;; close: (handle) -> result<list<u32>, list<u8>>: ptr @4, len @8 either way.
@@ -93,8 +95,7 @@
     end)
 
   (func (export "dlopen") (param $name i32) (param $mode i32) (result i32)
-    (local $r i32) (local $handle i32) (local $list i32) (local $n i32) (local $i i32)
-    (local $lib i32)
+    (local $r i32) (local $handle i32)
     call $retarea
     local.set $r
     local.get $name
@@ -120,15 +121,20 @@
       i32.const 0
       return
     end
+    ;; Constructors may call dl* again (reusing the return area): keep the handle.
     local.get $r
     i32.load offset=4
     local.set $handle
     local.get $r
     i32.load offset=8
-    local.set $list
     local.get $r
     i32.load offset=12
-    local.set $n
+    call $load
+    local.get $handle)
+
+  ;; Loads the libraries of a load list (dependencies first) and frees the list.
+  (func $load (param $list i32) (param $n i32)
+    (local $i i32) (local $lib i32)
     ;; Place every library first (so relocations can point into any of them), ...
     block $placed
       loop $next
@@ -173,8 +179,24 @@
     local.get $n
     call $each
     local.get $n
-    if local.get $list call $free end
-    local.get $handle)
+    if local.get $list call $free end)
+
+  ;; Before main's `_start`: load the libraries main was linked against.
+  (func (export "__wasm_dl_startup")
+    (local $r i32)
+    call $retarea
+    local.set $r
+    local.get $r
+    call $startup
+    ;; Only a corrupt index fails here, and main cannot run without its libraries.
+    local.get $r
+    i32.load8_u
+    if unreachable end
+    local.get $r
+    i32.load offset=4
+    local.get $r
+    i32.load offset=8
+    call $load)
 
   (func (export "dlsym") (param $handle i32) (param $name i32) (result i32)
     (local $r i32)

@@ -1,0 +1,348 @@
+//! A main module linked against shared libraries: break the instantiation cycle with PLT stubs.
+//!
+//! Main is instantiated before every library (they need its memory and table), so it cannot
+//! import their functions. Each function main imports from `env` is turned into a defined
+//! function of main, its PLT entry, that calls through main's table at a slot held in a mutable
+//! global (its GOT entry), exported as [`plt_global`]`(name)`; the loader sets that global when
+//! it places the library (0 until then, so an early call traps like a call through NULL).
+//! Main's `_start` becomes a wrapper that first calls the shim's [`STARTUP_IMPORT`], which loads
+//! the libraries main was linked against, as a dynamic linker does before an executable runs.
+//!
+//! Removing imports renumbers main's functions, so the whole module is re-encoded with a
+//! function index map. DWARF sections are dropped (their code offsets no longer hold); the name
+//! section is renumbered.
+
+use crate::parse::MainModule;
+use anyhow::{anyhow, bail, Context, Result};
+use std::convert::Infallible;
+use wasm_encoder::reencode::{self, Reencode};
+use wasm_encoder::{
+    CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, ImportSection, IndirectNameMap, NameMap, NameSection, TypeSection,
+    ValType,
+};
+use wasmparser::{ExternalKind, Name, Payload, TypeRef};
+
+/// The shim export main's `_start` wrapper calls first: `() -> ()`.
+pub const STARTUP_IMPORT: &str = "__wasm_dl_startup";
+
+/// Name of the exported global holding the table slot main's import `name` calls.
+pub fn plt_global(name: &str) -> String {
+    format!("__wasm_dl_plt:{name}")
+}
+
+/// Whether main needs this pass: it imports library functions or was linked against libraries.
+pub fn needed(main: &MainModule<'_>, startup: bool) -> bool {
+    startup || !main.lib_imports.is_empty()
+}
+
+/// Rewrites main (see the module docs). `startup` says whether there are libraries to load
+/// before `_start`.
+pub fn rewrite(main: &MainModule<'_>, startup: bool) -> Result<Vec<u8>> {
+    rewrite_inner(main, startup).with_context(|| {
+        format!(
+            "{}: cannot link the main module to the libraries it imports from",
+            main.name
+        )
+    })
+}
+
+struct Plt<'m> {
+    main: &'m MainModule<'m>,
+    /// Function imports of the input module.
+    n_imports: u32,
+    /// All functions of the input module.
+    n_funcs: u32,
+    /// Sorted function indices of the imports that become PLT entries.
+    removed: Vec<u32>,
+    /// Type index of `() -> ()` (appended).
+    void_type: u32,
+    /// Whether the start-up import is added.
+    startup: bool,
+    /// The input's `_start`, and its first global index for the PLT globals.
+    start: u32,
+    first_plt_global: u32,
+}
+
+impl Plt<'_> {
+    fn added_imports(&self) -> u32 {
+        u32::from(self.startup)
+    }
+
+    /// The new index of the start-up import.
+    fn startup_func(&self) -> u32 {
+        self.n_imports - self.removed.len() as u32
+    }
+
+    /// The new index of the `_start` wrapper (after the PLT entries).
+    fn wrapper_func(&self) -> u32 {
+        self.n_funcs + self.added_imports()
+    }
+
+    fn map(&self, f: u32) -> u32 {
+        let r = self.removed.len() as u32;
+        if f >= self.n_imports {
+            return f - r + self.added_imports();
+        }
+        match self.removed.binary_search(&f) {
+            Ok(j) => self.n_funcs - r + self.added_imports() + j as u32,
+            Err(before) => f - before as u32,
+        }
+    }
+}
+
+impl Reencode for Plt<'_> {
+    type Error = Infallible;
+
+    fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Infallible>> {
+        Ok(self.map(func))
+    }
+
+    fn parse_type_section(
+        &mut self,
+        types: &mut TypeSection,
+        section: wasmparser::TypeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        reencode::utils::parse_type_section(self, types, section)?;
+        types.ty().function([], []);
+        Ok(())
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        let mut func = 0u32;
+        for imp in section.into_imports() {
+            let imp = imp?;
+            if let TypeRef::Func(_) = imp.ty {
+                func += 1;
+                if self.removed.binary_search(&(func - 1)).is_ok() {
+                    continue;
+                }
+            }
+            imports.import(imp.module, imp.name, self.entity_type(imp.ty)?);
+        }
+        if self.startup {
+            imports.import(
+                crate::DL_MODULE,
+                STARTUP_IMPORT,
+                EntityType::Function(self.void_type),
+            );
+        }
+        Ok(())
+    }
+
+    fn parse_function_section(
+        &mut self,
+        funcs: &mut FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        reencode::utils::parse_function_section(self, funcs, section)?;
+        for imp in self.plt_imports() {
+            funcs.function(imp.1);
+        }
+        funcs.function(self.void_type);
+        Ok(())
+    }
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        reencode::utils::parse_global_section(self, globals, section)?;
+        for _ in &self.main.lib_imports {
+            globals.global(
+                GlobalType {
+                    val_type: ValType::I32,
+                    mutable: true,
+                    shared: false,
+                },
+                &ConstExpr::i32_const(0),
+            );
+        }
+        Ok(())
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        for e in section {
+            let e = e?;
+            if e.name == "_start" && matches!(e.kind, ExternalKind::Func) {
+                exports.export("_start", ExportKind::Func, self.wrapper_func());
+            } else {
+                reencode::utils::parse_export(self, exports, e)?;
+            }
+        }
+        for (i, imp) in self.main.lib_imports.iter().enumerate() {
+            exports.export(
+                &plt_global(&imp.name),
+                ExportKind::Global,
+                self.first_plt_global + i as u32,
+            );
+        }
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        reencode::utils::parse_code_section(self, code, section)?;
+        for (i, (imp, ty)) in self.plt_imports().into_iter().enumerate() {
+            let mut f = Function::new([]);
+            let mut ins = f.instructions();
+            for p in 0..imp.ty.params().len() as u32 {
+                ins.local_get(p);
+            }
+            ins.global_get(self.first_plt_global + i as u32)
+                .call_indirect(0, ty)
+                .end();
+            code.function(&f);
+        }
+        let mut f = Function::new([]);
+        let mut ins = f.instructions();
+        if self.startup {
+            ins.call(self.startup_func());
+        }
+        ins.call(self.map(self.start)).end();
+        code.function(&f);
+        Ok(())
+    }
+
+    fn parse_custom_section(
+        &mut self,
+        module: &mut wasm_encoder::Module,
+        section: wasmparser::CustomSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        if section.name().starts_with(".debug_") {
+            return Ok(());
+        }
+        reencode::utils::parse_custom_section(self, module, section)
+    }
+
+    fn parse_custom_name_subsection(
+        &mut self,
+        names: &mut NameSection,
+        section: Name<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        // Name maps must stay in increasing index order, and the PLT entries moved to the end.
+        match section {
+            Name::Function(map) => {
+                let mut v = Vec::new();
+                for n in map {
+                    let n = n?;
+                    v.push((self.map(n.index), n.name));
+                }
+                v.sort_by_key(|(i, _)| *i);
+                let mut out = NameMap::new();
+                for (i, n) in v {
+                    out.append(i, n);
+                }
+                names.functions(&out);
+            }
+            Name::Local(map) => {
+                let mut v = Vec::new();
+                for n in map {
+                    let n = n?;
+                    let mut locals = NameMap::new();
+                    for l in n.names {
+                        let l = l?;
+                        locals.append(l.index, l.name);
+                    }
+                    v.push((self.map(n.index), locals));
+                }
+                v.sort_by_key(|(i, _)| *i);
+                let mut out = IndirectNameMap::new();
+                for (i, l) in &v {
+                    out.append(*i, l);
+                }
+                names.locals(&out);
+            }
+            other => reencode::utils::parse_custom_name_subsection(self, names, other)?,
+        }
+        Ok(())
+    }
+}
+
+impl Plt<'_> {
+    /// The imports that become PLT entries with their original type index, in function order.
+    fn plt_imports(&self) -> Vec<(&crate::parse::MainImport, u32)> {
+        self.main
+            .lib_imports
+            .iter()
+            .map(|i| (i, i.type_index))
+            .collect()
+    }
+}
+
+fn rewrite_inner(main: &MainModule<'_>, startup: bool) -> Result<Vec<u8>> {
+    let bytes = main.bytes;
+    let (mut n_types, mut n_imports, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32, 0u32);
+    let mut start = None;
+    let mut has = [false; 4]; // type, import, global, export sections
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::TypeSection(r) => {
+                has[0] = true;
+                n_types = r.count();
+            }
+            Payload::ImportSection(r) => {
+                has[1] = true;
+                for imp in r.into_imports() {
+                    match imp?.ty {
+                        TypeRef::Func(_) => n_imports += 1,
+                        TypeRef::Global(_) => n_globals += 1,
+                        _ => {}
+                    }
+                }
+            }
+            Payload::FunctionSection(r) => n_funcs = r.count(),
+            Payload::GlobalSection(r) => {
+                has[2] = true;
+                n_globals += r.count();
+            }
+            Payload::ExportSection(r) => {
+                has[3] = true;
+                for e in r {
+                    let e = e?;
+                    if e.name == "_start" && matches!(e.kind, ExternalKind::Func) {
+                        start = Some(e.index);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(start) = start else {
+        bail!(
+            "it is linked against shared libraries, which are loaded before `_start`, but it \
+             exports no `_start` (build it as a command: do not link it with `-mexec-model=reactor`)"
+        );
+    };
+    if !has.iter().all(|h| *h) {
+        bail!("it lacks a type, import, global or export section");
+    }
+    let mut removed: Vec<u32> = main.lib_imports.iter().map(|i| i.func).collect();
+    removed.sort_unstable();
+    let mut plt = Plt {
+        main,
+        n_imports,
+        n_funcs: n_imports + n_funcs,
+        removed,
+        void_type: n_types,
+        startup,
+        start,
+        first_plt_global: n_globals,
+    };
+    let mut module = wasm_encoder::Module::new();
+    plt.parse_core_module(&mut module, wasmparser::Parser::new(0), bytes)
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(module.finish())
+}

@@ -1,0 +1,1 @@
+int value(int x) { return x; }
