@@ -62,6 +62,9 @@ pub fn import_names(
                     (atexit::MODULE.to_string(), atexit::register(lib.0))
                 }
                 (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
+                (None, FuncSource::Dl(name)) => {
+                    (MAIN.to_string(), crate::synth::shim::reexport(name))
+                }
                 (None, FuncSource::Lib(m, k)) => (
                     layout::group_module(layout.group_of[m.index()]),
                     layout::export_name(*m, &libs[m.index()].funcs[*k as usize].0),

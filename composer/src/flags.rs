@@ -57,7 +57,12 @@ pub fn main_exports(libs: &[Input]) -> Result<Vec<String>> {
     for lib in &parsed {
         for imp in &lib.imports {
             let symbol = matches!(imp.module.as_str(), "env" | "GOT.mem" | "GOT.func");
+            // dlfcn.h functions declared without its import module come from the dl shim.
+            let dl_call = imp.module == "env"
+                && matches!(&imp.kind, parse::ImportKind::Func(ty)
+                    if crate::synth::shim::func_type(&imp.field).as_ref() == Some(ty));
             if symbol
+                && !dl_call
                 && !is_linker_provided(&imp.module, &imp.field)
                 && !imp.weak
                 && !defined.contains(imp.field.as_str())

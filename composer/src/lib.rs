@@ -172,14 +172,18 @@ impl Composer {
             atexit_module.is_some(),
             &plt_entries(&main, &res),
         );
-        let startup = !res.startup.is_empty();
-        let main_bytes = if synth::plt::needed(&main, startup) {
-            std::borrow::Cow::Owned(synth::plt::rewrite(&main, startup)?)
-        } else {
-            std::borrow::Cow::Borrowed(main.bytes)
+        let main_bytes = match synth::plt::Plan::new(&main, &res) {
+            Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(&main, &plan)?),
+            None => std::borrow::Cow::Borrowed(main.bytes),
         };
-        let patched_main = synth::main_module::patch(&main, &main_bytes)?;
-        let uses_dl = !main.dl_imports.is_empty() || startup;
+        let patched_main = synth::main_module::patch(&main, &main_bytes, &res.dl_used)?;
+        let uses_dl = !main.dl_imports.is_empty()
+            || !res.startup.is_empty()
+            || !res.dl_used.is_empty()
+            || res
+                .main_imports
+                .iter()
+                .any(|s| matches!(s, resolve::FuncSource::Dl(_)));
         // Pass 5: encode.
         let mut encoder = wit_component::ComponentEncoder::default();
         encoder

@@ -50,10 +50,11 @@ pub fn render(
         );
     }
     if !main.lib_imports.is_empty() {
-        let _ = writeln!(out, "  imports (through PLT entries):");
+        let _ = writeln!(out, "  imports from libraries (PLT entries):");
         for (imp, src) in main.lib_imports.iter().zip(&res.main_imports) {
             let from = match src {
                 FuncSource::Lib(l, k) => format!("{} function slot {k}", name(l)),
+                FuncSource::Dl(f) => format!("the dl shim ({f}), imported from `wasm-dl`"),
                 _ => "undefined: calling it traps".to_string(),
             };
             let _ = writeln!(out, "    {:<40} <- {from}", format!("env.{}", imp.name));
@@ -91,6 +92,7 @@ pub fn render(
                 Binding::MemoryBase => "this library's memory base (set at load)".to_string(),
                 Binding::TableBase => "this library's table base (set at load)".to_string(),
                 Binding::Func(FuncSource::Main(_)) => main.name.clone(),
+                Binding::Func(FuncSource::Dl(f)) => format!("the dl shim ({f})"),
                 Binding::Func(FuncSource::Lib(l, _)) => {
                     if layout.trampolines.contains_key(&(id, k)) {
                         format!("{} (through a trampoline: instantiated later)", name(l))

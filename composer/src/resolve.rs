@@ -32,6 +32,8 @@ pub enum FuncSource {
     Main(String),
     /// Function symbol `k` of a library.
     Lib(LibId, u32),
+    /// A dlfcn.h function of the dl shim (re-exported by main, see `synth::shim::reexport`).
+    Dl(String),
     /// A weak undefined function: a stub that traps if called.
     Trap,
 }
@@ -97,6 +99,8 @@ pub struct Resolution {
     /// Libraries loaded before main runs, as the executable's DT_NEEDED on Linux: main's NEEDED,
     /// then each other library that defines a function main imports.
     pub startup: Vec<LibId>,
+    /// The dlfcn.h functions libraries call (sorted): main re-exports them from the shim.
+    pub dl_used: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -196,6 +200,10 @@ fn resolve_main_imports(
                     res.startup.push(l);
                 }
                 FuncSource::Lib(l, k)
+            }
+            // Declared without dlfcn.h's import module: still the dl shim's.
+            _ if crate::synth::shim::func_type(name).as_ref() == Some(&imp.ty) => {
+                FuncSource::Dl(name.to_string())
             }
             _ if imp.weak => FuncSource::Trap,
             _ => {
@@ -436,10 +444,15 @@ pub fn resolve(
                     }
                 }
                 ("env", ImportKind::Func(ty)) => {
+                    let dl_ty = crate::synth::shim::func_type(field);
                     let (src, found) = if let Some((_, mty)) = main.funcs.get(field) {
                         (FuncSource::Main(field.to_string()), mty)
                     } else {
                         match lookup(field) {
+                            // Declared without dlfcn.h's import module: still the dl shim's.
+                            None if dl_ty.as_ref() == Some(ty) => {
+                                (FuncSource::Dl(field.to_string()), ty)
+                            }
                             Some(Def::Func(l, k)) => {
                                 (FuncSource::Lib(l, k), &libs[l.index()].funcs[k as usize].1)
                             }
@@ -464,11 +477,21 @@ pub fn resolve(
                     }
                     Binding::Func(src)
                 }
-                (crate::DL_MODULE, _) => {
-                    errors.push(format!(
-                        "{what}: libraries calling the dl* functions themselves are not supported yet"
-                    ));
-                    Binding::Func(FuncSource::Trap)
+                (crate::DL_MODULE, ImportKind::Func(ty)) => {
+                    match crate::synth::shim::func_type(field) {
+                        Some(dl_ty) if dl_ty == *ty => {}
+                        Some(dl_ty) => errors.push(format!(
+                            "{what}: type mismatch: imported as {} but the dl shim defines it as \
+                             {} (declare it as dlfcn.h does)",
+                            sig(ty),
+                            sig(&dl_ty)
+                        )),
+                        None => errors.push(format!(
+                            "{what}: wasm-dl does not provide `{field}` (it provides {})",
+                            crate::synth::shim::EXPORTS.join(", ")
+                        )),
+                    }
+                    Binding::Func(FuncSource::Dl(field.to_string()))
                 }
                 _ => {
                     errors.push(format!(
@@ -493,12 +516,18 @@ pub fn resolve(
                     deps.push(l);
                 }
             }
+            if let Binding::Func(FuncSource::Dl(name)) = &binding {
+                if !res.dl_used.contains(name) {
+                    res.dl_used.push(name.clone());
+                }
+            }
             bindings.push(binding);
         }
         res.bindings.push(bindings);
         res.deps.push(deps);
     }
 
+    res.dl_used.sort();
     if opts.strict && !res.warnings.is_empty() {
         errors.extend(
             res.warnings

@@ -6,7 +6,9 @@
 //! fills with the table slot of its dispatch function at start-up, and an exported function
 //! [`DISPATCH_EXPORT`]`(op, lib) -> i32` that calls through that slot. The shim imports it.
 //! The table is also exported (as `__indirect_function_table`) and made growable if the link
-//! did not do so. Everything is appended, so no existing index moves.
+//! did not do so. The dlfcn.h functions libraries call are re-exported from main's `wasm-dl`
+//! imports (`shim::reexport`), since libraries cannot reach the shim adapter otherwise.
+//! Everything is appended, so no existing index moves.
 
 use crate::parse::MainModule;
 use anyhow::{anyhow, bail, Context, Result};
@@ -44,17 +46,20 @@ fn rank(id: u8) -> u8 {
     }
 }
 
-/// Patches main (see the module docs); `bytes` is main as the earlier passes left it.
-pub fn patch(main: &MainModule<'_>, bytes: &[u8]) -> Result<Vec<u8>> {
-    patch_inner(main, bytes).with_context(|| format!("{}: cannot patch the main module", main.name))
+/// Patches main (see the module docs); `bytes` is main as the earlier passes left it, and
+/// `reexport` the dlfcn.h functions libraries call, which main must import from the shim by then.
+pub fn patch(main: &MainModule<'_>, bytes: &[u8], reexport: &[String]) -> Result<Vec<u8>> {
+    patch_inner(main, bytes, reexport)
+        .with_context(|| format!("{}: cannot patch the main module", main.name))
 }
 
-fn patch_inner(main: &MainModule<'_>, bytes: &[u8]) -> Result<Vec<u8>> {
+fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[String]) -> Result<Vec<u8>> {
     if !main.defines_table {
         bail!("has no function table; link it with `-Wl,--export-table -Wl,--growable-table`");
     }
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let mut table_exported = false;
+    let mut dl_funcs: Vec<(String, u32)> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
             Payload::TypeSection(r) => {
@@ -65,8 +70,16 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8]) -> Result<Vec<u8>> {
             }
             Payload::ImportSection(r) => {
                 for imp in r.into_imports() {
-                    match imp?.ty {
-                        wasmparser::TypeRef::Func(_) => n_funcs += 1,
+                    let imp = imp?;
+                    match imp.ty {
+                        wasmparser::TypeRef::Func(_) => {
+                            if imp.module == crate::DL_MODULE
+                                && reexport.iter().any(|n| n == imp.name)
+                            {
+                                dl_funcs.push((imp.name.to_string(), n_funcs));
+                            }
+                            n_funcs += 1
+                        }
                         wasmparser::TypeRef::Global(_) => n_globals += 1,
                         _ => {}
                     }
@@ -91,6 +104,15 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8]) -> Result<Vec<u8>> {
             }
             _ => {}
         }
+    }
+    if let Some(n) = reexport
+        .iter()
+        .find(|n| !dl_funcs.iter().any(|(d, _)| d == *n))
+    {
+        bail!(
+            "internal error: main does not import `{}.{n}`",
+            crate::DL_MODULE
+        );
     }
     let dispatch_type = n_types;
     let dispatch_func = n_funcs;
@@ -147,6 +169,10 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8]) -> Result<Vec<u8>> {
             exports.export(TABLE_EXPORT, ExportKind::Table, 0);
         }
         exports.export(DISPATCH_EXPORT, ExportKind::Func, dispatch_func);
+        // Libraries call the shim's dlfcn.h functions through main, which imports them.
+        for (name, f) in &dl_funcs {
+            exports.export(&super::shim::reexport(name), ExportKind::Func, *f);
+        }
         exports.export(SLOT_EXPORT, ExportKind::Global, slot_global);
         module.section(&exports);
         Ok(())

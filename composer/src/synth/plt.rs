@@ -8,11 +8,16 @@
 //! Main's `_start` becomes a wrapper that first calls the shim's [`STARTUP_IMPORT`], which loads
 //! the libraries main was linked against, as a dynamic linker does before an executable runs.
 //!
+//! The same pass gives main the `wasm-dl` imports libraries call but main does not (main
+//! re-exports them, see `main_module`), and renames main's `env` imports of dlfcn.h functions
+//! (declared without `include/dlfcn.h`) to `wasm-dl`.
+//!
 //! Removing imports renumbers main's functions, so the whole module is re-encoded with a
 //! function index map. DWARF sections are dropped (their code offsets no longer hold); the name
 //! section is renumbered.
 
-use crate::parse::MainModule;
+use crate::parse::{MainImport, MainModule};
+use crate::resolve::{FuncSource, Resolution};
 use anyhow::{anyhow, bail, Context, Result};
 use std::convert::Infallible;
 use wasm_encoder::reencode::{self, Reencode};
@@ -31,15 +36,53 @@ pub fn plt_global(name: &str) -> String {
     format!("__wasm_dl_plt:{name}")
 }
 
-/// Whether main needs this pass: it imports library functions or was linked against libraries.
-pub fn needed(main: &MainModule<'_>, startup: bool) -> bool {
-    startup || !main.lib_imports.is_empty()
+/// What the pass does to main, decided from the resolution.
+pub struct Plan<'m> {
+    /// Imports that become PLT entries (bound to a library, or weak/stubbed undefined).
+    plt: Vec<&'m MainImport>,
+    /// Function indices of `env` imports that are dlfcn.h functions: renamed to `wasm-dl`.
+    renamed: Vec<u32>,
+    /// dlfcn.h functions libraries call that main does not import, with their types: added.
+    added_dl: Vec<(String, wasmparser::FuncType)>,
+    /// Whether libraries must be loaded before `_start`.
+    startup: bool,
 }
 
-/// Rewrites main (see the module docs). `startup` says whether there are libraries to load
-/// before `_start`.
-pub fn rewrite(main: &MainModule<'_>, startup: bool) -> Result<Vec<u8>> {
-    rewrite_inner(main, startup).with_context(|| {
+impl<'m> Plan<'m> {
+    /// Plans the pass for `main`; `None` when main needs none of it.
+    pub fn new(main: &'m MainModule<'_>, res: &Resolution) -> Option<Plan<'m>> {
+        let mut plt = Vec::new();
+        let mut renamed = Vec::new();
+        let mut imported: Vec<&str> = main.dl_imports.iter().map(String::as_str).collect();
+        for (imp, src) in main.lib_imports.iter().zip(&res.main_imports) {
+            match src {
+                FuncSource::Dl(name) => {
+                    renamed.push(imp.func);
+                    imported.push(name);
+                }
+                _ => plt.push(imp),
+            }
+        }
+        let added_dl: Vec<(String, wasmparser::FuncType)> = res
+            .dl_used
+            .iter()
+            .filter(|n| !imported.contains(&n.as_str()))
+            .filter_map(|n| Some((n.clone(), super::shim::func_type(n)?)))
+            .collect();
+        let startup = !res.startup.is_empty();
+        let needed = startup || !plt.is_empty() || !renamed.is_empty() || !added_dl.is_empty();
+        needed.then_some(Plan {
+            plt,
+            renamed,
+            added_dl,
+            startup,
+        })
+    }
+}
+
+/// Rewrites main (see the module docs).
+pub fn rewrite(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
+    rewrite_inner(main, plan).with_context(|| {
         format!(
             "{}: cannot link the main module to the libraries it imports from",
             main.name
@@ -48,29 +91,28 @@ pub fn rewrite(main: &MainModule<'_>, startup: bool) -> Result<Vec<u8>> {
 }
 
 struct Plt<'m> {
-    main: &'m MainModule<'m>,
+    plan: &'m Plan<'m>,
     /// Function imports of the input module.
     n_imports: u32,
     /// All functions of the input module.
     n_funcs: u32,
     /// Sorted function indices of the imports that become PLT entries.
     removed: Vec<u32>,
-    /// Type index of `() -> ()` (appended).
+    /// Type index of `() -> ()`, then of each added dl import (appended).
     void_type: u32,
-    /// Whether the start-up import is added.
-    startup: bool,
-    /// The input's `_start`, and its first global index for the PLT globals.
-    start: u32,
+    /// The input's `_start`, wrapped when libraries load before it.
+    start: Option<u32>,
+    /// Global index of the first PLT global.
     first_plt_global: u32,
 }
 
 impl Plt<'_> {
     fn added_imports(&self) -> u32 {
-        u32::from(self.startup)
+        u32::from(self.plan.startup) + self.plan.added_dl.len() as u32
     }
 
-    /// The new index of the start-up import.
-    fn startup_func(&self) -> u32 {
+    /// The new index of the first added import (the start-up import, if any, then the dl ones).
+    fn first_added(&self) -> u32 {
         self.n_imports - self.removed.len() as u32
     }
 
@@ -105,6 +147,10 @@ impl Reencode for Plt<'_> {
     ) -> Result<(), reencode::Error<Infallible>> {
         reencode::utils::parse_type_section(self, types, section)?;
         types.ty().function([], []);
+        for (_, ty) in &self.plan.added_dl {
+            let (params, results) = super::env::func_type(ty);
+            types.ty().function(params, results);
+        }
         Ok(())
     }
 
@@ -116,19 +162,30 @@ impl Reencode for Plt<'_> {
         let mut func = 0u32;
         for imp in section.into_imports() {
             let imp = imp?;
+            let mut module = imp.module;
             if let TypeRef::Func(_) = imp.ty {
                 func += 1;
                 if self.removed.binary_search(&(func - 1)).is_ok() {
                     continue;
                 }
+                if self.plan.renamed.contains(&(func - 1)) {
+                    module = crate::DL_MODULE;
+                }
             }
-            imports.import(imp.module, imp.name, self.entity_type(imp.ty)?);
+            imports.import(module, imp.name, self.entity_type(imp.ty)?);
         }
-        if self.startup {
+        if self.plan.startup {
             imports.import(
                 crate::DL_MODULE,
                 STARTUP_IMPORT,
                 EntityType::Function(self.void_type),
+            );
+        }
+        for (i, (name, _)) in self.plan.added_dl.iter().enumerate() {
+            imports.import(
+                crate::DL_MODULE,
+                name,
+                EntityType::Function(self.void_type + 1 + i as u32),
             );
         }
         Ok(())
@@ -140,10 +197,12 @@ impl Reencode for Plt<'_> {
         section: wasmparser::FunctionSectionReader<'_>,
     ) -> Result<(), reencode::Error<Infallible>> {
         reencode::utils::parse_function_section(self, funcs, section)?;
-        for imp in self.plt_imports() {
-            funcs.function(imp.1);
+        for imp in &self.plan.plt {
+            funcs.function(imp.type_index);
         }
-        funcs.function(self.void_type);
+        if self.plan.startup {
+            funcs.function(self.void_type);
+        }
         Ok(())
     }
 
@@ -153,7 +212,7 @@ impl Reencode for Plt<'_> {
         section: wasmparser::GlobalSectionReader<'_>,
     ) -> Result<(), reencode::Error<Infallible>> {
         reencode::utils::parse_global_section(self, globals, section)?;
-        for _ in &self.main.lib_imports {
+        for _ in &self.plan.plt {
             globals.global(
                 GlobalType {
                     val_type: ValType::I32,
@@ -173,13 +232,13 @@ impl Reencode for Plt<'_> {
     ) -> Result<(), reencode::Error<Infallible>> {
         for e in section {
             let e = e?;
-            if e.name == "_start" && matches!(e.kind, ExternalKind::Func) {
+            if e.name == "_start" && matches!(e.kind, ExternalKind::Func) && self.plan.startup {
                 exports.export("_start", ExportKind::Func, self.wrapper_func());
             } else {
                 reencode::utils::parse_export(self, exports, e)?;
             }
         }
-        for (i, imp) in self.main.lib_imports.iter().enumerate() {
+        for (i, imp) in self.plan.plt.iter().enumerate() {
             exports.export(
                 &plt_global(&imp.name),
                 ExportKind::Global,
@@ -195,24 +254,25 @@ impl Reencode for Plt<'_> {
         section: wasmparser::CodeSectionReader<'_>,
     ) -> Result<(), reencode::Error<Infallible>> {
         reencode::utils::parse_code_section(self, code, section)?;
-        for (i, (imp, ty)) in self.plt_imports().into_iter().enumerate() {
+        for (i, imp) in self.plan.plt.iter().enumerate() {
             let mut f = Function::new([]);
             let mut ins = f.instructions();
             for p in 0..imp.ty.params().len() as u32 {
                 ins.local_get(p);
             }
             ins.global_get(self.first_plt_global + i as u32)
-                .call_indirect(0, ty)
+                .call_indirect(0, imp.type_index)
                 .end();
             code.function(&f);
         }
-        let mut f = Function::new([]);
-        let mut ins = f.instructions();
-        if self.startup {
-            ins.call(self.startup_func());
+        if let (true, Some(start)) = (self.plan.startup, self.start) {
+            let mut f = Function::new([]);
+            f.instructions()
+                .call(self.first_added())
+                .call(self.map(start))
+                .end();
+            code.function(&f);
         }
-        ins.call(self.map(self.start)).end();
-        code.function(&f);
         Ok(())
     }
 
@@ -271,18 +331,7 @@ impl Reencode for Plt<'_> {
     }
 }
 
-impl Plt<'_> {
-    /// The imports that become PLT entries with their original type index, in function order.
-    fn plt_imports(&self) -> Vec<(&crate::parse::MainImport, u32)> {
-        self.main
-            .lib_imports
-            .iter()
-            .map(|i| (i, i.type_index))
-            .collect()
-    }
-}
-
-fn rewrite_inner(main: &MainModule<'_>, startup: bool) -> Result<Vec<u8>> {
+fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
     let bytes = main.bytes;
     let (mut n_types, mut n_imports, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32, 0u32);
     let mut start = None;
@@ -320,7 +369,7 @@ fn rewrite_inner(main: &MainModule<'_>, startup: bool) -> Result<Vec<u8>> {
             _ => {}
         }
     }
-    let Some(start) = start else {
+    if plan.startup && start.is_none() {
         bail!(
             "it is linked against shared libraries, which are loaded before `_start`, but it \
              exports no `_start` (build it as a command: do not link it with `-mexec-model=reactor`)"
@@ -329,15 +378,14 @@ fn rewrite_inner(main: &MainModule<'_>, startup: bool) -> Result<Vec<u8>> {
     if !has.iter().all(|h| *h) {
         bail!("it lacks a type, import, global or export section");
     }
-    let mut removed: Vec<u32> = main.lib_imports.iter().map(|i| i.func).collect();
+    let mut removed: Vec<u32> = plan.plt.iter().map(|i| i.func).collect();
     removed.sort_unstable();
     let mut plt = Plt {
-        main,
+        plan,
         n_imports,
         n_funcs: n_imports + n_funcs,
         removed,
         void_type: n_types,
-        startup,
         start,
         first_plt_global: n_globals,
     };
