@@ -58,6 +58,8 @@ pub struct Library<'a> {
     pub mem_align: u32,
     /// MEM_INFO table size (slots its element segments fill).
     pub table_size: u32,
+    /// MEM_INFO table alignment, log2: the table base must be a multiple of `2^table_align`.
+    pub table_align: u32,
     /// NEEDED names.
     pub needed: Vec<String>,
     /// Every import, in order.
@@ -75,6 +77,9 @@ pub struct Library<'a> {
     /// Exported symbols `dylink.0` marks as weak definitions.
     pub weak_defs: hashbrown::HashSet<String>,
 }
+
+/// Largest MEM_INFO table alignment (log2) accepted: up to 2^16 - 1 padding slots per library.
+pub const MAX_TABLE_ALIGN: u32 = 16;
 
 /// The main module: a stock non-PIC `wasm-ld` command.
 #[derive(Debug)]
@@ -142,6 +147,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         mem_size: 0,
         mem_align: 0,
         table_size: 0,
+        table_align: 0,
         needed: Vec::new(),
         imports: Vec::new(),
         funcs: Vec::new(),
@@ -180,9 +186,18 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                         m.memory_alignment
                                     );
                                 }
+                                if m.table_alignment > MAX_TABLE_ALIGN {
+                                    bail!(
+                                        "{name}: `dylink.0` MEM_INFO asks for a table alignment of \
+                                         2^{}; wasm-dl places tables aligned to at most \
+                                         2^{MAX_TABLE_ALIGN} slots (wasm-ld emits 2^0)",
+                                        m.table_alignment
+                                    );
+                                }
                                 lib.mem_size = m.memory_size;
                                 lib.mem_align = m.memory_alignment;
                                 lib.table_size = m.table_size;
+                                lib.table_align = m.table_alignment;
                             }
                             Dylink0Subsection::Needed(n) => {
                                 lib.needed.extend(n.iter().map(|s| s.to_string()))
