@@ -314,7 +314,17 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
     for (ename, kind, index) in exports {
         match kind {
             ExternalKind::Func => {
-                if ename == "__wasm_call_ctors" || (ename == "_initialize" && lib.ctor.is_none()) {
+                if ename == "__wasm_call_ctors" || ename == "_initialize" {
+                    if let Some(other) = &lib.ctor {
+                        // Like wit-component: which of the two runs the constructors is unknown.
+                        bail!(
+                            "{name}: exports both `{other}` and `{ename}` as constructor entry \
+                             points; expected at most one of the two: link it with \
+                             `--entry _initialize` (what `clang -shared -mexec-model=reactor` \
+                             does) so that only `_initialize` is exported, or do not define \
+                             `_initialize`"
+                        );
+                    }
                     lib.ctor = Some(ename.clone());
                 }
                 if ename == "__wasm_apply_data_relocs" {
