@@ -76,6 +76,9 @@ pub struct Library<'a> {
     pub apply_data_relocs: bool,
     /// Exported symbols `dylink.0` marks as weak definitions.
     pub weak_defs: hashbrown::HashSet<String>,
+    /// Exports `dylink.0` EXPORT_INFO marks hidden or local: module exports, but not symbols
+    /// (neither in [`Library::funcs`] / [`Library::data`] nor visible to `dlsym`).
+    pub hidden: hashbrown::HashSet<String>,
 }
 
 /// Largest MEM_INFO table alignment (log2) accepted: up to 2^16 - 1 padding slots per library.
@@ -156,10 +159,13 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         dtor: false,
         apply_data_relocs: false,
         weak_defs: hashbrown::HashSet::new(),
+        hidden: hashbrown::HashSet::new(),
     };
     let mut has_dylink = false;
     let mut weak: hashbrown::HashSet<String> = hashbrown::HashSet::new();
     let mut tls: Vec<String> = Vec::new();
+    let mut tls_imports: Vec<String> = Vec::new();
+    let mut shared_memory: Option<String> = None;
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut global_values: Vec<Option<i32>> = Vec::new();
@@ -190,7 +196,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                     bail!(
                                         "{name}: `dylink.0` MEM_INFO asks for a table alignment of \
                                          2^{}; wasm-dl places tables aligned to at most \
-                                         2^{MAX_TABLE_ALIGN} slots (wasm-ld emits 2^0)",
+                                         2^{MAX_TABLE_ALIGN} slots: link it with `wasm-ld -shared`, which asks for 2^0",
                                         m.table_alignment
                                     );
                                 }
@@ -210,6 +216,11 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                     if i.flags.contains(SymbolFlags::BINDING_WEAK) {
                                         lib.weak_defs.insert(i.name.to_string());
                                     }
+                                    if i.flags.intersects(
+                                        SymbolFlags::VISIBILITY_HIDDEN | SymbolFlags::BINDING_LOCAL,
+                                    ) {
+                                        lib.hidden.insert(i.name.to_string());
+                                    }
                                 }
                             }
                             Dylink0Subsection::ImportInfo(infos) => {
@@ -219,6 +230,9 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                     let w = i.flags.contains(SymbolFlags::BINDING_WEAK);
                                     if w {
                                         weak.insert(i.field.to_string());
+                                    }
+                                    if i.flags.contains(SymbolFlags::TLS) {
+                                        tls_imports.push(i.field.to_string());
                                     }
                                 }
                             }
@@ -251,7 +265,12 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                 mutable: g.mutable,
                             }
                         }
-                        TypeRef::Memory(_) => ImportKind::Memory,
+                        TypeRef::Memory(m) => {
+                            if m.shared && shared_memory.is_none() {
+                                shared_memory = Some(format!("{}.{}", imp.module, imp.name));
+                            }
+                            ImportKind::Memory
+                        }
                         TypeRef::Table(_) => ImportKind::Table,
                         _ => ImportKind::Tag,
                     };
@@ -292,7 +311,25 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         );
     }
     if let Some(t) = tls.first() {
-        bail!("{name}: exports thread-local symbol `{t}`; TLS in shared libraries is not supported yet");
+        bail!(
+            "{name}: exports thread-local symbol `{t}` (`dylink.0` EXPORT_INFO flag TLS); \
+             thread-local storage in shared libraries is not supported: make `{t}` an ordinary \
+             global (drop `_Thread_local`/`thread_local`) and build without `-pthread`"
+        );
+    }
+    if let Some(t) = tls_imports.first() {
+        bail!(
+            "{name}: imports thread-local symbol `{t}` (`dylink.0` IMPORT_INFO flag TLS); \
+             thread-local storage in shared libraries is not supported: make `{t}` an ordinary \
+             global (drop `_Thread_local`/`thread_local`) and build without `-pthread`"
+        );
+    }
+    if let Some(m) = shared_memory {
+        bail!(
+            "{name}: imports a shared memory (`{m}`): it was linked with `--shared-memory` \
+             (clang `-pthread`), but the main module's memory is not shared; build the library \
+             without `-pthread` / `-matomics`"
+        );
     }
     for imp in &mut lib.imports {
         imp.weak = weak.contains(&imp.field);
@@ -333,7 +370,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                 if ename == "__wasm_call_dtors" {
                     lib.dtor = true;
                 }
-                if is_linker_entry(&ename) {
+                if is_linker_entry(&ename) || lib.hidden.contains(&ename) {
                     continue;
                 }
                 let ty = func_types
@@ -344,7 +381,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                 lib.funcs.push((ename, ty));
             }
             ExternalKind::Global => {
-                if is_linker_entry(&ename) {
+                if is_linker_entry(&ename) || lib.hidden.contains(&ename) {
                     continue;
                 }
                 let i = index as usize;
