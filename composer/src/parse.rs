@@ -58,6 +58,8 @@ pub struct Library<'a> {
     pub mem_align: u32,
     /// MEM_INFO table size (slots its element segments fill).
     pub table_size: u32,
+    /// MEM_INFO table alignment, log2: the table base must be a multiple of `2^table_align`.
+    pub table_align: u32,
     /// NEEDED names.
     pub needed: Vec<String>,
     /// Every import, in order.
@@ -74,7 +76,13 @@ pub struct Library<'a> {
     pub apply_data_relocs: bool,
     /// Exported symbols `dylink.0` marks as weak definitions.
     pub weak_defs: hashbrown::HashSet<String>,
+    /// Exports `dylink.0` EXPORT_INFO marks hidden or local: module exports, but not symbols
+    /// (neither in [`Library::funcs`] / [`Library::data`] nor visible to `dlsym`).
+    pub hidden: hashbrown::HashSet<String>,
 }
+
+/// Largest MEM_INFO table alignment (log2) accepted: up to 2^16 - 1 padding slots per library.
+pub const MAX_TABLE_ALIGN: u32 = 16;
 
 /// The main module: a stock non-PIC `wasm-ld` command.
 #[derive(Debug)]
@@ -162,6 +170,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         mem_size: 0,
         mem_align: 0,
         table_size: 0,
+        table_align: 0,
         needed: Vec::new(),
         imports: Vec::new(),
         funcs: Vec::new(),
@@ -170,10 +179,13 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         dtor: false,
         apply_data_relocs: false,
         weak_defs: hashbrown::HashSet::new(),
+        hidden: hashbrown::HashSet::new(),
     };
     let mut has_dylink = false;
     let mut weak: hashbrown::HashSet<String> = hashbrown::HashSet::new();
     let mut tls: Vec<String> = Vec::new();
+    let mut tls_imports: Vec<String> = Vec::new();
+    let mut shared_memory: Option<String> = None;
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut global_values: Vec<Option<i32>> = Vec::new();
@@ -200,9 +212,18 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                         m.memory_alignment
                                     );
                                 }
+                                if m.table_alignment > MAX_TABLE_ALIGN {
+                                    bail!(
+                                        "{name}: `dylink.0` MEM_INFO asks for a table alignment of \
+                                         2^{}; wasm-dl places tables aligned to at most \
+                                         2^{MAX_TABLE_ALIGN} slots: link it with `wasm-ld -shared`, which asks for 2^0",
+                                        m.table_alignment
+                                    );
+                                }
                                 lib.mem_size = m.memory_size;
                                 lib.mem_align = m.memory_alignment;
                                 lib.table_size = m.table_size;
+                                lib.table_align = m.table_alignment;
                             }
                             Dylink0Subsection::Needed(n) => {
                                 lib.needed.extend(n.iter().map(|s| s.to_string()))
@@ -215,6 +236,11 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                     if i.flags.contains(SymbolFlags::BINDING_WEAK) {
                                         lib.weak_defs.insert(i.name.to_string());
                                     }
+                                    if i.flags.intersects(
+                                        SymbolFlags::VISIBILITY_HIDDEN | SymbolFlags::BINDING_LOCAL,
+                                    ) {
+                                        lib.hidden.insert(i.name.to_string());
+                                    }
                                 }
                             }
                             Dylink0Subsection::ImportInfo(infos) => {
@@ -224,6 +250,9 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                     let w = i.flags.contains(SymbolFlags::BINDING_WEAK);
                                     if w {
                                         weak.insert(i.field.to_string());
+                                    }
+                                    if i.flags.contains(SymbolFlags::TLS) {
+                                        tls_imports.push(i.field.to_string());
                                     }
                                 }
                             }
@@ -256,7 +285,12 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                                 mutable: g.mutable,
                             }
                         }
-                        TypeRef::Memory(_) => ImportKind::Memory,
+                        TypeRef::Memory(m) => {
+                            if m.shared && shared_memory.is_none() {
+                                shared_memory = Some(format!("{}.{}", imp.module, imp.name));
+                            }
+                            ImportKind::Memory
+                        }
                         TypeRef::Table(_) => ImportKind::Table,
                         _ => ImportKind::Tag,
                     };
@@ -297,7 +331,25 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         );
     }
     if let Some(t) = tls.first() {
-        bail!("{name}: exports thread-local symbol `{t}`; TLS in shared libraries is not supported yet");
+        bail!(
+            "{name}: exports thread-local symbol `{t}` (`dylink.0` EXPORT_INFO flag TLS); \
+             thread-local storage in shared libraries is not supported: make `{t}` an ordinary \
+             global (drop `_Thread_local`/`thread_local`) and build without `-pthread`"
+        );
+    }
+    if let Some(t) = tls_imports.first() {
+        bail!(
+            "{name}: imports thread-local symbol `{t}` (`dylink.0` IMPORT_INFO flag TLS); \
+             thread-local storage in shared libraries is not supported: make `{t}` an ordinary \
+             global (drop `_Thread_local`/`thread_local`) and build without `-pthread`"
+        );
+    }
+    if let Some(m) = shared_memory {
+        bail!(
+            "{name}: imports a shared memory (`{m}`): it was linked with `--shared-memory` \
+             (clang `-pthread`), but the main module's memory is not shared; build the library \
+             without `-pthread` / `-matomics`"
+        );
     }
     for imp in &mut lib.imports {
         imp.weak = weak.contains(&imp.field);
@@ -319,7 +371,17 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
     for (ename, kind, index) in exports {
         match kind {
             ExternalKind::Func => {
-                if ename == "__wasm_call_ctors" || (ename == "_initialize" && lib.ctor.is_none()) {
+                if ename == "__wasm_call_ctors" || ename == "_initialize" {
+                    if let Some(other) = &lib.ctor {
+                        // Like wit-component: which of the two runs the constructors is unknown.
+                        bail!(
+                            "{name}: exports both `{other}` and `{ename}` as constructor entry \
+                             points; expected at most one of the two: link it with \
+                             `--entry _initialize` (what `clang -shared -mexec-model=reactor` \
+                             does) so that only `_initialize` is exported, or do not define \
+                             `_initialize`"
+                        );
+                    }
                     lib.ctor = Some(ename.clone());
                 }
                 if ename == "__wasm_apply_data_relocs" {
@@ -328,7 +390,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                 if ename == "__wasm_call_dtors" {
                     lib.dtor = true;
                 }
-                if is_linker_entry(&ename) {
+                if is_linker_entry(&ename) || lib.hidden.contains(&ename) {
                     continue;
                 }
                 let ty = func_types
@@ -339,7 +401,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                 lib.funcs.push((ename, ty));
             }
             ExternalKind::Global => {
-                if is_linker_entry(&ename) {
+                if is_linker_entry(&ename) || lib.hidden.contains(&ename) {
                     continue;
                 }
                 let i = index as usize;

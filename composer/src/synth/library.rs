@@ -96,6 +96,7 @@ fn rewrite_inner(
                     let e = e?;
                     if e.kind == wasmparser::ExternalKind::Func
                         && !crate::parse::is_linker_entry(e.name)
+                        && !lib.hidden.contains(e.name)
                     {
                         slot_funcs.push(e.index);
                     }
@@ -150,6 +151,14 @@ fn rewrite_inner(
             }
             _ => {}
         }
+    }
+
+    if slot_funcs.len() != lib.funcs.len() {
+        bail!(
+            "internal error: {} function slots, but parse counted {} exported functions",
+            slot_funcs.len(),
+            lib.funcs.len()
+        );
     }
 
     let mut module = Module::new();

@@ -7,7 +7,7 @@
 //!
 //! | op | step |
 //! |----|------|
-//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them), set its bases and the GOT entries that point into it; 1 on success, 0 when out of memory. A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
+//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it; 1 on success, 0 when out of memory. A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
 //! | [`OP_MEMORY_BASE`] | its memory base |
 //! | [`OP_TABLE_BASE`] | its table base |
 //! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
@@ -315,11 +315,30 @@ pub fn encode(
                             .memory_fill(0);
                     }
                     let slots = lib.table_size + lib.funcs.len() as u32;
-                    ins.ref_null(wasm_encoder::HeapType::FUNC)
-                        .i32_const(slots as i32)
-                        .table_grow(0)
-                        .local_tee(0)
-                        .i32_const(-1)
+                    if lib.table_align == 0 {
+                        ins.ref_null(wasm_encoder::HeapType::FUNC)
+                            .i32_const(slots as i32)
+                            .table_grow(0)
+                            .local_tee(0);
+                    } else {
+                        // MEM_INFO table alignment (parse bounds it by MAX_TABLE_ALIGN): the base
+                        // is the table size rounded up; the slots in between stay null.
+                        let talign = 1i32 << lib.table_align;
+                        ins.table_size(0)
+                            .i32_const(talign - 1)
+                            .i32_add()
+                            .i32_const(-talign)
+                            .i32_and()
+                            .local_set(0)
+                            .ref_null(wasm_encoder::HeapType::FUNC)
+                            .local_get(0)
+                            .table_size(0)
+                            .i32_sub()
+                            .i32_const(slots as i32)
+                            .i32_add()
+                            .table_grow(0);
+                    }
+                    ins.i32_const(-1)
                         .i32_eq()
                         .if_(BlockType::Empty)
                         .i32_const(0)
