@@ -65,11 +65,12 @@ pub fn render(
         let _ = writeln!(out, "\nlibrary {} (id {i})", lib.name);
         let _ = writeln!(
             out,
-            "  memory: {} bytes, align 2^{}; table: {} slots + {} function slots",
+            "  memory: {} bytes, align 2^{}; table: {} slots + {} function slots, align 2^{}",
             lib.mem_size,
             lib.mem_align,
             lib.table_size,
-            lib.funcs.len()
+            lib.funcs.len(),
+            lib.table_align
         );
         if !lib.needed.is_empty() {
             let _ = writeln!(out, "  needed: {}", lib.needed.join(", "));
