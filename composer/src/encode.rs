@@ -62,9 +62,10 @@ pub fn import_names(
                     (atexit::MODULE.to_string(), atexit::register(lib.0))
                 }
                 (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
-                (None, FuncSource::Dl(name)) => {
-                    (MAIN.to_string(), crate::synth::shim::reexport(name))
-                }
+                (None, FuncSource::Reexport(h)) => (
+                    MAIN.to_string(),
+                    main_module::reexport_name(&h.module, &h.field),
+                ),
                 (None, FuncSource::Lib(m, k)) => (
                     layout::group_module(layout.group_of[m.index()]),
                     layout::export_name(*m, &libs[m.index()].funcs[*k as usize].0),

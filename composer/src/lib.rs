@@ -176,14 +176,14 @@ impl Composer {
             Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(&main, &plan)?),
             None => std::borrow::Cow::Borrowed(main.bytes),
         };
-        let patched_main = synth::main_module::patch(&main, &main_bytes, &res.dl_used)?;
+        let patched_main = synth::main_module::patch(&main, &main_bytes, &res.reexports)?;
         let uses_dl = !main.dl_imports.is_empty()
             || !res.startup.is_empty()
-            || !res.dl_used.is_empty()
+            || res.reexports.iter().any(|h| h.module == DL_MODULE)
             || res
                 .main_imports
                 .iter()
-                .any(|s| matches!(s, resolve::FuncSource::Dl(_)));
+                .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE));
         // Pass 5: encode.
         let mut encoder = wit_component::ComponentEncoder::default();
         encoder

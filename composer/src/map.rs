@@ -54,7 +54,7 @@ pub fn render(
         for (imp, src) in main.lib_imports.iter().zip(&res.main_imports) {
             let from = match src {
                 FuncSource::Lib(l, k) => format!("{} function slot {k}", name(l)),
-                FuncSource::Dl(f) => format!("the dl shim ({f}), imported from `wasm-dl`"),
+                FuncSource::Reexport(h) => format!("host import `{}.{}`", h.module, h.field),
                 _ => "undefined: calling it traps".to_string(),
             };
             let _ = writeln!(out, "    {:<40} <- {from}", format!("env.{}", imp.name));
@@ -93,7 +93,9 @@ pub fn render(
                 Binding::MemoryBase => "this library's memory base (set at load)".to_string(),
                 Binding::TableBase => "this library's table base (set at load)".to_string(),
                 Binding::Func(FuncSource::Main(_)) => main.name.clone(),
-                Binding::Func(FuncSource::Dl(f)) => format!("the dl shim ({f})"),
+                Binding::Func(FuncSource::Reexport(h)) => {
+                    format!("{} re-exporting `{}.{}`", main.name, h.module, h.field)
+                }
                 Binding::Func(FuncSource::Lib(l, _)) => {
                     if layout.trampolines.contains_key(&(id, k)) {
                         format!("{} (through a trampoline: instantiated later)", name(l))

@@ -105,6 +105,8 @@ pub struct MainModule<'a> {
     pub dl_imports: Vec<String>,
     /// Whether main defines (not imports) table 0.
     pub defines_table: bool,
+    /// Functions main imports from the host side (`wasm-dl`, WASI): (module, field).
+    pub host_imports: Vec<(String, String)>,
     /// NEEDED names of its `dylink.0` (wasm-ld writes them when main is linked against a `.so`).
     pub needed: Vec<String>,
     /// Functions main imports from `env`: defined by a library it was linked against (or left
@@ -445,6 +447,7 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
         defines_table: false,
         needed: Vec::new(),
         lib_imports: Vec::new(),
+        host_imports: Vec::new(),
     };
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
@@ -513,6 +516,8 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                                 func_types.push(t);
                                 continue;
                             }
+                            main.host_imports
+                                .push((imp.module.to_string(), imp.name.to_string()));
                             func_types.push(t)
                         }
                         TypeRef::Global(g) => globals.push((None, g.mutable)),

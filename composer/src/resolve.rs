@@ -32,8 +32,9 @@ pub enum FuncSource {
     Main(String),
     /// Function symbol `k` of a library.
     Lib(LibId, u32),
-    /// A dlfcn.h function of the dl shim (re-exported by main, see `synth::shim::reexport`).
-    Dl(String),
+    /// A function main imports from the component's host side (the dl shim's dlfcn.h functions,
+    /// WASI): main re-exports its import (see `synth::main_module::reexport_name`).
+    Reexport(HostImport),
     /// A weak undefined function: a stub that traps if called.
     Trap,
 }
@@ -99,8 +100,8 @@ pub struct Resolution {
     /// Libraries loaded before main runs, as the executable's DT_NEEDED on Linux: main's NEEDED,
     /// then each other library that defines a function main imports.
     pub startup: Vec<LibId>,
-    /// The dlfcn.h functions libraries call (sorted): main re-exports them from the shim.
-    pub dl_used: Vec<String>,
+    /// The host functions libraries call (sorted, unique): main re-exports them.
+    pub reexports: Vec<HostImport>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -130,6 +131,33 @@ fn sig(ty: &FuncType) -> String {
         list(ty.params()),
         list(ty.results())
     )
+}
+
+/// A function imported from the component's host side (not from another module of the link).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostImport {
+    /// Import module (`wasm-dl`, `wasi_snapshot_preview1`, `wasi:io/streams@0.2.0`, ...).
+    pub module: String,
+    /// Import field.
+    pub field: String,
+    /// Its type.
+    pub ty: FuncType,
+}
+
+impl HostImport {
+    fn new(module: &str, field: &str, ty: &FuncType) -> Self {
+        HostImport {
+            module: module.to_string(),
+            field: field.to_string(),
+            ty: ty.clone(),
+        }
+    }
+}
+
+/// Modules whose functions the component's host side provides to main: WASI (preview 1 through
+/// the adapter, preview 2 interfaces directly).
+pub fn is_host_module(module: &str) -> bool {
+    module == "wasi_snapshot_preview1" || module.starts_with("wasi:")
 }
 
 /// Binds the functions main imports to library definitions: main's NEEDED closure first
@@ -203,7 +231,7 @@ fn resolve_main_imports(
             }
             // Declared without dlfcn.h's import module: still the dl shim's.
             _ if crate::synth::shim::func_type(name).as_ref() == Some(&imp.ty) => {
-                FuncSource::Dl(name.to_string())
+                FuncSource::Reexport(HostImport::new(crate::DL_MODULE, name, &imp.ty))
             }
             _ if imp.weak => FuncSource::Trap,
             _ => {
@@ -450,9 +478,10 @@ pub fn resolve(
                     } else {
                         match lookup(field) {
                             // Declared without dlfcn.h's import module: still the dl shim's.
-                            None if dl_ty.as_ref() == Some(ty) => {
-                                (FuncSource::Dl(field.to_string()), ty)
-                            }
+                            None if dl_ty.as_ref() == Some(ty) => (
+                                FuncSource::Reexport(HostImport::new(crate::DL_MODULE, field, ty)),
+                                ty,
+                            ),
                             Some(Def::Func(l, k)) => {
                                 (FuncSource::Lib(l, k), &libs[l.index()].funcs[k as usize].1)
                             }
@@ -491,7 +520,14 @@ pub fn resolve(
                             crate::synth::shim::EXPORTS.join(", ")
                         )),
                     }
-                    Binding::Func(FuncSource::Dl(field.to_string()))
+                    Binding::Func(FuncSource::Reexport(HostImport::new(
+                        crate::DL_MODULE,
+                        field,
+                        ty,
+                    )))
+                }
+                (m, ImportKind::Func(ty)) if is_host_module(m) => {
+                    Binding::Func(FuncSource::Reexport(HostImport::new(m, field, ty)))
                 }
                 _ => {
                     errors.push(format!(
@@ -516,9 +552,9 @@ pub fn resolve(
                     deps.push(l);
                 }
             }
-            if let Binding::Func(FuncSource::Dl(name)) = &binding {
-                if !res.dl_used.contains(name) {
-                    res.dl_used.push(name.clone());
+            if let Binding::Func(FuncSource::Reexport(h)) = &binding {
+                if !res.reexports.contains(h) {
+                    res.reexports.push(h.clone());
                 }
             }
             bindings.push(binding);
@@ -527,7 +563,21 @@ pub fn resolve(
         res.deps.push(deps);
     }
 
-    res.dl_used.sort();
+    res.reexports
+        .sort_by(|a, b| (&a.module, &a.field).cmp(&(&b.module, &b.field)));
+    for pair in res.reexports.windows(2) {
+        if let [a, b] = pair {
+            if a.module == b.module && a.field == b.field {
+                errors.push(format!(
+                    "`{}.{}` is imported by libraries with different types: {} and {}",
+                    a.module,
+                    a.field,
+                    sig(&a.ty),
+                    sig(&b.ty)
+                ));
+            }
+        }
+    }
     if opts.strict && !res.warnings.is_empty() {
         errors.extend(
             res.warnings

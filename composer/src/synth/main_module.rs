@@ -6,11 +6,13 @@
 //! fills with the table slot of its dispatch function at start-up, and an exported function
 //! [`DISPATCH_EXPORT`]`(op, lib) -> i32` that calls through that slot. The shim imports it.
 //! The table is also exported (as `__indirect_function_table`) and made growable if the link
-//! did not do so. The dlfcn.h functions libraries call are re-exported from main's `wasm-dl`
-//! imports (`shim::reexport`), since libraries cannot reach the shim adapter otherwise.
+//! did not do so. The host functions libraries call (the dl shim's dlfcn.h functions, WASI) are
+//! re-exported from main's imports ([`reexport_name`]): libraries cannot reach the adapters
+//! otherwise.
 //! Everything is appended, so no existing index moves.
 
 use crate::parse::MainModule;
+use crate::resolve::HostImport;
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
@@ -46,20 +48,25 @@ fn rank(id: u8) -> u8 {
     }
 }
 
+/// Name of main's export that re-exports its import `module.field` to libraries.
+pub fn reexport_name(module: &str, field: &str) -> String {
+    format!("__wasm_dl_import:{module}:{field}")
+}
+
 /// Patches main (see the module docs); `bytes` is main as the earlier passes left it, and
-/// `reexport` the dlfcn.h functions libraries call, which main must import from the shim by then.
-pub fn patch(main: &MainModule<'_>, bytes: &[u8], reexport: &[String]) -> Result<Vec<u8>> {
+/// `reexport` the host functions libraries call, which main imports by then.
+pub fn patch(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> Result<Vec<u8>> {
     patch_inner(main, bytes, reexport)
         .with_context(|| format!("{}: cannot patch the main module", main.name))
 }
 
-fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[String]) -> Result<Vec<u8>> {
+fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> Result<Vec<u8>> {
     if !main.defines_table {
         bail!("has no function table; link it with `-Wl,--export-table -Wl,--growable-table`");
     }
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let mut table_exported = false;
-    let mut dl_funcs: Vec<(String, u32)> = Vec::new();
+    let mut reexported: Vec<(String, u32)> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
             Payload::TypeSection(r) => {
@@ -73,10 +80,11 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[String]) -> Resu
                     let imp = imp?;
                     match imp.ty {
                         wasmparser::TypeRef::Func(_) => {
-                            if imp.module == crate::DL_MODULE
-                                && reexport.iter().any(|n| n == imp.name)
+                            if reexport
+                                .iter()
+                                .any(|h| h.module == imp.module && h.field == imp.name)
                             {
-                                dl_funcs.push((imp.name.to_string(), n_funcs));
+                                reexported.push((reexport_name(imp.module, imp.name), n_funcs));
                             }
                             n_funcs += 1
                         }
@@ -105,13 +113,14 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[String]) -> Resu
             _ => {}
         }
     }
-    if let Some(n) = reexport
-        .iter()
-        .find(|n| !dl_funcs.iter().any(|(d, _)| d == *n))
-    {
+    if let Some(h) = reexport.iter().find(|h| {
+        let name = reexport_name(&h.module, &h.field);
+        !reexported.iter().any(|(n, _)| *n == name)
+    }) {
         bail!(
-            "internal error: main does not import `{}.{n}`",
-            crate::DL_MODULE
+            "internal error: main does not import `{}.{}`",
+            h.module,
+            h.field
         );
     }
     let dispatch_type = n_types;
@@ -169,9 +178,8 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[String]) -> Resu
             exports.export(TABLE_EXPORT, ExportKind::Table, 0);
         }
         exports.export(DISPATCH_EXPORT, ExportKind::Func, dispatch_func);
-        // Libraries call the shim's dlfcn.h functions through main, which imports them.
-        for (name, f) in &dl_funcs {
-            exports.export(&super::shim::reexport(name), ExportKind::Func, *f);
+        for (name, f) in &reexported {
+            exports.export(name, ExportKind::Func, *f);
         }
         exports.export(SLOT_EXPORT, ExportKind::Global, slot_global);
         module.section(&exports);

@@ -8,16 +8,16 @@
 //! Main's `_start` becomes a wrapper that first calls the shim's [`STARTUP_IMPORT`], which loads
 //! the libraries main was linked against, as a dynamic linker does before an executable runs.
 //!
-//! The same pass gives main the `wasm-dl` imports libraries call but main does not (main
-//! re-exports them, see `main_module`), and renames main's `env` imports of dlfcn.h functions
-//! (declared without `include/dlfcn.h`) to `wasm-dl`.
+//! The same pass gives main the host imports (dlfcn.h functions of the `wasm-dl` shim, WASI)
+//! libraries call but main does not (main re-exports them, see `main_module`), and renames
+//! main's `env` imports of dlfcn.h functions (declared without `include/dlfcn.h`) to `wasm-dl`.
 //!
 //! Removing imports renumbers main's functions, so the whole module is re-encoded with a
 //! function index map. DWARF sections are dropped (their code offsets no longer hold); the name
 //! section is renumbered.
 
 use crate::parse::{MainImport, MainModule};
-use crate::resolve::{FuncSource, Resolution};
+use crate::resolve::{FuncSource, HostImport, Resolution};
 use anyhow::{anyhow, bail, Context, Result};
 use std::convert::Infallible;
 use wasm_encoder::reencode::{self, Reencode};
@@ -42,39 +42,42 @@ pub struct Plan<'m> {
     plt: Vec<&'m MainImport>,
     /// Function indices of `env` imports that are dlfcn.h functions: renamed to `wasm-dl`.
     renamed: Vec<u32>,
-    /// dlfcn.h functions libraries call that main does not import, with their types: added.
-    added_dl: Vec<(String, wasmparser::FuncType)>,
+    /// Host functions libraries call that main does not import: added (main re-exports them).
+    added: Vec<&'m HostImport>,
     /// Whether libraries must be loaded before `_start`.
     startup: bool,
 }
 
 impl<'m> Plan<'m> {
     /// Plans the pass for `main`; `None` when main needs none of it.
-    pub fn new(main: &'m MainModule<'_>, res: &Resolution) -> Option<Plan<'m>> {
+    pub fn new(main: &'m MainModule<'_>, res: &'m Resolution) -> Option<Plan<'m>> {
         let mut plt = Vec::new();
         let mut renamed = Vec::new();
-        let mut imported: Vec<&str> = main.dl_imports.iter().map(String::as_str).collect();
+        let mut imported: Vec<(&str, &str)> = main
+            .host_imports
+            .iter()
+            .map(|(m, f)| (m.as_str(), f.as_str()))
+            .collect();
         for (imp, src) in main.lib_imports.iter().zip(&res.main_imports) {
             match src {
-                FuncSource::Dl(name) => {
+                FuncSource::Reexport(h) => {
                     renamed.push(imp.func);
-                    imported.push(name);
+                    imported.push((h.module.as_str(), h.field.as_str()));
                 }
                 _ => plt.push(imp),
             }
         }
-        let added_dl: Vec<(String, wasmparser::FuncType)> = res
-            .dl_used
+        let added: Vec<&HostImport> = res
+            .reexports
             .iter()
-            .filter(|n| !imported.contains(&n.as_str()))
-            .filter_map(|n| Some((n.clone(), super::shim::func_type(n)?)))
+            .filter(|h| !imported.contains(&(h.module.as_str(), h.field.as_str())))
             .collect();
         let startup = !res.startup.is_empty();
-        let needed = startup || !plt.is_empty() || !renamed.is_empty() || !added_dl.is_empty();
+        let needed = startup || !plt.is_empty() || !renamed.is_empty() || !added.is_empty();
         needed.then_some(Plan {
             plt,
             renamed,
-            added_dl,
+            added,
             startup,
         })
     }
@@ -108,7 +111,7 @@ struct Plt<'m> {
 
 impl Plt<'_> {
     fn added_imports(&self) -> u32 {
-        u32::from(self.plan.startup) + self.plan.added_dl.len() as u32
+        u32::from(self.plan.startup) + self.plan.added.len() as u32
     }
 
     /// The new index of the first added import (the start-up import, if any, then the dl ones).
@@ -147,8 +150,8 @@ impl Reencode for Plt<'_> {
     ) -> Result<(), reencode::Error<Infallible>> {
         reencode::utils::parse_type_section(self, types, section)?;
         types.ty().function([], []);
-        for (_, ty) in &self.plan.added_dl {
-            let (params, results) = super::env::func_type(ty);
+        for h in &self.plan.added {
+            let (params, results) = super::env::func_type(&h.ty);
             types.ty().function(params, results);
         }
         Ok(())
@@ -181,10 +184,10 @@ impl Reencode for Plt<'_> {
                 EntityType::Function(self.void_type),
             );
         }
-        for (i, (name, _)) in self.plan.added_dl.iter().enumerate() {
+        for (i, h) in self.plan.added.iter().enumerate() {
             imports.import(
-                crate::DL_MODULE,
-                name,
+                &h.module,
+                &h.field,
                 EntityType::Function(self.void_type + 1 + i as u32),
             );
         }

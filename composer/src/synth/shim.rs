@@ -24,11 +24,6 @@ pub fn func_type(name: &str) -> Option<wasmparser::FuncType> {
     ))
 }
 
-/// Name of main's export that re-exports its `wasm-dl` import `name` for libraries.
-pub fn reexport(name: &str) -> String {
-    format!("__wasm_dl:{name}")
-}
-
 /// The shim module, ready to be given to wit-component as the `wasm-dl` adapter.
 pub fn module() -> Result<Vec<u8>> {
     let mut bytes = wat::parse_str(SHIM_WAT).context("internal error: shim.wat does not parse")?;
