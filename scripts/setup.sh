@@ -5,7 +5,8 @@
 #   WASM_DL_CACHE=/some/dir scripts/setup.sh
 #
 # Needs: Debian 12 (bookworm) with rustup. Installs the apt packages clang-19, lld-19,
-# libclang-rt-19-dev-wasm32, wasi-libc and the rustup targets wasm32-wasip1, wasm32-unknown-unknown.
+# libclang-rt-19-dev-wasm32, wasi-libc and the rustup targets wasm32-wasip1, wasm32-wasip2 (its PIC
+# libc.a makes the libc.so of all-PIC input sets), wasm32-unknown-unknown.
 #
 # The sysroot ($WASM_DL_CACHE/sysroot, default ~/.cache/wasm-dl/sysroot) is made of symlinks:
 #   include/wasm32-wasi -> /usr/include/wasm32-wasi                       (Debian's wasi-libc headers)
@@ -18,7 +19,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc)
-RUST_TARGETS=(wasm32-wasip1 wasm32-unknown-unknown)
+RUST_TARGETS=(wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown)
 CACHE="${WASM_DL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-dl}"
 SYSROOT="$CACHE/sysroot"
 PRINT_SYSROOT=0

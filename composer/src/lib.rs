@@ -27,6 +27,7 @@ pub mod wit;
 use anyhow::{bail, Context, Result};
 use wasi_preview1_component_adapter_provider::{
     WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
 };
 
 /// The core module name main imports the `dl*` functions from (see `include/dlfcn.h`).
@@ -137,8 +138,11 @@ impl Composer {
     /// Runs the pipeline and returns the component with the warnings.
     pub fn compose_report(&self) -> Result<Composed> {
         // Pass 1: parse.
-        let (main, libs) = self.parse()?;
-        check_main(&main, !libs.is_empty())?;
+        let mut root = None;
+        let (main, libs) = self.parse(&mut root)?;
+        if !main.synthesized {
+            check_main(&main, !libs.is_empty())?;
+        }
         // Passes 2 and 3: resolve, layout.
         let (res, layout) = self.resolve_and_layout(&main, &libs)?;
         // Pass 4: synthesize.
@@ -192,7 +196,12 @@ impl Composer {
             .with_context(|| format!("{}: cannot make a component of it", main.name))?
             .adapter(
                 WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+                // A synthesized root exports `wasi:cli/run` itself (see `synth::root`).
+                if main.synthesized {
+                    WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
+                } else {
+                    WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER
+                },
             )?;
         if uses_dl {
             encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
@@ -250,16 +259,43 @@ fn plt_entries(
 }
 
 impl Composer {
-    /// Pass 1 on every input, plus the checks across libraries.
-    fn parse(&self) -> Result<(parse::MainModule<'_>, Vec<parse::Library<'_>>)> {
+    /// Pass 1 on every input, plus the checks across libraries. A position-independent main
+    /// (all-PIC input set) becomes the first library, and `root` receives the main module
+    /// synthesized in its place (see `synth::root`).
+    fn parse<'a>(
+        &'a self,
+        root: &'a mut Option<Input>,
+    ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
         let main_input = self.main.as_ref().context("no main module given")?;
-        let main = parse::main_module(main_input)?;
-        let libs = self
-            .libs
-            .iter()
-            .map(parse::library)
-            .collect::<Result<Vec<_>>>()?;
+        let pic = synth::root::is_pic_main(&main_input.bytes);
+        let mut libs = Vec::with_capacity(self.libs.len() + 1);
+        if pic {
+            libs.push(parse::library(main_input)?);
+        }
+        for lib in &self.libs {
+            libs.push(parse::library(lib)?);
+        }
         check_names(&libs)?;
+        if !pic {
+            return Ok((parse::main_module(main_input)?, libs));
+        }
+        // The PIC main's entry point runs its constructors (crt1-command does).
+        if let Some(pic_main) = libs.first_mut() {
+            pic_main.ctor = None;
+        }
+        let bytes = synth::root::encode(&libs[0], &libs)?;
+        let root: &'a Input = root.insert(Input {
+            name: main_input.name.clone(),
+            bytes,
+        });
+        let mut main = parse::main_module(root)
+            .with_context(|| format!("{}: internal error in the root module", root.name))?;
+        main.needed.push(main_input.name.clone());
+        // Its functions (run, malloc, cabi_realloc, ...) are plumbing, not symbols: libraries
+        // bind `malloc` to libc.so's, as they would with the PIC main alone. `__cxa_atexit`
+        // (libc's) stays, so that library destructors go to per-library lists (`atexit`).
+        main.funcs.retain(|name, _| name == synth::atexit::SYMBOL);
+        main.synthesized = true;
         Ok((main, libs))
     }
 

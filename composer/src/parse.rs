@@ -105,6 +105,8 @@ pub struct MainModule<'a> {
     pub dl_imports: Vec<String>,
     /// Whether main defines (not imports) table 0.
     pub defines_table: bool,
+    /// Synthesized by the composer for an all-PIC input set (`synth::root`).
+    pub synthesized: bool,
     /// Functions main imports from the host side (`wasm-dl`, WASI): (module, field).
     pub host_imports: Vec<(String, String)>,
     /// NEEDED names of its `dylink.0` (wasm-ld writes them when main is linked against a `.so`).
@@ -129,9 +131,20 @@ pub struct MainImport {
     pub weak: bool,
 }
 
-/// Names a library may export that are linker entry points, not symbols.
+/// Names wasm-ld synthesizes in a library's exports: linker entry points, not symbols.
+/// (`__wasm_call_dtors` is a libc function and `_start` a PIC main's entry point: symbols.)
 pub fn is_linker_entry(name: &str) -> bool {
-    name.starts_with("__wasm_") || name == "_initialize" || name == "_start"
+    matches!(
+        name,
+        "__wasm_call_ctors"
+            | "__wasm_apply_data_relocs"
+            | "__wasm_apply_global_relocs"
+            | "__wasm_apply_tls_relocs"
+            | "__wasm_init_memory"
+            | "__wasm_init_tls"
+            | "__wasm_start"
+            | "_initialize"
+    )
 }
 
 /// Features the composer accepts in inputs: what wasm-ld emits by default plus common extensions.
@@ -448,6 +461,7 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
         needed: Vec::new(),
         lib_imports: Vec::new(),
         host_imports: Vec::new(),
+        synthesized: false,
     };
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();

@@ -319,6 +319,88 @@ pub fn build_main(
     build_main_with_flags(c_sources, &flags)
 }
 
+/// Rust's wasm32-wasip2 self-contained libraries (`libc.a` built PIC, `crt1-command.o`), which
+/// `scripts/setup.sh` installs: the wasi-sdk style all-PIC toolchain.
+fn wasip2_lib() -> Result<PathBuf> {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .context("running rustc --print sysroot")?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        .join("lib/rustlib/wasm32-wasip2/lib/self-contained");
+    if !dir.join("libc.a").is_file() {
+        bail!("{} has no libc.a: {SETUP_HINT}", dir.display());
+    }
+    Ok(dir)
+}
+
+/// Builds a position-independent main module (all-PIC input sets): objects compiled `-fPIC`,
+/// linked `-shared` with wasip2's `crt1-command.o`, as wasi-sdk does.
+pub fn build_pic_main(c_sources: &[CSource], extra_flags: &[&str]) -> Result<Vec<u8>> {
+    let crt1 = wasip2_lib()?.join("crt1-command.o");
+    let mut flags: Vec<String> = vec![format!("pic-main {}", crt1.display())];
+    flags.extend(extra_flags.iter().map(|s| s.to_string()));
+    cached("PIC main module", c_sources, &flags, |tc, dir, out| {
+        let (cc, ld) = split_flags(extra_flags);
+        let mut objects = Vec::new();
+        for s in c_sources {
+            let obj = dir.join(format!("{}.o", s.name));
+            run_tool(
+                Command::new(&tc.clang)
+                    .arg("--target=wasm32-wasi")
+                    .arg(format!("--sysroot={}", tc.sysroot.display()))
+                    .args(["-fPIC", "-fvisibility=default", "-O2", "-c"])
+                    .arg(format!("-I{}", include_dir().display()))
+                    .args(source_includes(std::slice::from_ref(s)))
+                    .args(&cc)
+                    .arg(dir.join(&s.name))
+                    .arg("-o")
+                    .arg(&obj),
+            )?;
+            objects.push(obj);
+        }
+        run_tool(
+            Command::new(&tc.wasm_ld)
+                .args([
+                    "-shared",
+                    "--experimental-pic",
+                    "--unresolved-symbols=import-dynamic",
+                ])
+                .args(&ld)
+                .arg(&crt1)
+                .args(&objects)
+                .arg("-o")
+                .arg(out),
+        )
+    })
+}
+
+/// A PIC `libc.so` from Rust's wasip2 `libc.a` and the wasm32 compiler-rt builtins
+/// (TOOLCHAIN.md): the C library of all-PIC input sets.
+pub fn build_libc_so() -> Result<Vec<u8>> {
+    let libc = wasip2_lib()?.join("libc.a");
+    let builtins =
+        PathBuf::from("/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a");
+    let key = vec![format!("{} {}", libc.display(), builtins.display())];
+    cached("libc.so", &[], &key, |tc, _dir, out| {
+        run_tool(
+            Command::new(&tc.wasm_ld)
+                .args([
+                    "-shared",
+                    "--experimental-pic",
+                    "--unresolved-symbols=import-dynamic",
+                    "--export-all",
+                    "--whole-archive",
+                ])
+                .arg(&libc)
+                .arg("--no-whole-archive")
+                .arg(&builtins)
+                .arg("-o")
+                .arg(out),
+        )
+    })
+}
+
 /// Builds a non-PIC main module with exactly these extra flags (e.g. none of the export flags).
 pub fn build_main_with_flags(c_sources: &[CSource], flags: &[String]) -> Result<Vec<u8>> {
     let mut all = vec!["-O2".to_string()];

@@ -15,7 +15,9 @@
 //! - `aliases` (optional): lines `ALIAS=LIB`, given as `Composer::alias(ALIAS, LIB)` (API) and
 //!   `--lib ALIAS=LIB` (CLI);
 //! - `main-flags` (optional): `none` builds main without the computed export flags (other words are
-//!   then its only flags); otherwise extra clang flags;
+//!   then its only flags); `pic` builds it position-independent (`-fPIC`, `-shared` with wasip2's
+//!   `crt1-command.o`) and adds a PIC `libc.so` built from wasip2's `libc.a` to the libraries: an
+//!   all-PIC input set; otherwise extra clang flags;
 //! - `<name>.so.wat`: a hand-written library (malformed inputs no compiler emits);
 //! - `compose-options` (optional): `--strict`, `--stub-missing` (CLI flags, mapped to the API);
 //! - `lib-flags` (optional): `plain` builds the libraries as plain non-shared modules (no `dylink.0`);
@@ -155,6 +157,11 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
     for name in names {
         build_case_lib(files, &name, &sources, &mut libs, plain, &lib_flags, 0)?;
     }
+    // An all-PIC case: the wasi-sdk style `libc.so` is one more library.
+    let pic = words(&files.text("main-flags")?).iter().any(|f| f == "pic");
+    if pic {
+        libs.insert("libc.so".to_string(), wasm_dl_tests::build_libc_so()?);
+    }
     let order = match files.text("compose-args")? {
         Some(s) => s.split_whitespace().map(str::to_string).collect(),
         None => libs.keys().cloned().collect::<Vec<_>>(),
@@ -183,7 +190,14 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
                 .with_context(|| format!("main.needs names {dep}, which the case lacks"))?;
             flags.push(link_against(&dep, bytes)?);
         }
-        if flags.iter().any(|f| f == "none") {
+        if pic {
+            let rest: Vec<&str> = flags
+                .iter()
+                .filter(|f| *f != "pic")
+                .map(String::as_str)
+                .collect();
+            wasm_dl_tests::build_pic_main(&src, &rest)?
+        } else if flags.iter().any(|f| f == "none") {
             let rest: Vec<String> = flags.iter().filter(|f| *f != "none").cloned().collect();
             build_main_with_flags(&src, &rest)?
         } else {

@@ -5,6 +5,8 @@
 //! - `env.__memory_base` and `env.__table_base` become mutable imports, set at load time;
 //! - a start function (global relocations) is no longer run at instantiation but exported as
 //!   [`START_EXPORT`], because the bases are not known yet then;
+//! - globals whose initializer reads a base (extended-const, as in wasi-sdk's PIC `libc.so`)
+//!   become mutable and are computed by init instead (so the output needs no extended-const);
 //! - a new export [`INIT_EXPORT`]`(memory_base, table_base)` copies the segments into place,
 //!   and fills the library's function slots (one per exported function, after its own
 //!   elements) from a new passive segment; a library without a table import gets one.
@@ -33,6 +35,64 @@ pub struct Rewritten {
     pub bytes: Vec<u8>,
     /// Whether [`START_EXPORT`] exists.
     pub has_start: bool,
+}
+
+/// One operation of a global's initializer that reads a base (see [`BaseGlobal`]).
+#[derive(Clone, Copy, Debug)]
+enum InitOp {
+    MemoryBase,
+    TableBase,
+    Global(u32),
+    I32(i32),
+    I64(i64),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A defined global whose initializer reads `__memory_base` or `__table_base`: init computes it.
+#[derive(Debug)]
+struct BaseGlobal {
+    index: u32,
+    ops: Vec<InitOp>,
+}
+
+/// The initializer of global `index` as [`InitOp`]s, if it reads a base.
+fn base_global(
+    index: u32,
+    expr: &wasmparser::ConstExpr<'_>,
+    memory_base: Option<u32>,
+    table_base: Option<u32>,
+) -> Result<Option<BaseGlobal>> {
+    let mut ops = Vec::new();
+    let mut reads_base = false;
+    for op in expr.get_operators_reader() {
+        ops.push(match op? {
+            Operator::GlobalGet { global_index } if Some(global_index) == memory_base => {
+                reads_base = true;
+                InitOp::MemoryBase
+            }
+            Operator::GlobalGet { global_index } if Some(global_index) == table_base => {
+                reads_base = true;
+                InitOp::TableBase
+            }
+            Operator::GlobalGet { global_index } => InitOp::Global(global_index),
+            Operator::I32Const { value } => InitOp::I32(value),
+            Operator::I64Const { value } => InitOp::I64(value),
+            Operator::I32Add => InitOp::I32Add,
+            Operator::I32Sub => InitOp::I32Sub,
+            Operator::I32Mul => InitOp::I32Mul,
+            Operator::I64Add => InitOp::I64Add,
+            Operator::I64Sub => InitOp::I64Sub,
+            Operator::I64Mul => InitOp::I64Mul,
+            Operator::End => continue,
+            other => bail!("global {index} has an initializer wasm-dl cannot relocate ({other:?})"),
+        });
+    }
+    Ok(reads_base.then_some(BaseGlobal { index, ops }))
 }
 
 /// Offset of a segment relative to a base global, from its offset expression.
@@ -89,8 +149,17 @@ fn rewrite_inner(
     let mut n_elems = 0;
     // The functions that get a slot each (`dlsym`, GOT.func), in the order `parse` numbers them.
     let mut slot_funcs: Vec<u32> = Vec::new();
+    let mut base_globals: Vec<BaseGlobal> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
+            Payload::GlobalSection(r) => {
+                for (k, g) in r.into_iter().enumerate() {
+                    let index = n_globals + k as u32;
+                    if let Some(b) = base_global(index, &g?.init_expr, memory_base, table_base)? {
+                        base_globals.push(b);
+                    }
+                }
+            }
             Payload::ExportSection(r) => {
                 for e in r {
                     let e = e?;
@@ -191,7 +260,7 @@ fn rewrite_inner(
             continue;
         }
         if let Some(mut c) = code.take() {
-            c.function(&init_body(&data_segs, &elem_segs, slots));
+            c.function(&init_body(&data_segs, &elem_segs, slots, &base_globals));
             module.section(&c);
         }
         match &payload {
@@ -282,6 +351,25 @@ fn rewrite_inner(
                     );
                 }
                 module.section(&exports);
+            }
+            Payload::GlobalSection(r) => {
+                let mut globals = wasm_encoder::GlobalSection::new();
+                for (k, g) in r.clone().into_iter().enumerate() {
+                    let g = g?;
+                    let mut ty = reencoder.global_type(g.ty)?;
+                    let index = n_globals + k as u32;
+                    if base_globals.iter().any(|b| b.index == index) {
+                        ty.mutable = true;
+                        let zero = match ty.val_type {
+                            ValType::I64 => wasm_encoder::ConstExpr::i64_const(0),
+                            _ => wasm_encoder::ConstExpr::i32_const(0),
+                        };
+                        globals.global(ty, &zero);
+                    } else {
+                        globals.global(ty, &reencoder.const_expr(g.init_expr)?);
+                    }
+                }
+                module.section(&globals);
             }
             // The start function runs at load time instead (see START_EXPORT).
             Payload::StartSection { .. } => {}
@@ -391,9 +479,28 @@ fn init_body(
     data: &[(u32, u32, u32)],
     elems: &[(u32, u32, u32, u32)],
     slots: Option<SlotSegment>,
+    globals: &[BaseGlobal],
 ) -> Function {
     let mut f = Function::new([]);
     let mut ins = f.instructions();
+    for g in globals {
+        for op in &g.ops {
+            match op {
+                InitOp::MemoryBase => ins.local_get(0),
+                InitOp::TableBase => ins.local_get(1),
+                InitOp::Global(i) => ins.global_get(*i),
+                InitOp::I32(v) => ins.i32_const(*v),
+                InitOp::I64(v) => ins.i64_const(*v),
+                InitOp::I32Add => ins.i32_add(),
+                InitOp::I32Sub => ins.i32_sub(),
+                InitOp::I32Mul => ins.i32_mul(),
+                InitOp::I64Add => ins.i64_add(),
+                InitOp::I64Sub => ins.i64_sub(),
+                InitOp::I64Mul => ins.i64_mul(),
+            };
+        }
+        ins.global_set(g.index);
+    }
     for &(seg, off, len) in data {
         ins.local_get(0)
             .i32_const(off as i32)

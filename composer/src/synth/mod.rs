@@ -7,5 +7,6 @@ pub mod loader;
 pub mod main_module;
 pub mod merge;
 pub mod plt;
+pub mod root;
 pub mod section;
 pub mod shim;

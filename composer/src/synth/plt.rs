@@ -28,6 +28,9 @@ use wasm_encoder::{
 };
 use wasmparser::{ExternalKind, Name, Payload, TypeRef};
 
+/// Exports that are a command's entry point: wrapped so that start-up runs first.
+const ENTRY_EXPORTS: &[&str] = &["_start", super::root::RUN_EXPORT];
+
 /// The shim export main's `_start` wrapper calls first: `() -> ()`.
 pub const STARTUP_IMPORT: &str = "__wasm_dl_startup";
 
@@ -103,8 +106,9 @@ struct Plt<'m> {
     removed: Vec<u32>,
     /// Type index of `() -> ()`, then of each added dl import (appended).
     void_type: u32,
-    /// The input's `_start`, wrapped when libraries load before it.
-    start: Option<u32>,
+    /// The input's entry points (export name, function, type), wrapped when libraries load
+    /// before they run.
+    entries: Vec<(String, u32, u32)>,
     /// Global index of the first PLT global.
     first_plt_global: u32,
 }
@@ -119,9 +123,9 @@ impl Plt<'_> {
         self.n_imports - self.removed.len() as u32
     }
 
-    /// The new index of the `_start` wrapper (after the PLT entries).
-    fn wrapper_func(&self) -> u32 {
-        self.n_funcs + self.added_imports()
+    /// The new index of the wrapper of entry `i` (after the PLT entries).
+    fn wrapper_func(&self, i: usize) -> u32 {
+        self.n_funcs + self.added_imports() + i as u32
     }
 
     fn map(&self, f: u32) -> u32 {
@@ -204,7 +208,9 @@ impl Reencode for Plt<'_> {
             funcs.function(imp.type_index);
         }
         if self.plan.startup {
-            funcs.function(self.void_type);
+            for (_, _, ty) in &self.entries {
+                funcs.function(*ty);
+            }
         }
         Ok(())
     }
@@ -235,8 +241,9 @@ impl Reencode for Plt<'_> {
     ) -> Result<(), reencode::Error<Infallible>> {
         for e in section {
             let e = e?;
-            if e.name == "_start" && matches!(e.kind, ExternalKind::Func) && self.plan.startup {
-                exports.export("_start", ExportKind::Func, self.wrapper_func());
+            let entry = self.entries.iter().position(|(n, _, _)| n == e.name);
+            if let (Some(i), true) = (entry, self.plan.startup) {
+                exports.export(e.name, ExportKind::Func, self.wrapper_func(i));
             } else {
                 reencode::utils::parse_export(self, exports, e)?;
             }
@@ -268,13 +275,15 @@ impl Reencode for Plt<'_> {
                 .end();
             code.function(&f);
         }
-        if let (true, Some(start)) = (self.plan.startup, self.start) {
-            let mut f = Function::new([]);
-            f.instructions()
-                .call(self.first_added())
-                .call(self.map(start))
-                .end();
-            code.function(&f);
+        if self.plan.startup {
+            for (_, func, _) in &self.entries {
+                let mut f = Function::new([]);
+                f.instructions()
+                    .call(self.first_added())
+                    .call(self.map(*func))
+                    .end();
+                code.function(&f);
+            }
         }
         Ok(())
     }
@@ -337,7 +346,8 @@ impl Reencode for Plt<'_> {
 fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
     let bytes = main.bytes;
     let (mut n_types, mut n_imports, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32, 0u32);
-    let mut start = None;
+    let mut entries: Vec<(String, u32)> = Vec::new();
+    let mut func_types: Vec<u32> = Vec::new();
     let mut has = [false; 4]; // type, import, global, export sections
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         match payload? {
@@ -349,13 +359,21 @@ fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
                 has[1] = true;
                 for imp in r.into_imports() {
                     match imp?.ty {
-                        TypeRef::Func(_) => n_imports += 1,
+                        TypeRef::Func(t) => {
+                            n_imports += 1;
+                            func_types.push(t);
+                        }
                         TypeRef::Global(_) => n_globals += 1,
                         _ => {}
                     }
                 }
             }
-            Payload::FunctionSection(r) => n_funcs = r.count(),
+            Payload::FunctionSection(r) => {
+                n_funcs = r.count();
+                for t in r {
+                    func_types.push(t?);
+                }
+            }
             Payload::GlobalSection(r) => {
                 has[2] = true;
                 n_globals += r.count();
@@ -364,15 +382,15 @@ fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
                 has[3] = true;
                 for e in r {
                     let e = e?;
-                    if e.name == "_start" && matches!(e.kind, ExternalKind::Func) {
-                        start = Some(e.index);
+                    if ENTRY_EXPORTS.contains(&e.name) && matches!(e.kind, ExternalKind::Func) {
+                        entries.push((e.name.to_string(), e.index));
                     }
                 }
             }
             _ => {}
         }
     }
-    if plan.startup && start.is_none() {
+    if plan.startup && entries.is_empty() {
         bail!(
             "it is linked against shared libraries, which are loaded before `_start`, but it \
              exports no `_start` (build it as a command: do not link it with `-mexec-model=reactor`)"
@@ -389,7 +407,13 @@ fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
         n_funcs: n_imports + n_funcs,
         removed,
         void_type: n_types,
-        start,
+        entries: entries
+            .into_iter()
+            .map(|(n, f)| {
+                let ty = func_types.get(f as usize).copied().unwrap_or(0);
+                (n, f, ty)
+            })
+            .collect(),
         first_plt_global: n_globals,
     };
     let mut module = wasm_encoder::Module::new();

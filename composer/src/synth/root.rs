@@ -1,0 +1,311 @@
+//! All-PIC input sets (the wasi-sdk model): a main that is itself a `-shared` library, beside a
+//! PIC `libc.so` and plugins. Nothing in such a set owns the memory, the table or the stack, so
+//! the composer synthesizes a small non-PIC *root* main module that does, and treats the PIC
+//! main as a library the root is linked against. The rest of the pipeline is unchanged: the
+//! PIC main (and, through its imports, libc.so) is loaded before the root's `_start`, which
+//! then calls the PIC main's entry point through its PLT entry (see `plt`).
+//!
+//! The root provides:
+//! - `memory` with a 1 MiB stack at its bottom (`__stack_pointer`, `__stack_low`,
+//!   `__stack_high`), and `__heap_base` = `__heap_end` at its top, so libc's allocator starts
+//!   empty and takes memory with `memory.grow`;
+//! - the table, growable;
+//! - `cabi_realloc` and `__cxa_atexit`: libc's, through PLT entries;
+//! - `malloc`/`free` for the loader and the dl shim: a bump allocator over pages it grows itself
+//!   (libc's allocator is a library that is not loaded when the first library is placed), whose
+//!   `free` does nothing;
+//! - every host function the libraries import (WASI preview 2 interfaces, preview 1), imported
+//!   (`main_module` re-exports them to the libraries), with the libraries' `component-type`
+//!   sections so that wit-component knows their WIT types;
+//! - the command's entry point [`RUN_EXPORT`] (wasi-libc's preview 2 `libc.so` declares a world
+//!   that exports it), which calls the PIC main's `wasi:cli/run@0.2.0#run` or `_start`. As the
+//!   root exports `run` itself, the WASI preview 1 adapter, if a library needs it, is the
+//!   reactor one.
+
+use crate::parse::Library;
+use crate::resolve::is_host_module;
+use anyhow::{bail, Result};
+use std::borrow::Cow;
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, CustomSection, EntityType, ExportKind, ExportSection,
+    Function, FunctionSection, GlobalSection, GlobalType, ImportSection, MemorySection, MemoryType,
+    Module, RefType, TableSection, TableType, TypeSection, ValType,
+};
+use wasmparser::{FuncType, Parser, Payload};
+
+/// The stack's top (it grows down towards `STACK_LOW`).
+const STACK_HIGH: u32 = 1 << 20;
+/// The stack's bottom: the first 1 KiB stays unused, so that no object sits at or near NULL.
+const STACK_LOW: u32 = 1024;
+/// Pages of the initial memory: the stack, then one page the bump allocator starts in.
+const INITIAL_PAGES: u64 = (STACK_HIGH as u64 >> 16) + 1;
+
+/// The root's entry point: `wasi:cli/run`'s `run`, `() -> result` as `() -> i32`.
+pub const RUN_EXPORT: &str = "wasi:cli/run@0.2.0#run";
+
+/// The PIC main's entry point export, in order of preference.
+const ENTRIES: &[&str] = &[RUN_EXPORT, "_start"];
+
+/// Whether `bytes` is a position-independent main module (it has `dylink.0` and imports its
+/// memory): the all-PIC model.
+pub fn is_pic_main(bytes: &[u8]) -> bool {
+    let mut dylink = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::CustomSection(c)) if c.name() == "dylink.0" => dylink = true,
+            Ok(Payload::ImportSection(r)) => {
+                return dylink
+                    && r.into_imports()
+                        .any(|i| i.is_ok_and(|i| matches!(i.ty, wasmparser::TypeRef::Memory(_))));
+            }
+            Ok(Payload::CodeSectionStart { .. }) | Err(_) => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The PIC main's entry point: its name, and whether it returns a status (`run`).
+pub fn entry(pic_main: &Library<'_>) -> Result<(&'static str, bool)> {
+    for e in ENTRIES {
+        if let Some((_, ty)) = pic_main.funcs.iter().find(|(n, _)| n == e) {
+            let status = match (ty.params(), ty.results()) {
+                ([], []) => false,
+                ([], [wasmparser::ValType::I32]) => true,
+                _ => bail!("{}: its `{e}` export has an unexpected type", pic_main.name),
+            };
+            return Ok((e, status));
+        }
+    }
+    bail!(
+        "{}: is position-independent (linked with `-shared`) but exports no entry point \
+         (`_start` or `wasi:cli/run@0.2.0#run`); link it with a `crt1-command.o`, or give an \
+         ordinary (non-PIC) main module",
+        pic_main.name
+    )
+}
+
+/// Encodes the root module for `pic_main` and the libraries of the set (`pic_main` included).
+pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
+    let (entry, status) = entry(pic_main)?;
+    // Host imports of every library, once each.
+    let mut host: Vec<(&str, &str, &FuncType)> = Vec::new();
+    for lib in libs {
+        for imp in &lib.imports {
+            let crate::parse::ImportKind::Func(ty) = &imp.kind else {
+                continue;
+            };
+            if !is_host_module(&imp.module) {
+                continue;
+            }
+            match host
+                .iter()
+                .find(|(m, f, _)| *m == imp.module && *f == imp.field)
+            {
+                Some((_, _, t)) if *t != ty => bail!(
+                    "{}: imports `{}.{}` with another type than other modules do",
+                    lib.name,
+                    imp.module,
+                    imp.field
+                ),
+                Some(_) => {}
+                None => host.push((&imp.module, &imp.field, ty)),
+            }
+        }
+    }
+
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]); // 0: run
+    types.ty().function([ValType::I32], [ValType::I32]); // 1: malloc
+    types.ty().function([ValType::I32], []); // 2: free
+    let entry_results: &[ValType] = if status { &[ValType::I32] } else { &[] };
+    types.ty().function([], entry_results.iter().copied()); // 3: entry
+    let mut imports = ImportSection::new();
+    let mut exports = ExportSection::new();
+    imports.import("env", entry, EntityType::Function(3));
+    let entry_fn = 0;
+    // Functions of libc that the component needs from main, reached through PLT entries:
+    // wit-component lowers preview 2 imports that return lists with main's `cabi_realloc`, and
+    // the per-library destructor lists (`atexit`) register with main's `__cxa_atexit`.
+    let mut first_host = 1;
+    for (name, params) in [("cabi_realloc", 4), (super::atexit::SYMBOL, 3)] {
+        let ty = FuncType::new(
+            vec![wasmparser::ValType::I32; params],
+            [wasmparser::ValType::I32],
+        );
+        if libs
+            .iter()
+            .any(|l| l.funcs.iter().any(|(n, t)| n == name && *t == ty))
+        {
+            types
+                .ty()
+                .function(vec![ValType::I32; params], [ValType::I32]);
+            imports.import("env", name, EntityType::Function(types.len() - 1));
+            exports.export(name, ExportKind::Func, first_host);
+            first_host += 1;
+        }
+    }
+    for (module, field, ty) in &host {
+        let (params, results) = super::section::func_type(ty);
+        types.ty().function(params, results);
+        imports.import(module, field, EntityType::Function(types.len() - 1));
+    }
+    let n_imports = first_host + host.len() as u32;
+
+    let mut funcs = FunctionSection::new();
+    let mut code = CodeSection::new();
+    let run = n_imports;
+    funcs.function(0);
+    {
+        let mut f = Function::new([]);
+        let mut ins = f.instructions();
+        ins.call(entry_fn);
+        if !status {
+            ins.i32_const(0);
+        }
+        ins.end();
+        code.function(&f);
+    }
+    let (g_next, g_end) = (5u32, 6u32);
+    let malloc = n_imports + 1;
+    funcs.function(1);
+    {
+        // Bump allocation, 16-byte aligned; a fresh run of pages when the current one is full.
+        let (n, p, pages) = (0, 1, 2);
+        let mut f = Function::new([(2, ValType::I32)]);
+        f.instructions()
+            .local_get(n)
+            .i32_const(0x7fff_0000)
+            .i32_gt_u()
+            .if_(BlockType::Empty)
+            .i32_const(0)
+            .return_()
+            .end()
+            .local_get(n)
+            .i32_const(15)
+            .i32_add()
+            .i32_const(-16)
+            .i32_and()
+            .local_set(n)
+            .global_get(g_next)
+            .local_get(n)
+            .i32_add()
+            .global_get(g_end)
+            .i32_gt_u()
+            .if_(BlockType::Empty)
+            .local_get(n)
+            .i32_const(0xffff)
+            .i32_add()
+            .i32_const(16)
+            .i32_shr_u()
+            .local_tee(pages)
+            .memory_grow(0)
+            .local_tee(p)
+            .i32_const(-1)
+            .i32_eq()
+            .if_(BlockType::Empty)
+            .i32_const(0)
+            .return_()
+            .end()
+            .local_get(p)
+            .i32_const(16)
+            .i32_shl()
+            .global_set(g_next)
+            .local_get(p)
+            .local_get(pages)
+            .i32_add()
+            .i32_const(16)
+            .i32_shl()
+            .global_set(g_end)
+            .end()
+            .global_get(g_next)
+            .local_tee(p)
+            .local_get(n)
+            .i32_add()
+            .global_set(g_next)
+            .local_get(p)
+            .end();
+        code.function(&f);
+    }
+    let free = n_imports + 2;
+    funcs.function(2);
+    {
+        let mut f = Function::new([]);
+        f.instructions().end();
+        code.function(&f);
+    }
+
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        minimum: 1,
+        maximum: None,
+        table64: false,
+        shared: false,
+    });
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: INITIAL_PAGES,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut globals = GlobalSection::new();
+    let constant = |v: u32, mutable: bool, g: &mut GlobalSection| {
+        g.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable,
+                shared: false,
+            },
+            &ConstExpr::i32_const(v as i32),
+        );
+    };
+    constant(STACK_HIGH, true, &mut globals); // 0 __stack_pointer
+    constant(STACK_HIGH, false, &mut globals); // 1 __stack_high
+    constant(STACK_LOW, false, &mut globals); // 2 __stack_low
+    constant(STACK_HIGH, false, &mut globals); // 3 __heap_base
+    constant(STACK_HIGH, false, &mut globals); // 4 __heap_end
+    constant(STACK_HIGH, true, &mut globals); // 5 bump: next
+    constant((INITIAL_PAGES as u32) << 16, true, &mut globals); // 6 bump: end
+
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export(super::main_module::TABLE_EXPORT, ExportKind::Table, 0);
+    exports.export("__stack_pointer", ExportKind::Global, 0);
+    exports.export("__stack_high", ExportKind::Global, 1);
+    exports.export("__stack_low", ExportKind::Global, 2);
+    exports.export("__heap_base", ExportKind::Global, 3);
+    exports.export("__heap_end", ExportKind::Global, 4);
+    exports.export(RUN_EXPORT, ExportKind::Func, run);
+    exports.export("malloc", ExportKind::Func, malloc);
+    exports.export("free", ExportKind::Func, free);
+
+    let mut module = Module::new();
+    module.section(&types);
+    module.section(&imports);
+    module.section(&funcs);
+    module.section(&tables);
+    module.section(&memories);
+    module.section(&globals);
+    module.section(&exports);
+    module.section(&code);
+    // The WIT of the host imports, for wit-component (which merges these sections).
+    let mut seen: Vec<(&str, &[u8])> = Vec::new();
+    for lib in libs {
+        for payload in Parser::new(0).parse_all(lib.bytes) {
+            let Ok(Payload::CustomSection(c)) = payload else {
+                continue;
+            };
+            let key = (c.name(), c.data());
+            if c.name().starts_with("component-type") && !seen.contains(&key) {
+                seen.push(key);
+                module.section(&CustomSection {
+                    name: Cow::Borrowed(c.name()),
+                    data: Cow::Borrowed(c.data()),
+                });
+            }
+        }
+    }
+    Ok(module.finish())
+}
