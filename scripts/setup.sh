@@ -120,7 +120,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$key" ]; then
   printf '%s\n' "$key" >"$stamp"
 fi
 
-# --- jco: a second component-model runtime (Node.js), for tests/tests/jco.rs ------------------------
+# --- jco: a second component-model runtime (Node.js), for the ::jco runs of tests/tests/cases.rs -----
 # Only where Node.js and npm exist; the test skips (saying so) otherwise.
 JCO_DIR="$CACHE/jco"
 if command -v npm >/dev/null && [ ! -x "$JCO_DIR/node_modules/.bin/jco" ]; then

@@ -26,6 +26,8 @@
 //! - or, for cases named `error-*`, `expected-error`: each non-empty line must occur in the compose error
 //!   (API) and in the CLI's stderr, and no output file may be written.
 //!
+//! Success cases also run under jco (`::jco`), where `scripts/setup.sh` installed it.
+//!
 //! Run a single case with `cargo test -p wasm-dl-tests --test cases -- plugin-app`.
 
 use anyhow::{bail, ensure, Context, Result};
@@ -48,9 +50,20 @@ fn main() {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
+    let jco = wasm_dl_tests::jco::jco().is_some();
+    if !jco {
+        eprintln!(
+            "no jco/node (scripts/setup.sh installs jco when npm exists): skipping the ::jco runs"
+        );
+    }
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        for via in [Via::Api, Via::Cli] {
+        let vias: &[Via] = if jco && !name.starts_with("error-") {
+            &[Via::Api, Via::Cli, Via::Jco]
+        } else {
+            &[Via::Api, Via::Cli]
+        };
+        for &via in vias {
             let dir = dir.clone();
             trials.push(Trial::test(format!("{name}::{}", via.name()), move || {
                 run_case(&dir, via).map_err(|e| Failed::from(format!("{e:#}")))
@@ -64,6 +77,8 @@ fn main() {
 enum Via {
     Api,
     Cli,
+    /// Composed through the API, run by jco on Node.js instead of wasmtime.
+    Jco,
 }
 
 impl Via {
@@ -71,6 +86,7 @@ impl Via {
         match self {
             Via::Api => "api",
             Via::Cli => "cli",
+            Via::Jco => "jco",
         }
     }
 }
@@ -280,7 +296,7 @@ fn compose(
     aliases: &[String],
 ) -> Result<Result<Vec<u8>, String>> {
     match via {
-        Via::Api => {
+        Via::Api | Via::Jco => {
             let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
             for (name, bytes) in libs {
                 c = c.library(name.clone(), bytes.clone());
@@ -377,7 +393,13 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         Ok(c) => c,
         Err(m) => bail!("compose failed:\n{m}"),
     };
-    let out = run(&component, &["app.wasm"], &[])?;
+    let out = match via {
+        Via::Jco => {
+            let jco = wasm_dl_tests::jco::jco().context("jco disappeared")?;
+            wasm_dl_tests::jco::run_jco(&jco, &component)?
+        }
+        _ => run(&component, &["app.wasm"], &[])?,
+    };
     if out.stdout_str() != expected || out.code != expected_exit {
         bail!(
             "unexpected result (exit {} , expected {expected_exit})\n--- expected stdout ---\n{expected}\
