@@ -472,9 +472,9 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
     let mut weak: hashbrown::HashSet<String> = hashbrown::HashSet::new();
     let pic_error = || {
         anyhow!(
-            "{name}: is position-independent (linked with `-shared` or `-pie`: it imports its \
-             memory and `__memory_base`); all-PIC input sets are not supported yet: link the main \
-             module as an ordinary executable (without `-shared`/`-pie`/`-fPIC`)"
+            "{name}: is position-independent (it imports globals such as `__memory_base`) but \
+             defines its own memory; link the main module either as an ordinary executable or \
+             with `-shared` (an all-PIC input set, with a PIC `libc.so`)"
         )
     };
     for payload in Parser::new(0).parse_all(&input.bytes) {

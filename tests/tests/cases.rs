@@ -2,7 +2,8 @@
 //! library API and through the `wasm-dl` binary, run in wasmtime, stdout compared exactly.
 //!
 //! A case directory holds:
-//! - `main.c` (built as the non-PIC main module), or `main.wasm` used as given (any bytes);
+//! - `main.c` (built as the non-PIC main module), or `main.wasm` used as given (any bytes), or
+//!   `main.wat` (a hand-written main module);
 //! - libraries: every other `*.c` is built as a shared library named `lib<stem>.so` (`<stem>.so` when the
 //!   stem already starts with `lib`: `libgreet.c` and `greet.c` both give `libgreet.so`, the name `dlopen`
 //!   uses); `*.so` files are used as given; `<stem>.needs` lists the libraries (`libx.so ...`) that
@@ -192,6 +193,8 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
 
     let main = if let Some(path) = files.files.get("main.wasm") {
         std::fs::read(path)?
+    } else if let Some(path) = files.files.get("main.wat") {
+        wat::parse_file(path).with_context(|| format!("{}", path.display()))?
     } else {
         let src = [CSource::file(
             files
