@@ -53,6 +53,7 @@ pub fn import_names(
             Binding::Memory => (MAIN.to_string(), "memory".to_string()),
             Binding::Table => (MAIN.to_string(), main_module::TABLE_EXPORT.to_string()),
             Binding::StackPointer => (MAIN.to_string(), "__stack_pointer".to_string()),
+            Binding::OwnStack => (ENV.to_string(), env::stack_pointer(lib.0)),
             Binding::MemoryBase => (ENV.to_string(), env::memory_base(lib.0)),
             Binding::TableBase => (ENV.to_string(), env::table_base(lib.0)),
             Binding::Got(g) => (ENV.to_string(), env::got(*g)),

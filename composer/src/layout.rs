@@ -27,6 +27,8 @@ pub struct Layout {
     pub stubs: Vec<(String, wasmparser::FuncType)>,
     /// Which stub each stubbed function import uses: (importer, import index) → stub number.
     pub stub_of: HashMap<(LibId, usize), usize>,
+    /// Per library: whether it gets a stack of its own (`Binding::OwnStack`).
+    pub own_stack: Vec<bool>,
     /// The encoded provider index.
     pub index: Vec<u8>,
 }
@@ -217,6 +219,11 @@ pub fn layout(
         main_new_slots,
         stubs,
         stub_of,
+        own_stack: res
+            .bindings
+            .iter()
+            .map(|b| b.contains(&Binding::OwnStack))
+            .collect(),
         index,
     }
 }

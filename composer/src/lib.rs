@@ -158,7 +158,12 @@ impl Composer {
             has_start.push(r.has_start);
         }
         let env = synth::env::EnvModule::new(&libs, &res, &layout);
-        let env_module = env.encode(libs.len() as u32, &res.gots, &layout.stubs);
+        let env_module = env.encode(
+            libs.len() as u32,
+            &res.gots,
+            &layout.stubs,
+            &layout.own_stack,
+        );
         let atexit_users: Vec<u32> = import_names
             .iter()
             .enumerate()

@@ -90,6 +90,11 @@ pub fn render(
                 Binding::Memory => format!("{} memory", main.name),
                 Binding::Table => format!("{} table", main.name),
                 Binding::StackPointer => format!("{} __stack_pointer", main.name),
+                Binding::OwnStack => format!(
+                    "its own {} KiB stack ({} exports no __stack_pointer)",
+                    crate::resolve::OWN_STACK_SIZE / 1024,
+                    main.name
+                ),
                 Binding::MemoryBase => "this library's memory base (set at load)".to_string(),
                 Binding::TableBase => "this library's table base (set at load)".to_string(),
                 Binding::Func(FuncSource::Main(_)) => main.name.clone(),

@@ -63,6 +63,10 @@ pub enum Binding {
     Table,
     /// `env.__stack_pointer`: main's exported stack pointer.
     StackPointer,
+    /// `env.__stack_pointer` when main does not export its own: the library gets a stack of its
+    /// own ([`OWN_STACK_SIZE`] bytes from main's `malloc`, when it is placed). Calls between
+    /// modules nest, so each module's frames stay last-in first-out on its own stack.
+    OwnStack,
     /// `env.__memory_base` of this library.
     MemoryBase,
     /// `env.__table_base` of this library.
@@ -72,6 +76,9 @@ pub enum Binding {
     /// A `GOT.mem`/`GOT.func` global.
     Got(GotId),
 }
+
+/// Bytes of the stack a library gets when main does not export `__stack_pointer`.
+pub const OWN_STACK_SIZE: u32 = 64 * 1024;
 
 /// Choices that change how resolution treats problems.
 #[derive(Clone, Copy, Debug, Default)]
@@ -383,14 +390,11 @@ pub fn resolve(
                     Binding::Table
                 }
                 ("env", ImportKind::Global { .. }) if field == "__stack_pointer" => {
-                    if !main.stack_pointer {
-                        errors.push(format!(
-                            "{}: uses the stack, but {} does not export `__stack_pointer`; link \
-                             the main module with `-Wl,--export=__stack_pointer`",
-                            lib.name, main.name
-                        ));
+                    if main.stack_pointer {
+                        Binding::StackPointer
+                    } else {
+                        Binding::OwnStack
                     }
-                    Binding::StackPointer
                 }
                 ("env", ImportKind::Global { .. }) if field == "__memory_base" => {
                     Binding::MemoryBase

@@ -22,6 +22,10 @@ pub fn memory_base(lib: u32) -> String {
 pub fn table_base(lib: u32) -> String {
     format!("tb{lib}")
 }
+/// Export name of library `lib`'s own stack pointer (see `Binding::OwnStack`).
+pub fn stack_pointer(lib: u32) -> String {
+    format!("sp{lib}")
+}
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
     format!("got{}", id.0)
@@ -75,7 +79,13 @@ impl EnvModule {
     }
 
     /// Encodes the module for `n_libs` libraries and the given GOT entries.
-    pub fn encode(&self, n_libs: u32, gots: &[GotTarget], stubs: &[(String, FuncType)]) -> Vec<u8> {
+    pub fn encode(
+        &self,
+        n_libs: u32,
+        gots: &[GotTarget],
+        stubs: &[(String, FuncType)],
+        own_stack: &[bool],
+    ) -> Vec<u8> {
         let mut types = TypeSection::new();
         let mut imports = ImportSection::new();
         let mut funcs = FunctionSection::new();
@@ -106,6 +116,13 @@ impl EnvModule {
             globals.global(mut_i32, &ConstExpr::i32_const(0));
             exports.export(&table_base(lib), ExportKind::Global, g + 1);
             g += 2;
+        }
+        for (lib, own) in own_stack.iter().enumerate() {
+            if *own {
+                globals.global(mut_i32, &ConstExpr::i32_const(0));
+                exports.export(&stack_pointer(lib as u32), ExportKind::Global, g);
+                g += 1;
+            }
         }
         let got_base = g;
         for (i, t) in gots.iter().enumerate() {

@@ -7,7 +7,7 @@
 //!
 //! | op | step |
 //! |----|------|
-//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it; 1 on success, 0 when out of memory. A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
+//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); 1 on success, 0 when out of memory. A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
 //! | [`OP_MEMORY_BASE`] | its memory base |
 //! | [`OP_TABLE_BASE`] | its table base |
 //! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
@@ -157,6 +157,15 @@ pub fn encode(
         imports.import("env", &env::table_base(lib), mut_i32);
         base_globals.push((n_globals, n_globals + 1));
         n_globals += 2;
+    }
+    // Own stack pointers (libraries that cannot share main's).
+    let mut sp_global: Vec<Option<u32>> = vec![None; libs.len()];
+    for (lib, own) in layout.own_stack.iter().enumerate() {
+        if *own {
+            imports.import("env", &env::stack_pointer(lib as u32), mut_i32);
+            sp_global[lib] = Some(n_globals);
+            n_globals += 1;
+        }
     }
     let mut got_global = hashbrown::HashMap::new();
     let set_by_loader = layout
@@ -313,6 +322,23 @@ pub fn encode(
                             .i32_const(0)
                             .i32_const(lib.mem_size as i32)
                             .memory_fill(0);
+                    }
+                    if let Some(sp) = sp_global[j] {
+                        let size = crate::resolve::OWN_STACK_SIZE as i32;
+                        ins.i32_const(size)
+                            .call(malloc)
+                            .local_tee(0)
+                            .i32_eqz()
+                            .if_(BlockType::Empty)
+                            .i32_const(0)
+                            .return_()
+                            .end()
+                            .local_get(0)
+                            .i32_const(size)
+                            .i32_add()
+                            .i32_const(-16)
+                            .i32_and()
+                            .global_set(sp);
                     }
                     let slots = lib.table_size + lib.funcs.len() as u32;
                     if lib.table_align == 0 {
