@@ -206,6 +206,14 @@ pub fn layout(
             value: *slot,
         })
     }));
+    // Functions main imports and takes the address of: their PLT entry is their address.
+    main_syms.extend(main.lib_imports.iter().filter_map(|imp| {
+        Some(Symbol {
+            name: &imp.name,
+            kind: index::KIND_FUNC,
+            value: main.canonical_plt_slot(&imp.name)?,
+        })
+    }));
     main_syms.sort_by(|a, b| a.name.cmp(b.name));
     let startup: Vec<u32> = res.startup.iter().map(|l| l.0).collect();
     let index = index::encode(&entries, &main_syms, &startup);

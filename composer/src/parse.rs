@@ -131,6 +131,15 @@ pub struct MainImport {
     pub weak: bool,
 }
 
+impl MainModule<'_> {
+    /// The table slot of main's PLT entry for its import `name`, when main's own element
+    /// segments place it (main takes the function's address): its canonical address.
+    pub fn canonical_plt_slot(&self, name: &str) -> Option<u32> {
+        let imp = self.lib_imports.iter().find(|i| i.name == name)?;
+        self.elem_slots.get(&imp.func).copied()
+    }
+}
+
 /// Names wasm-ld synthesizes in a library's exports: linker entry points, not symbols.
 /// (`__wasm_call_dtors` is a libc function and `_start` a PIC main's entry point: symbols.)
 pub fn is_linker_entry(name: &str) -> bool {

@@ -447,6 +447,10 @@ pub fn resolve(
                             Some(slot) => GotTarget::Abs(*slot),
                             None => GotTarget::MainFuncNewSlot(field.to_string()),
                         })
+                    } else if let Some(slot) = main.canonical_plt_slot(field) {
+                        // main took the address of its import: as in ELF, the executable's PLT
+                        // entry is the function's address everywhere.
+                        Some(GotTarget::Abs(slot))
                     } else {
                         match lookup(field) {
                             Some(Def::Func(l, k)) => Some(GotTarget::LibFunc(l, k)),
