@@ -81,6 +81,18 @@ pub struct Dl {
     /// The global scope after main: libraries in the order they became global (as glibc adds a
     /// library opened `RTLD_GLOBAL`, and its dependencies, at the end of the global list).
     global_order: Vec<u32>,
+    /// How to undo the last `open` (see [`Dl::abort`]).
+    undo: Option<Undo>,
+}
+
+/// The state an `open` changed, for [`Dl::abort`].
+#[derive(Debug)]
+struct Undo {
+    lib: u32,
+    load: Vec<u32>,
+    load_order_len: usize,
+    global_order_len: usize,
+    nodelete: bool,
 }
 
 /// Builds a NUL-terminated message.
@@ -146,6 +158,7 @@ impl Dl {
             libs: vec![LibState::default(); n],
             load_order: Vec::new(),
             global_order: Vec::new(),
+            undo: None,
         }
     }
 
@@ -219,6 +232,13 @@ impl Dl {
     /// Opens library `lib` (an id of the index) with a valid `mode`.
     fn open_id(&mut self, lib: u32, mode: i32) -> Opened {
         let load = self.load_list(lib);
+        self.undo = Some(Undo {
+            lib,
+            load: load.clone(),
+            load_order_len: self.load_order.len(),
+            global_order_len: self.global_order.len(),
+            nodelete: self.libs.get(lib as usize).is_some_and(|s| s.nodelete),
+        });
         for &l in &load {
             if let Some(s) = self.libs.get_mut(l as usize) {
                 s.loaded = true;
@@ -236,6 +256,53 @@ impl Dl {
             handle: lib + LIB_HANDLE_BASE,
             load,
         }
+    }
+
+    /// Undoes the last `open` of `handle`, whose library `failed` could not be placed (out of
+    /// memory or table space, before any constructor ran): as if it had not happened. Returns
+    /// the message for `dlerror`.
+    pub fn abort(&mut self, handle: u32, failed: u32) -> Error {
+        let name = self
+            .index
+            .as_ref()
+            .ok()
+            .and_then(|i| {
+                i.libs
+                    .get(failed as usize)
+                    .map(|l| Vec::from(i.str(&l.name)))
+            })
+            .unwrap_or_default();
+        let msg = Msg::new("")
+            .b(&name)
+            .s(": cannot load shared object: out of memory")
+            .end();
+        let Some(undo) = self.undo.take() else {
+            return msg;
+        };
+        if handle.checked_sub(LIB_HANDLE_BASE) != Some(undo.lib) {
+            return msg;
+        }
+        for &l in &undo.load {
+            if let Some(s) = self.libs.get_mut(l as usize) {
+                s.loaded = false;
+            }
+        }
+        self.load_order.truncate(undo.load_order_len);
+        for &l in self
+            .global_order
+            .get(undo.global_order_len..)
+            .unwrap_or(&[])
+        {
+            if let Some(s) = self.libs.get_mut(l as usize) {
+                s.global = false;
+            }
+        }
+        self.global_order.truncate(undo.global_order_len);
+        if let Some(s) = self.libs.get_mut(undo.lib as usize) {
+            s.refcount = s.refcount.saturating_sub(1);
+            s.nodelete = undo.nodelete;
+        }
+        msg
     }
 
     /// Puts `lib` and everything it depends on (transitively) into the global scope.

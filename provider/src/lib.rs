@@ -73,6 +73,10 @@ mod glue {
             with(|dl| dl.startup())
         }
 
+        fn abort(handle: u32, lib: u32) -> Vec<u8> {
+            with(|dl| dl.abort(handle, lib))
+        }
+
         fn loaded(lib: u32, memory_base: u32, table_base: u32) {
             with(|dl| dl.loaded(lib, memory_base, table_base))
         }

@@ -856,3 +856,17 @@ fn startup_lib_id_out_of_range_is_corrupt() {
     let mut d = Dl::new(encode_with_startup(&greet_set(), &[], &[3]));
     assert!(msg(d.startup().unwrap_err()).contains("start-up lib id"));
 }
+
+#[test]
+fn abort_undoes_an_open() {
+    let mut d = dl(&greet_set());
+    let o = open(&mut d, "libgreet.so", RTLD_NOW | RTLD_GLOBAL);
+    assert_eq!(o.load, [1, 0]);
+    // libgreet could not be placed: nothing of this open remains.
+    assert!(msg(d.abort(o.handle, 0)).contains("plugins/libgreet.so: cannot load shared object"));
+    assert!(!d.is_loaded(0) && !d.is_loaded(1));
+    assert_eq!(d.refcount(0), 0);
+    assert!(d.sym(HANDLE_DEFAULT, b"util").is_err());
+    // A later open loads everything again.
+    assert_eq!(open(&mut d, "libgreet.so", RTLD_NOW).load, [1, 0]);
+}

@@ -14,6 +14,8 @@
   ;; byte 0 = 1 on error; ok: handle @4, load list ptr @8, len @12; err: message ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "open" (func $open (param i32 i32 i32 i32 i32)))
   (import "wasm-dl:dl/dl@0.1.0" "loaded" (func $loaded (param i32 i32 i32)))
+  ;; abort: (handle, lib) -> list<u8>: ptr @0, len @4.
+  (import "wasm-dl:dl/dl@0.1.0" "abort" (func $abort (param i32 i32 i32)))
   ;; startup: () -> result<list<u32>, list<u8>>: byte 0 = 1 on error; list ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "startup" (func $startup (param i32)))
   ;; sym: (handle, name) -> result<u32, list<u8>>: ok value @4; err ptr @4, len @8.
@@ -95,7 +97,7 @@
     end)
 
   (func (export "dlopen") (param $name i32) (param $mode i32) (result i32)
-    (local $r i32) (local $handle i32)
+    (local $r i32) (local $handle i32) (local $failed i32)
     call $retarea
     local.set $r
     local.get $name
@@ -130,10 +132,27 @@
     local.get $r
     i32.load offset=12
     call $load
+    local.tee $failed
+    i32.const -1
+    i32.ne
+    if
+      ;; A library could not be placed: the provider forgets this open; dlopen fails.
+      local.get $handle
+      local.get $failed
+      call $retarea
+      local.tee $r
+      call $abort
+      local.get $r
+      i32.load
+      call $set_error
+      i32.const 0
+      return
+    end
     local.get $handle)
 
-  ;; Loads the libraries of a load list (dependencies first) and frees the list.
-  (func $load (param $list i32) (param $n i32)
+  ;; Loads the libraries of a load list (dependencies first) and frees the list. Returns -1, or
+  ;; the library that could not be placed (then nothing was relocated or constructed).
+  (func $load (param $list i32) (param $n i32) (result i32)
     (local $i i32) (local $lib i32)
     ;; Place every library first (so relocations can point into any of them), ...
     block $placed
@@ -153,7 +172,12 @@
         local.get $lib
         call $dispatch
         i32.eqz
-        if unreachable end ;; out of memory or table space
+        if ;; out of memory or table space
+          local.get $n
+          if local.get $list call $free end
+          local.get $lib
+          return
+        end
         local.get $lib
         i32.const 1
         local.get $lib
@@ -179,7 +203,8 @@
     local.get $n
     call $each
     local.get $n
-    if local.get $list call $free end)
+    if local.get $list call $free end
+    i32.const -1)
 
   ;; Before main's `_start`: load the libraries main was linked against.
   (func (export "__wasm_dl_startup")
@@ -196,7 +221,10 @@
     i32.load offset=4
     local.get $r
     i32.load offset=8
-    call $load)
+    call $load
+    i32.const -1
+    i32.ne
+    if unreachable end) ;; out of memory before main even starts
 
   (func (export "dlsym") (param $handle i32) (param $name i32) (result i32)
     (local $r i32)
