@@ -3,6 +3,8 @@
 //! NEEDED closure, breadth first), then the other bundled libraries in command-line order.
 //! A library that satisfies another's import becomes its dependency, so it is loaded first.
 
+mod main;
+
 use crate::parse::{ImportKind, Library, MainModule};
 use anyhow::{bail, Result};
 use hashbrown::HashMap;
@@ -112,7 +114,7 @@ pub struct Resolution {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Def {
+pub(crate) enum Def {
     Func(LibId, u32),
     Data(LibId, u32),
 }
@@ -126,7 +128,7 @@ pub fn find_lib(libs: &[Library<'_>], name: &str) -> Option<LibId> {
         .map(|i| LibId(i as u32))
 }
 
-fn sig(ty: &FuncType) -> String {
+pub(crate) fn sig(ty: &FuncType) -> String {
     let list = |v: &[ValType]| {
         v.iter()
             .map(|t| format!("{t}"))
@@ -165,98 +167,6 @@ impl HostImport {
 /// the adapter, preview 2 interfaces directly).
 pub fn is_host_module(module: &str) -> bool {
     module == "wasi_snapshot_preview1" || module.starts_with("wasi:")
-}
-
-/// Binds the functions main imports to library definitions: main's NEEDED closure first
-/// (breadth first), then load order, strong before weak; records the start-up libraries.
-fn resolve_main_imports(
-    main: &MainModule<'_>,
-    libs: &[Library<'_>],
-    defs: &HashMap<&str, Vec<Def>>,
-    res: &mut Resolution,
-    errors: &mut Vec<String>,
-    missing: &mut Vec<String>,
-) {
-    let mut rank: HashMap<LibId, usize> = HashMap::new();
-    let mut queue: VecDeque<LibId> = VecDeque::new();
-    for name in &main.needed {
-        match find_lib(libs, name) {
-            Some(id) => {
-                queue.push_back(id);
-                if !res.startup.contains(&id) {
-                    res.startup.push(id);
-                }
-            }
-            None => errors.push(format!(
-                "{}: needs `{name}` (dylink.0 NEEDED: it was linked against it), which was not \
-                 given; add it to the `wasm-dl compose` command line",
-                main.name
-            )),
-        }
-    }
-    while let Some(l) = queue.pop_front() {
-        if rank.contains_key(&l) {
-            continue;
-        }
-        rank.insert(l, rank.len());
-        queue.extend(
-            libs[l.index()]
-                .needed
-                .iter()
-                .filter_map(|n| find_lib(libs, n)),
-        );
-    }
-    for imp in &main.lib_imports {
-        let name = imp.name.as_str();
-        let def = defs.get(name).and_then(|list| {
-            list.iter()
-                .filter(|d| matches!(d, Def::Func(..)))
-                .min_by_key(|d| {
-                    let (Def::Func(l, _) | Def::Data(l, _)) = **d;
-                    let weak = libs[l.index()].weak_defs.contains(name);
-                    (weak, rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
-                })
-                .copied()
-        });
-        let src = match def {
-            Some(Def::Func(l, k)) => {
-                let found = &libs[l.index()].funcs[k as usize].1;
-                if *found != imp.ty {
-                    errors.push(format!(
-                        "{}: import `env.{name}`: type mismatch: imported as {} but {} defines \
-                         it as {}",
-                        main.name,
-                        sig(&imp.ty),
-                        libs[l.index()].name,
-                        sig(found)
-                    ));
-                }
-                if !res.startup.contains(&l) {
-                    res.startup.push(l);
-                }
-                FuncSource::Lib(l, k)
-            }
-            // Declared without dlfcn.h's import module: still the dl shim's.
-            _ if crate::synth::shim::func_type(name).as_ref() == Some(&imp.ty) => {
-                FuncSource::Reexport(HostImport::new(crate::DL_MODULE, name, &imp.ty))
-            }
-            _ if imp.weak => FuncSource::Trap,
-            _ => {
-                let what = if defs.contains_key(name) {
-                    "is data in every library that defines it, but main calls it"
-                } else {
-                    "no library given defines it; add the library to the `wasm-dl compose` \
-                     command line"
-                };
-                missing.push(format!(
-                    "{}: undefined function `{name}` (imported from `env`): {what}",
-                    main.name
-                ));
-                FuncSource::Trap
-            }
-        };
-        res.main_imports.push(src);
-    }
 }
 
 /// Resolves every import of every library.
@@ -342,7 +252,7 @@ pub fn resolve(
         }
     }
     res.warnings.sort();
-    resolve_main_imports(main, libs, &defs, &mut res, &mut errors, &mut missing);
+    main::resolve_main_imports(main, libs, &defs, &mut res, &mut errors, &mut missing);
 
     // One GOT entry per (import, target): shared by every library importing the same symbol the
     // same way, and never two imports of one library bound to the same entry (a component does

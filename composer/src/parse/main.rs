@@ -1,0 +1,276 @@
+//! Pass 1 for the main module: a stock non-PIC `wasm-ld` command (possibly linked against
+//! shared libraries).
+
+use super::{const_i32, validate};
+use crate::Input;
+use anyhow::{anyhow, bail, Context, Result};
+use hashbrown::HashMap;
+use wasmparser::{
+    Dylink0Subsection, ElementItems, ElementKind, ExternalKind, FuncType, KnownCustom, Parser,
+    Payload, SymbolFlags, TypeRef,
+};
+
+/// The main module: a stock non-PIC `wasm-ld` command.
+#[derive(Debug)]
+pub struct MainModule<'a> {
+    /// The name it was given (for messages).
+    pub name: String,
+    /// The module bytes.
+    pub bytes: &'a [u8],
+    /// Exported functions: name → (function index, type).
+    pub funcs: HashMap<String, (u32, FuncType)>,
+    /// Exported immutable i32 globals with constant values: name → absolute address.
+    pub data: HashMap<String, u32>,
+    /// Whether `__stack_pointer` is exported (mutable i32).
+    pub stack_pointer: bool,
+    /// Whether a memory is exported as `memory`.
+    pub memory_export: bool,
+    /// Function index → table slot, for functions main's own element segments place.
+    pub elem_slots: HashMap<u32, u32>,
+    /// Names main imports from the `wasm-dl` module (its `dl*` calls).
+    pub dl_imports: Vec<String>,
+    /// Whether main defines (not imports) table 0.
+    pub defines_table: bool,
+    /// Synthesized by the composer for an all-PIC input set (`synth::root`).
+    pub synthesized: bool,
+    /// Functions main imports from the host side (`wasm-dl`, WASI): (module, field).
+    pub host_imports: Vec<(String, String)>,
+    /// NEEDED names of its `dylink.0` (wasm-ld writes them when main is linked against a `.so`).
+    pub needed: Vec<String>,
+    /// Functions main imports from `env`: defined by a library it was linked against (or left
+    /// undefined with `--allow-undefined`), in import order.
+    pub lib_imports: Vec<MainImport>,
+}
+
+/// A function the main module imports from a library.
+#[derive(Clone, Debug)]
+pub struct MainImport {
+    /// Its function index in main (an import, so below main's first defined function).
+    pub func: u32,
+    /// The symbol name (`env.<name>`).
+    pub name: String,
+    /// Its type.
+    pub ty: FuncType,
+    /// Its type's index in main's type section.
+    pub type_index: u32,
+    /// `dylink.0` marks it weak: unresolved is allowed (calling it then traps, as calling NULL).
+    pub weak: bool,
+}
+
+impl MainModule<'_> {
+    /// The table slot of main's PLT entry for its import `name`, when main's own element
+    /// segments place it (main takes the function's address): its canonical address.
+    pub fn canonical_plt_slot(&self, name: &str) -> Option<u32> {
+        let imp = self.lib_imports.iter().find(|i| i.name == name)?;
+        self.elem_slots.get(&imp.func).copied()
+    }
+}
+
+/// Reads the main module.
+pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
+    let name = &input.name;
+    validate(name, &input.bytes)?;
+    let mut main = MainModule {
+        name: name.clone(),
+        bytes: &input.bytes,
+        funcs: HashMap::new(),
+        data: HashMap::new(),
+        stack_pointer: false,
+        memory_export: false,
+        elem_slots: HashMap::new(),
+        dl_imports: Vec::new(),
+        defines_table: false,
+        needed: Vec::new(),
+        lib_imports: Vec::new(),
+        host_imports: Vec::new(),
+        synthesized: false,
+    };
+    let mut types: Vec<FuncType> = Vec::new();
+    let mut func_types: Vec<u32> = Vec::new();
+    let mut globals: Vec<(Option<i32>, bool)> = Vec::new();
+    let mut exports = Vec::new();
+    let mut other_imports: Vec<String> = Vec::new();
+    let mut has_dylink = false;
+    let mut weak: hashbrown::HashSet<String> = hashbrown::HashSet::new();
+    let pic_error = || {
+        anyhow!(
+            "{name}: is position-independent (it imports globals such as `__memory_base`) but \
+             defines its own memory; link the main module either as an ordinary executable or \
+             with `-shared` (an all-PIC input set, with a PIC `libc.so`)"
+        )
+    };
+    for payload in Parser::new(0).parse_all(&input.bytes) {
+        match payload.with_context(|| format!("{name}: malformed module"))? {
+            Payload::CustomSection(c) => {
+                // A non-PIC executable linked against a `.so` carries a `dylink.0` with only
+                // NEEDED (and IMPORT_INFO for weak imports).
+                if let KnownCustom::Dylink0(reader) = c.as_known() {
+                    has_dylink = true;
+                    for sub in reader {
+                        match sub.with_context(|| format!("{name}: malformed `dylink.0`"))? {
+                            Dylink0Subsection::Needed(n) => {
+                                main.needed.extend(n.iter().map(|s| s.to_string()))
+                            }
+                            Dylink0Subsection::ImportInfo(infos) => weak.extend(
+                                infos
+                                    .iter()
+                                    .filter(|i| i.flags.contains(SymbolFlags::BINDING_WEAK))
+                                    .map(|i| i.field.to_string()),
+                            ),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    types.push(ty?);
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for imp in reader.into_imports() {
+                    let imp = imp?;
+                    if has_dylink
+                        && imp.module == "env"
+                        && matches!(imp.ty, TypeRef::Memory(_) | TypeRef::Global(_))
+                    {
+                        return Err(pic_error());
+                    }
+                    match imp.ty {
+                        TypeRef::Func(t) => {
+                            if imp.module == "env" {
+                                let ty = types.get(t as usize).cloned().ok_or_else(|| {
+                                    anyhow!("{name}: import `{}` uses an unknown type", imp.name)
+                                })?;
+                                main.lib_imports.push(MainImport {
+                                    func: func_types.len() as u32,
+                                    name: imp.name.to_string(),
+                                    ty,
+                                    type_index: t,
+                                    weak: false,
+                                });
+                                func_types.push(t);
+                                continue;
+                            }
+                            main.host_imports
+                                .push((imp.module.to_string(), imp.name.to_string()));
+                            func_types.push(t)
+                        }
+                        TypeRef::Global(g) => globals.push((None, g.mutable)),
+                        TypeRef::Table(_) => bail!(
+                            "{name}: imports its table (`{}.{}`); the main module must define it \
+                             (do not link it with `--import-table`)",
+                            imp.module,
+                            imp.name
+                        ),
+                        TypeRef::Memory(_) => bail!(
+                            "{name}: imports its memory (`{}.{}`); the main module must define it \
+                             (do not link it with `--import-memory`)",
+                            imp.module,
+                            imp.name
+                        ),
+                        _ => {}
+                    }
+                    if imp.module == crate::DL_MODULE {
+                        main.dl_imports.push(imp.name.to_string());
+                    } else if !imp.module.starts_with("wasi_snapshot_preview1")
+                        && !imp.module.starts_with("wasi:")
+                    {
+                        other_imports.push(format!("{}.{}", imp.module, imp.name));
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    func_types.push(t?);
+                }
+            }
+            Payload::TableSection(reader) if reader.count() > 0 => main.defines_table = true,
+            Payload::GlobalSection(reader) => {
+                for g in reader {
+                    let g = g?;
+                    globals.push((const_i32(&g.init_expr), g.ty.mutable));
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    exports.push((e.name.to_string(), e.kind, e.index));
+                }
+            }
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    let elem = elem?;
+                    let ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } = elem.kind
+                    else {
+                        continue;
+                    };
+                    if table_index.unwrap_or(0) != 0 {
+                        continue;
+                    }
+                    let Some(base) = const_i32(&offset_expr) else {
+                        continue;
+                    };
+                    if let ElementItems::Functions(funcs) = elem.items {
+                        for (i, f) in funcs.into_iter().enumerate() {
+                            main.elem_slots.entry(f?).or_insert(base as u32 + i as u32);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (ename, kind, index) in exports {
+        match kind {
+            ExternalKind::Func => {
+                let ty = func_types
+                    .get(index as usize)
+                    .and_then(|t| types.get(*t as usize))
+                    .cloned()
+                    .ok_or_else(|| anyhow!("{name}: export `{ename}` has no type"))?;
+                main.funcs.insert(ename, (index, ty));
+            }
+            ExternalKind::Global => match globals.get(index as usize) {
+                Some((_, true)) if ename == "__stack_pointer" => main.stack_pointer = true,
+                Some((Some(v), false)) => {
+                    main.data.insert(ename, *v as u32);
+                }
+                _ => {}
+            },
+            ExternalKind::Memory if ename == "memory" => main.memory_export = true,
+            _ => {}
+        }
+    }
+    if !main.memory_export {
+        bail!(
+            "{name}: does not export its memory as `memory` (link it with `-Wl,--export-memory`)"
+        );
+    }
+    for imp in &mut main.lib_imports {
+        imp.weak = weak.contains(&imp.name);
+    }
+    if !other_imports.is_empty() {
+        let shown: Vec<&str> = other_imports.iter().take(8).map(String::as_str).collect();
+        bail!(
+            "{name}: imports {} ({}{}) that no library can provide: only functions imported \
+             from `env` are linked to libraries, `wasm-dl` (dlfcn.h) and WASI imports are \
+             provided by the component; link their definitions into the main module",
+            if other_imports.len() == 1 {
+                "a symbol"
+            } else {
+                "symbols"
+            },
+            shown.join(", "),
+            if other_imports.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(main)
+}

@@ -1,0 +1,130 @@
+//! Pass 1: read the main module and the shared libraries into plain data.
+//!
+//! Nothing here decides anything; it only records what the inputs declare (imports, exports,
+//! `dylink.0` metadata, where main's functions sit in its table) and rejects bytes that are not
+//! the kind of module the role needs, naming the file and the flag that fixes it.
+
+mod library;
+mod main;
+
+pub use library::library;
+pub use main::{main_module, MainImport, MainModule};
+
+use anyhow::{anyhow, bail, Result};
+use wasmparser::{FuncType, Operator, Parser, ValType, Validator, WasmFeatures};
+
+/// What a core import asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportKind {
+    /// A function of this type.
+    Func(FuncType),
+    /// A global.
+    Global {
+        /// Its value type.
+        ty: ValType,
+        /// Whether it is declared mutable.
+        mutable: bool,
+    },
+    /// A linear memory.
+    Memory,
+    /// A table.
+    Table,
+    /// A tag (exception handling); never satisfiable here.
+    Tag,
+}
+
+/// One import of a library.
+#[derive(Clone, Debug)]
+pub struct Import {
+    /// Import module (`env`, `GOT.mem`, `GOT.func`, ...).
+    pub module: String,
+    /// Import field (the symbol name for symbols).
+    pub field: String,
+    /// What is imported.
+    pub kind: ImportKind,
+    /// `dylink.0` marks the symbol weak: unresolved is allowed and means 0.
+    pub weak: bool,
+}
+
+/// A shared library as `wasm-ld -shared` wrote it.
+#[derive(Debug)]
+pub struct Library<'a> {
+    /// The name it was given (path on the command line); `dlopen` finds it by this and its basename.
+    pub name: String,
+    /// The module bytes (rewritten later by the synth pass).
+    pub bytes: &'a [u8],
+    /// MEM_INFO memory size in bytes.
+    pub mem_size: u32,
+    /// MEM_INFO memory alignment, log2.
+    pub mem_align: u32,
+    /// MEM_INFO table size (slots its element segments fill).
+    pub table_size: u32,
+    /// MEM_INFO table alignment, log2: the table base must be a multiple of `2^table_align`.
+    pub table_align: u32,
+    /// NEEDED names.
+    pub needed: Vec<String>,
+    /// Every import, in order.
+    pub imports: Vec<Import>,
+    /// Exported functions that are symbols, in export order; slot k is `table_base + table_size + k`.
+    pub funcs: Vec<(String, FuncType)>,
+    /// Exported data symbols with their offset from `__memory_base`.
+    pub data: Vec<(String, u32)>,
+    /// The constructor entry point, if any (`__wasm_call_ctors` or `_initialize`).
+    pub ctor: Option<String>,
+    /// Whether `__wasm_call_dtors` is exported (run by `dlclose`).
+    pub dtor: bool,
+    /// Whether `__wasm_apply_data_relocs` is exported (LLVM 22 omits it when empty).
+    pub apply_data_relocs: bool,
+    /// Exported symbols `dylink.0` marks as weak definitions.
+    pub weak_defs: hashbrown::HashSet<String>,
+    /// Exports `dylink.0` EXPORT_INFO marks hidden or local: module exports, but not symbols
+    /// (neither in [`Library::funcs`] / [`Library::data`] nor visible to `dlsym`).
+    pub hidden: hashbrown::HashSet<String>,
+}
+
+/// Largest MEM_INFO table alignment (log2) accepted: up to 2^16 - 1 padding slots per library.
+pub const MAX_TABLE_ALIGN: u32 = 16;
+
+/// Names wasm-ld synthesizes in a library's exports: linker entry points, not symbols.
+/// (`__wasm_call_dtors` is a libc function and `_start` a PIC main's entry point: symbols.)
+pub fn is_linker_entry(name: &str) -> bool {
+    matches!(
+        name,
+        "__wasm_call_ctors"
+            | "__wasm_apply_data_relocs"
+            | "__wasm_apply_global_relocs"
+            | "__wasm_apply_tls_relocs"
+            | "__wasm_init_memory"
+            | "__wasm_init_tls"
+            | "__wasm_start"
+            | "_initialize"
+    )
+}
+
+/// Features the composer accepts in inputs: what wasm-ld emits by default plus common extensions.
+pub fn features() -> WasmFeatures {
+    WasmFeatures::default()
+}
+
+fn validate(name: &str, bytes: &[u8]) -> Result<()> {
+    if !bytes.starts_with(b"\0asm") {
+        bail!("{name}: not a WebAssembly file (it does not start with the `\\0asm` magic)");
+    }
+    if Parser::is_component(bytes) {
+        bail!("{name}: is a component; wasm-dl takes core modules built by clang/wasm-ld");
+    }
+    Validator::new_with_features(features())
+        .validate_all(bytes)
+        .map_err(|e| anyhow!("{name}: invalid WebAssembly module: {e}"))?;
+    Ok(())
+}
+
+fn const_i32(expr: &wasmparser::ConstExpr<'_>) -> Option<i32> {
+    let mut ops = expr.get_operators_reader();
+    let first = ops.read().ok()?;
+    let end = ops.read().ok()?;
+    match (first, end) {
+        (Operator::I32Const { value }, Operator::End) => Some(value),
+        _ => None,
+    }
+}

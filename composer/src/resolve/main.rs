@@ -1,0 +1,100 @@
+//! Pass 2 for the main module's own imports: functions it calls in libraries it was linked
+//! against (or left undefined with `--allow-undefined`), bound as a dynamic linker binds an
+//! executable's PLT: main's NEEDED closure first, then every library in load order.
+
+use super::{find_lib, sig, Def, FuncSource, HostImport, LibId, Resolution};
+use crate::parse::{Library, MainModule};
+use hashbrown::HashMap;
+use std::collections::VecDeque;
+
+/// Binds the functions main imports to library definitions: main's NEEDED closure first
+/// (breadth first), then load order, strong before weak; records the start-up libraries.
+pub(super) fn resolve_main_imports(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    defs: &HashMap<&str, Vec<Def>>,
+    res: &mut Resolution,
+    errors: &mut Vec<String>,
+    missing: &mut Vec<String>,
+) {
+    let mut rank: HashMap<LibId, usize> = HashMap::new();
+    let mut queue: VecDeque<LibId> = VecDeque::new();
+    for name in &main.needed {
+        match find_lib(libs, name) {
+            Some(id) => {
+                queue.push_back(id);
+                if !res.startup.contains(&id) {
+                    res.startup.push(id);
+                }
+            }
+            None => errors.push(format!(
+                "{}: needs `{name}` (dylink.0 NEEDED: it was linked against it), which was not \
+                 given; add it to the `wasm-dl compose` command line",
+                main.name
+            )),
+        }
+    }
+    while let Some(l) = queue.pop_front() {
+        if rank.contains_key(&l) {
+            continue;
+        }
+        rank.insert(l, rank.len());
+        queue.extend(
+            libs[l.index()]
+                .needed
+                .iter()
+                .filter_map(|n| find_lib(libs, n)),
+        );
+    }
+    for imp in &main.lib_imports {
+        let name = imp.name.as_str();
+        let def = defs.get(name).and_then(|list| {
+            list.iter()
+                .filter(|d| matches!(d, Def::Func(..)))
+                .min_by_key(|d| {
+                    let (Def::Func(l, _) | Def::Data(l, _)) = **d;
+                    let weak = libs[l.index()].weak_defs.contains(name);
+                    (weak, rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
+                })
+                .copied()
+        });
+        let src = match def {
+            Some(Def::Func(l, k)) => {
+                let found = &libs[l.index()].funcs[k as usize].1;
+                if *found != imp.ty {
+                    errors.push(format!(
+                        "{}: import `env.{name}`: type mismatch: imported as {} but {} defines \
+                         it as {}",
+                        main.name,
+                        sig(&imp.ty),
+                        libs[l.index()].name,
+                        sig(found)
+                    ));
+                }
+                if !res.startup.contains(&l) {
+                    res.startup.push(l);
+                }
+                FuncSource::Lib(l, k)
+            }
+            // Declared without dlfcn.h's import module: still the dl shim's.
+            _ if crate::synth::shim::func_type(name).as_ref() == Some(&imp.ty) => {
+                FuncSource::Reexport(HostImport::new(crate::DL_MODULE, name, &imp.ty))
+            }
+            _ if imp.weak => FuncSource::Trap,
+            _ => {
+                let what = if defs.contains_key(name) {
+                    "is data in every library that defines it, but main calls it"
+                } else {
+                    "no library given defines it; add the library to the `wasm-dl compose` \
+                     command line"
+                };
+                missing.push(format!(
+                    "{}: undefined function `{name}` (imported from `env`): {what}",
+                    main.name
+                ));
+                FuncSource::Trap
+            }
+        };
+        res.main_imports.push(src);
+    }
+}
