@@ -201,8 +201,9 @@ impl Composer {
             .with_context(|| format!("{}: cannot make a component of it", main.name))?
             .adapter(
                 WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                // A synthesized root exports `wasi:cli/run` itself (see `synth::root`).
-                if main.synthesized {
+                // A main that exports `wasi:cli/run` itself (a preview 2 command, as the root of
+                // a wasip2 all-PIC set) needs only WASI preview 1 functions, not a command.
+                if main.exports_run {
                     WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
                 } else {
                     WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER

@@ -1,5 +1,6 @@
-//! The composer never panics, whatever the bytes: every mutation of a valid main module and
-//! library (bytes flipped, sections truncated) is either composed or rejected with an error.
+//! The composer never panics, whatever the bytes: every mutation of a valid main module (an
+//! ordinary one, or position-independent) and library (bytes flipped, sections truncated) is
+//! either composed or rejected with an error.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -35,6 +36,22 @@ const LIB: &str = r#"
   (data (global.get $mb) "\07\00\00\00\09\00\00\00"))
 "#;
 
+/// A position-independent main (all-PIC input set): the composer synthesizes its root.
+const PIC_MAIN: &str = r#"
+(module
+  (@dylink.0 (mem-info (memory 8 2)))
+  (import "env" "memory" (memory 1))
+  (import "env" "__indirect_function_table" (table 0 funcref))
+  (import "env" "__stack_pointer" (global (mut i32)))
+  (import "env" "__memory_base" (global $mb i32))
+  (import "env" "__table_base" (global i32))
+  (import "env" "get" (func $get (result i32)))
+  (global (export "answer") i32 (i32.const 0))
+  (func (export "malloc") (param i32) (result i32) i32.const 0)
+  (func (export "_start") call $get drop)
+  (data (global.get $mb) "\2a\00\00\00"))
+"#;
+
 fn compose(main: &[u8], lib: &[u8]) {
     let result = catch_unwind(AssertUnwindSafe(|| {
         wasm_dl::Composer::new()
@@ -62,9 +79,32 @@ fn valid_inputs_compose() {
 }
 
 #[test]
+fn valid_pic_inputs_compose() {
+    wasm_dl::Composer::new()
+        .main("main.so", wat::parse_str(PIC_MAIN).unwrap())
+        .library("libx.so", wat::parse_str(LIB).unwrap())
+        .provider(wasm_dl::ProviderMode::External)
+        .compose()
+        .unwrap();
+}
+
+#[test]
 fn mutated_inputs_never_panic() {
-    let main = wat::parse_str(MAIN).unwrap();
-    let lib = wat::parse_str(LIB).unwrap();
+    mutate(
+        &wat::parse_str(MAIN).unwrap(),
+        &wat::parse_str(LIB).unwrap(),
+    );
+}
+
+#[test]
+fn mutated_pic_inputs_never_panic() {
+    mutate(
+        &wat::parse_str(PIC_MAIN).unwrap(),
+        &wat::parse_str(LIB).unwrap(),
+    );
+}
+
+fn mutate(main: &[u8], lib: &[u8]) {
     // A fixed-seed generator: the same mutations every run.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
@@ -74,7 +114,7 @@ fn mutated_inputs_never_panic() {
         state
     };
     for round in 0..3000 {
-        let (mut m, mut l) = (main.clone(), lib.clone());
+        let (mut m, mut l) = (main.to_vec(), lib.to_vec());
         let target = if round % 2 == 0 { &mut l } else { &mut m };
         match next() % 3 {
             0 => {

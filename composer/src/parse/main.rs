@@ -31,6 +31,8 @@ pub struct MainModule<'a> {
     pub dl_imports: Vec<String>,
     /// Whether main defines (not imports) table 0.
     pub defines_table: bool,
+    /// Exports `wasi:cli/run@0.2.0#run` itself (a WASI preview 2 command).
+    pub exports_run: bool,
     /// Synthesized by the composer for an all-PIC input set (`synth::root`).
     pub synthesized: bool,
     /// Functions main imports from the host side (`wasm-dl`, WASI): (module, field).
@@ -84,6 +86,7 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
         lib_imports: Vec::new(),
         host_imports: Vec::new(),
         synthesized: false,
+        exports_run: false,
     };
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
@@ -224,6 +227,9 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
             _ => {}
         }
     }
+    main.exports_run = exports
+        .iter()
+        .any(|(n, k, _)| n == crate::synth::root::RUN_EXPORT && *k == ExternalKind::Func);
     for (ename, kind, index) in exports {
         match kind {
             ExternalKind::Func => {

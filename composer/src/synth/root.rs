@@ -17,10 +17,11 @@
 //! - every host function the libraries import (WASI preview 2 interfaces, preview 1), imported
 //!   (`main_module` re-exports them to the libraries), with the libraries' `component-type`
 //!   sections so that wit-component knows their WIT types;
-//! - the command's entry point [`RUN_EXPORT`] (wasi-libc's preview 2 `libc.so` declares a world
-//!   that exports it), which calls the PIC main's `wasi:cli/run@0.2.0#run` or `_start`. As the
-//!   root exports `run` itself, the WASI preview 1 adapter, if a library needs it, is the
-//!   reactor one.
+//! - the command's entry point, which calls the PIC main's `wasi:cli/run@0.2.0#run` or
+//!   `_start`: [`RUN_EXPORT`] when the libraries use WASI preview 2 (wasi-libc's preview 2
+//!   `libc.so` declares a world that exports it; the preview 1 adapter, if a library needs it,
+//!   is then the reactor one), else `_start` (the command adapter calls it), which exits with
+//!   status 1 through `proc_exit` when the PIC main's `run` reports an error.
 
 use crate::parse::Library;
 use crate::resolve::is_host_module;
@@ -114,8 +115,29 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
         }
     }
 
+    // WASI preview 2 libraries: the root is a preview 2 command (it exports `run`); otherwise a
+    // preview 1 one (it exports `_start`).
+    let preview2 = host.iter().any(|(m, _, _)| m.starts_with("wasi:"));
+    let proc_exit_ty = FuncType::new([wasmparser::ValType::I32], []);
+    if !preview2 && status {
+        match host
+            .iter()
+            .find(|(m, f, _)| *m == "wasi_snapshot_preview1" && *f == "proc_exit")
+        {
+            Some((_, _, t)) if **t != proc_exit_ty => {
+                bail!("`wasi_snapshot_preview1.proc_exit` is imported with the wrong type")
+            }
+            Some(_) => {}
+            None => host.push(("wasi_snapshot_preview1", "proc_exit", &proc_exit_ty)),
+        }
+    }
+
     let mut types = TypeSection::new();
-    types.ty().function([], [ValType::I32]); // 0: run
+    if preview2 {
+        types.ty().function([], [ValType::I32]); // 0: run
+    } else {
+        types.ty().function([], []); // 0: _start
+    }
     types.ty().function([ValType::I32], [ValType::I32]); // 1: malloc
     types.ty().function([ValType::I32], []); // 2: free
     let entry_results: &[ValType] = if status { &[ValType::I32] } else { &[] };
@@ -151,6 +173,10 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
         imports.import(module, field, EntityType::Function(types.len() - 1));
     }
     let n_imports = first_host + host.len() as u32;
+    let proc_exit = host
+        .iter()
+        .position(|(m, f, _)| *m == "wasi_snapshot_preview1" && *f == "proc_exit")
+        .map(|i| first_host + i as u32);
 
     let mut funcs = FunctionSection::new();
     let mut code = CodeSection::new();
@@ -160,8 +186,14 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
         let mut f = Function::new([]);
         let mut ins = f.instructions();
         ins.call(entry_fn);
-        if !status {
-            ins.i32_const(0);
+        match (preview2, status, proc_exit) {
+            (true, false, _) => {
+                ins.i32_const(0);
+            }
+            (false, true, Some(exit)) => {
+                ins.if_(BlockType::Empty).i32_const(1).call(exit).end();
+            }
+            _ => {}
         }
         ins.end();
         code.function(&f);
@@ -277,7 +309,11 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
     exports.export("__stack_low", ExportKind::Global, 2);
     exports.export("__heap_base", ExportKind::Global, 3);
     exports.export("__heap_end", ExportKind::Global, 4);
-    exports.export(RUN_EXPORT, ExportKind::Func, run);
+    exports.export(
+        if preview2 { RUN_EXPORT } else { "_start" },
+        ExportKind::Func,
+        run,
+    );
     exports.export("malloc", ExportKind::Func, malloc);
     exports.export("free", ExportKind::Func, free);
 
