@@ -179,7 +179,7 @@ impl Composer {
             &res.gots,
             &layout,
             atexit_module.is_some(),
-            &plt_entries(&main, &res),
+            &main_slots(&main, &res),
         );
         let main_bytes = match synth::plt::Plan::new(&main, &res) {
             Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(&main, &plan)?),
@@ -245,23 +245,44 @@ impl Composer {
     }
 }
 
-/// The functions main imports from libraries, for the loader to bind (see `synth::plt`).
-fn plt_entries(
+/// The globals of main that point into libraries, for the loader to set (see `synth::plt`):
+/// the slots of main's PLT entries and what its `GOT.*` imports became.
+fn main_slots(
     main: &parse::MainModule<'_>,
     res: &resolve::Resolution,
-) -> Vec<synth::loader::PltEntry> {
-    main.lib_imports
+) -> Vec<synth::loader::MainSlot> {
+    use resolve::GotTarget;
+    let plt = main
+        .lib_imports
         .iter()
         .zip(&res.main_imports)
         .filter_map(|(imp, src)| match src {
-            resolve::FuncSource::Lib(lib, k) => Some(synth::loader::PltEntry {
-                name: imp.name.clone(),
+            resolve::FuncSource::Lib(lib, k) => Some(synth::loader::MainSlot {
+                global: synth::plt::plt_global(&imp.name),
                 lib: *lib,
                 k: *k,
+                func: true,
             }),
             _ => None,
-        })
-        .collect()
+        });
+    let got = main
+        .got_imports
+        .iter()
+        .zip(&res.main_gots)
+        .filter_map(|(g, t)| {
+            let (lib, k, func) = match t {
+                GotTarget::LibFunc(l, k) => (*l, *k, true),
+                GotTarget::LibData(l, off) => (*l, *off, false),
+                _ => return None,
+            };
+            Some(synth::loader::MainSlot {
+                global: synth::plt::got_global(g.func, &g.name),
+                lib,
+                k,
+                func,
+            })
+        });
+    plt.chain(got).collect()
 }
 
 impl Composer {

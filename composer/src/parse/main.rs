@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use hashbrown::HashMap;
 use wasmparser::{
     Dylink0Subsection, ElementItems, ElementKind, ExternalKind, FuncType, KnownCustom, Parser,
-    Payload, SymbolFlags, TypeRef,
+    Payload, SymbolFlags, TypeRef, ValType,
 };
 
 /// The main module: a stock non-PIC `wasm-ld` command.
@@ -31,6 +31,9 @@ pub struct MainModule<'a> {
     pub dl_imports: Vec<String>,
     /// Whether main defines (not imports) table 0.
     pub defines_table: bool,
+    /// `GOT.mem`/`GOT.func` globals main imports (compiled `-fPIC` and linked against a
+    /// library: the address of a library's data or function), in import order.
+    pub got_imports: Vec<MainGot>,
     /// Exports `wasi:cli/run@0.2.0#run` itself (a WASI preview 2 command).
     pub exports_run: bool,
     /// Synthesized by the composer for an all-PIC input set (`synth::root`).
@@ -42,6 +45,19 @@ pub struct MainModule<'a> {
     /// Functions main imports from `env`: defined by a library it was linked against (or left
     /// undefined with `--allow-undefined`), in import order.
     pub lib_imports: Vec<MainImport>,
+}
+
+/// A `GOT.mem`/`GOT.func` global the main module imports.
+#[derive(Clone, Debug)]
+pub struct MainGot {
+    /// Its global index in main (an import).
+    pub global: u32,
+    /// `GOT.func` (a function's table slot) rather than `GOT.mem` (a data address).
+    pub func: bool,
+    /// The symbol.
+    pub name: String,
+    /// `dylink.0` marks it weak: unresolved is allowed (the address is 0).
+    pub weak: bool,
 }
 
 /// A function the main module imports from a library.
@@ -87,6 +103,7 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
         host_imports: Vec::new(),
         synthesized: false,
         exports_run: false,
+        got_imports: Vec::new(),
     };
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
@@ -159,7 +176,21 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                                 .push((imp.module.to_string(), imp.name.to_string()));
                             func_types.push(t)
                         }
-                        TypeRef::Global(g) => globals.push((None, g.mutable)),
+                        TypeRef::Global(g) => {
+                            if matches!(imp.module, "GOT.mem" | "GOT.func")
+                                && g.content_type == ValType::I32
+                            {
+                                main.got_imports.push(MainGot {
+                                    global: globals.len() as u32,
+                                    func: imp.module == "GOT.func",
+                                    name: imp.name.to_string(),
+                                    weak: false,
+                                });
+                                globals.push((None, g.mutable));
+                                continue;
+                            }
+                            globals.push((None, g.mutable))
+                        }
                         TypeRef::Table(_) => bail!(
                             "{name}: imports its table (`{}.{}`); the main module must define it \
                              (do not link it with `--import-table`)",
@@ -258,6 +289,9 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
     }
     for imp in &mut main.lib_imports {
         imp.weak = weak.contains(&imp.name);
+    }
+    for g in &mut main.got_imports {
+        g.weak = weak.contains(&g.name);
     }
     if !other_imports.is_empty() {
         let shown: Vec<&str> = other_imports.iter().take(8).map(String::as_str).collect();

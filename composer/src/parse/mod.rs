@@ -8,7 +8,7 @@ mod library;
 mod main;
 
 pub use library::library;
-pub use main::{main_module, MainImport, MainModule};
+pub use main::{main_module, MainGot, MainImport, MainModule};
 
 use anyhow::{anyhow, bail, Result};
 use wasmparser::{FuncType, Operator, Parser, ValType, Validator, WasmFeatures};

@@ -2,7 +2,7 @@
 //! against (or left undefined with `--allow-undefined`), bound as a dynamic linker binds an
 //! executable's PLT: main's NEEDED closure first, then every library in load order.
 
-use super::{find_lib, sig, Def, FuncSource, HostImport, LibId, Resolution};
+use super::{find_lib, sig, Def, FuncSource, GotTarget, HostImport, LibId, Resolution};
 use crate::parse::{Library, MainModule};
 use hashbrown::HashMap;
 use std::collections::VecDeque;
@@ -45,6 +45,43 @@ pub(super) fn resolve_main_imports(
                 .iter()
                 .filter_map(|n| find_lib(libs, n)),
         );
+    }
+    // The definition main binds `name` to: the best of `defs` of the wanted kind.
+    let best = |name: &str, func: bool| -> Option<Def> {
+        defs.get(name).and_then(|list| {
+            list.iter()
+                .filter(|d| matches!(d, Def::Func(..)) == func)
+                .min_by_key(|d| {
+                    let (Def::Func(l, _) | Def::Data(l, _)) = **d;
+                    let weak = libs[l.index()].weak_defs.contains(name);
+                    (weak, rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
+                })
+                .copied()
+        })
+    };
+    for got in &main.got_imports {
+        let target = match best(&got.name, got.func) {
+            Some(Def::Func(l, k)) => Some((l, GotTarget::LibFunc(l, k))),
+            Some(Def::Data(l, off)) => Some((l, GotTarget::LibData(l, off))),
+            None if got.weak => None,
+            None => {
+                missing.push(format!(
+                    "{}: undefined {} `{}` (imported from `{}`): no library given defines it",
+                    main.name,
+                    if got.func { "function" } else { "data symbol" },
+                    got.name,
+                    if got.func { "GOT.func" } else { "GOT.mem" },
+                ));
+                None
+            }
+        };
+        if let Some((l, _)) = &target {
+            if !res.startup.contains(l) {
+                res.startup.push(*l);
+            }
+        }
+        res.main_gots
+            .push(target.map_or(GotTarget::Null, |(_, t)| t));
     }
     for imp in &main.lib_imports {
         let name = imp.name.as_str();

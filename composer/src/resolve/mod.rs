@@ -106,6 +106,9 @@ pub struct Resolution {
     /// How each function main imports from a library is bound (parallel to
     /// `MainModule::lib_imports`): `Lib`, or `Trap` for a weak or stubbed undefined one.
     pub main_imports: Vec<FuncSource>,
+    /// What each `GOT.mem`/`GOT.func` global main imports holds (parallel to
+    /// `MainModule::got_imports`): a library's data address or function slot, or 0.
+    pub main_gots: Vec<GotTarget>,
     /// Libraries loaded before main runs, as the executable's DT_NEEDED on Linux: main's NEEDED,
     /// then each other library that defines a function main imports.
     pub startup: Vec<LibId>,

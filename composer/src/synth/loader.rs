@@ -46,16 +46,19 @@ pub const OP_CONSTRUCT: i32 = 4;
 pub const OP_DESTRUCT: i32 = 5;
 const N_OPS: u32 = 6;
 
-/// A function main imports from a library: the loader sets main's PLT global
-/// (`synth::plt`) to its slot when it places the library.
+/// A global of main that holds an address in a library (see `synth::plt`): a PLT entry's slot,
+/// or what a `GOT.func`/`GOT.mem` import of main became. The loader sets it when it places the
+/// library.
 #[derive(Clone, Debug)]
-pub struct PltEntry {
-    /// The name main imports.
-    pub name: String,
-    /// The library defining it.
+pub struct MainSlot {
+    /// Main's export of the global.
+    pub global: String,
+    /// The library it points into.
     pub lib: crate::resolve::LibId,
-    /// Its position among that library's exported functions.
+    /// Function `k` of the library (its slot) if `func`, else data at offset `k` (an address).
     pub k: u32,
+    /// Whether `k` is a function.
+    pub func: bool,
 }
 
 /// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
@@ -67,7 +70,7 @@ pub fn encode(
     gots: &[GotTarget],
     layout: &Layout,
     has_atexit: bool,
-    plt: &[PltEntry],
+    main_slots: &[MainSlot],
 ) -> Vec<u8> {
     let n = libs.len() as u32;
     let mut types = TypeSection::new();
@@ -131,12 +134,12 @@ pub fn encode(
         main_new.push((*got, n_funcs));
         n_funcs += 1;
     }
-    // main's PLT globals, per library.
-    let mut plt_globals: Vec<Vec<(u32, u32)>> = vec![Vec::new(); libs.len()];
-    for e in plt {
-        imports.import("main", &super::plt::plt_global(&e.name), mut_i32);
-        if let Some(v) = plt_globals.get_mut(e.lib.index()) {
-            v.push((n_globals, e.k));
+    // main's PLT and GOT globals, per library.
+    let mut main_globals: Vec<Vec<(u32, &MainSlot)>> = vec![Vec::new(); libs.len()];
+    for e in main_slots {
+        imports.import("main", &e.global, mut_i32);
+        if let Some(v) = main_globals.get_mut(e.lib.index()) {
+            v.push((n_globals, e));
         }
         n_globals += 1;
     }
@@ -388,11 +391,14 @@ pub fn encode(
                         }
                         ins.i32_add().global_set(*g);
                     }
-                    for (g, k) in &plt_globals[j] {
-                        ins.global_get(tb)
-                            .i32_const((lib.table_size + k) as i32)
-                            .i32_add()
-                            .global_set(*g);
+                    for (g, e) in &main_globals[j] {
+                        if e.func {
+                            ins.global_get(tb)
+                                .i32_const((lib.table_size + e.k) as i32);
+                        } else {
+                            ins.global_get(mb).i32_const(e.k as i32);
+                        }
+                        ins.i32_add().global_set(*g);
                     }
                     ins.i32_const(1);
                 }

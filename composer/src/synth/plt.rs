@@ -16,7 +16,7 @@
 //! function index map. DWARF sections are dropped (their code offsets no longer hold); the name
 //! section is renumbered.
 
-use crate::parse::{MainImport, MainModule};
+use crate::parse::{MainGot, MainImport, MainModule};
 use crate::resolve::{FuncSource, HostImport, Resolution};
 use anyhow::{anyhow, bail, Context, Result};
 use std::convert::Infallible;
@@ -34,6 +34,14 @@ const ENTRY_EXPORTS: &[&str] = &["_start", super::root::RUN_EXPORT];
 /// The shim export main's `_start` wrapper calls first: `() -> ()`.
 pub const STARTUP_IMPORT: &str = "__wasm_dl_startup";
 
+/// Name of the exported global that replaces main's `GOT.mem`/`GOT.func` import `name`.
+pub fn got_global(func: bool, name: &str) -> String {
+    format!(
+        "__wasm_dl_got:{}.{name}",
+        if func { "GOT.func" } else { "GOT.mem" }
+    )
+}
+
 /// Name of the exported global holding the table slot main's import `name` calls.
 pub fn plt_global(name: &str) -> String {
     format!("__wasm_dl_plt:{name}")
@@ -47,6 +55,8 @@ pub struct Plan<'m> {
     renamed: Vec<u32>,
     /// Host functions libraries call that main does not import: added (main re-exports them).
     added: Vec<&'m HostImport>,
+    /// `GOT.mem`/`GOT.func` imports (main compiled `-fPIC`): become globals the loader sets.
+    gots: Vec<&'m MainGot>,
     /// Whether libraries must be loaded before `_start`.
     startup: bool,
 }
@@ -76,11 +86,17 @@ impl<'m> Plan<'m> {
             .filter(|h| !imported.contains(&(h.module.as_str(), h.field.as_str())))
             .collect();
         let startup = !res.startup.is_empty();
-        let needed = startup || !plt.is_empty() || !renamed.is_empty() || !added.is_empty();
+        let gots: Vec<&MainGot> = main.got_imports.iter().collect();
+        let needed = startup
+            || !plt.is_empty()
+            || !renamed.is_empty()
+            || !added.is_empty()
+            || !gots.is_empty();
         needed.then_some(Plan {
             plt,
             renamed,
             added,
+            gots,
             startup,
         })
     }
@@ -109,8 +125,12 @@ struct Plt<'m> {
     /// The input's entry points (export name, function, type), wrapped when libraries load
     /// before they run.
     entries: Vec<(String, u32, u32)>,
-    /// Global index of the first PLT global.
+    /// Global index of the first PLT global (the GOT globals follow them).
     first_plt_global: u32,
+    /// Global imports of the input module.
+    n_global_imports: u32,
+    /// Sorted global indices of the `GOT.*` imports that become defined globals.
+    removed_globals: Vec<u32>,
 }
 
 impl Plt<'_> {
@@ -126,6 +146,19 @@ impl Plt<'_> {
     /// The new index of the wrapper of entry `i` (after the PLT entries).
     fn wrapper_func(&self, i: usize) -> u32 {
         self.n_funcs + self.added_imports() + i as u32
+    }
+
+    /// The new index of global `g`: imports kept, then defined globals, then the PLT globals,
+    /// then the former `GOT.*` imports.
+    fn map_global(&self, g: u32) -> u32 {
+        let r = self.removed_globals.len() as u32;
+        if g >= self.n_global_imports {
+            return g - r;
+        }
+        match self.removed_globals.binary_search(&g) {
+            Ok(j) => self.first_plt_global + self.plan.plt.len() as u32 + j as u32,
+            Err(before) => g - before as u32,
+        }
     }
 
     fn map(&self, f: u32) -> u32 {
@@ -147,6 +180,10 @@ impl Reencode for Plt<'_> {
         Ok(self.map(func))
     }
 
+    fn global_index(&mut self, global: u32) -> Result<u32, reencode::Error<Infallible>> {
+        Ok(self.map_global(global))
+    }
+
     fn parse_type_section(
         &mut self,
         types: &mut TypeSection,
@@ -166,10 +203,16 @@ impl Reencode for Plt<'_> {
         imports: &mut ImportSection,
         section: wasmparser::ImportSectionReader<'_>,
     ) -> Result<(), reencode::Error<Infallible>> {
-        let mut func = 0u32;
+        let (mut func, mut global) = (0u32, 0u32);
         for imp in section.into_imports() {
             let imp = imp?;
             let mut module = imp.module;
+            if let TypeRef::Global(_) = imp.ty {
+                global += 1;
+                if self.removed_globals.binary_search(&(global - 1)).is_ok() {
+                    continue;
+                }
+            }
             if let TypeRef::Func(_) = imp.ty {
                 func += 1;
                 if self.removed.binary_search(&(func - 1)).is_ok() {
@@ -231,6 +274,16 @@ impl Reencode for Plt<'_> {
                 &ConstExpr::i32_const(0),
             );
         }
+        for _ in &self.plan.gots {
+            globals.global(
+                GlobalType {
+                    val_type: ValType::I32,
+                    mutable: true,
+                    shared: false,
+                },
+                &ConstExpr::i32_const(0),
+            );
+        }
         Ok(())
     }
 
@@ -253,6 +306,15 @@ impl Reencode for Plt<'_> {
                 &plt_global(&imp.name),
                 ExportKind::Global,
                 self.first_plt_global + i as u32,
+            );
+        }
+        let first_got = self.first_plt_global + self.plan.plt.len() as u32;
+        for (j, got) in self.plan.gots.iter().enumerate() {
+            // The import order is the global order (`removed_globals` is sorted by it).
+            exports.export(
+                &got_global(got.func, &got.name),
+                ExportKind::Global,
+                first_got + j as u32,
             );
         }
         Ok(())
@@ -346,6 +408,7 @@ impl Reencode for Plt<'_> {
 fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
     let bytes = main.bytes;
     let (mut n_types, mut n_imports, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32, 0u32);
+    let mut n_global_imports = 0u32;
     let mut entries: Vec<(String, u32)> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut has = [false; 4]; // type, import, global, export sections
@@ -363,7 +426,10 @@ fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
                             n_imports += 1;
                             func_types.push(t);
                         }
-                        TypeRef::Global(_) => n_globals += 1,
+                        TypeRef::Global(_) => {
+                            n_globals += 1;
+                            n_global_imports += 1;
+                        }
                         _ => {}
                     }
                 }
@@ -414,7 +480,9 @@ fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
                 (n, f, ty)
             })
             .collect(),
-        first_plt_global: n_globals,
+        first_plt_global: n_globals - plan.gots.len() as u32,
+        n_global_imports,
+        removed_globals: plan.gots.iter().map(|g| g.global).collect(),
     };
     let mut module = wasm_encoder::Module::new();
     plt.parse_core_module(&mut module, wasmparser::Parser::new(0), bytes)
