@@ -14,7 +14,9 @@
 # Rust's wasi-libc is used for crt1/libc.a because Debian's (2022) crt1-command.o does not call
 # __wasm_call_ctors, which makes wasm-ld wrap every export of main so that it runs the destructors
 # (stdio flush) after each call: fatal when libraries call back into main. Debian's empty placeholder
-# archives (libm.a, libdl.a, ...) are linked too so that -lm and friends keep working.
+# archives (libm.a, libdl.a, ...) are linked too so that -lm and friends keep working, and so are its
+# libwasi-emulated-signal.a and libwasi-emulated-process-clocks.a (small, self-contained; quickjs-ng
+# links both on WASI), which Rust's directory lacks.
 # Prints the sysroot path as its last line only with --print-sysroot.
 set -euo pipefail
 
@@ -101,6 +103,12 @@ for f in "$DEB_LIBDIR"/lib*.a; do
   name="$(basename "$f")"
   if [ ! -e "$RUST_LIBDIR/$name" ] && [ "$(stat -c %s "$f")" -le 8 ]; then
     link "$SYSROOT/lib/wasm32-wasi/$name" "$f"
+  fi
+done
+# wasi-libc's emulation libraries (signal(), clock()/times()), which Rust's directory lacks.
+for name in libwasi-emulated-signal.a libwasi-emulated-process-clocks.a; do
+  if [ ! -e "$RUST_LIBDIR/$name" ] && [ -f "$DEB_LIBDIR/$name" ]; then
+    link "$SYSROOT/lib/wasm32-wasi/$name" "$DEB_LIBDIR/$name"
   fi
 done
 # Drop links left dangling by a Rust toolchain update.

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds QuickJS as a wasm-dl main module, quickjs-ng's native-module examples fib.c and point.c
-# (unmodified) and our callbacks.c and noinit.c as shared libraries, composes them into one
-# component and runs test.js and callbacks.js in it with wasmtime:
+# Builds QuickJS the way quickjs-ng builds it, with the engine as a shared library: libqjs.so (the
+# engine and quickjs-libc, PIC) and quickjs-ng's own qjs.c as the main module, which calls into
+# libqjs.so directly. quickjs-ng's native-module examples fib.c and point.c (unmodified) and our
+# callbacks.c and noinit.c are shared libraries too, which quickjs-libc's own module loader in
+# libqjs.so opens with dlopen. Composes them into one component and runs test.js and callbacks.js
+# in it with wasmtime:
 #
 #   examples/quickjs/run.sh [--native]    # outputs go to examples/quickjs/build/
 #
@@ -18,15 +21,17 @@ SYSROOT="$(bash scripts/setup.sh --print-sysroot)"
 CC=(clang-19 --target=wasm32-wasi "--sysroot=$SYSROOT")
 WASM_DL=(cargo run -q -p wasm-dl --)
 ENGINE=(quickjs libregexp libunicode dtoa quickjs-libc)
-# What quickjs-ng's CMakeLists.txt uses on WASI. It also links -lwasi-emulated-signal and
-# -lwasi-emulated-process-clocks; this sysroot has neither library: qjs-dl.c stubs signal(), and
-# nothing needs the process clocks.
-DEFINES=(-D_GNU_SOURCE -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS)
+QJS=(qjs.c gen/repl.c gen/standalone.c)   # quickjs-ng's qjs_exe
+# What quickjs-ng's CMakeLists.txt uses on WASI (it links the two emulation libraries into qjs), plus
+# wasm-dl's dlfcn.h, which quickjs-libc includes only when not on WASI.
+DEFINES=(-D_GNU_SOURCE -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS -Iinclude -include dlfcn.h)
+WASI_LIBS=(-lwasi-emulated-signal -lwasi-emulated-process-clocks)
+
+read -r -a LIB_CFLAGS < <("${WASM_DL[@]}" flags lib | sed -n 's/^compile: //p')
+read -r -a LIB_LDFLAGS < <("${WASM_DL[@]}" flags lib | sed -n 's/^link (wasm-ld): //p')
 
 # 1. The native modules: ordinary PIC side modules. QUICKJS_NG_MODULE_BUILD makes JS_MODULE_EXTERN
 #    (on js_init_module) default visibility, as quickjs-ng's own build does.
-read -r -a LIB_CFLAGS < <("${WASM_DL[@]}" flags lib | sed -n 's/^compile: //p')
-read -r -a LIB_LDFLAGS < <("${WASM_DL[@]}" flags lib | sed -n 's/^link (wasm-ld): //p')
 LIBS=(fib point callbacks noinit)
 src() { case "$1" in fib | point) echo "$Q/examples/$1.c" ;; *) echo "$EX/$1.c" ;; esac; }
 for m in "${LIBS[@]}"; do
@@ -36,28 +41,48 @@ done
 SOS=()
 for m in "${LIBS[@]}"; do SOS+=("$B/$m.so"); done
 
-# 2. The main module: the engine, quickjs-libc and our driver, non-PIC, exporting what the modules
-#    import from it (`wasm-dl flags main` reads their imports).
+# 2. libqjs.so: the engine and quickjs-libc. quickjs-libc compiles its dlopen loader
+#    (js_module_loader_so) out on WASI in favour of a stub that throws "shared library modules are
+#    not supported yet": the one line of QuickJS changed here, in a copy, turns the stub off.
+python3 - "$Q/quickjs-libc.c" "$B/quickjs-libc.c" <<'PY'
+import sys
+src = open(sys.argv[1]).read()
+stub = "#elif defined(__wasi__)\nstatic JSModuleDef *js_module_loader_so("
+if src.count(stub) != 1:
+    sys.exit("run.sh: quickjs-libc.c's WASI loader stub is not where expected (another quickjs-ng?)")
+on = "#elif 0 /* wasm-dl: dlopen exists */\nstatic JSModuleDef *js_module_loader_so("
+open(sys.argv[2], "w").write(src.replace(stub, on))
+PY
 pids=()
 for f in "${ENGINE[@]}"; do
-  if [ ! "$B/$f.o" -nt "$Q/$f.c" ]; then
-    "${CC[@]}" -O2 "${DEFINES[@]}" "-I$Q" -w -c "$Q/$f.c" -o "$B/$f.o" & pids+=($!)
+  c="$Q/$f.c"
+  [ "$f" = quickjs-libc ] && c="$B/$f.c"
+  if [ ! "$B/$f.o" -nt "$c" ]; then
+    "${CC[@]}" "${LIB_CFLAGS[@]}" -O2 "${DEFINES[@]}" "-I$Q" -w -c "$c" -o "$B/$f.o" & pids+=($!)
   fi
 done
 for p in "${pids[@]}"; do wait "$p"; done
 OBJS=()
 for f in "${ENGINE[@]}"; do OBJS+=("$B/$f.o"); done
+wasm-ld-19 "${LIB_LDFLAGS[@]}" "${OBJS[@]}" -o "$B/libqjs.so"
+
+# 3. The main module: quickjs-ng's qjs.c, unmodified, non-PIC, exporting what the libraries import
+#    from it (`wasm-dl flags main` reads their imports). It is linked with --allow-undefined rather
+#    than against libqjs.so: qjs.c takes the address of libqjs.so's js_module_loader, which wasm-ld 19
+#    links as 0 in a non-PIC main linked against a .so (README.md).
 MAIN_FLAGS=()
 while read -r flag; do
   [ -n "$flag" ] && MAIN_FLAGS+=("$flag")
-done < <("${WASM_DL[@]}" flags main "${SOS[@]}" | tr ' ' '\n')
-"${CC[@]}" -O2 "${DEFINES[@]}" -Iinclude "-I$Q" "$EX/qjs-dl.c" "${OBJS[@]}" -o "$B/qjs-dl.wasm" \
-  "${MAIN_FLAGS[@]}"
+done < <("${WASM_DL[@]}" flags main "$B/libqjs.so" "${SOS[@]}" | tr ' ' '\n')
+QJS_SRCS=()
+for f in "${QJS[@]}"; do QJS_SRCS+=("$Q/$f"); done
+"${CC[@]}" -O2 "${DEFINES[@]}" "-I$Q" -w "${QJS_SRCS[@]}" -o "$B/qjs.wasm" -Wl,--allow-undefined \
+  "${MAIN_FLAGS[@]}" "${WASI_LIBS[@]}"
 
-# 3. Compose one component; 4. run the scripts in it (the build directory is preopened as `.`, where
-#    the driver finds them).
+# 4. Compose one component; 5. run the scripts in it (the build directory is preopened as `.`, where
+#    qjs finds them and quickjs-libc's loader finds `./fib.so`).
 rm -f "$B/app.wasm"
-"${WASM_DL[@]}" compose "$B/qjs-dl.wasm" "${SOS[@]}" -o "$B/app.wasm"
+"${WASM_DL[@]}" compose "$B/qjs.wasm" "$B/libqjs.so" "${SOS[@]}" -o "$B/app.wasm"
 [ -f "$B/app.wasm" ] || { echo "run.sh: wasm-dl compose wrote no $B/app.wasm" >&2; exit 1; }
 SCRIPTS=(test.js callbacks.js)
 : > "$B/wasm.out"
@@ -67,20 +92,20 @@ for js in "${SCRIPTS[@]}"; do
   cargo run -q -p wasm-dl-tests --bin wasm-dl-run -- --dir "$B" "$B/app.wasm" "$js" | tee -a "$B/wasm.out"
 done
 
-# 5. Optionally the native reference: the same sources with gcc and glibc's dlopen.
+# 6. Optionally the native reference: the same sources, unmodified, with gcc and glibc's dlopen.
 if [ "${1:-}" = "--native" ]; then
   N=$B/native
   mkdir -p "$N"
   SRCS=()
   for f in "${ENGINE[@]}"; do SRCS+=("$Q/$f.c"); done
-  gcc -O2 -D_GNU_SOURCE "-I$Q" -w "$EX/qjs-dl.c" "${SRCS[@]}" -o "$N/qjs-dl" -rdynamic -lm -ldl -lpthread
+  gcc -O2 -D_GNU_SOURCE "-I$Q" -w "${QJS_SRCS[@]}" "${SRCS[@]}" -o "$N/qjs" -rdynamic -lm -ldl -lpthread
   for m in "${LIBS[@]}"; do
     gcc -O2 -fPIC -shared -DQUICKJS_NG_MODULE_BUILD "-I$Q" "$(src "$m")" -o "$N/$m.so"
   done
   : > "$B/native.out"
   for js in "${SCRIPTS[@]}"; do
     cp "$EX/$js" "$N/$js"
-    (cd "$N" && ./qjs-dl "$js") >> "$B/native.out"
+    (cd "$N" && ./qjs "$js") >> "$B/native.out"
   done
   diff -u "$B/native.out" "$B/wasm.out" && echo "run.sh: same output as the native build"
 fi
