@@ -60,6 +60,18 @@ pub fn render(
             let _ = writeln!(out, "    {:<40} <- {from}", format!("env.{}", imp.name));
         }
     }
+    if !main.got_imports.is_empty() {
+        let _ = writeln!(out, "  GOT imports (set when the library is placed):");
+        for (g, t) in main.got_imports.iter().zip(&res.main_gots) {
+            let from = match t {
+                GotTarget::LibData(l, off) => format!("{} + 0x{off:x}", name(l)),
+                GotTarget::LibFunc(l, k) => format!("{} function slot {k}", name(l)),
+                _ => "undefined (weak): 0".to_string(),
+            };
+            let module = if g.func { "GOT.func" } else { "GOT.mem" };
+            let _ = writeln!(out, "    {:<40} <- {from}", format!("{module}.{}", g.name));
+        }
+    }
     for (i, lib) in libs.iter().enumerate() {
         let id = LibId(i as u32);
         let _ = writeln!(out, "\nlibrary {} (id {i})", lib.name);

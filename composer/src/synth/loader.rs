@@ -393,8 +393,7 @@ pub fn encode(
                     }
                     for (g, e) in &main_globals[j] {
                         if e.func {
-                            ins.global_get(tb)
-                                .i32_const((lib.table_size + e.k) as i32);
+                            ins.global_get(tb).i32_const((lib.table_size + e.k) as i32);
                         } else {
                             ins.global_get(mb).i32_const(e.k as i32);
                         }
