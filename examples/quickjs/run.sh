@@ -66,17 +66,17 @@ OBJS=()
 for f in "${ENGINE[@]}"; do OBJS+=("$B/$f.o"); done
 wasm-ld-19 "${LIB_LDFLAGS[@]}" "${OBJS[@]}" -o "$B/libqjs.so"
 
-# 3. The main module: quickjs-ng's qjs.c, unmodified, non-PIC, exporting what the libraries import
-#    from it (`wasm-dl flags main` reads their imports). It is linked with --allow-undefined rather
-#    than against libqjs.so: qjs.c takes the address of libqjs.so's js_module_loader, which wasm-ld 19
-#    links as 0 in a non-PIC main linked against a .so (README.md).
+# 3. The main module: quickjs-ng's qjs.c, unmodified, an ordinary executable linked against
+#    libqjs.so, exporting what the libraries import from it (`wasm-dl flags main` reads their
+#    imports). Compiled -fPIC: qjs.c takes the address of libqjs.so's js_module_loader, which then
+#    comes from a GOT.func import (without -fPIC wasm-ld 19 links it as 0; README.md).
 MAIN_FLAGS=()
 while read -r flag; do
   [ -n "$flag" ] && MAIN_FLAGS+=("$flag")
 done < <("${WASM_DL[@]}" flags main "$B/libqjs.so" "${SOS[@]}" | tr ' ' '\n')
 QJS_SRCS=()
 for f in "${QJS[@]}"; do QJS_SRCS+=("$Q/$f"); done
-"${CC[@]}" -O2 "${DEFINES[@]}" "-I$Q" -w "${QJS_SRCS[@]}" -o "$B/qjs.wasm" -Wl,--allow-undefined \
+"${CC[@]}" -O2 -fPIC "${DEFINES[@]}" "-I$Q" -w "${QJS_SRCS[@]}" "$B/libqjs.so" -o "$B/qjs.wasm" \
   "${MAIN_FLAGS[@]}" "${WASI_LIBS[@]}"
 
 # 4. Compose one component; 5. run the scripts in it (the build directory is preopened as `.`, where

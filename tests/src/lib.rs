@@ -11,7 +11,7 @@ pub mod toolchain;
 pub use run::{run, run_in, Output};
 pub use toolchain::{
     build_cached, build_lib, build_libc_so, build_main, build_main_with_flags, build_pic_main,
-    build_plain_module, main_flags, CSource,
+    build_plain_module, link_against, main_flags, CSource,
 };
 
 use std::path::{Path, PathBuf};

@@ -319,6 +319,22 @@ pub fn build_main(
     build_main_with_flags(c_sources, &flags)
 }
 
+/// The link flag that links a module against library `name` (`bytes`). wasm-ld records the file
+/// name as NEEDED: the library is placed under its own name in a directory named by its content,
+/// so the fixture cache key changes with it.
+pub fn link_against(name: &str, bytes: &[u8]) -> Result<String> {
+    let dir = crate::target_dir()
+        .join("wasm-dl-fixtures")
+        .join("needs")
+        .join(format!("{:x}", Sha256::digest(bytes)));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(name);
+    if !file.exists() {
+        std::fs::write(&file, bytes)?;
+    }
+    Ok(format!("-Wl,{}", file.display()))
+}
+
 /// Rust's wasm32-wasip2 self-contained libraries (`libc.a` built PIC, `crt1-command.o`), which
 /// `scripts/setup.sh` installs: the wasi-sdk style all-PIC toolchain.
 fn wasip2_lib() -> Result<PathBuf> {

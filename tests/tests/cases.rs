@@ -33,7 +33,6 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use libtest_mimic::{Arguments, Failed, Trial};
-use sha2::Digest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use wasm_dl_tests::cli::run_cli;
@@ -207,7 +206,7 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
             let bytes = libs
                 .get(&dep)
                 .with_context(|| format!("main.needs names {dep}, which the case lacks"))?;
-            flags.push(link_against(&dep, bytes)?);
+            flags.push(wasm_dl_tests::link_against(&dep, bytes)?);
         }
         if pic {
             let rest: Vec<&str> = flags
@@ -261,7 +260,7 @@ fn build_case_lib(
     let mut flags: Vec<String> = lib_flags.iter().map(|s| s.to_string()).collect();
     for dep in words(&files.text(&format!("{stem}.needs"))?) {
         build_case_lib(files, &dep, sources, libs, plain, lib_flags, depth + 1)?;
-        flags.push(link_against(&dep, &libs[&dep])?);
+        flags.push(wasm_dl_tests::link_against(&dep, &libs[&dep])?);
     }
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let src = [CSource::file(path)?];
@@ -272,22 +271,6 @@ fn build_case_lib(
     };
     libs.insert(name.to_string(), bytes);
     Ok(())
-}
-
-/// The link flag that links a module against library `name` (`bytes`). wasm-ld records the file
-/// name as NEEDED: the library is placed under its own name in a directory named by its content,
-/// so the fixture cache key changes with it.
-fn link_against(name: &str, bytes: &[u8]) -> Result<String> {
-    let dir = wasm_dl_tests::target_dir()
-        .join("wasm-dl-fixtures")
-        .join("needs")
-        .join(format!("{:x}", sha2::Sha256::digest(bytes)));
-    std::fs::create_dir_all(&dir)?;
-    let file = dir.join(name);
-    if !file.exists() {
-        std::fs::write(&file, bytes)?;
-    }
-    Ok(format!("-Wl,{}", file.display()))
 }
 
 /// Composes through the API or the CLI. `Err` is the compose error (message, or CLI stderr); the

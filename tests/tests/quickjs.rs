@@ -366,11 +366,9 @@ fn run_scripts(app: &[u8], native: &Path) -> Result<()> {
 /// composer loads libqjs.so before `_start`). quickjs-libc inside libqjs.so calls `dlopen`/`dlsym`
 /// itself; fib.so and point.so bind their `JS_*` imports to libqjs.so.
 ///
-/// main is linked with `--allow-undefined`, not against libqjs.so: qjs.c passes the address of
-/// libqjs.so's `js_module_loader` to `JS_SetModuleLoaderFunc2`, and linked against the library
-/// without `-fPIC`, wasm-ld 19 makes that address 0 (no module loader: "could not load module
-/// 'fib.so'"; wasm-ld 20+ refuses and asks for -fPIC). Compiled `-fPIC`, main imports
-/// `GOT.func.js_module_loader`, which compose does not bind yet: tests/cases/link-main-fpic-got.
+/// main is compiled `-fPIC` and linked against libqjs.so: qjs.c passes the address of libqjs.so's
+/// `js_module_loader` to `JS_SetModuleLoaderFunc2`, which then comes from a `GOT.func` import
+/// (without `-fPIC`, wasm-ld 19 makes that address 0 and wasm-ld 20+ refuses the link).
 #[test]
 fn quickjs_as_a_shared_library() -> Result<()> {
     check_sysroot()?;
@@ -385,7 +383,9 @@ fn quickjs_as_a_shared_library() -> Result<()> {
 
     let mut flags = WASI_DEFINES.to_vec();
     flags.extend(WASI_LIBS);
-    flags.push("-Wl,--allow-undefined");
+    let libqjs = wasm_dl_tests::link_against("libqjs.so", &libs[0].1)?;
+    flags.push("-fPIC");
+    flags.push(&libqjs);
     let main = build_main(&sources(&q, QJS)?, &lib_refs(&libs), &flags)?;
 
     let app = compose("engine in libqjs.so", &main, &libs)?;
