@@ -253,10 +253,23 @@ fn split_flags(extra_flags: &[&str]) -> (Vec<String>, Vec<String>) {
 /// `wasm-ld-19 -shared --experimental-pic --unresolved-symbols=import-dynamic`.
 /// `extra_flags` go to clang, except `-Wl,a,b` ones, which go to wasm-ld as `a b`.
 pub fn build_lib(c_sources: &[CSource], extra_flags: &[&str]) -> Result<Vec<u8>> {
-    let flags: Vec<String> = extra_flags.iter().map(|s| s.to_string()).collect();
-    cached("shared library", c_sources, &flags, |tc, dir, out| {
+    build_shared("shared library", c_sources, extra_flags, None)
+}
+
+/// Compiles `c_sources` `-fPIC` and links them `-shared` after `first` (a crt1 object), if any.
+fn build_shared(
+    kind: &str,
+    c_sources: &[CSource],
+    extra_flags: &[&str],
+    first: Option<&Path>,
+) -> Result<Vec<u8>> {
+    let mut flags: Vec<String> = extra_flags.iter().map(|s| s.to_string()).collect();
+    if let Some(f) = first {
+        flags.push(format!("first object {}", f.display()));
+    }
+    cached(kind, c_sources, &flags, |tc, dir, out| {
         let (cc, ld) = split_flags(extra_flags);
-        let mut objects = Vec::new();
+        let mut objects: Vec<PathBuf> = first.into_iter().map(Path::to_path_buf).collect();
         for s in c_sources {
             let obj = dir.join(format!("{}.o", s.name));
             run_tool(
@@ -354,41 +367,7 @@ fn wasip2_lib() -> Result<PathBuf> {
 /// linked `-shared` with wasip2's `crt1-command.o`, as wasi-sdk does.
 pub fn build_pic_main(c_sources: &[CSource], extra_flags: &[&str]) -> Result<Vec<u8>> {
     let crt1 = wasip2_lib()?.join("crt1-command.o");
-    let mut flags: Vec<String> = vec![format!("pic-main {}", crt1.display())];
-    flags.extend(extra_flags.iter().map(|s| s.to_string()));
-    cached("PIC main module", c_sources, &flags, |tc, dir, out| {
-        let (cc, ld) = split_flags(extra_flags);
-        let mut objects = Vec::new();
-        for s in c_sources {
-            let obj = dir.join(format!("{}.o", s.name));
-            run_tool(
-                Command::new(&tc.clang)
-                    .arg("--target=wasm32-wasi")
-                    .arg(format!("--sysroot={}", tc.sysroot.display()))
-                    .args(["-fPIC", "-fvisibility=default", "-O2", "-c"])
-                    .arg(format!("-I{}", include_dir().display()))
-                    .args(source_includes(std::slice::from_ref(s)))
-                    .args(&cc)
-                    .arg(dir.join(&s.name))
-                    .arg("-o")
-                    .arg(&obj),
-            )?;
-            objects.push(obj);
-        }
-        run_tool(
-            Command::new(&tc.wasm_ld)
-                .args([
-                    "-shared",
-                    "--experimental-pic",
-                    "--unresolved-symbols=import-dynamic",
-                ])
-                .args(&ld)
-                .arg(&crt1)
-                .args(&objects)
-                .arg("-o")
-                .arg(out),
-        )
-    })
+    build_shared("PIC main module", c_sources, extra_flags, Some(&crt1))
 }
 
 /// A PIC `libc.so` from Rust's wasip2 `libc.a` and the wasm32 compiler-rt builtins

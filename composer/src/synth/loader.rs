@@ -306,16 +306,21 @@ pub fn encode(
                     ins.i32_const(1).return_().end();
                     // parse bounds mem_align (<= 31) and mem_size + align - 1 (<= u32::MAX).
                     let align = 1u32 << lib.mem_align.min(31);
-                    if lib.mem_size > 0 {
-                        ins.i32_const(lib.mem_size.saturating_add(align - 1) as i32)
+                    // `malloc(size)` into local 0, or return 0 (out of memory).
+                    let malloc_or_fail = |ins: &mut wasm_encoder::InstructionSink<'_>,
+                                          size: u32| {
+                        ins.i32_const(size as i32)
                             .call(malloc)
                             .local_tee(0)
                             .i32_eqz()
                             .if_(BlockType::Empty)
                             .i32_const(0)
                             .return_()
-                            .end()
-                            .local_get(0)
+                            .end();
+                    };
+                    if lib.mem_size > 0 {
+                        malloc_or_fail(&mut ins, lib.mem_size.saturating_add(align - 1));
+                        ins.local_get(0)
                             .i32_const((align - 1) as i32)
                             .i32_add()
                             .i32_const(align.wrapping_neg() as i32)
@@ -327,17 +332,10 @@ pub fn encode(
                             .memory_fill(0);
                     }
                     if let Some(sp) = sp_global[j] {
-                        let size = crate::resolve::OWN_STACK_SIZE as i32;
-                        ins.i32_const(size)
-                            .call(malloc)
-                            .local_tee(0)
-                            .i32_eqz()
-                            .if_(BlockType::Empty)
-                            .i32_const(0)
-                            .return_()
-                            .end()
-                            .local_get(0)
-                            .i32_const(size)
+                        let size = crate::resolve::OWN_STACK_SIZE;
+                        malloc_or_fail(&mut ins, size);
+                        ins.local_get(0)
+                            .i32_const(size as i32)
                             .i32_add()
                             .i32_const(-16)
                             .i32_and()

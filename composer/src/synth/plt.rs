@@ -264,17 +264,8 @@ impl Reencode for Plt<'_> {
         section: wasmparser::GlobalSectionReader<'_>,
     ) -> Result<(), reencode::Error<Infallible>> {
         reencode::utils::parse_global_section(self, globals, section)?;
-        for _ in &self.plan.plt {
-            globals.global(
-                GlobalType {
-                    val_type: ValType::I32,
-                    mutable: true,
-                    shared: false,
-                },
-                &ConstExpr::i32_const(0),
-            );
-        }
-        for _ in &self.plan.gots {
+        // The PLT slots, then what the GOT imports became: set by the loader, 0 until then.
+        for _ in 0..self.plan.plt.len() + self.plan.gots.len() {
             globals.global(
                 GlobalType {
                     val_type: ValType::I32,
