@@ -620,6 +620,14 @@ pub fn child(args: &[String]) -> Result<()> {
             println!("median {:?}", median_duration(times).unwrap_or_default());
             Ok(())
         }
+        // For measuring one row by hand: `child-run CWASM ARGS...` runs `main ARGS...` once and
+        // prints its stdout (e.g. `child-run X.cwasm dlsym 5000 200000`).
+        [mode, cwasm, rest @ ..] if mode == "child-run" => {
+            let runner = runtime::Runner::load(Path::new(cwasm))?;
+            let args: Vec<&str> = rest.iter().map(String::as_str).collect();
+            print!("{}", runner.run(&args)?.1);
+            Ok(())
+        }
         _ => bail!("unknown child mode {args:?}"),
     }
 }

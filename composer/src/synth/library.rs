@@ -9,7 +9,13 @@
 //!   become mutable and are computed by init instead (so the output needs no extended-const);
 //! - a new export [`INIT_EXPORT`]`(memory_base, table_base)` copies the segments into place,
 //!   and fills the library's function slots (one per exported function, after its own
-//!   elements) from a new passive segment; a library without a table import gets one.
+//!   elements) with `table.copy` from a new private table holding those functions; a library
+//!   without a table import gets one.
+//!
+//! The slots come from a private table, not from a passive element segment, because wasmtime
+//! evaluates every passive element segment when it instantiates a module (one `ref.func` per
+//! function, for every bundled library, opened or not), while a defined table with a constant
+//! active segment is an image filled lazily, at the `table.copy` of the library's first load.
 //!
 //! Everything else is copied byte for byte.
 
@@ -18,8 +24,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::borrow::Cow;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
-    CodeSection, DataCountSection, DataSection, ElementSection, Elements, EntityType, ExportKind,
-    ExportSection, Function, FunctionSection, GlobalType, ImportSection, Module, ValType,
+    CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, EntityType,
+    ExportKind, ExportSection, Function, FunctionSection, GlobalType, ImportSection, Module,
+    RefType, TableSection, TableType, ValType,
 };
 use wasmparser::{DataKind, ElementItems, ElementKind, Operator, Parser, Payload, TypeRef};
 
@@ -146,7 +153,9 @@ fn rewrite_inner(
     let mut data_segs: Vec<(u32, u32, u32)> = Vec::new(); // (segment, offset, length)
     let mut n_data = 0;
     let mut has_table = false;
-    let mut n_elems = 0;
+    // Tables, imported and defined: the private slot table comes after them.
+    let mut n_tables = 0u32;
+    let mut has_table_section = false;
     // The functions that get a slot each (`dlsym`, GOT.func), in the order `parse` numbers them.
     let mut slot_funcs: Vec<u32> = Vec::new();
     let mut base_globals: Vec<BaseGlobal> = Vec::new();
@@ -171,7 +180,6 @@ fn rewrite_inner(
                     }
                 }
             }
-            Payload::ElementSection(r) => n_elems = r.count(),
             Payload::TypeSection(r) => {
                 for ty in r.into_iter_err_on_gc_types() {
                     ty?;
@@ -183,7 +191,10 @@ fn rewrite_inner(
                     let imp = imp?;
                     match imp.ty {
                         TypeRef::Func(_) => n_funcs += 1,
-                        TypeRef::Table(_) => has_table = true,
+                        TypeRef::Table(_) => {
+                            has_table = true;
+                            n_tables += 1;
+                        }
                         TypeRef::Global(_) => {
                             if imp.module == "env" && imp.name == "__memory_base" {
                                 memory_base = Some(n_globals);
@@ -198,6 +209,10 @@ fn rewrite_inner(
                 }
             }
             Payload::FunctionSection(r) => n_funcs += r.count(),
+            Payload::TableSection(r) => {
+                has_table_section = true;
+                n_tables += r.count();
+            }
             Payload::StartSection { func, .. } => start = Some(func),
             Payload::DataSection(r) => {
                 n_data = r.count();
@@ -239,15 +254,34 @@ fn rewrite_inner(
     let mut saw_elems = false;
     let init_type = n_types;
     let init_func = n_funcs;
-    // The library's function slots follow its own elements: a passive segment, copied by init.
-    let slots = (!slot_funcs.is_empty()).then_some(SlotSegment {
-        segment: n_elems,
+    if !has_table {
+        n_tables += 1; // main's table, imported below
+    }
+    // The library's function slots follow its own elements: copied by init from a private table
+    // that an active segment fills (see the module docs).
+    let slots = (!slot_funcs.is_empty()).then_some(SlotTable {
+        table: n_tables,
         offset: lib.table_size,
         count: slot_funcs.len() as u32,
     });
+    let slot_table = |tables: &mut TableSection| {
+        if let Some(s) = slots {
+            tables.table(TableType {
+                element_type: RefType::FUNCREF,
+                minimum: u64::from(s.count),
+                maximum: Some(u64::from(s.count)),
+                table64: false,
+                shared: false,
+            });
+        }
+    };
     let slot_segment = |elems: &mut ElementSection| {
-        if !slot_funcs.is_empty() {
-            elems.passive(Elements::Functions(Cow::Borrowed(&slot_funcs)));
+        if let Some(s) = slots {
+            elems.active(
+                Some(s.table),
+                &ConstExpr::i32_const(0),
+                Elements::Functions(Cow::Borrowed(&slot_funcs)),
+            );
         }
     };
 
@@ -326,6 +360,19 @@ fn rewrite_inner(
                 }
                 funcs.function(init_type);
                 module.section(&funcs);
+                if !has_table_section && slots.is_some() {
+                    let mut tables = TableSection::new();
+                    slot_table(&mut tables);
+                    module.section(&tables);
+                }
+            }
+            Payload::TableSection(r) => {
+                let mut tables = TableSection::new();
+                for t in r.clone() {
+                    reencoder.parse_table(&mut tables, t?)?;
+                }
+                slot_table(&mut tables);
+                module.section(&tables);
             }
             Payload::ExportSection(r) => {
                 saw_export = true;
@@ -467,10 +514,10 @@ fn export_kind(kind: wasmparser::ExternalKind) -> ExportKind {
     }
 }
 
-/// The passive segment of a library's function slots.
+/// The private table of a library's function slots.
 #[derive(Clone, Copy)]
-struct SlotSegment {
-    segment: u32,
+struct SlotTable {
+    table: u32,
     offset: u32,
     count: u32,
 }
@@ -478,7 +525,7 @@ struct SlotSegment {
 fn init_body(
     data: &[(u32, u32, u32)],
     elems: &[(u32, u32, u32, u32)],
-    slots: Option<SlotSegment>,
+    slots: Option<SlotTable>,
     globals: &[BaseGlobal],
 ) -> Function {
     let mut f = Function::new([]);
@@ -523,7 +570,7 @@ fn init_body(
             .i32_add()
             .i32_const(0)
             .i32_const(s.count as i32)
-            .table_init(0, s.segment);
+            .table_copy(0, s.table);
     }
     ins.end();
     f

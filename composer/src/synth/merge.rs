@@ -11,7 +11,8 @@ use hashbrown::HashMap;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportKind,
-    ExportSection, FunctionSection, GlobalSection, ImportSection, Module, TypeSection,
+    ExportSection, FunctionSection, GlobalSection, ImportSection, Module, TableSection,
+    TypeSection,
 };
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
@@ -21,6 +22,9 @@ struct Remap {
     types: Vec<u32>,
     funcs: Vec<u32>,
     globals: Vec<u32>,
+    /// The part's tables: its imported ones are main's table (0), its defined ones (a library's
+    /// private slot table) follow in the merged module.
+    tables: Vec<u32>,
     data_base: u32,
     elem_base: u32,
 }
@@ -46,8 +50,8 @@ impl Reencode for Remap {
     fn memory_index(&mut self, _: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
         Ok(0)
     }
-    fn table_index(&mut self, _: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
-        Ok(0)
+    fn table_index(&mut self, t: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        lookup(&self.tables, t, "table")
     }
 }
 
@@ -108,6 +112,7 @@ pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
     let mut types = TypeSection::new();
     let mut imports = ImportSection::new();
     let mut funcs = FunctionSection::new();
+    let mut tables = TableSection::new();
     let mut globals = GlobalSection::new();
     let mut exports = ExportSection::new();
     let mut elems = ElementSection::new();
@@ -154,6 +159,7 @@ pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
                                 }
                             }
                             TypeRef::Table(t) => {
+                                remap.tables.push(0);
                                 if !table_imported {
                                     let ty = RoundtripReencoder.table_type(t)?;
                                     imports.import(imp.module, imp.name, EntityType::Table(ty));
@@ -268,6 +274,7 @@ pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
 
     // Pass 2: definitions, re-encoded through each part's index maps.
     let (mut n_globals_defined, mut n_data, mut n_elems) = (0u32, 0u32, 0u32);
+    let mut n_tables = u32::from(table_imported);
     for (p, bytes) in parts.iter().enumerate() {
         let remap = &mut remaps[p];
         remap.data_base = n_data;
@@ -277,6 +284,13 @@ pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
         }
         for payload in Parser::new(0).parse_all(bytes) {
             match payload? {
+                Payload::TableSection(r) => {
+                    for t in r {
+                        remap.parse_table(&mut tables, t?).map_err(err)?;
+                        remap.tables.push(n_tables);
+                        n_tables += 1;
+                    }
+                }
                 Payload::GlobalSection(r) => {
                     for g in r {
                         let g = g?;
@@ -328,6 +342,7 @@ pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
     module.section(&types);
     module.section(&imports);
     module.section(&funcs);
+    module.section(&tables);
     module.section(&globals);
     module.section(&exports);
     module.section(&elems);
