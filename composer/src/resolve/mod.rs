@@ -228,9 +228,12 @@ pub fn resolve(
         if !used.contains(*name) {
             continue;
         }
-        if list.len() > 1 || main.funcs.contains_key(*name) || main.data.contains_key(*name) {
+        // A synthesized root's exports (all-PIC sets) are plumbing, not definitions.
+        let main_defines = !main.synthesized
+            && (main.funcs.contains_key(*name) || main.data.contains_key(*name));
+        if list.len() > 1 || main_defines {
             let mut who: Vec<&str> = Vec::new();
-            if main.funcs.contains_key(*name) || main.data.contains_key(*name) {
+            if main_defines {
                 who.push(&main.name);
             }
             let owner = |d: &Def| match d {
