@@ -343,7 +343,11 @@ pub fn link_against(name: &str, bytes: &[u8]) -> Result<String> {
     std::fs::create_dir_all(&dir)?;
     let file = dir.join(name);
     if !file.exists() {
-        std::fs::write(&file, bytes)?;
+        // Cases run in parallel and share libraries: write aside, then rename into place, so
+        // that no link ever reads a half-written file.
+        let tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        std::fs::write(tmp.path(), bytes)?;
+        tmp.persist(&file).map_err(|e| e.error)?;
     }
     Ok(format!("-Wl,{}", file.display()))
 }
