@@ -229,8 +229,8 @@ pub fn resolve(
             continue;
         }
         // A synthesized root's exports (all-PIC sets) are plumbing, not definitions.
-        let main_defines = !main.synthesized
-            && (main.funcs.contains_key(*name) || main.data.contains_key(*name));
+        let main_defines =
+            !main.synthesized && (main.funcs.contains_key(*name) || main.data.contains_key(*name));
         if list.len() > 1 || main_defines {
             let mut who: Vec<&str> = Vec::new();
             if main_defines {
