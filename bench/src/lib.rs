@@ -1,6 +1,7 @@
-//! wasm-dl's benchmark harness: the same synthetic `dylink.0` libraries composed by wasm-dl and by
-//! `wasm-tools component link`, both tools run alternately, medians and ratios written to
-//! `BENCHMARKS.md`.
+//! wasm-dl's benchmark harness: the same all-PIC input set (a PIC `main.so`, a PIC `libc.so` and
+//! synthetic `dylink.0` libraries) composed by wasm-dl and by `wasm-tools component link`, plus
+//! wasm-dl's own non-PIC path (a non-PIC `main.wasm` with the same libraries) on its own rows; the
+//! subjects run alternately, medians and ratios written to `BENCHMARKS.md`.
 //!
 //! `cargo run -p wasm-dl-bench --release [-- --quick] [-- --out FILE]`
 
@@ -42,6 +43,9 @@ pub struct Config {
     pub exe: PathBuf,
     /// Time box for one child process.
     pub limit: Duration,
+    /// Keep every input set's libraries, components and `.cwasm`s in `work` (by default each set's
+    /// directory is removed once its rows are measured: the 1000-library sets are large).
+    pub keep: bool,
 }
 
 struct Plan {
@@ -106,65 +110,77 @@ impl Plan {
     }
 }
 
-/// The two tools' runs on one input.
-#[derive(Default)]
-struct Pair {
-    dl: Vec<Sample>,
-    wt: Vec<Sample>,
-    dl_fail: Option<String>,
-    wt_fail: Option<String>,
+/// What is measured: wasm-dl and wasm-tools on the same all-PIC input set (the primary
+/// comparison), and wasm-dl's own non-PIC path (its own rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tool {
+    /// wasm-dl composing the all-PIC set: `main.so`, `libc.so` and the libraries.
+    DlPic,
+    /// `wasm-tools component link` on the same all-PIC set.
+    WasmTools,
+    /// wasm-dl composing its non-PIC `main.wasm` (libc linked in) and the same libraries.
+    DlNonPic,
 }
 
-impl Pair {
-    fn push(&mut self, dl: bool, outcome: Outcome) {
-        let (samples, fail) = if dl {
-            (&mut self.dl, &mut self.dl_fail)
-        } else {
-            (&mut self.wt, &mut self.wt_fail)
-        };
+const TOOLS: [Tool; 3] = [Tool::DlPic, Tool::WasmTools, Tool::DlNonPic];
+
+impl Tool {
+    fn idx(self) -> usize {
+        match self {
+            Tool::DlPic => 0,
+            Tool::WasmTools => 1,
+            Tool::DlNonPic => 2,
+        }
+    }
+    /// The file stem of this tool's outputs in an input set's directory.
+    fn stem(self) -> &'static str {
+        match self {
+            Tool::DlPic => "wasm-dl-pic",
+            Tool::WasmTools => "wasm-tools",
+            Tool::DlNonPic => "wasm-dl-nonpic",
+        }
+    }
+}
+
+/// The three subjects' runs on one input.
+#[derive(Default)]
+struct Results {
+    samples: [Vec<Sample>; 3],
+    fails: [Option<String>; 3],
+}
+
+impl Results {
+    fn push(&mut self, t: Tool, outcome: Outcome) {
         match outcome {
-            Outcome::Ok(s) => samples.push(s),
-            Outcome::TimedOut(d) => *fail = Some(format!("> {} s (killed)", d.as_secs())),
-            Outcome::Failed(e) => *fail = Some(format!("failed: {e}")),
+            Outcome::Ok(s) => self.samples[t.idx()].push(s),
+            Outcome::TimedOut(d) => {
+                self.fails[t.idx()] = Some(format!("> {} s (killed)", d.as_secs()))
+            }
+            Outcome::Failed(e) => self.fails[t.idx()] = Some(format!("failed: {e}")),
         }
     }
-    fn failed(&self, dl: bool) -> bool {
-        if dl {
-            self.dl_fail.is_some()
-        } else {
-            self.wt_fail.is_some()
-        }
+    fn failed(&self, t: Tool) -> bool {
+        self.fails[t.idx()].is_some()
     }
-    fn wall(&self, dl: bool) -> Option<Duration> {
-        median_duration(
-            (if dl { &self.dl } else { &self.wt })
-                .iter()
-                .map(|s| s.wall)
-                .collect(),
-        )
+    fn ok(&self, t: Tool) -> bool {
+        !self.samples[t.idx()].is_empty()
     }
-    fn cpu(&self, dl: bool) -> Option<Duration> {
-        median_duration(
-            (if dl { &self.dl } else { &self.wt })
-                .iter()
-                .map(|s| s.cpu)
-                .collect(),
-        )
+    fn wall(&self, t: Tool) -> Option<Duration> {
+        median_duration(self.samples[t.idx()].iter().map(|s| s.wall).collect())
     }
-    fn rss(&self, dl: bool) -> Option<f64> {
+    fn cpu(&self, t: Tool) -> Option<Duration> {
+        median_duration(self.samples[t.idx()].iter().map(|s| s.cpu).collect())
+    }
+    fn rss(&self, t: Tool) -> Option<f64> {
         median(
-            (if dl { &self.dl } else { &self.wt })
+            self.samples[t.idx()]
                 .iter()
                 .map(|s| s.max_rss as f64)
                 .collect(),
         )
     }
-    fn fail(&self, dl: bool) -> Option<String> {
-        if dl {
-            self.dl_fail.clone()
-        } else {
-            self.wt_fail.clone()
-        }
+    fn fail(&self, t: Tool) -> Option<String> {
+        self.fails[t.idx()].clone()
     }
 }
 
@@ -188,11 +204,13 @@ impl InputSet {
             libs,
         })
     }
-    fn dl_out(&self) -> PathBuf {
-        self.dir.join("wasm-dl.wasm")
+    /// The component `t` composes from this set.
+    fn out(&self, t: Tool) -> PathBuf {
+        self.dir.join(format!("{}.wasm", t.stem()))
     }
-    fn wt_out(&self) -> PathBuf {
-        self.dir.join("wasm-tools.wasm")
+    /// That component, precompiled by wasmtime.
+    fn cwasm(&self, t: Tool) -> PathBuf {
+        self.dir.join(format!("{}.cwasm", t.stem()))
     }
 }
 
@@ -200,180 +218,226 @@ struct Bench<'a> {
     cfg: &'a Config,
     plan: Plan,
     tools: Tools,
-    main_dl: PathBuf,
-    main_wt: PathBuf,
+    /// wasm-dl's non-PIC main (libc linked in).
+    main_wasm: PathBuf,
+    /// The PIC main of the all-PIC set, given to both tools.
+    main_so: PathBuf,
+    /// The PIC libc of the all-PIC set, given to both tools.
     libc_so: PathBuf,
     report: Report,
 }
 
 impl Bench<'_> {
-    fn compose_cmd(&self, set: &InputSet, dl: bool) -> Command {
-        if dl {
-            let mut c = Command::new(&self.cfg.exe);
-            c.arg("child-compose")
-                .arg(set.dl_out())
-                .arg(&self.main_dl)
-                .args(&set.libs);
-            c
-        } else {
-            let mut c = Command::new(&self.tools.wasm_tools);
-            c.args(["component", "link", "--use-built-in-libdl"])
-                .arg(&self.main_wt)
-                .arg(&self.libc_so);
-            for lib in &set.libs {
-                let name = lib.file_name().unwrap_or_default().to_string_lossy();
-                c.arg("--dl-openable")
-                    .arg(format!("{name}={}", lib.display()));
+    fn compose_cmd(&self, set: &InputSet, t: Tool) -> Command {
+        match t {
+            Tool::DlPic | Tool::DlNonPic => {
+                let mut c = Command::new(&self.cfg.exe);
+                c.arg("child-compose").arg(set.out(t));
+                if t == Tool::DlPic {
+                    // What `wasm-dl compose main.so libc.so lib0.so ...` does: the PIC main is the
+                    // main module, libc.so an ordinary library.
+                    c.arg(&self.main_so).arg(&self.libc_so);
+                } else {
+                    c.arg(&self.main_wasm);
+                }
+                c.args(&set.libs);
+                c
             }
-            c.arg("-o").arg(set.wt_out());
-            c
+            Tool::WasmTools => {
+                let mut c = Command::new(&self.tools.wasm_tools);
+                c.args(["component", "link", "--use-built-in-libdl"])
+                    .arg(&self.main_so)
+                    .arg(&self.libc_so);
+                for lib in &set.libs {
+                    let name = lib.file_name().unwrap_or_default().to_string_lossy();
+                    c.arg("--dl-openable")
+                        .arg(format!("{name}={}", lib.display()));
+                }
+                c.arg("-o").arg(set.out(t));
+                c
+            }
         }
     }
 
-    /// Composes `set` with both tools, alternately, `reps` times.
-    fn compose(&self, set: &InputSet, reps: usize) -> Result<Pair> {
-        let mut pair = Pair::default();
+    /// Composes `set` with all three subjects, in rotating order, `reps` times.
+    fn compose(&self, set: &InputSet, reps: usize) -> Result<Results> {
+        let mut res = Results::default();
         for rep in 0..reps {
-            for dl in order(rep) {
-                if pair.failed(dl) {
+            for t in order(rep) {
+                if res.failed(t) {
                     continue;
                 }
-                let outcome = run_child(&mut self.compose_cmd(set, dl), self.cfg.limit)?;
-                pair.push(dl, outcome);
+                let outcome = run_child(&mut self.compose_cmd(set, t), self.cfg.limit)?;
+                res.push(t, outcome);
             }
         }
-        Ok(pair)
+        Ok(res)
     }
 
-    /// Precompiles both outputs of `set` in child processes, alternately.
-    fn compile(&self, set: &InputSet, reps: usize) -> Result<Pair> {
-        let mut pair = Pair::default();
+    /// Precompiles the three outputs of `set` in child processes, in rotating order.
+    fn compile(&self, set: &InputSet, reps: usize) -> Result<Results> {
+        let mut res = Results::default();
         for rep in 0..reps {
-            for dl in order(rep) {
-                let (input, out) = cwasm_paths(set, dl);
-                if pair.failed(dl) || !input.is_file() {
+            for t in order(rep) {
+                let input = set.out(t);
+                if res.failed(t) || !input.is_file() {
                     continue;
                 }
                 let mut c = Command::new(&self.cfg.exe);
-                c.arg("child-compile").arg(&input).arg(&out);
+                c.arg("child-compile").arg(&input).arg(set.cwasm(t));
                 // The time box is for the composers; wasmtime gets three times as long.
                 let outcome = run_child(&mut c, self.cfg.limit * 3)?;
-                pair.push(dl, outcome);
+                res.push(t, outcome);
             }
         }
-        Ok(pair)
+        Ok(res)
+    }
+
+    /// Pushes a metric's rows: `make(Tool::DlPic, goal)` into the same-input table and
+    /// `make(Tool::DlNonPic, "")` into the non-PIC table; each compares its subject with wasm-tools.
+    fn rows(&mut self, goal: &str, make: impl Fn(Tool, &str) -> Row) {
+        self.report.push(make(Tool::DlPic, goal));
+        self.report.push_nonpic(make(Tool::DlNonPic, ""));
     }
 
     fn section(&mut self, what: &str) {
         eprintln!("bench: {what}");
     }
 
+    fn done_with(&self, set: &InputSet) {
+        if !self.cfg.keep {
+            let _ = std::fs::remove_dir_all(&set.dir);
+        }
+    }
+
     fn run(&mut self) -> Result<()> {
+        const WT: Tool = Tool::WasmTools;
         let scale = self.plan.focus;
         // 1. Compose wall time, peak RSS and output size over the grid.
-        let mut walls: std::collections::HashMap<(u32, u32), Pair> = Default::default();
+        let mut walls: std::collections::HashMap<(u32, u32), Results> = Default::default();
         for &(n, m) in &self.plan.compose_grid.clone() {
             self.section(&format!("compose {n} libs × {m} exports"));
             let set = InputSet::write(&self.cfg.work.join(format!("n{n}-m{m}")), n, m)?;
-            let pair = self.compose(&set, self.plan.reps)?;
+            let r = self.compose(&set, self.plan.reps)?;
             let input = input_label(n, m);
-            self.report.push(Row::durations(
-                "compose wall time",
-                &input,
-                pair.wall(true),
-                pair.wall(false),
-                pair.fail(true),
-                pair.fail(false),
-                if (n, m) == scale { "≤ 0.5×" } else { "" },
-            ));
-            if (n, m) == scale {
-                self.report.push(Row::durations(
-                    "compose CPU time (user + sys)",
+            let focus = (n, m) == scale;
+            self.rows(if focus { "≤ 0.5×" } else { "" }, |t, goal| {
+                Row::durations(
+                    "compose wall time",
                     &input,
-                    pair.cpu(true),
-                    pair.cpu(false),
-                    pair.fail(true),
-                    pair.fail(false),
-                    "≤ 0.5×",
-                ));
-                self.report.push(Row::bytes(
-                    "composer peak RSS",
-                    &input,
-                    pair.rss(true),
-                    pair.rss(false),
-                    pair.fail(true),
-                    pair.fail(false),
-                    "≤ 1.0×",
-                ));
-                let size = |p: PathBuf, ok: bool| {
-                    ok.then(|| std::fs::metadata(p).ok().map(|m| m.len() as f64))
+                    r.wall(t),
+                    r.wall(WT),
+                    r.fail(t),
+                    r.fail(WT),
+                    goal,
+                )
+            });
+            if focus {
+                self.rows("≤ 0.5×", |t, goal| {
+                    Row::durations(
+                        "compose CPU time (user + sys)",
+                        &input,
+                        r.cpu(t),
+                        r.cpu(WT),
+                        r.fail(t),
+                        r.fail(WT),
+                        goal,
+                    )
+                });
+                self.rows("≤ 1.0×", |t, goal| {
+                    Row::bytes(
+                        "composer peak RSS",
+                        &input,
+                        r.rss(t),
+                        r.rss(WT),
+                        r.fail(t),
+                        r.fail(WT),
+                        goal,
+                    )
+                });
+                let size = |t: Tool| {
+                    r.ok(t)
+                        .then(|| std::fs::metadata(set.out(t)).ok().map(|m| m.len() as f64))
                         .flatten()
                 };
-                self.report.push(Row::bytes(
-                    "output component size",
-                    &input,
-                    size(set.dl_out(), !pair.dl.is_empty()),
-                    size(set.wt_out(), !pair.wt.is_empty()),
-                    pair.fail(true),
-                    pair.fail(false),
-                    "≤ 1.0×",
-                ));
+                self.rows("≤ 1.0×", |t, goal| {
+                    Row::bytes(
+                        "output component size",
+                        &input,
+                        size(t),
+                        size(WT),
+                        r.fail(t),
+                        r.fail(WT),
+                        goal,
+                    )
+                });
                 // 2. wasmtime compile time and peak memory of the composed components.
                 self.section("wasmtime compile");
-                let compiled = self.compile(&set, self.plan.compile_reps)?;
-                self.report.push(Row::durations(
-                    "wasmtime compile time (precompile_component)",
-                    &input,
-                    compiled.wall(true),
-                    compiled.wall(false),
-                    compiled.fail(true),
-                    compiled.fail(false),
-                    "≤ 0.7×",
-                ));
-                self.report.push(Row::durations(
-                    "wasmtime compile CPU time (user + sys, all threads)",
-                    &input,
-                    compiled.cpu(true),
-                    compiled.cpu(false),
-                    compiled.fail(true),
-                    compiled.fail(false),
-                    "≤ 0.7×",
-                ));
-                self.report.push(Row::bytes(
-                    "wasmtime compile peak RSS",
-                    &input,
-                    compiled.rss(true),
-                    compiled.rss(false),
-                    compiled.fail(true),
-                    compiled.fail(false),
-                    "≤ 0.7×",
-                ));
+                let c = self.compile(&set, self.plan.compile_reps)?;
+                self.rows("≤ 0.7×", |t, goal| {
+                    Row::durations(
+                        "wasmtime compile time (precompile_component)",
+                        &input,
+                        c.wall(t),
+                        c.wall(WT),
+                        c.fail(t),
+                        c.fail(WT),
+                        goal,
+                    )
+                });
+                self.rows("≤ 0.7×", |t, goal| {
+                    Row::durations(
+                        "wasmtime compile CPU time (user + sys, all threads)",
+                        &input,
+                        c.cpu(t),
+                        c.cpu(WT),
+                        c.fail(t),
+                        c.fail(WT),
+                        goal,
+                    )
+                });
+                self.rows("≤ 0.7×", |t, goal| {
+                    Row::bytes(
+                        "wasmtime compile peak RSS",
+                        &input,
+                        c.rss(t),
+                        c.rss(WT),
+                        c.fail(t),
+                        c.fail(WT),
+                        goal,
+                    )
+                });
                 // 3. Startup on the precompiled components: all libraries bundled, lib0 opened.
                 self.section("startup");
-                self.startup(&set, &input, &compiled)?;
+                self.startup(&set, &input, &c)?;
             }
-            walls.insert((n, m), pair);
+            self.done_with(&set);
+            walls.insert((n, m), r);
         }
         // 4. Scaling: per-library compose time, large N over small N.
-        for &(m, small, large) in &self.plan.scaling {
+        for (m, small, large) in self.plan.scaling.clone() {
             let (Some(a), Some(b)) = (walls.get(&(small, m)), walls.get(&(large, m))) else {
                 continue;
             };
-            let slope = |dl: bool| match (a.cpu(dl), b.cpu(dl)) {
-                (Some(x), Some(y)) => {
-                    Some((y.as_secs_f64() / x.as_secs_f64()) / (large as f64 / small as f64))
-                }
+            let slope = |t: Tool| match (a.cpu(t), b.cpu(t)) {
+                (Some(x), Some(y)) => Some(format!(
+                    "{:.2}",
+                    (y.as_secs_f64() / x.as_secs_f64()) / (large as f64 / small as f64)
+                )),
                 _ => None,
             };
-            self.report.push(Row::plain(
-                "compose time scaling: (cpu(N₂)/cpu(N₁)) / (N₂/N₁); 1.0 = linear, < 1 = fixed cost dominates",
-                &format!("N {small} → {large}, M = {m}"),
-                slope(true).map(|x| format!("{x:.2}")),
-                slope(false).map(|x| format!("{x:.2}")),
-                b.fail(true),
-                b.fail(false),
-                "linear",
-            ));
+            let input = format!("N {small} → {large}, M = {m}");
+            self.rows("linear", |t, goal| {
+                Row::plain(
+                    "compose time scaling: (cpu(N₂)/cpu(N₁)) / (N₂/N₁); 1.0 = linear, < 1 = fixed cost dominates",
+                    &input,
+                    slope(t),
+                    slope(WT),
+                    b.fail(t),
+                    b.fail(WT),
+                    goal,
+                )
+            });
         }
         // 5. dlsym latency and calls through a dlsym'ed pointer.
         self.section("dlsym and call-through-pointer");
@@ -381,32 +445,32 @@ impl Bench<'_> {
         Ok(())
     }
 
-    fn startup(&mut self, set: &InputSet, input: &str, compiled: &Pair) -> Result<()> {
+    fn startup(&mut self, set: &InputSet, input: &str, compiled: &Results) -> Result<()> {
+        const WT: Tool = Tool::WasmTools;
         let label = format!("{input}, 1 opened (`main start`)");
-        let mut runners = Vec::new();
-        for dl in [true, false] {
-            let (_, cwasm) = cwasm_paths(set, dl);
-            runners.push(if compiled.failed(dl) || !cwasm.is_file() {
+        let runners = TOOLS.map(|t| {
+            let cwasm = set.cwasm(t);
+            if compiled.failed(t) || !cwasm.is_file() {
                 Err(compiled
-                    .fail(dl)
+                    .fail(t)
                     .unwrap_or_else(|| "not compiled".to_string()))
             } else {
                 runtime::Runner::load(&cwasm).map_err(|e| format!("{e:#}"))
-            });
-        }
-        let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
-        let mut fails: [Option<String>; 2] = [None, None];
+            }
+        });
+        let mut times: [Vec<Duration>; 3] = Default::default();
+        let mut fails: [Option<String>; 3] = Default::default();
         for rep in 0..=self.plan.startup_reps {
-            for dl in order(rep) {
-                let i = usize::from(!dl);
+            for t in order(rep) {
+                let i = t.idx();
                 let Ok(runner) = &runners[i] else { continue };
                 if fails[i].is_some() {
                     continue;
                 }
                 match runner.run(&["start"]) {
-                    Ok((t, out)) if out.starts_with("ok ") => {
+                    Ok((d, out)) if out.starts_with("ok ") => {
                         if rep > 0 {
-                            times[i].push(t) // rep 0 warms up
+                            times[i].push(d) // rep 0 warms up
                         }
                     }
                     Ok((_, out)) => fails[i] = Some(format!("unexpected output {out:?}")),
@@ -419,21 +483,23 @@ impl Bench<'_> {
                 fails[i] = Some(e.clone());
             }
         }
-        let [t_dl, t_wt] = times;
-        let [f_dl, f_wt] = fails;
-        self.report.push(Row::durations(
-            "startup: instantiate + run on a precompiled component",
-            &label,
-            median_duration(t_dl),
-            median_duration(t_wt),
-            f_dl,
-            f_wt,
-            "≤ 0.3×",
-        ));
+        let med = times.map(median_duration);
+        self.rows("≤ 0.3×", |t, goal| {
+            Row::durations(
+                "startup: instantiate + run on a precompiled component",
+                &label,
+                med[t.idx()],
+                med[WT.idx()],
+                fails[t.idx()].clone(),
+                fails[WT.idx()].clone(),
+                goal,
+            )
+        });
         Ok(())
     }
 
     fn dlsym(&mut self) -> Result<()> {
+        const WT: Tool = Tool::WasmTools;
         let m = self.plan.dlsym_funcs;
         let set = InputSet::write(&self.cfg.work.join(format!("dlsym-m{m}")), 1, m)?;
         let composed = self.compose(&set, 1)?;
@@ -442,23 +508,18 @@ impl Bench<'_> {
         let iters = self.plan.dlsym_iters.to_string();
         let call_iters = self.plan.call_iters.to_string();
         let nsyms = m.to_string();
-        let mut dlsym_ns: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        let mut call_dl: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        let mut call_local: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        let mut fails: [Option<String>; 2] = [composed.fail(true), composed.fail(false)];
-        for (i, dl) in [true, false].into_iter().enumerate() {
-            if fails[i].is_none() {
-                fails[i] = compiled.fail(dl);
-            }
-        }
-        let runners: Vec<Option<runtime::Runner>> = [true, false]
+        let mut dlsym_ns: [Vec<f64>; 3] = Default::default();
+        let mut call_dl: [Vec<f64>; 3] = Default::default();
+        let mut call_local: [Vec<f64>; 3] = Default::default();
+        let mut fails: [Option<String>; 3] = TOOLS.map(|t| composed.fail(t).or(compiled.fail(t)));
+        let runners: Vec<Option<runtime::Runner>> = TOOLS
             .into_iter()
-            .enumerate()
-            .map(|(i, dl)| {
+            .map(|t| {
+                let i = t.idx();
                 if fails[i].is_some() {
                     return None;
                 }
-                match runtime::Runner::load(&cwasm_paths(&set, dl).1) {
+                match runtime::Runner::load(&set.cwasm(t)) {
                     Ok(r) => Some(r),
                     Err(e) => {
                         fails[i] = Some(format!("{e:#}"));
@@ -468,8 +529,8 @@ impl Bench<'_> {
             })
             .collect();
         for rep in 0..self.plan.reps.max(3) {
-            for dl in order(rep) {
-                let i = usize::from(!dl);
+            for t in order(rep) {
+                let i = t.idx();
                 let Some(runner) = &runners[i] else { continue };
                 if fails[i].is_some() {
                     continue;
@@ -496,69 +557,69 @@ impl Bench<'_> {
                 }
             }
         }
-        let [d_dl, d_wt] = dlsym_ns;
-        let [c_dl, c_wt] = call_dl;
-        let [l_dl, l_wt] = call_local;
-        let [f_dl, f_wt] = fails;
-        self.report.push(Row::nanos(
-            "dlsym latency (C loop inside wasmtime, ns/call)",
-            &input,
-            median(d_dl),
-            median(d_wt),
-            f_dl.clone(),
-            f_wt.clone(),
-            "≤ 1.0×",
-        ));
-        self.report.push(Row::nanos(
-            "call through the dlsym'ed pointer (ns/call)",
-            &input,
-            median(c_dl.clone()),
-            median(c_wt.clone()),
-            f_dl.clone(),
-            f_wt.clone(),
-            "",
-        ));
-        let (ml, mw) = (median(l_dl), median(l_wt));
-        self.report.push(Row::nanos(
-            "call through a pointer to main's own identical function (ns/call; a statically linked call_indirect)",
-            "same run",
-            ml,
-            mw,
-            f_dl.clone(),
-            f_wt.clone(),
-            "",
-        ));
-        let rel = |c: Option<f64>, l: Option<f64>| match (c, l) {
+        self.done_with(&set);
+        let d = dlsym_ns.map(median);
+        let c = call_dl.map(median);
+        let l = call_local.map(median);
+        let fail = |t: Tool| fails[t.idx()].clone();
+        self.rows("≤ 1.0×", |t, goal| {
+            Row::nanos(
+                "dlsym latency (C loop inside wasmtime, ns/call)",
+                &input,
+                d[t.idx()],
+                d[WT.idx()],
+                fail(t),
+                fail(WT),
+                goal,
+            )
+        });
+        self.rows("", |t, goal| {
+            Row::nanos(
+                "call through the dlsym'ed pointer (ns/call)",
+                &input,
+                c[t.idx()],
+                c[WT.idx()],
+                fail(t),
+                fail(WT),
+                goal,
+            )
+        });
+        self.rows("", |t, goal| {
+            Row::nanos(
+                "call through a pointer to main's own identical function (ns/call; a statically linked call_indirect)",
+                "same run",
+                l[t.idx()],
+                l[WT.idx()],
+                fail(t),
+                fail(WT),
+                goal,
+            )
+        });
+        let rel = |t: Tool| match (c[t.idx()], l[t.idx()]) {
             (Some(c), Some(l)) if l > 0.0 => Some(format!("{:.2}×", c / l)),
             _ => None,
         };
-        self.report.push(Row::plain(
-            "dlsym'ed pointer call ÷ static pointer call (each tool against itself)",
-            "same run",
-            rel(median(c_dl), ml),
-            rel(median(c_wt), mw),
-            f_dl,
-            f_wt,
-            "1.00×",
-        ));
+        self.rows("1.00×", |t, goal| {
+            Row::plain(
+                "dlsym'ed pointer call ÷ static pointer call (each tool against itself)",
+                "same run",
+                rel(t),
+                rel(WT),
+                fail(t),
+                fail(WT),
+                goal,
+            )
+        });
         Ok(())
     }
 }
 
-fn order(rep: usize) -> [bool; 2] {
-    if rep % 2 == 0 {
-        [true, false]
-    } else {
-        [false, true]
-    }
-}
-
-fn cwasm_paths(set: &InputSet, dl: bool) -> (PathBuf, PathBuf) {
-    if dl {
-        (set.dl_out(), set.dir.join("wasm-dl.cwasm"))
-    } else {
-        (set.wt_out(), set.dir.join("wasm-tools.cwasm"))
-    }
+/// The order of the three subjects in repetition `rep`: rotated, so that none always runs first
+/// (after a cold cache) or always right after another.
+fn order(rep: usize) -> [Tool; 3] {
+    let mut o = TOOLS;
+    o.rotate_left(rep % 3);
+    o
 }
 
 fn input_label(n: u32, m: u32) -> String {
@@ -574,16 +635,16 @@ pub fn run(cfg: &Config) -> Result<()> {
         .into_iter()
         .map(|(name, bytes)| wasm_dl::Input { name, bytes })
         .collect();
-    let main_dl = tools.main_for_wasm_dl(&cfg.work, &probe)?;
-    let main_wt = tools.main_for_wasm_tools(&cfg.work)?;
+    let main_wasm = tools.main_for_wasm_dl(&cfg.work, &probe)?;
+    let main_so = tools.pic_main(&cfg.work)?;
     let libc_so = tools.libc_so(&cfg.work)?;
     let report = Report::new(cfg.scale, &tools);
     let mut bench = Bench {
         cfg,
         plan: Plan::new(cfg.scale),
         tools,
-        main_dl,
-        main_wt,
+        main_wasm,
+        main_so,
         libc_so,
         report,
     };

@@ -1,5 +1,7 @@
-//! `cargo run -p wasm-dl-bench --release [-- --quick] [-- --out FILE] [-- --work DIR]`:
-//! runs every comparison and writes BENCHMARKS.md at the workspace root.
+//! `cargo run -p wasm-dl-bench --release [-- --quick] [-- --out FILE] [-- --work DIR] [-- --keep]`:
+//! runs every comparison and writes BENCHMARKS.md at the workspace root. Inputs and outputs go to
+//! `--work` (default `target/wasm-dl-bench`); each input set's directory is removed once measured
+//! unless `--keep` is given.
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
@@ -18,16 +20,20 @@ fn main() -> Result<()> {
         work: root.join("target/wasm-dl-bench"),
         exe: std::env::current_exe()?,
         limit: Duration::from_secs(120),
+        keep: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => cfg.scale = Scale::Quick,
             "--tiny" => cfg.scale = Scale::Tiny,
+            "--keep" => cfg.keep = true,
             "--out" => cfg.out = it.next().map(PathBuf::from).unwrap_or(cfg.out),
             "--work" => cfg.work = it.next().map(PathBuf::from).unwrap_or(cfg.work),
             "-h" | "--help" => {
-                println!("usage: wasm-dl-bench [--quick] [--out FILE] [--work DIR]");
+                println!(
+                    "usage: wasm-dl-bench [--quick | --tiny] [--out FILE] [--work DIR] [--keep]"
+                );
                 return Ok(());
             }
             other => bail!("unknown argument `{other}` (try --help)"),

@@ -1,5 +1,6 @@
 //! The external tools: clang-19/wasm-ld-19 with the project's wasi sysroot (`scripts/setup.sh`),
-//! `wasm-tools` 1.262.0 from PyPI, Rust's wasm32-wasip2 self-contained libc for the all-PIC set.
+//! `wasm-tools` 1.262.0 from PyPI, Rust's wasm32-wasip2 self-contained libc for the all-PIC set
+//! (which both tools compose).
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -126,8 +127,10 @@ impl Tools {
         Ok(out)
     }
 
-    /// The PIC main for wasm-tools: `main.c -DWASM_TOOLS` + wasip2 `crt1-command.o`, `-shared`.
-    pub fn main_for_wasm_tools(&self, dir: &Path) -> Result<PathBuf> {
+    /// The PIC main of the all-PIC set, given to both tools: `main.c -DWASM_TOOLS` (it declares
+    /// `dlopen`/`dlsym` itself: wasm-tools binds them to its built-in libdl, wasm-dl binds
+    /// `env.dlopen`/`env.dlsym` to its dl shim) + wasip2 `crt1-command.o`, `-shared`.
+    pub fn pic_main(&self, dir: &Path) -> Result<PathBuf> {
         let src = dir.join("main.c");
         std::fs::write(&src, include_str!("main.c"))?;
         let obj = dir.join("main-pic.o");
