@@ -226,14 +226,270 @@
     i32.ne
     if unreachable end) ;; out of memory before main even starts
 
+  ;; dlsym's memo: an open-addressing hash table (linear probing) of 16-byte entries (hash,
+  ;; handle, copy of the name or 0 when free, value), in main's memory, doubled when half full.
+  ;; Only successes are kept, and any dlclose empties it: while no library is unloaded, a name
+  ;; found in a handle's scope or in the global scope keeps its value (a library opened later
+  ;; comes after it in every search order).
+  (global $memo (mut i32) (i32.const 0))
+  (global $memo_cap (mut i32) (i32.const 0))   ;; entries, a power of two
+  (global $memo_count (mut i32) (i32.const 0))
+
+  ;; FNV-1a over the name, mixed with the handle.
+  (func $hash (param $handle i32) (param $name i32) (param $len i32) (result i32)
+    (local $h i32) (local $end i32)
+    i32.const 0x811c9dc5
+    local.set $h
+    local.get $name
+    local.get $len
+    i32.add
+    local.set $end
+    block $done
+      loop $next
+        local.get $name
+        local.get $end
+        i32.ge_u
+        br_if $done
+        local.get $h
+        local.get $name
+        i32.load8_u
+        i32.xor
+        i32.const 0x01000193
+        i32.mul
+        local.set $h
+        local.get $name
+        i32.const 1
+        i32.add
+        local.set $name
+        br $next
+      end
+    end
+    local.get $h
+    local.get $handle
+    i32.const 0x9e3779b1
+    i32.mul
+    i32.xor)
+
+  ;; Whether NUL-terminated strings $a and $b are equal.
+  (func $streq (param $a i32) (param $b i32) (result i32)
+    (local $c i32)
+    loop $next
+      local.get $a
+      i32.load8_u
+      local.tee $c
+      local.get $b
+      i32.load8_u
+      i32.ne
+      if i32.const 0 return end
+      local.get $c
+      i32.eqz
+      if i32.const 1 return end
+      local.get $a
+      i32.const 1
+      i32.add
+      local.set $a
+      local.get $b
+      i32.const 1
+      i32.add
+      local.set $b
+      br $next
+    end
+    unreachable)
+
+  ;; The first entry of table $t (capacity $cap) on hash $h's probe sequence that is free or
+  ;; holds ($h, $handle, $name); $name 0 matches free entries only.
+  (func $probe (param $t i32) (param $cap i32) (param $h i32) (param $handle i32) (param $name i32)
+    (result i32)
+    (local $i i32) (local $e i32)
+    local.get $h
+    local.set $i
+    loop $next
+      local.get $t
+      local.get $i
+      local.get $cap
+      i32.const 1
+      i32.sub
+      i32.and
+      i32.const 4
+      i32.shl
+      i32.add
+      local.tee $e
+      i32.load offset=8
+      i32.eqz
+      if local.get $e return end
+      local.get $name
+      if
+        local.get $e
+        i32.load
+        local.get $h
+        i32.eq
+        local.get $e
+        i32.load offset=4
+        local.get $handle
+        i32.eq
+        i32.and
+        if
+          local.get $e
+          i32.load offset=8
+          local.get $name
+          call $streq
+          if local.get $e return end
+        end
+      end
+      local.get $i
+      i32.const 1
+      i32.add
+      local.set $i
+      br $next
+    end
+    unreachable)
+
+  ;; Makes room for one more entry: allocates or doubles the table. 0 when out of memory.
+  (func $memo_room (result i32)
+    (local $cap i32) (local $t i32) (local $e i32) (local $end i32) (local $to i32)
+    global.get $memo_count
+    i32.const 1
+    i32.add
+    i32.const 1
+    i32.shl
+    global.get $memo_cap
+    i32.le_u
+    if i32.const 1 return end
+    global.get $memo_cap
+    i32.const 1
+    i32.shl
+    i32.const 256
+    global.get $memo_cap
+    select
+    local.tee $cap
+    i32.const 4
+    i32.shl
+    call $malloc
+    local.tee $t
+    i32.eqz
+    if i32.const 0 return end
+    local.get $t
+    i32.const 0
+    local.get $cap
+    i32.const 4
+    i32.shl
+    memory.fill
+    ;; Move the old entries over, by their stored hashes.
+    global.get $memo
+    local.tee $e
+    global.get $memo_cap
+    i32.const 4
+    i32.shl
+    i32.add
+    local.set $end
+    block $done
+      loop $next
+        local.get $e
+        local.get $end
+        i32.ge_u
+        br_if $done
+        local.get $e
+        i32.load offset=8
+        if
+          local.get $t
+          local.get $cap
+          local.get $e
+          i32.load
+          i32.const 0
+          i32.const 0
+          call $probe
+          local.tee $to
+          local.get $e
+          i64.load
+          i64.store
+          local.get $to
+          local.get $e
+          i64.load offset=8
+          i64.store offset=8
+        end
+        local.get $e
+        i32.const 16
+        i32.add
+        local.set $e
+        br $next
+      end
+    end
+    global.get $memo
+    if global.get $memo call $free end
+    local.get $t
+    global.set $memo
+    local.get $cap
+    global.set $memo_cap
+    i32.const 1)
+
+  ;; Empties the memo (dlclose).
+  (func $flush
+    (local $e i32) (local $end i32)
+    global.get $memo
+    local.tee $e
+    global.get $memo_cap
+    i32.const 4
+    i32.shl
+    i32.add
+    local.set $end
+    block $done
+      loop $next
+        local.get $e
+        local.get $end
+        i32.ge_u
+        br_if $done
+        local.get $e
+        i32.load offset=8
+        if
+          local.get $e
+          i32.load offset=8
+          call $free
+          local.get $e
+          i32.const 0
+          i32.store offset=8
+        end
+        local.get $e
+        i32.const 16
+        i32.add
+        local.set $e
+        br $next
+      end
+    end
+    i32.const 0
+    global.set $memo_count)
+
   (func (export "dlsym") (param $handle i32) (param $name i32) (result i32)
-    (local $r i32)
+    (local $r i32) (local $len i32) (local $h i32) (local $e i32) (local $copy i32)
+    (local $value i32)
+    local.get $name
+    call $strlen
+    local.set $len
+    local.get $handle
+    local.get $name
+    local.get $len
+    call $hash
+    local.set $h
+    global.get $memo_count
+    if
+      global.get $memo
+      global.get $memo_cap
+      local.get $h
+      local.get $handle
+      local.get $name
+      call $probe
+      local.tee $e
+      i32.load offset=8
+      if
+        local.get $e
+        i32.load offset=12
+        return
+      end
+    end
     call $retarea
     local.set $r
     local.get $handle
     local.get $name
-    local.get $name
-    call $strlen
+    local.get $len
     local.get $r
     call $sym
     local.get $r
@@ -246,7 +502,48 @@
       return
     end
     local.get $r
-    i32.load offset=4)
+    i32.load offset=4
+    local.set $value
+    ;; Remember it (best effort: without memory, just do not).
+    call $memo_room
+    i32.eqz
+    if local.get $value return end
+    local.get $len
+    i32.const 1
+    i32.add
+    call $malloc
+    local.tee $copy
+    i32.eqz
+    if local.get $value return end
+    local.get $copy
+    local.get $name
+    local.get $len
+    i32.const 1
+    i32.add
+    memory.copy
+    global.get $memo
+    global.get $memo_cap
+    local.get $h
+    i32.const 0
+    i32.const 0
+    call $probe
+    local.tee $e
+    local.get $h
+    i32.store
+    local.get $e
+    local.get $handle
+    i32.store offset=4
+    local.get $e
+    local.get $copy
+    i32.store offset=8
+    local.get $e
+    local.get $value
+    i32.store offset=12
+    global.get $memo_count
+    i32.const 1
+    i32.add
+    global.set $memo_count
+    local.get $value)
 
   (func (export "dlclose") (param $handle i32) (result i32)
     (local $r i32) (local $list i32) (local $n i32)
@@ -264,6 +561,7 @@
       i32.const -1
       return
     end
+    call $flush
     ;; Run the destructors of the libraries unloaded now, in the provider's order (they may
     ;; call dl* themselves, which reuses the return area: keep the list in locals).
     local.get $r
