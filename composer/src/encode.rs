@@ -7,7 +7,8 @@
 //!    env module's, earlier libraries'; see [`import_names`]), and the loader instance. Appending
 //!    only adds indices, so nothing wit-component wrote moves.
 //! 3. Unless the provider stays external, the provider component (with this composition's
-//!    index component plugged into it) is plugged into the main component with wac-graph.
+//!    index in its memory, and the index component saying where plugged into it; see
+//!    `provider.rs`) is plugged into the main component with wac-graph.
 
 use crate::layout::{self, Layout};
 use crate::parse::Library;

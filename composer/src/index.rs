@@ -2,7 +2,7 @@
 //!
 //! Byte format (every integer a little-endian u32; `str` = u32 length + bytes):
 //! ```text
-//! magic "WDLX", version 3
+//! magic "WDLX", version 4
 //! nlibs
 //! per library (its position is its id):
 //!   str name            the name given at compose time
@@ -10,7 +10,10 @@
 //!   table_size          slots of its own element segments; its function slots follow them
 //!   mem_size            bytes of memory it is given (MEM_INFO), for `dladdr`
 //!   n_deps, u32...      direct dependencies (load these first)
-//!   n_syms, then per symbol: str name, u8 kind (0 function, 1 data), u32 value
+//!   sym_len             byte length of the symbol block that follows (its n_syms included):
+//!                       the provider skips the block at start-up and checks it when the
+//!                       library's symbols are first looked up
+//!   symbol block: n_syms, then per symbol: str name, u8 kind (0 function, 1 data), u32 value
 //!                       (function: k, slot = table_base + table_size + k;
 //!                        data: offset from memory_base)
 //! main:
@@ -18,10 +21,11 @@
 //! start-up:
 //!   n, u32...           libraries main was linked against: loaded before it runs, in order
 //! ```
-//! The provider (`provider/src/index.rs`) is the only reader.
+//! The provider (`provider/src/index.rs`) is the only reader. The composer places the encoded
+//! index in the provider's own linear memory (see `provider.rs`), so it is read in place.
 
 /// The format version (the provider accepts only this one).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Symbol kind tag: a function.
 pub const KIND_FUNC: u8 = 0;
@@ -92,7 +96,12 @@ pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>], startup: &[u32]) 
         for d in &lib.deps {
             put_u32(&mut out, *d);
         }
+        // The symbol block, prefixed by its byte length.
+        let len_at = out.len();
+        put_u32(&mut out, 0);
         put_syms(&mut out, &lib.syms);
+        let len = (out.len() - len_at - 4) as u32;
+        out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
     }
     put_syms(&mut out, main_syms);
     put_u32(&mut out, startup.len() as u32);

@@ -149,8 +149,9 @@ fn corrupt(c: &Corrupt) -> Error {
 }
 
 impl Dl {
-    /// A state machine over an encoded index (a malformed index makes every call fail).
-    pub fn new(index: Vec<u8>) -> Dl {
+    /// A state machine over an encoded index (a malformed index makes every call fail; a
+    /// malformed symbol block of a library, every symbol lookup in that library).
+    pub fn new(index: impl Into<alloc::borrow::Cow<'static, [u8]>>) -> Dl {
         let index = Index::decode(index);
         let n = index.as_ref().map_or(0, |i| i.libs.len());
         Dl {
@@ -394,11 +395,16 @@ impl Dl {
         }
     }
 
-    /// Looks `name` up in library `lib` alone.
-    fn find_in(&self, index: &Index, lib: u32, name: &[u8]) -> Option<u32> {
-        let l = index.libs.get(lib as usize)?;
-        let sym = l.symbols(&index.bytes).syms.get(&index.bytes, name)?;
-        Some(self.lib_value(index, lib, sym))
+    /// Looks `name` up in library `lib` alone (fails if its symbol block is corrupt).
+    fn find_in(&self, index: &Index, lib: u32, name: &[u8]) -> Result<Option<u32>, Error> {
+        let Some(l) = index.libs.get(lib as usize) else {
+            return Ok(None);
+        };
+        let syms = l.symbols(&index.bytes).map_err(|c| corrupt(&c))?;
+        Ok(syms
+            .syms
+            .get(&index.bytes, name)
+            .map(|sym| self.lib_value(index, lib, sym)))
     }
 
     /// `dlsym(handle, name)`.
@@ -412,7 +418,7 @@ impl Dl {
                 }
                 // The global scope: main, then the RTLD_GLOBAL libraries.
                 for &lib in &self.global_order {
-                    if let Some(v) = self.find_in(index, lib, name) {
+                    if let Some(v) = self.find_in(index, lib, name)? {
                         return Ok(v);
                     }
                 }
@@ -431,7 +437,7 @@ impl Dl {
                 };
                 // The library (without allocating: the common case), then its dependencies
                 // breadth-first.
-                if let Some(v) = self.find_in(index, lib, name) {
+                if let Some(v) = self.find_in(index, lib, name)? {
                     return Ok(v);
                 }
                 let mut seen = vec![false; index.libs.len()];
@@ -442,7 +448,7 @@ impl Dl {
                 let mut i = 0;
                 while let Some(&l) = queue.get(i) {
                     i += 1;
-                    if let Some(v) = self.find_in(index, l, name) {
+                    if let Some(v) = self.find_in(index, l, name)? {
                         return Ok(v);
                     }
                     for &d in index.libs.get(l as usize).map_or(&[][..], |x| &x.deps[..]) {
@@ -548,7 +554,9 @@ impl Dl {
     /// Function slots are tried first (in load order), then memory: table slots and addresses
     /// are both small integers, and a function pointer is what `dladdr` is mostly given. A slot
     /// among the library's own element slots (functions whose address it takes internally) names
-    /// the library but no symbol. Main's own symbols are not reported.
+    /// the library but no symbol. Main's own symbols are not reported. `dladdr` cannot report a
+    /// corrupt symbol block of the index: it finds no function slot, and no data symbol, in that
+    /// library then.
     pub fn addr(&self, address: u32) -> Option<AddrInfo> {
         let index = self.index.as_ref().ok()?;
         let a = u64::from(address);
@@ -557,7 +565,7 @@ impl Dl {
             let mut fname = Vec::from(index.str(&x.name));
             fname.push(0);
             let (sname, saddr) =
-                match sym.and_then(|i| x.symbols(&index.bytes).syms.syms.get(i as usize)) {
+                match sym.and_then(|i| x.symbols(&index.bytes).ok()?.syms.syms.get(i as usize)) {
                     Some(sym) => {
                         let mut n = Vec::from(index.str(&sym.name));
                         n.push(0);
@@ -577,9 +585,8 @@ impl Dl {
         let below = |x: &crate::index::Lib, sorted: &[u32], v: u64| -> Option<u32> {
             let value = |i: &u32| {
                 x.symbols(&index.bytes)
-                    .syms
-                    .syms
-                    .get(*i as usize)
+                    .ok()
+                    .and_then(|xs| xs.syms.syms.get(*i as usize))
                     .map_or(0, |s| u64::from(s.value))
             };
             let end = sorted.partition_point(|i| value(i) <= v);
@@ -593,7 +600,10 @@ impl Dl {
             };
             let tb = u64::from(s.table_base);
             let first = tb + u64::from(x.table_size);
-            let xs = x.symbols(&index.bytes);
+            // A corrupt symbol block hides the library's function slots (their count is unknown).
+            let Ok(xs) = x.symbols(&index.bytes) else {
+                continue;
+            };
             let end = first + xs.funcs_by_value.len() as u64;
             if a < tb || a >= end {
                 continue;
@@ -616,7 +626,10 @@ impl Dl {
             if a < mb || a >= mb + u64::from(x.mem_size) {
                 continue;
             }
-            let sym = below(x, &x.symbols(&index.bytes).data_by_value, a - mb);
+            let sym = x
+                .symbols(&index.bytes)
+                .ok()
+                .and_then(|xs| below(x, &xs.data_by_value, a - mb));
             return info(l, x, sym, mb);
         }
         None

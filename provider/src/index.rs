@@ -2,7 +2,7 @@
 //!
 //! Format (all integers u32 little-endian; `str` = u32 byte length + bytes):
 //! ```text
-//! magic b"WDLX", u32 version = 3
+//! magic b"WDLX", u32 version = 4
 //! u32 nlibs
 //! per library (its position is its lib id, 0-based):
 //!   str  name
@@ -10,14 +10,23 @@
 //!   u32  table_size
 //!   u32  mem_size
 //!   u32  n_deps, then n_deps x u32 lib id
-//!   u32  n_syms, then per symbol: str name, u8 kind (0 = function, 1 = data), u32 value
+//!   u32  sym_len: the byte length of the symbol block that follows
+//!   symbol block (sym_len bytes):
+//!        u32  n_syms, then per symbol: str name, u8 kind (0 = function, 1 = data), u32 value
 //! main:
 //!   u32  n_syms, then per symbol: str name, u8 kind, u32 value
 //! start-up:
 //!   u32  n, then n x u32 lib id: libraries main was linked against, loaded before it runs
 //! ```
 //! Strings are kept as ranges into the index bytes; every name lookup is a hash-table lookup.
+//!
+//! [`Index::decode`] checks everything but the libraries' symbol blocks, which it skips by their
+//! length: a composition may bundle hundreds of thousands of symbols, and start-up should not pay
+//! for libraries never looked into. A library's block is checked when its symbol tables are first
+//! built ([`Lib::symbols`]); a corrupt block makes that, and every later, lookup in the library
+//! fail with [`Corrupt`].
 
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 use core::cell::OnceCell;
 use core::ops::Range;
@@ -26,7 +35,7 @@ use hashbrown::HashTable;
 /// The index magic.
 pub const MAGIC: &[u8; 4] = b"WDLX";
 /// The only index version understood.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// What a symbol is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,11 +79,13 @@ pub struct Lib {
     pub mem_size: u32,
     /// Direct dependencies (lib ids, all valid).
     pub deps: Vec<u32>,
-    /// Its symbol list in the index bytes (count included), checked by `decode`.
+    /// Its symbol block in the index bytes (count included), within the bytes but not checked
+    /// by `decode`.
     sym_bytes: Range<usize>,
-    /// Its symbol tables, built at the first lookup in this library: a composition may bundle
-    /// hundreds of thousands of symbols, and start-up should not pay for libraries never used.
-    symbols: OnceCell<LibSymbols>,
+    /// Its symbol tables (or why its block is corrupt), built at the first lookup in this
+    /// library: a composition may bundle hundreds of thousands of symbols, and start-up should not
+    /// pay for libraries never used.
+    symbols: OnceCell<Result<LibSymbols, Corrupt>>,
 }
 
 /// A library's symbol tables.
@@ -89,37 +100,51 @@ pub struct LibSymbols {
 }
 
 impl Lib {
-    /// The library's symbol tables (built on first use).
-    pub fn symbols(&self, bytes: &[u8]) -> &LibSymbols {
-        self.symbols.get_or_init(|| {
-            let mut r = Reader {
-                bytes,
-                pos: self.sym_bytes.start,
-            };
-            // `decode` checked this range, so this cannot fail; stay total anyway.
-            let syms = r.syms().unwrap_or_default();
-            let by_value = |kind: Kind| {
-                let mut v: Vec<u32> = (0..syms.len() as u32)
-                    .filter(|&i| syms.get(i as usize).is_some_and(|s| s.kind == kind))
-                    .collect();
-                v.sort_by_key(|&i| syms.get(i as usize).map_or(0, |s| s.value));
-                v
-            };
-            let funcs_by_value = by_value(Kind::Func);
-            let data_by_value = by_value(Kind::Data);
-            LibSymbols {
-                syms: Symbols::build(syms, bytes),
-                funcs_by_value,
-                data_by_value,
-            }
+    /// The library's symbol tables, built (and its symbol block checked) on first use; `bytes`
+    /// are the index bytes. Fails, now and at every later call, if the block is corrupt.
+    pub fn symbols(&self, bytes: &[u8]) -> Result<&LibSymbols, Corrupt> {
+        self.symbols
+            .get_or_init(|| self.build_symbols(bytes))
+            .as_ref()
+            .map_err(|c| *c)
+    }
+
+    fn build_symbols(&self, bytes: &[u8]) -> Result<LibSymbols, Corrupt> {
+        let block = &self.sym_bytes;
+        // The reader sees the index up to the block's end, so the block cannot overrun it.
+        let mut r = Reader {
+            bytes: bytes.get(..block.end).ok_or(Corrupt {
+                what: "symbol block length",
+                at: block.start,
+            })?,
+            pos: block.start,
+        };
+        let syms = r.syms()?;
+        if r.pos != block.end {
+            return Err(r.err("symbol block length"));
+        }
+        let by_value = |kind: Kind| {
+            let mut v: Vec<u32> = (0..syms.len() as u32)
+                .filter(|&i| syms.get(i as usize).is_some_and(|s| s.kind == kind))
+                .collect();
+            v.sort_by_key(|&i| syms.get(i as usize).map_or(0, |s| s.value));
+            v
+        };
+        let funcs_by_value = by_value(Kind::Func);
+        let data_by_value = by_value(Kind::Data);
+        Ok(LibSymbols {
+            syms: Symbols::build(syms, bytes),
+            funcs_by_value,
+            data_by_value,
         })
     }
 }
 
 /// A decoded index.
 pub struct Index {
-    /// The encoded index; every name is a range of it.
-    pub bytes: Vec<u8>,
+    /// The encoded index; every name is a range of it. In the provider component it is borrowed
+    /// from where the composer placed it in linear memory.
+    pub bytes: Cow<'static, [u8]>,
     /// The libraries, by lib id.
     pub libs: Vec<Lib>,
     /// The main module's exported symbols (absolute values).
@@ -250,22 +275,6 @@ impl Reader<'_> {
         Ok(n)
     }
 
-    /// Walks a symbol list, checking it, without building anything.
-    fn check_syms(&mut self) -> Result<(), Corrupt> {
-        let n = self.count(9, "symbol count")?;
-        for _ in 0..n {
-            self.str("symbol name")?;
-            if self.u8("symbol kind")? > 1 {
-                return Err(Corrupt {
-                    what: "symbol kind",
-                    at: self.pos - 1,
-                });
-            }
-            self.u32("symbol value")?;
-        }
-        Ok(())
-    }
-
     fn syms(&mut self) -> Result<Vec<Sym>, Corrupt> {
         let n = self.count(9, "symbol count")?;
         let mut syms = Vec::with_capacity(n);
@@ -289,8 +298,10 @@ impl Reader<'_> {
 }
 
 impl Index {
-    /// Decodes an encoded index, checking everything (lib ids, kinds, lengths, no trailing bytes).
-    pub fn decode(bytes: Vec<u8>) -> Result<Index, Corrupt> {
+    /// Decodes an encoded index, checking everything (lib ids, kinds, lengths, no trailing bytes)
+    /// but the contents of the libraries' symbol blocks (see [`Lib::symbols`]).
+    pub fn decode(bytes: impl Into<Cow<'static, [u8]>>) -> Result<Index, Corrupt> {
+        let bytes: Cow<'static, [u8]> = bytes.into();
         let mut r = Reader {
             bytes: &bytes,
             pos: 0,
@@ -308,9 +319,9 @@ impl Index {
                 at: 4,
             });
         }
-        // A library takes at least 24 bytes: name length, n_aliases, table_size, mem_size,
-        // n_deps, n_syms.
-        let nlibs = r.count(24, "library count")?;
+        // A library takes at least 28 bytes: name length, n_aliases, table_size, mem_size,
+        // n_deps, sym_len, n_syms.
+        let nlibs = r.count(28, "library count")?;
         let mut raw = Vec::with_capacity(nlibs);
         for _ in 0..nlibs {
             let name = r.str("library name")?;
@@ -334,9 +345,9 @@ impl Index {
                 }
                 deps.push(dep);
             }
-            let start = r.pos;
-            r.check_syms()?;
-            raw.push((name, aliases, table_size, mem_size, deps, start..r.pos));
+            let sym_len = r.u32("symbol block length")?;
+            let sym_bytes = r.take(sym_len as usize, "symbol block length")?;
+            raw.push((name, aliases, table_size, mem_size, deps, sym_bytes));
         }
         let main = r.syms()?;
         let nstartup = r.count(4, "start-up count")?;

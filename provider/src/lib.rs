@@ -43,7 +43,7 @@ mod glue {
         core::arch::wasm32::unreachable()
     }
 
-    /// The state, created at the first call from the imported index.
+    /// The state, created at the first call from the index the composer placed in memory.
     struct State(UnsafeCell<Option<Dl>>);
 
     // SAFETY: wasm32 without threads: one thread only, and no call re-enters (`index::get` does
@@ -55,8 +55,25 @@ mod glue {
     fn with<R>(f: impl FnOnce(&mut Dl) -> R) -> R {
         // SAFETY: see `State`; the borrow ends before `with` returns.
         let slot = unsafe { &mut *STATE.0.get() };
-        let dl = slot.get_or_insert_with(|| Dl::new(wasm_dl::dl::index::get()));
+        let dl = slot.get_or_insert_with(|| Dl::new(index()));
         f(dl)
+    }
+
+    /// The encoded index, where the composer placed it in this module's memory (the imported
+    /// `index` interface says where; see `wit/dl.wit`). A location outside the memory gives an
+    /// empty index, which `Dl` reports as corrupt.
+    fn index() -> &'static [u8] {
+        let at = wasm_dl::dl::index::get();
+        let memory = core::arch::wasm32::memory_size(0) as u64 * 65536;
+        let end = u64::from(at.offset) + u64::from(at.len);
+        if at.offset == 0 || end > memory {
+            return &[];
+        }
+        // SAFETY: the range lies in linear memory, which never shrinks; the composer placed the
+        // index there in pages past the module's initial memory, which the allocator (dlmalloc
+        // takes only the linker's heap, which ends at the initial memory, and pages it gets from
+        // `memory.grow`) never hands out, and nothing writes.
+        unsafe { core::slice::from_raw_parts(at.offset as usize as *const u8, at.len as usize) }
     }
 
     struct Provider;

@@ -50,10 +50,21 @@ fn encode(libs: &[L], main: &[(&[u8], u8, u32)]) -> Vec<u8> {
 
 /// The index encoder with a start-up list.
 fn encode_with_startup(libs: &[L], main: &[(&[u8], u8, u32)], startup: &[u32]) -> Vec<u8> {
+    encode_blocks(libs, main, startup, &|_, b| b.to_vec())
+}
+
+/// The index encoder, with `block(lib, encoded)` replacing each library's symbol block (the
+/// length prefix follows the replacement).
+fn encode_blocks(
+    libs: &[L],
+    main: &[(&[u8], u8, u32)],
+    startup: &[u32],
+    block: &dyn Fn(usize, &[u8]) -> Vec<u8>,
+) -> Vec<u8> {
     let mut out = Vec::from(&b"WDLX"[..]);
-    put_u32(&mut out, 3);
+    put_u32(&mut out, 4);
     put_u32(&mut out, libs.len() as u32);
-    for l in libs {
+    for (i, l) in libs.iter().enumerate() {
         put_str(&mut out, l.name);
         put_u32(&mut out, l.aliases.len() as u32);
         for a in &l.aliases {
@@ -65,7 +76,11 @@ fn encode_with_startup(libs: &[L], main: &[(&[u8], u8, u32)], startup: &[u32]) -
         for d in &l.deps {
             put_u32(&mut out, *d);
         }
-        put_syms(&mut out, &l.syms);
+        let mut syms = Vec::new();
+        put_syms(&mut syms, &l.syms);
+        let syms = block(i, &syms);
+        put_u32(&mut out, syms.len() as u32);
+        out.extend_from_slice(&syms);
     }
     put_syms(&mut out, main);
     put_u32(&mut out, startup.len() as u32);
@@ -152,21 +167,27 @@ fn decodes_index() {
     );
     assert_eq!(g.table_size, 3);
     assert_eq!(g.deps, [1]);
-    assert_eq!(g.symbols(&idx.bytes).syms.syms.len(), 3);
+    assert_eq!(
+        g.symbols(&idx.bytes).expect("valid block").syms.syms.len(),
+        3
+    );
     let s = g
         .symbols(&idx.bytes)
+        .expect("valid block")
         .syms
         .get(&idx.bytes, b"greet_count")
         .expect("symbol");
     assert_eq!((s.kind, s.value), (Kind::Data, 16));
     let s = g
         .symbols(&idx.bytes)
+        .expect("valid block")
         .syms
         .get(&idx.bytes, b"shout")
         .expect("symbol");
     assert_eq!((s.kind, s.value), (Kind::Func, 1));
     assert!(g
         .symbols(&idx.bytes)
+        .expect("valid block")
         .syms
         .get(&idx.bytes, b"util")
         .is_none());
@@ -278,21 +299,134 @@ fn corrupt_index_fields() {
     assert_corrupt(huge_count);
     // A dependency that is not a library.
     assert_corrupt(encode(&[lib("liba.so", &[1])], &[]));
-    // A symbol kind that is neither function nor data.
-    assert_corrupt(encode(
-        &[L {
-            name: b"liba.so",
-            syms: vec![(b"f", 2, 0)],
-            ..L::default()
-        }],
-        &[],
-    ));
+    // A symbol kind of main that is neither function nor data (main's symbols are checked at
+    // once; a library's when first looked up: see `corrupt_symbol_block_*`).
     assert_corrupt(encode(&[], &[(b"f", 7, 0)]));
     let m = msg(Dl::new(b"WDLX".to_vec()).sym(0, b"x").unwrap_err());
     assert_eq!(
         m,
         "wasm-dl: the library index is corrupt (bad version at byte 4)"
     );
+}
+
+/// Checks a `greet_set` index whose library 0 (libgreet, depending on libutil) has a corrupt symbol
+/// block: it decodes, libraries open, lookups elsewhere work, and every lookup in libgreet fails
+/// with the corrupt-index error (`what` at byte `at`), never a panic.
+fn assert_lazy_corrupt(bytes: Vec<u8>, what: &str, at: Option<usize>) {
+    let mut d = Dl::new(bytes);
+    let util = open(&mut d, "libutil.so", RTLD_NOW).handle;
+    let greet = open(&mut d, "libgreet.so", RTLD_NOW);
+    assert_eq!(greet.load, [0]);
+    d.loaded(1, 0x2000, 40);
+    d.loaded(0, 0x3000, 50);
+    assert_eq!(d.sym(util, b"util"), Ok(41));
+    for _ in 0..2 {
+        let m = msg(d.sym(greet.handle, b"greet").expect_err("corrupt block"));
+        assert!(
+            m.starts_with("wasm-dl: the library index is corrupt (bad ") && m.contains(what),
+            "{m}"
+        );
+        if let Some(at) = at {
+            assert!(m.ends_with(&format!(" at byte {at})")), "{m}");
+        }
+    }
+    // Its function slots are unknown; its memory is still its own, without symbols.
+    assert_eq!(d.addr(53), None);
+    let info = d.addr(0x3000).map(|i| (i.fname, i.sname));
+    assert!(info.is_none_or(|(f, s)| f == cstr("plugins/libgreet.so") && s.is_empty()));
+    // Elsewhere: libutil, main.
+    assert_eq!(d.sym(util, b"util_data"), Ok(0x2008));
+    assert_eq!(d.sym(0, b"errno"), Ok(0x1000));
+    assert_eq!(d.close(greet.handle), Ok(vec![0]));
+    assert_eq!(d.close(util), Ok(vec![1]));
+}
+
+/// The symbol block of library 0 of `greet_set`, encoded.
+fn greet_block() -> Vec<u8> {
+    let mut b = Vec::new();
+    put_syms(&mut b, &greet_set()[0].syms);
+    b
+}
+
+#[test]
+fn corrupt_symbol_block_is_found_at_first_lookup() {
+    let good = encode(&greet_set(), &main_syms());
+    let block = greet_block();
+    let start = good
+        .windows(block.len())
+        .position(|w| w == block)
+        .expect("library 0's block");
+    assert_eq!(
+        good[start - 4..start],
+        (greet_block().len() as u32).to_le_bytes()
+    );
+    // A symbol kind that is neither function nor data: "greet" is the first symbol, its kind
+    // byte follows the count, the name length and the name.
+    let kind_at = start + 4 + 4 + 5;
+    let mut bad_kind = good.clone();
+    assert_eq!(bad_kind[kind_at], FUNC);
+    bad_kind[kind_at] = 2;
+    assert_lazy_corrupt(bad_kind, "symbol kind", Some(kind_at));
+    // A symbol count the block cannot hold.
+    let mut bad_count = good.clone();
+    bad_count[start..start + 4].copy_from_slice(&4u32.to_le_bytes());
+    assert_lazy_corrupt(bad_count, "symbol", None);
+    // A name running past the block (into the next library's bytes).
+    let mut long_name = good.clone();
+    long_name[start + 4..start + 8].copy_from_slice(&60u32.to_le_bytes());
+    assert_lazy_corrupt(long_name, "symbol name", Some(start + 8));
+}
+
+#[test]
+fn corrupt_symbol_block_every_truncation() {
+    let block = greet_block();
+    for n in 0..block.len() {
+        let bytes = encode_blocks(&greet_set(), &main_syms(), &[], &|lib, b| {
+            if lib == 0 {
+                b[..n].to_vec()
+            } else {
+                b.to_vec()
+            }
+        });
+        assert_lazy_corrupt(bytes, "symbol", None);
+    }
+    // A byte after the last symbol.
+    let bytes = encode_blocks(&greet_set(), &main_syms(), &[], &|lib, b| {
+        let mut b = b.to_vec();
+        if lib == 0 {
+            b.push(0);
+        }
+        b
+    });
+    assert_lazy_corrupt(bytes, "symbol block length", None);
+}
+
+#[test]
+fn symbol_blocks_are_checked_only_when_used() {
+    // Every block but libutil's is garbage: libutil still works, alone and as a dependency.
+    let bytes = encode_blocks(&greet_set(), &main_syms(), &[], &|lib, b| {
+        if lib == 1 {
+            b.to_vec()
+        } else {
+            vec![0xff; 7]
+        }
+    });
+    let idx = Index::decode(bytes.clone()).expect("decodes without looking at the blocks");
+    assert!(idx.libs[1].symbols(&idx.bytes).is_ok());
+    let c = idx.libs[0].symbols(&idx.bytes).err().expect("corrupt");
+    assert_eq!(c.what, "symbol count");
+    assert!(idx.libs[2].symbols(&idx.bytes).is_err());
+    let mut d = Dl::new(bytes);
+    let h = open(&mut d, "libgreet.so", RTLD_NOW | RTLD_GLOBAL).handle;
+    d.loaded(1, 0x2000, 40);
+    d.loaded(0, 0x3000, 50);
+    // Main first; then the global scope reaches libgreet's corrupt block.
+    assert_eq!(d.sym(0, b"malloc"), Ok(7));
+    assert!(msg(d.sym(0, b"util_data").unwrap_err()).contains("library index is corrupt"));
+    assert!(msg(d.sym(h, b"util_data").unwrap_err()).contains("library index is corrupt"));
+    let u = open(&mut d, "libutil.so", RTLD_NOW).handle;
+    assert_eq!(d.sym(u, b"util_data"), Ok(0x2008));
+    assert_eq!(d.addr(41).map(|i| i.sname), Some(cstr("util")));
 }
 
 #[test]
