@@ -317,83 +317,46 @@ pub fn resolve(
                 }
                 ("env", ImportKind::Global { .. }) if field == "__table_base" => Binding::TableBase,
                 (
-                    "GOT.mem",
+                    module @ ("GOT.mem" | "GOT.func"),
                     ImportKind::Global {
                         ty: ValType::I32, ..
                     },
                 ) => {
-                    let target = if let Some(addr) = main.data.get(field) {
-                        Some(GotTarget::Abs(*addr))
+                    let func = module == "GOT.func";
+                    let main_value = if func {
+                        match main.funcs.get(field) {
+                            Some((idx, _)) => Some(match main.elem_slots.get(idx) {
+                                Some(slot) => GotTarget::Abs(*slot),
+                                None => GotTarget::MainFuncNewSlot(field.to_string()),
+                            }),
+                            // main took the address of its import: as in ELF, the executable's
+                            // PLT entry is the function's address everywhere.
+                            None => main.canonical_plt_slot(field).map(GotTarget::Abs),
+                        }
                     } else {
-                        match lookup(field) {
-                            Some(Def::Data(l, off)) => Some(GotTarget::LibData(l, off)),
-                            Some(Def::Func(..)) => {
-                                errors.push(format!(
-                                    "{what}: `{field}` is a function, but is used as data"
-                                ));
-                                Some(GotTarget::Null)
-                            }
-                            None if imp.weak => Some(GotTarget::Null),
-                            None => None,
-                        }
+                        main.data.get(field).map(|addr| GotTarget::Abs(*addr))
                     };
-                    match target {
-                        Some(t) => {
-                            Binding::Got(got(format!("{}.{field}", imp.module), t, &mut res.gots))
+                    let target = main_value.or_else(|| match lookup(field) {
+                        Some(Def::Func(l, k)) if func => Some(GotTarget::LibFunc(l, k)),
+                        Some(Def::Data(l, off)) if !func => Some(GotTarget::LibData(l, off)),
+                        Some(_) => {
+                            errors.push(if func {
+                                format!("{what}: `{field}` is data, but its address is taken as a function")
+                            } else {
+                                format!("{what}: `{field}` is a function, but is used as data")
+                            });
+                            Some(GotTarget::Null)
                         }
-                        None => {
-                            unresolved_main.push(field.to_string());
-                            missing.push(format!("{}: undefined data symbol `{field}`", lib.name));
-                            Binding::Got(got(
-                                format!("{}.{field}", imp.module),
-                                GotTarget::Null,
-                                &mut res.gots,
-                            ))
-                        }
-                    }
-                }
-                (
-                    "GOT.func",
-                    ImportKind::Global {
-                        ty: ValType::I32, ..
-                    },
-                ) => {
-                    let target = if let Some((idx, _)) = main.funcs.get(field) {
-                        Some(match main.elem_slots.get(idx) {
-                            Some(slot) => GotTarget::Abs(*slot),
-                            None => GotTarget::MainFuncNewSlot(field.to_string()),
-                        })
-                    } else if let Some(slot) = main.canonical_plt_slot(field) {
-                        // main took the address of its import: as in ELF, the executable's PLT
-                        // entry is the function's address everywhere.
-                        Some(GotTarget::Abs(slot))
-                    } else {
-                        match lookup(field) {
-                            Some(Def::Func(l, k)) => Some(GotTarget::LibFunc(l, k)),
-                            Some(Def::Data(..)) => {
-                                errors.push(format!(
-                                    "{what}: `{field}` is data, but its address is taken as a function"
-                                ));
-                                Some(GotTarget::Null)
-                            }
-                            None if imp.weak => Some(GotTarget::Null),
-                            None => None,
-                        }
-                    };
-                    match target {
-                        Some(t) => {
-                            Binding::Got(got(format!("{}.{field}", imp.module), t, &mut res.gots))
-                        }
-                        None => {
-                            unresolved_main.push(field.to_string());
-                            missing.push(format!("{}: undefined function `{field}`", lib.name));
-                            Binding::Got(got(
-                                format!("{}.{field}", imp.module),
-                                GotTarget::Null,
-                                &mut res.gots,
-                            ))
-                        }
-                    }
+                        None if imp.weak => Some(GotTarget::Null),
+                        None => None,
+                    });
+                    let target = target.unwrap_or_else(|| {
+                        unresolved_main.push(field.to_string());
+                        let kind = if func { "function" } else { "data symbol" };
+                        missing.push(format!("{}: undefined {kind} `{field}`", lib.name));
+                        GotTarget::Null
+                    });
+                    Binding::Got(got(format!("{module}.{field}"), target, &mut res.gots))
                 }
                 ("env", ImportKind::Func(ty)) => {
                     let dl_ty = crate::synth::shim::func_type(field);
