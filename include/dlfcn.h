@@ -11,12 +11,13 @@
  *   nothing and are not read. Exactly one of RTLD_LAZY or RTLD_NOW is required (both bind now).
  * - RTLD_GLOBAL adds the library and its dependencies to the global scope (searched by
  *   RTLD_DEFAULT and dlopen(NULL) handles after main's exports); RTLD_LOCAL (0) does not.
- * - RTLD_NEXT is refused (NULL, with a dlerror message): a WebAssembly callee cannot learn
- *   which module called it, so "the objects after the caller's" has no answer.
- * - dlclose at reference count zero (unless RTLD_NODELETE) runs the library's exported
- *   __wasm_call_dtors, then those of dependencies nothing else needs; a later dlopen constructs
- *   it again. Destructors registered with __cxa_atexit (__attribute__((destructor)), C++ statics)
- *   go to main's libc and run at exit.
+ * - RTLD_NEXT finds the next definition after the calling object: from main or a library in the
+ *   global scope, in the global scope after it; from a library opened RTLD_LOCAL, among its own
+ *   dependencies. (Each library reaches dlsym through a function of its own that names it.)
+ * - dlclose at reference count zero (unless RTLD_NODELETE) runs the destructors the library
+ *   registered with __cxa_atexit (__attribute__((destructor)), C++ statics), then its exported
+ *   __wasm_call_dtors, and those of dependencies nothing else needs; a later dlopen constructs it
+ *   again. What is still registered at exit runs then.
  */
 #ifndef WASM_DL_DLFCN_H
 #define WASM_DL_DLFCN_H

@@ -28,6 +28,9 @@ pub const HANDLE_DEFAULT: u32 = 0;
 pub const HANDLE_GLOBAL: u32 = 1;
 /// `RTLD_NEXT` as a handle.
 pub const HANDLE_NEXT: u32 = 0xFFFF_FFFF;
+/// `RTLD_NEXT` called from library `lib` arrives as this plus `lib` (the composer gives each
+/// library a `dlsym` of its own that knows who calls; main's `RTLD_NEXT` stays [`HANDLE_NEXT`]).
+pub const HANDLE_NEXT_FROM_LIB: u32 = 0x8000_0000;
 /// A library's handle is its lib id plus this.
 pub const LIB_HANDLE_BASE: u32 = 2;
 
@@ -424,13 +427,35 @@ impl Dl {
                 }
                 Err(undefined(b"main program"))
             }
-            // RTLD_NEXT means "after the object that calls dlsym". WebAssembly has no return
-            // address to look up, and every library calls the same shim import, so the caller
-            // cannot be identified: refuse rather than guess.
-            HANDLE_NEXT => Err(Msg::new(
-                "dlsym: RTLD_NEXT is not supported: wasm-dl cannot identify the calling object",
-            )
-            .end()),
+            // RTLD_NEXT: the next definition after the calling object in its search order. From
+            // main: the global scope after main.
+            HANDLE_NEXT => {
+                for &lib in &self.global_order {
+                    if let Some(v) = self.find_in(index, lib, name)? {
+                        return Ok(v);
+                    }
+                }
+                Err(undefined(b"dlsym(RTLD_NEXT)"))
+            }
+            // From a library in the global scope: the global scope after it; from one opened
+            // RTLD_LOCAL: its own dependencies (its local scope after itself).
+            h if h >= HANDLE_NEXT_FROM_LIB => {
+                let caller = h - HANDLE_NEXT_FROM_LIB;
+                let after: Vec<u32> = match self.global_order.iter().position(|&l| l == caller) {
+                    Some(p) => self.global_order.get(p + 1..).unwrap_or(&[]).to_vec(),
+                    None => {
+                        let mut scope = self.local_scope(index, caller);
+                        scope.retain(|&l| l != caller);
+                        scope
+                    }
+                };
+                for lib in after {
+                    if let Some(v) = self.find_in(index, lib, name)? {
+                        return Ok(v);
+                    }
+                }
+                Err(undefined(b"dlsym(RTLD_NEXT)"))
+            }
             _ => {
                 let Some(lib) = self.open_lib(handle) else {
                     return Err(Msg::new("dlsym: invalid handle").end());
@@ -440,24 +465,9 @@ impl Dl {
                 if let Some(v) = self.find_in(index, lib, name)? {
                     return Ok(v);
                 }
-                let mut seen = vec![false; index.libs.len()];
-                let mut queue = vec![lib];
-                if let Some(s) = seen.get_mut(lib as usize) {
-                    *s = true;
-                }
-                let mut i = 0;
-                while let Some(&l) = queue.get(i) {
-                    i += 1;
+                for l in self.local_scope(index, lib) {
                     if let Some(v) = self.find_in(index, l, name)? {
                         return Ok(v);
-                    }
-                    for &d in index.libs.get(l as usize).map_or(&[][..], |x| &x.deps[..]) {
-                        if let Some(s) = seen.get_mut(d as usize) {
-                            if !*s {
-                                *s = true;
-                                queue.push(d);
-                            }
-                        }
                     }
                 }
                 let who = index
@@ -467,6 +477,28 @@ impl Dl {
                 Err(undefined(who))
             }
         }
+    }
+
+    /// `lib` and its dependencies, breadth-first, each once: the library's local scope.
+    fn local_scope(&self, index: &Index, lib: u32) -> Vec<u32> {
+        let mut seen = vec![false; index.libs.len()];
+        let mut queue = vec![lib];
+        if let Some(s) = seen.get_mut(lib as usize) {
+            *s = true;
+        }
+        let mut i = 0;
+        while let Some(&l) = queue.get(i) {
+            i += 1;
+            for &d in index.libs.get(l as usize).map_or(&[][..], |x| &x.deps[..]) {
+                if let Some(s) = seen.get_mut(d as usize) {
+                    if !*s {
+                        *s = true;
+                        queue.push(d);
+                    }
+                }
+            }
+        }
+        queue
     }
 
     /// The lib id of a library handle that is currently open.

@@ -782,9 +782,9 @@ fn sym_bad_handles() {
     let mut d = dl(&greet_set());
     assert_eq!(
         msg(d.sym(HANDLE_NEXT, b"x").unwrap_err()),
-        "dlsym: RTLD_NEXT is not supported: wasm-dl cannot identify the calling object"
+        "dlsym(RTLD_NEXT): undefined symbol: x"
     );
-    for h in [2, 3, 4, 5, 1000, 0xFFFF_FFFE] {
+    for h in [2, 3, 4, 5, 1000, 0x7FFF_FFFF] {
         assert_eq!(
             msg(d.sym(h, b"greet").unwrap_err()),
             "dlsym: invalid handle"
@@ -1003,4 +1003,25 @@ fn abort_undoes_an_open() {
     assert!(d.sym(HANDLE_DEFAULT, b"util").is_err());
     // A later open loads everything again.
     assert_eq!(open(&mut d, "libgreet.so", RTLD_NOW).load, [1, 0]);
+}
+
+#[test]
+fn rtld_next_searches_after_the_caller() {
+    // libgreet (0) needs libutil (1); both define `shout`; libother (2) is separate.
+    let mut d = dl(&greet_set());
+    open(&mut d, "libgreet.so", RTLD_NOW | RTLD_GLOBAL);
+    d.loaded(0, 0x1000, 10);
+    d.loaded(1, 0x2000, 20);
+    // Global scope: libgreet, then libutil. From main: the first definition.
+    assert_eq!(d.sym(HANDLE_NEXT, b"shout"), Ok(10 + 3 + 1));
+    // From libgreet: the next one, libutil's.
+    assert_eq!(d.sym(HANDLE_NEXT_FROM_LIB, b"shout"), Ok(20 + 1 + 1));
+    // From libutil: nothing after it.
+    assert!(d.sym(HANDLE_NEXT_FROM_LIB + 1, b"shout").is_err());
+    // From a library opened RTLD_LOCAL: its own dependencies.
+    let mut d = dl(&greet_set());
+    open(&mut d, "libgreet.so", RTLD_NOW);
+    d.loaded(1, 0x2000, 20);
+    assert_eq!(d.sym(HANDLE_NEXT_FROM_LIB, b"util"), Ok(20 + 1));
+    assert!(d.sym(HANDLE_NEXT_FROM_LIB, b"greet").is_err());
 }

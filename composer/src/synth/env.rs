@@ -26,6 +26,12 @@ pub fn table_base(lib: u32) -> String {
 pub fn stack_pointer(lib: u32) -> String {
     format!("sp{lib}")
 }
+/// Export name of library `lib`'s `dlsym`: it turns `RTLD_NEXT` into a handle naming `lib`.
+pub fn dlsym_from(lib: u32) -> String {
+    format!("dlsym{lib}")
+}
+/// `RTLD_NEXT` called from library `lib` is passed to the provider as this handle plus `lib`.
+pub const NEXT_FROM_LIB: u32 = 0x8000_0000;
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
     format!("got{}", id.0)
@@ -43,9 +49,18 @@ pub fn stub(n: usize) -> String {
 #[derive(Default)]
 pub struct EnvModule {
     trampolines: Vec<(GotId, FuncType)>,
+    /// Libraries that call `dlsym` (each gets a [`dlsym_from`] of its own).
+    dlsym_callers: Vec<u32>,
 }
 
 pub use super::section::func_type;
+
+/// Whether a binding is the dl shim's `dlsym` (which a library reaches through its own
+/// [`dlsym_from`], so that `RTLD_NEXT` knows the caller).
+pub fn is_dlsym(b: &crate::resolve::Binding) -> bool {
+    matches!(b, crate::resolve::Binding::Func(crate::resolve::FuncSource::Reexport(h))
+        if h.module == crate::DL_MODULE && h.field == "dlsym")
+}
 
 impl EnvModule {
     /// The env module for a composition: a trampoline for every call into a later group.
@@ -56,8 +71,8 @@ impl EnvModule {
     ) -> Self {
         let mut env = Self::default();
         for (l, binds) in res.bindings.iter().enumerate() {
-            for i in 0..binds.len() {
-                let crate::parse::ImportKind::Func(ty) = &libs[l].imports[i].kind else {
+            for (i, (bind, imp)) in binds.iter().zip(&libs[l].imports).enumerate() {
+                let crate::parse::ImportKind::Func(ty) = &imp.kind else {
                     continue;
                 };
                 if let Some(g) = layout
@@ -65,6 +80,9 @@ impl EnvModule {
                     .get(&(crate::resolve::LibId(l as u32), i))
                 {
                     env.trampoline(*g, ty);
+                }
+                if is_dlsym(bind) && !env.dlsym_callers.contains(&(l as u32)) {
+                    env.dlsym_callers.push(l as u32);
                 }
             }
         }
@@ -146,7 +164,38 @@ impl EnvModule {
                 types.len() - 1
             })
         };
+        // `dlsym<lib>(handle, name)`: main's re-export of the shim's dlsym, with `RTLD_NEXT`
+        // (-1) replaced by `NEXT_FROM_LIB + lib`.
         let mut f = 0;
+        if !self.dlsym_callers.is_empty() {
+            let t = ty_of(
+                &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
+                &mut types,
+            );
+            imports.import(
+                "main",
+                &crate::synth::main_module::reexport_name(crate::DL_MODULE, "dlsym"),
+                EntityType::Function(t),
+            );
+            f = 1;
+            for &lib in &self.dlsym_callers {
+                funcs.function(t);
+                let mut body = Function::new([]);
+                body.instructions()
+                    .i32_const((NEXT_FROM_LIB + lib) as i32)
+                    .local_get(0)
+                    .local_get(0)
+                    .i32_const(-1)
+                    .i32_eq()
+                    .select()
+                    .local_get(1)
+                    .call(0)
+                    .end();
+                code.function(&body);
+                exports.export(&dlsym_from(lib), ExportKind::Func, f);
+                f += 1;
+            }
+        }
         for (id, ty) in &self.trampolines {
             let t = ty_of(ty, &mut types);
             funcs.function(t);

@@ -127,6 +127,8 @@
     local.get $r
     i32.load offset=4
     local.set $handle
+    ;; A dlopen can change search orders (RTLD_GLOBAL): forget memoized lookups.
+    call $flush
     local.get $r
     i32.load offset=8
     local.get $r
@@ -228,9 +230,8 @@
 
   ;; dlsym's memo: an open-addressing hash table (linear probing) of 16-byte entries (hash,
   ;; handle, copy of the name or 0 when free, value), in main's memory, doubled when half full.
-  ;; Only successes are kept, and any dlclose empties it: while no library is unloaded, a name
-  ;; found in a handle's scope or in the global scope keeps its value (a library opened later
-  ;; comes after it in every search order).
+  ;; Only successes are kept, and every dlopen and dlclose empties it: between them, search
+  ;; orders and symbol values do not change.
   (global $memo (mut i32) (i32.const 0))
   (global $memo_cap (mut i32) (i32.const 0))   ;; entries, a power of two
   (global $memo_count (mut i32) (i32.const 0))

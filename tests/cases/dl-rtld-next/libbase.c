@@ -1,0 +1,1 @@
+int greet(int x) { return x * 2; }
