@@ -6,6 +6,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# Compiled dependencies (wasmtime among them) are shared with scripts/test.sh and CI.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wasm-dl/target}"
 EX=examples/plugin-app
 B=$EX/build
 
