@@ -11,9 +11,9 @@
 //!   empty and takes memory with `memory.grow`;
 //! - the table, growable;
 //! - `cabi_realloc` and `__cxa_atexit`: libc's, through PLT entries;
-//! - `malloc`/`free` for the loader and the dl shim: a bump allocator over pages it grows itself
-//!   (libc's allocator is a library that is not loaded when the first library is placed), whose
-//!   `free` does nothing;
+//! - `malloc`/`free` for the loader and the dl shim (libc's allocator is a library that is not
+//!   loaded when the first library is placed): power-of-two blocks with free lists, over pages it
+//!   grows itself;
 //! - every host function the libraries import (WASI preview 2 interfaces, preview 1), imported
 //!   (`main_module` re-exports them to the libraries), with the libraries' `component-type`
 //!   sections so that wit-component knows their WIT types;
@@ -38,6 +38,8 @@ use wasmparser::{FuncType, Parser, Payload};
 const STACK_HIGH: u32 = 1 << 20;
 /// The stack's bottom: the first 1 KiB stays unused, so that no object sits at or near NULL.
 const STACK_LOW: u32 = 1024;
+/// Heads of the root allocator's free lists, one per block size 2^c (c < 32), below the stack.
+const FREE_LISTS: u32 = 512;
 /// Pages of the initial memory: the stack, then one page the bump allocator starts in.
 const INITIAL_PAGES: u64 = (STACK_HIGH as u64 >> 16) + 1;
 
@@ -199,12 +201,19 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
         code.function(&f);
     }
     let (g_next, g_end) = (5u32, 6u32);
+    let mem = |offset: u64| wasm_encoder::MemArg {
+        offset,
+        align: 2,
+        memory_index: 0,
+    };
     let malloc = n_imports + 1;
     funcs.function(1);
     {
-        // Bump allocation, 16-byte aligned; a fresh run of pages when the current one is full.
-        let (n, p, pages) = (0, 1, 2);
-        let mut f = Function::new([(2, ValType::I32)]);
+        // Blocks of 2^c bytes (c >= 5) with a 16-byte header (c, then the free-list link): a
+        // freed block goes on its class's list and is reused first; otherwise bump allocation,
+        // 16-byte aligned, with a fresh run of pages when the current one is full.
+        let (n, p, pages, c) = (0, 1, 2, 3);
+        let mut f = Function::new([(3, ValType::I32)]);
         f.instructions()
             .local_get(n)
             .i32_const(0x7fff_0000)
@@ -213,11 +222,38 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
             .i32_const(0)
             .return_()
             .end()
+            .i32_const(32)
             .local_get(n)
             .i32_const(15)
             .i32_add()
-            .i32_const(-16)
-            .i32_and()
+            .i32_clz()
+            .i32_sub()
+            .local_tee(c)
+            .i32_const(5)
+            .local_get(c)
+            .i32_const(5)
+            .i32_gt_u()
+            .select()
+            .local_tee(c)
+            .i32_const(2)
+            .i32_shl()
+            .i32_load(mem(u64::from(FREE_LISTS)))
+            .local_tee(p)
+            .if_(BlockType::Empty)
+            .local_get(c)
+            .i32_const(2)
+            .i32_shl()
+            .local_get(p)
+            .i32_load(mem(4))
+            .i32_store(mem(u64::from(FREE_LISTS)))
+            .local_get(p)
+            .i32_const(16)
+            .i32_add()
+            .return_()
+            .end()
+            .i32_const(1)
+            .local_get(c)
+            .i32_shl()
             .local_set(n)
             .global_get(g_next)
             .local_get(n)
@@ -256,14 +292,42 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
             .i32_add()
             .global_set(g_next)
             .local_get(p)
+            .local_get(c)
+            .i32_store(mem(0))
+            .local_get(p)
+            .i32_const(16)
+            .i32_add()
             .end();
         code.function(&f);
     }
     let free = n_imports + 2;
     funcs.function(2);
     {
-        let mut f = Function::new([]);
-        f.instructions().end();
+        let (ptr, p) = (0, 1);
+        let mut f = Function::new([(1, ValType::I32)]);
+        f.instructions()
+            .local_get(ptr)
+            .i32_eqz()
+            .if_(BlockType::Empty)
+            .return_()
+            .end()
+            .local_get(ptr)
+            .i32_const(16)
+            .i32_sub()
+            .local_tee(p)
+            .local_get(p)
+            .i32_load(mem(0))
+            .i32_const(2)
+            .i32_shl()
+            .i32_load(mem(u64::from(FREE_LISTS)))
+            .i32_store(mem(4))
+            .local_get(p)
+            .i32_load(mem(0))
+            .i32_const(2)
+            .i32_shl()
+            .local_get(p)
+            .i32_store(mem(u64::from(FREE_LISTS)))
+            .end();
         code.function(&f);
     }
 
