@@ -64,9 +64,7 @@ pub fn import_names(
                     (atexit::MODULE.to_string(), atexit::register(lib.0))
                 }
                 (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
-                (None, b @ FuncSource::Reexport(_)) if env::is_dlsym(&Binding::Func(b.clone())) => {
-                    (ENV.to_string(), env::dlsym_from(lib.0))
-                }
+                (None, src) if env::is_dlsym(src) => (ENV.to_string(), env::dlsym_from(lib.0)),
                 (None, FuncSource::Reexport(h)) => (
                     MAIN.to_string(),
                     main_module::reexport_name(&h.module, &h.field),

@@ -85,16 +85,7 @@ pub(super) fn resolve_main_imports(
     }
     for imp in &main.lib_imports {
         let name = imp.name.as_str();
-        let def = defs.get(name).and_then(|list| {
-            list.iter()
-                .filter(|d| matches!(d, Def::Func(..)))
-                .min_by_key(|d| {
-                    let (Def::Func(l, _) | Def::Data(l, _)) = **d;
-                    let weak = libs[l.index()].weak_defs.contains(name);
-                    (weak, rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
-                })
-                .copied()
-        });
+        let def = best(name, true);
         let src = match def {
             Some(Def::Func(l, k)) => {
                 let found = &libs[l.index()].funcs[k as usize].1;

@@ -55,10 +55,10 @@ pub struct EnvModule {
 
 pub use super::section::func_type;
 
-/// Whether a binding is the dl shim's `dlsym` (which a library reaches through its own
+/// Whether a function source is the dl shim's `dlsym` (which a library reaches through its own
 /// [`dlsym_from`], so that `RTLD_NEXT` knows the caller).
-pub fn is_dlsym(b: &crate::resolve::Binding) -> bool {
-    matches!(b, crate::resolve::Binding::Func(crate::resolve::FuncSource::Reexport(h))
+pub fn is_dlsym(src: &crate::resolve::FuncSource) -> bool {
+    matches!(src, crate::resolve::FuncSource::Reexport(h)
         if h.module == crate::DL_MODULE && h.field == "dlsym")
 }
 
@@ -81,7 +81,8 @@ impl EnvModule {
                 {
                     env.trampoline(*g, ty);
                 }
-                if is_dlsym(bind) && !env.dlsym_callers.contains(&(l as u32)) {
+                let dlsym = matches!(bind, crate::resolve::Binding::Func(src) if is_dlsym(src));
+                if dlsym && !env.dlsym_callers.contains(&(l as u32)) {
                     env.dlsym_callers.push(l as u32);
                 }
             }
