@@ -29,6 +29,28 @@ pub fn validate_component(bytes: &[u8], what: &str) -> Result<wasmparser::types:
 /// wasmtime's, limit.
 pub const MAX_INSTANCES: u32 = 1000;
 
+/// Most tables one wasmtime store holds by default (`wasmtime::DEFAULT_TABLE_LIMIT`): a
+/// component defining more composes but does not instantiate ("table count too high").
+pub const MAX_STORE_TABLES: u64 = 10_000;
+
+/// Tables the composition defines besides the libraries' own: one slot table per library module,
+/// the loader's, main's, and a margin for the adapters and the provider.
+pub fn check_table_count(libs: &[Library<'_>], groups: usize) -> Result<()> {
+    let own: u64 = libs.iter().map(|l| u64::from(l.own_tables)).sum();
+    let total = own + groups as u64 + 16;
+    if total > MAX_STORE_TABLES {
+        let most = libs.iter().max_by_key(|l| l.own_tables);
+        bail!(
+            "the libraries define {own} tables of their own ({} defines {}), so the component \
+             would hold about {total} tables, more than wasmtime allows in one store \
+             ({MAX_STORE_TABLES}); `wasm-ld -shared` defines none: relink them with it",
+            most.map_or("", |l| l.name.as_str()),
+            most.map_or(0, |l| l.own_tables)
+        );
+    }
+    Ok(())
+}
+
 /// Import module names the rewritten libraries use (see [`import_names`]).
 const MAIN: &str = "main";
 const ENV: &str = "env";
@@ -190,7 +212,9 @@ impl Appender {
                 .get(g)
                 .ok_or_else(|| anyhow!("internal error: group {g} has no module"))?;
             let module = self.module(bytes);
-            let mut args: Vec<(String, u32)> = Vec::new();
+            // Main always: a library that imports nothing from main still gets main's table
+            // imported (see `synth::library`), outside its import names.
+            let mut args: Vec<(String, u32)> = vec![(MAIN.to_string(), main)];
             for (m, _) in members.iter().flat_map(|l| &import_names[l.index()]) {
                 if *m == own || args.iter().any(|(a, _)| a == m) {
                     continue;

@@ -46,10 +46,10 @@ pub struct Symbol<'a> {
 /// One library entry.
 #[derive(Clone, Debug)]
 pub struct LibEntry<'a> {
-    /// Name given at compose time.
-    pub name: &'a str,
+    /// Name given at compose time (a byte string: file names need not be UTF-8).
+    pub name: &'a [u8],
     /// Other names it is found by.
-    pub aliases: Vec<&'a str>,
+    pub aliases: Vec<&'a [u8]>,
     /// MEM_INFO table size.
     pub table_size: u32,
     /// MEM_INFO memory size.
@@ -65,8 +65,12 @@ fn put_u32(out: &mut Vec<u8>, v: u32) {
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_bytes(out, s.as_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, s: &[u8]) {
     put_u32(out, s.len() as u32);
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(s);
 }
 
 fn put_syms(out: &mut Vec<u8>, syms: &[Symbol<'_>]) {
@@ -85,10 +89,10 @@ pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>], startup: &[u32]) 
     put_u32(&mut out, VERSION);
     put_u32(&mut out, libs.len() as u32);
     for lib in libs {
-        put_str(&mut out, lib.name);
+        put_bytes(&mut out, lib.name);
         put_u32(&mut out, lib.aliases.len() as u32);
         for a in &lib.aliases {
-            put_str(&mut out, a);
+            put_bytes(&mut out, a);
         }
         put_u32(&mut out, lib.table_size);
         put_u32(&mut out, lib.mem_size);

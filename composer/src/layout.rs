@@ -157,7 +157,7 @@ pub fn layout(
         .iter()
         .enumerate()
         .map(|(i, lib)| {
-            let base = lib.name.rsplit('/').next().unwrap_or(&lib.name);
+            let base = lib.basename();
             let mut syms: Vec<Symbol<'_>> = lib
                 .funcs
                 .iter()
@@ -173,14 +173,14 @@ pub fn layout(
                 kind: index::KIND_DATA,
                 value: *off,
             }));
-            let mut names: Vec<&str> = if base != lib.name {
+            let mut names: Vec<&[u8]> = if base != lib.name_bytes.as_slice() {
                 vec![base]
             } else {
                 Vec::new()
             };
-            names.extend(aliases.get(i).into_iter().flatten().copied());
+            names.extend(aliases.get(i).into_iter().flatten().map(|a| a.as_bytes()));
             LibEntry {
-                name: &lib.name,
+                name: &lib.name_bytes,
                 aliases: names,
                 table_size: lib.table_size,
                 mem_size: lib.mem_size,

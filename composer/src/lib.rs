@@ -15,6 +15,7 @@
 
 pub mod encode;
 pub mod flags;
+pub(crate) mod host;
 pub mod index;
 pub mod layout;
 pub mod map;
@@ -52,11 +53,27 @@ pub struct Input {
     pub bytes: Vec<u8>,
 }
 
+/// A byte-string name (a file name need not be UTF-8) as text for messages: valid UTF-8 as is,
+/// every other byte as `\xNN`, so that different names read differently.
+pub fn display_name(name: &[u8]) -> String {
+    let mut out = String::with_capacity(name.len());
+    for chunk in name.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// Builder for one composition.
 #[derive(Clone, Debug, Default)]
 pub struct Composer {
     main: Option<Input>,
     libs: Vec<Input>,
+    /// Per library, the byte-string name `dlopen` finds it by, when it is not `Input::name`
+    /// ([`Composer::library_bytes_name`]).
+    lib_names: Vec<Option<Vec<u8>>>,
     aliases: Vec<(String, String)>,
     provider: ProviderMode,
     link: resolve::LinkOptions,
@@ -95,6 +112,20 @@ impl Composer {
             name: name.into(),
             bytes,
         });
+        self.lib_names.push(None);
+        self
+    }
+
+    /// Adds a shared library named by a byte string (a file name need not be UTF-8): `dlopen`
+    /// finds it by exactly these bytes (or its basename); messages show it as
+    /// [`display_name`] does.
+    pub fn library_bytes_name(mut self, name: impl Into<Vec<u8>>, bytes: Vec<u8>) -> Self {
+        let name = name.into();
+        self.libs.push(Input {
+            name: display_name(&name),
+            bytes,
+        });
+        self.lib_names.push(Some(name));
         self
     }
 
@@ -148,14 +179,18 @@ impl Composer {
         // Pass 4: synthesize.
         let mut rewritten = Vec::with_capacity(libs.len());
         let mut has_start = Vec::with_capacity(libs.len());
+        let mut slot_tables = Vec::with_capacity(libs.len());
         let mut import_names = Vec::with_capacity(libs.len());
+        let slot_base = slot_bases(&libs, &layout)?;
+        encode::check_table_count(&libs, layout.groups.len())?;
         for (j, lib) in libs.iter().enumerate() {
             let names = encode::import_names(resolve::LibId(j as u32), &libs, &res, &layout)?;
             let prefix = layout::export_name(resolve::LibId(j as u32), "");
-            let r = synth::library::rewrite(lib, &names, &prefix)?;
+            let r = synth::library::rewrite(lib, &names, &prefix, slot_base[j])?;
             import_names.push(names);
             rewritten.push(r.bytes);
             has_start.push(r.has_start);
+            slot_tables.push(r.slot_table);
         }
         let env = synth::env::EnvModule::new(&libs, &res, &layout);
         let env_module = env.encode(
@@ -194,28 +229,47 @@ impl Composer {
                 .iter()
                 .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE));
         // Pass 5: encode.
+        // A main that exports `wasi:cli/run` itself (a preview 2 command, as the root of a
+        // wasip2 all-PIC set) needs only WASI preview 1 functions, not a command.
+        let adapter = if main.exports_run {
+            WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
+        } else {
+            WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER
+        };
+        host::check_wasi_p1(&libs, &res, adapter)?;
+        // What main gained for the libraries, to name them if wit-component refuses it.
+        let gained = || {
+            let list: Vec<String> = host::added(&main, &res)
+                .iter()
+                .filter(|h| h.module != DL_MODULE)
+                .map(|h| {
+                    let who = host::importer(&libs, h).map_or("a library", |l| l.name.as_str());
+                    format!("`{}.{}` for {who}", h.module, h.field)
+                })
+                .collect();
+            if list.is_empty() {
+                format!("{}: cannot make a component of it", main.name)
+            } else {
+                format!(
+                    "{}: cannot make a component of it with the host imports the libraries \
+                     need ({})",
+                    main.name,
+                    list.join(", ")
+                )
+            }
+        };
         let mut encoder = wit_component::ComponentEncoder::default();
         encoder
             .validate(true)
             .module(&patched_main)
-            .with_context(|| format!("{}: cannot make a component of it", main.name))?
-            .adapter(
-                WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                // A main that exports `wasi:cli/run` itself (a preview 2 command, as the root of
-                // a wasip2 all-PIC set) needs only WASI preview 1 functions, not a command.
-                if main.exports_run {
-                    WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
-                } else {
-                    WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER
-                },
-            )?;
+            .with_context(gained)?
+            .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)?;
         if uses_dl {
             encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
         }
-        let component = encoder
-            .encode()
-            .with_context(|| format!("{}: cannot make a component of it", main.name))?;
-        let group_modules = synth::merge::group_modules(&libs, rewritten, &import_names, &layout)?;
+        let component = encoder.encode().with_context(gained)?;
+        let group_modules =
+            synth::merge::group_modules(&libs, rewritten, &slot_tables, &import_names, &layout)?;
         // The plugged component is validated as a whole, which covers this one.
         let plug = self.provider == ProviderMode::Embedded && uses_dl;
         let component = encode::Appender::new(component)?.append(
@@ -243,6 +297,30 @@ impl Composer {
             map,
         })
     }
+}
+
+/// Where each library's function slots start in its group's shared slot table (see
+/// `synth::merge`): after those of the group's earlier members. A group's table holds at most
+/// `parse::MAX_TABLE_SLOTS` entries (the largest table a module may declare).
+fn slot_bases(libs: &[parse::Library<'_>], layout: &layout::Layout) -> Result<Vec<u32>> {
+    let mut base = vec![0u32; libs.len()];
+    for members in &layout.groups {
+        let mut next = 0u64;
+        for l in members {
+            base[l.index()] = next as u32;
+            next += libs[l.index()].funcs.len() as u64;
+            if next > u64::from(parse::MAX_TABLE_SLOTS) {
+                bail!(
+                    "the libraries merged with {} into one core module export {next} functions \
+                     or more, more than one table may hold ({}); compose fewer libraries or \
+                     libraries exporting fewer functions",
+                    libs[l.index()].name,
+                    parse::MAX_TABLE_SLOTS
+                );
+            }
+        }
+    }
+    Ok(base)
 }
 
 /// The globals of main that point into libraries, for the loader to set (see `synth::plt`):
@@ -299,8 +377,12 @@ impl Composer {
         if pic {
             libs.push(parse::library(main_input)?);
         }
-        for lib in &self.libs {
-            libs.push(parse::library(lib)?);
+        for (i, lib) in self.libs.iter().enumerate() {
+            let mut parsed = parse::library(lib)?;
+            if let Some(Some(name)) = self.lib_names.get(i) {
+                parsed.name_bytes = name.clone();
+            }
+            libs.push(parsed);
         }
         check_names(&libs)?;
         if !pic {
@@ -333,6 +415,23 @@ impl Composer {
         libs: &[parse::Library<'_>],
     ) -> Result<(resolve::Resolution, layout::Layout)> {
         let mut res = resolve::resolve(main, libs, self.link)?;
+        // Libraries reach `dlsym` through env-module wrappers that send `RTLD_NEXT` to the
+        // shim's `dlsym`-from-a-library (see `synth::env::DLSYM_NEXT`): main re-exports it too.
+        let calls_dlsym = res
+            .bindings
+            .iter()
+            .flatten()
+            .any(|b| matches!(b, resolve::Binding::Func(src) if synth::env::is_dlsym(src)));
+        if calls_dlsym {
+            res.reexports.push(resolve::HostImport {
+                module: DL_MODULE.to_string(),
+                field: synth::env::DLSYM_NEXT.to_string(),
+                ty: wasmparser::FuncType::new(
+                    [wasmparser::ValType::I32; 2],
+                    [wasmparser::ValType::I32],
+                ),
+            });
+        }
         let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
         for (alias, target) in &self.aliases {
             let id = resolve::find_lib(libs, target).with_context(|| {
@@ -348,10 +447,11 @@ impl Composer {
 fn check_names(libs: &[parse::Library<'_>]) -> Result<()> {
     let mut seen = hashbrown::HashMap::new();
     for lib in libs {
-        let base = lib.name.rsplit('/').next().unwrap_or(&lib.name);
-        if let Some(other) = seen.insert(base.to_string(), lib.name.clone()) {
+        let base = lib.basename();
+        if let Some(other) = seen.insert(base, lib.name.clone()) {
             bail!(
-                "two libraries are named `{base}` ({other} and {}); give each library once",
+                "two libraries are named `{}` ({other} and {}); give each library once",
+                display_name(base),
                 lib.name
             );
         }

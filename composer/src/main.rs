@@ -91,9 +91,22 @@ enum Role {
 fn read(path: &Path) -> Result<wasm_dl::Input> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     Ok(wasm_dl::Input {
-        name: path.display().to_string(),
+        name: wasm_dl::display_name(&path_bytes(path)),
         bytes,
     })
+}
+
+/// A path as the bytes the system gave (file names need not be UTF-8).
+fn path_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.display().to_string().into_bytes()
+    }
 }
 
 /// A composer with the main module, the libraries and the `--lib ALIAS=LIB` aliases.
@@ -101,8 +114,10 @@ fn composer(main: &Path, libs: &[PathBuf], aliases: &[String]) -> Result<Compose
     let main = read(main)?;
     let mut composer = Composer::new().main(main.name, main.bytes);
     for lib in libs {
-        let lib = read(lib)?;
-        composer = composer.library(lib.name, lib.bytes);
+        let bytes =
+            std::fs::read(lib).with_context(|| format!("{}: cannot read", lib.display()))?;
+        // `dlopen` finds it by the exact bytes of the path given.
+        composer = composer.library_bytes_name(path_bytes(lib), bytes);
     }
     for a in aliases {
         let (alias, lib) = a
@@ -139,16 +154,17 @@ fn run(cli: Cli) -> Result<()> {
             for w in &composed.warnings {
                 eprintln!("wasm-dl: warning: {w}");
             }
+            // All outputs or none: each is written to a temporary file beside it, and they are
+            // renamed into place only when every one was written.
+            let mut outputs = vec![Output::new(&output, &composed.component, "component")];
             if let (Some(path), Some(text)) = (&map, &composed.map) {
                 if path.as_os_str() == "-" {
                     print!("{text}");
                 } else {
-                    std::fs::write(path, text)
-                        .with_context(|| format!("{}: cannot write the map", path.display()))?;
+                    outputs.push(Output::new(path, text.as_bytes(), "map"));
                 }
             }
-            std::fs::write(&output, &composed.component)
-                .with_context(|| format!("{}: cannot write", output.display()))?;
+            write_all(&outputs)?;
         }
         Command::Provider {
             main,
@@ -159,8 +175,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let composer = composer(&main, &libs, &lib_aliases)?;
             let component = composer.stub_missing(stub_missing).provider_component()?;
-            std::fs::write(&output, component)
-                .with_context(|| format!("{}: cannot write", output.display()))?;
+            write_all(&[Output::new(&output, &component, "provider component")])?;
         }
         Command::Flags {
             role: Role::Main { libs },
@@ -179,7 +194,85 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// One file to write.
+struct Output<'a> {
+    path: &'a Path,
+    bytes: &'a [u8],
+    what: &'a str,
+}
+
+impl<'a> Output<'a> {
+    fn new(path: &'a Path, bytes: &'a [u8], what: &'a str) -> Self {
+        Self { path, bytes, what }
+    }
+}
+
+/// Writes every output or none: each to a temporary file in its own directory (so that the
+/// rename cannot cross file systems), flushed to disk, then all renamed into place. A failure
+/// (a full disk, `ulimit -f`, an unwritable directory) removes the temporary files and leaves
+/// every destination as it was.
+fn write_all(outputs: &[Output<'_>]) -> Result<()> {
+    let mut temps = Vec::with_capacity(outputs.len());
+    for out in outputs {
+        match write_temp(out) {
+            Ok(t) => temps.push(t),
+            Err(e) => {
+                for t in temps {
+                    let _ = std::fs::remove_file(t);
+                }
+                return Err(e);
+            }
+        }
+    }
+    for (i, (out, temp)) in outputs.iter().zip(&temps).enumerate() {
+        if let Err(e) = std::fs::rename(temp, out.path) {
+            for t in &temps[i..] {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(e)
+                .with_context(|| format!("{}: cannot write the {}", out.path.display(), out.what));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `out` to a new temporary file beside its destination and returns that file's path.
+fn write_temp(out: &Output<'_>) -> Result<PathBuf> {
+    use std::io::Write as _;
+    let err = || format!("{}: cannot write the {}", out.path.display(), out.what);
+    let dir = match out.path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut name = std::ffi::OsString::from(".");
+    name.push(out.path.file_name().unwrap_or_else(|| "out".as_ref()));
+    name.push(format!(".{}.tmp", std::process::id()));
+    let temp = dir.join(name);
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        f.write_all(out.bytes)?;
+        f.sync_all()
+    })();
+    match written {
+        Ok(()) => Ok(temp),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e).with_context(err)
+        }
+    }
+}
+
 fn main() {
+    // A write past `ulimit -f` then fails with EFBIG (and the temporary file is removed)
+    // instead of killing the process half-way through a file.
+    #[cfg(unix)]
+    // SAFETY: setting a signal to SIG_IGN at start-up, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     if let Err(e) = run(Cli::parse()) {
         eprintln!("wasm-dl: error: {e:#}");
         std::process::exit(1);

@@ -26,11 +26,18 @@ pub const KNOWN_MODE_BITS: i32 =
 pub const HANDLE_DEFAULT: u32 = 0;
 /// The handle of `dlopen(NULL)`: the global scope.
 pub const HANDLE_GLOBAL: u32 = 1;
-/// `RTLD_NEXT` as a handle.
+/// `RTLD_NEXT` as a handle: from main (a library's `RTLD_NEXT` arrives as [`Dl::sym_next`],
+/// through a `dlsym` of its own that the composer gives it, so no handle value stands for it).
 pub const HANDLE_NEXT: u32 = 0xFFFF_FFFF;
-/// `RTLD_NEXT` called from library `lib` arrives as this plus `lib` (the composer gives each
-/// library a `dlsym` of its own that knows who calls; main's `RTLD_NEXT` stays [`HANDLE_NEXT`]).
-pub const HANDLE_NEXT_FROM_LIB: u32 = 0x8000_0000;
+
+/// Why a library of a load list could not be placed (see [`Dl::abort`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Main's `malloc` failed.
+    Memory,
+    /// Main's table cannot grow by the library's slots.
+    Table,
+}
 /// A library's handle is its lib id plus this.
 pub const LIB_HANDLE_BASE: u32 = 2;
 
@@ -262,10 +269,10 @@ impl Dl {
         }
     }
 
-    /// Undoes the last `open` of `handle`, whose library `failed` could not be placed (out of
-    /// memory or table space, before any constructor ran): as if it had not happened. Returns
-    /// the message for `dlerror`.
-    pub fn abort(&mut self, handle: u32, failed: u32) -> Error {
+    /// Undoes the last `open` of `handle`, whose library `failed` could not be placed (`why`,
+    /// before any constructor ran): as if it had not happened. Returns the message for
+    /// `dlerror`.
+    pub fn abort(&mut self, handle: u32, failed: u32, why: Failure) -> Error {
         let name = self
             .index
             .as_ref()
@@ -278,7 +285,13 @@ impl Dl {
             .unwrap_or_default();
         let msg = Msg::new("")
             .b(&name)
-            .s(": cannot load shared object: out of memory")
+            .s(match why {
+                Failure::Memory => ": cannot load shared object: out of memory",
+                Failure::Table => {
+                    ": cannot load shared object: out of table space (the function table \
+                     cannot grow by its slots)"
+                }
+            })
             .end();
         let Some(undo) = self.undo.take() else {
             return msg;
@@ -437,25 +450,6 @@ impl Dl {
                 }
                 Err(undefined(b"dlsym(RTLD_NEXT)"))
             }
-            // From a library in the global scope: the global scope after it; from one opened
-            // RTLD_LOCAL: its own dependencies (its local scope after itself).
-            h if h >= HANDLE_NEXT_FROM_LIB => {
-                let caller = h - HANDLE_NEXT_FROM_LIB;
-                let after: Vec<u32> = match self.global_order.iter().position(|&l| l == caller) {
-                    Some(p) => self.global_order.get(p + 1..).unwrap_or(&[]).to_vec(),
-                    None => {
-                        let mut scope = self.local_scope(index, caller);
-                        scope.retain(|&l| l != caller);
-                        scope
-                    }
-                };
-                for lib in after {
-                    if let Some(v) = self.find_in(index, lib, name)? {
-                        return Ok(v);
-                    }
-                }
-                Err(undefined(b"dlsym(RTLD_NEXT)"))
-            }
             _ => {
                 let Some(lib) = self.open_lib(handle) else {
                     return Err(Msg::new("dlsym: invalid handle").end());
@@ -477,6 +471,35 @@ impl Dl {
                 Err(undefined(who))
             }
         }
+    }
+
+    /// `dlsym(RTLD_NEXT, name)` called from library `caller`: from a library in the global
+    /// scope, the global scope after it; from one opened RTLD_LOCAL, its own dependencies (its
+    /// local scope after itself).
+    pub fn sym_next(&self, caller: u32, name: &[u8]) -> Result<u32, Error> {
+        let index = self.index()?;
+        if index.libs.get(caller as usize).is_none() {
+            return Err(corrupt(&Corrupt {
+                what: "library id",
+                at: 0,
+            }));
+        }
+        let after: Vec<u32> = match self.global_order.iter().position(|&l| l == caller) {
+            Some(p) => self.global_order.get(p + 1..).unwrap_or(&[]).to_vec(),
+            None => {
+                let mut scope = self.local_scope(index, caller);
+                scope.retain(|&l| l != caller);
+                scope
+            }
+        };
+        for lib in after {
+            if let Some(v) = self.find_in(index, lib, name)? {
+                return Ok(v);
+            }
+        }
+        Err(Msg::new("dlsym(RTLD_NEXT): undefined symbol: ")
+            .b(name)
+            .end())
     }
 
     /// `lib` and its dependencies, breadth-first, each once: the library's local scope.

@@ -32,7 +32,7 @@ mod glue {
         path: "../wit",
     });
 
-    use exports::wasm_dl::dl::dl::{AddrInfo, Guest, Opened};
+    use exports::wasm_dl::dl::dl::{AddrInfo, Failure, Guest, Opened};
 
     #[global_allocator]
     static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
@@ -90,8 +90,12 @@ mod glue {
             with(|dl| dl.startup())
         }
 
-        fn abort(handle: u32, lib: u32) -> Vec<u8> {
-            with(|dl| dl.abort(handle, lib))
+        fn abort(handle: u32, lib: u32, why: Failure) -> Vec<u8> {
+            let why = match why {
+                Failure::Memory => crate::dl::Failure::Memory,
+                Failure::Table => crate::dl::Failure::Table,
+            };
+            with(|dl| dl.abort(handle, lib, why))
         }
 
         fn loaded(lib: u32, memory_base: u32, table_base: u32) {
@@ -100,6 +104,10 @@ mod glue {
 
         fn sym(handle: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {
             with(|dl| dl.sym(handle, &name))
+        }
+
+        fn sym_next(caller: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {
+            with(|dl| dl.sym_next(caller, &name))
         }
 
         fn close(handle: u32) -> Result<Vec<u32>, Vec<u8>> {

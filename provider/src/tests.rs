@@ -997,7 +997,8 @@ fn abort_undoes_an_open() {
     let o = open(&mut d, "libgreet.so", RTLD_NOW | RTLD_GLOBAL);
     assert_eq!(o.load, [1, 0]);
     // libgreet could not be placed: nothing of this open remains.
-    assert!(msg(d.abort(o.handle, 0)).contains("plugins/libgreet.so: cannot load shared object"));
+    let m = msg(d.abort(o.handle, 0, Failure::Memory));
+    assert!(m.contains("plugins/libgreet.so: cannot load shared object: out of memory"));
     assert!(!d.is_loaded(0) && !d.is_loaded(1));
     assert_eq!(d.refcount(0), 0);
     assert!(d.sym(HANDLE_DEFAULT, b"util").is_err());
@@ -1015,13 +1016,46 @@ fn rtld_next_searches_after_the_caller() {
     // Global scope: libgreet, then libutil. From main: the first definition.
     assert_eq!(d.sym(HANDLE_NEXT, b"shout"), Ok(10 + 3 + 1));
     // From libgreet: the next one, libutil's.
-    assert_eq!(d.sym(HANDLE_NEXT_FROM_LIB, b"shout"), Ok(20 + 1 + 1));
+    assert_eq!(d.sym_next(0, b"shout"), Ok(20 + 1 + 1));
     // From libutil: nothing after it.
-    assert!(d.sym(HANDLE_NEXT_FROM_LIB + 1, b"shout").is_err());
+    assert!(d.sym_next(1, b"shout").is_err());
     // From a library opened RTLD_LOCAL: its own dependencies.
     let mut d = dl(&greet_set());
     open(&mut d, "libgreet.so", RTLD_NOW);
     d.loaded(1, 0x2000, 20);
-    assert_eq!(d.sym(HANDLE_NEXT_FROM_LIB, b"util"), Ok(20 + 1));
-    assert!(d.sym(HANDLE_NEXT_FROM_LIB, b"greet").is_err());
+    assert_eq!(d.sym_next(0, b"util"), Ok(20 + 1));
+    assert!(d.sym_next(0, b"greet").is_err());
+}
+
+#[test]
+fn abort_names_table_exhaustion() {
+    let mut d = dl(&greet_set());
+    let o = open(&mut d, "libgreet.so", RTLD_NOW);
+    let m = msg(d.abort(o.handle, 1, Failure::Table));
+    assert!(
+        m.contains(": cannot load shared object: out of table space"),
+        "{m}"
+    );
+    assert!(!d.is_loaded(0) && !d.is_loaded(1));
+}
+
+#[test]
+fn garbage_handles_are_not_rtld_next() {
+    // Handles at and above 0x80000000 were once taken for a library's RTLD_NEXT.
+    let mut d = dl(&greet_set());
+    open(&mut d, "libgreet.so", RTLD_NOW | RTLD_GLOBAL);
+    d.loaded(0, 0x1000, 10);
+    d.loaded(1, 0x2000, 20);
+    for h in [
+        0x8000_0000,
+        0x8000_0001,
+        0x8000_0002,
+        0xFFFF_FFFE,
+        0x1234_5678,
+    ] {
+        let e = d.sym(h, b"shout").unwrap_err();
+        assert!(msg(e).contains("dlsym: invalid handle"), "handle {h:#x}");
+    }
+    // A caller the index does not have is refused, not searched.
+    assert!(d.sym_next(7, b"shout").is_err());
 }

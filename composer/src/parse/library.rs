@@ -1,6 +1,9 @@
 //! Pass 1 for a shared library: what `wasm-ld -shared` declares in `dylink.0`, imports and exports.
 
-use super::{const_i32, is_linker_entry, validate, Import, ImportKind, Library, MAX_TABLE_ALIGN};
+use super::{
+    const_i32, is_linker_entry, read_func_types, validate, Import, ImportKind, Library,
+    MAX_TABLE_ALIGN, MAX_TABLE_SLOTS,
+};
 use crate::Input;
 use anyhow::{anyhow, bail, Context, Result};
 use wasmparser::{
@@ -13,6 +16,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
     validate(name, &input.bytes)?;
     let mut lib = Library {
         name: name.clone(),
+        name_bytes: name.as_bytes().to_vec(),
         bytes: &input.bytes,
         mem_size: 0,
         mem_align: 0,
@@ -27,6 +31,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         apply_data_relocs: false,
         weak_defs: hashbrown::HashSet::new(),
         hidden: hashbrown::HashSet::new(),
+        own_tables: 0,
     };
     let mut has_dylink = false;
     let mut weak: hashbrown::HashSet<String> = hashbrown::HashSet::new();
@@ -38,6 +43,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
     let mut global_values: Vec<Option<i32>> = Vec::new();
     let mut global_mutable: Vec<bool> = Vec::new();
     let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
+    let mut seen_imports = hashbrown::HashSet::new();
 
     for payload in Parser::new(0).parse_all(&input.bytes) {
         match payload.with_context(|| format!("{name}: malformed module"))? {
@@ -110,13 +116,12 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                 }
             }
             Payload::TypeSection(reader) => {
-                for ty in reader.into_iter_err_on_gc_types() {
-                    types.push(ty.with_context(|| format!("{name}: malformed type section"))?);
-                }
+                types.extend(read_func_types(name, reader)?);
             }
             Payload::ImportSection(reader) => {
                 for imp in reader.into_imports() {
                     let imp = imp.with_context(|| format!("{name}: malformed import section"))?;
+                    super::checks::import(name, &imp, &mut seen_imports)?;
                     let kind = match imp.ty {
                         TypeRef::Func(t) => {
                             func_types.push(t);
@@ -154,6 +159,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                     func_types.push(t?);
                 }
             }
+            Payload::TableSection(reader) => lib.own_tables += reader.count(),
             Payload::GlobalSection(reader) => {
                 for g in reader {
                     let g = g?;
@@ -218,6 +224,20 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
     for (ename, kind, index) in exports {
         match kind {
             ExternalKind::Func => {
+                let ty = func_types
+                    .get(index as usize)
+                    .and_then(|t| types.get(*t as usize))
+                    .cloned()
+                    .ok_or_else(|| anyhow!("{name}: export `{ename}` has no type"))?;
+                if matches!(
+                    ename.as_str(),
+                    "__wasm_call_ctors"
+                        | "_initialize"
+                        | "__wasm_call_dtors"
+                        | "__wasm_apply_data_relocs"
+                ) {
+                    super::checks::entry_point(name, &ename, &ty)?;
+                }
                 if ename == "__wasm_call_ctors" || ename == "_initialize" {
                     if let Some(other) = &lib.ctor {
                         // Like wit-component: which of the two runs the constructors is unknown.
@@ -240,11 +260,6 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                 if is_linker_entry(&ename) || lib.hidden.contains(&ename) {
                     continue;
                 }
-                let ty = func_types
-                    .get(index as usize)
-                    .and_then(|t| types.get(*t as usize))
-                    .cloned()
-                    .ok_or_else(|| anyhow!("{name}: export `{ename}` has no type"))?;
                 lib.funcs.push((ename, ty));
             }
             ExternalKind::Global => {
@@ -273,5 +288,25 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
             _ => {}
         }
     }
+    check_table_slots(&lib)?;
     Ok(lib)
+}
+
+/// The table slots one library takes when it is placed (MEM_INFO table size, one per exported
+/// function, at most `2^table_align - 1` of alignment padding) must fit [`MAX_TABLE_SLOTS`].
+fn check_table_slots(lib: &Library<'_>) -> Result<()> {
+    let padding = (1u64 << lib.table_align) - 1;
+    let slots = u64::from(lib.table_size) + lib.funcs.len() as u64 + padding;
+    if slots > u64::from(MAX_TABLE_SLOTS) {
+        bail!(
+            "{}: `dylink.0` MEM_INFO table size {} plus its {} exported functions asks for {slots} \
+             table slots, more than wasm-dl places for one library ({MAX_TABLE_SLOTS}, the \
+             largest table a runtime is sure to accept); MEM_INFO table size is the number of \
+             slots its element segments fill: relink it with `wasm-ld -shared`",
+            lib.name,
+            lib.table_size,
+            lib.funcs.len()
+        );
+    }
+    Ok(())
 }

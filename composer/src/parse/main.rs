@@ -1,7 +1,7 @@
 //! Pass 1 for the main module: a stock non-PIC `wasm-ld` command (possibly linked against
 //! shared libraries).
 
-use super::{const_i32, validate};
+use super::{const_i32, read_func_types, validate};
 use crate::Input;
 use anyhow::{anyhow, bail, Context, Result};
 use hashbrown::HashMap;
@@ -143,9 +143,7 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                 }
             }
             Payload::TypeSection(reader) => {
-                for ty in reader.into_iter_err_on_gc_types() {
-                    types.push(ty?);
-                }
+                types.extend(read_func_types(name, reader)?);
             }
             Payload::ImportSection(reader) => {
                 for imp in reader.into_imports() {
@@ -249,8 +247,21 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                         continue;
                     };
                     if let ElementItems::Functions(funcs) = elem.items {
+                        let count = funcs.count();
+                        // A segment reaching past slot 2^32 - 1 cannot be placed (instantiating
+                        // main would trap): say so instead of numbering slots that wrap.
+                        let end = u64::from(base as u32) + u64::from(count);
+                        if end > u64::from(u32::MAX) {
+                            bail!(
+                                "{name}: an element segment places {count} functions at table \
+                                 slot {} (`i32.const {base}`), past the last slot of a 32-bit \
+                                 table (2^32 - 1); relink the main module with wasm-ld",
+                                base as u32
+                            );
+                        }
                         for (i, f) in funcs.into_iter().enumerate() {
-                            main.elem_slots.entry(f?).or_insert(base as u32 + i as u32);
+                            let slot = (base as u32).saturating_add(i as u32);
+                            main.elem_slots.entry(f?).or_insert(slot);
                         }
                     }
                 }

@@ -4,6 +4,7 @@
 //! `dylink.0` metadata, where main's functions sit in its table) and rejects bytes that are not
 //! the kind of module the role needs, naming the file and the flag that fixes it.
 
+mod checks;
 mod library;
 mod main;
 
@@ -49,8 +50,11 @@ pub struct Import {
 /// A shared library as `wasm-ld -shared` wrote it.
 #[derive(Debug)]
 pub struct Library<'a> {
-    /// The name it was given (path on the command line); `dlopen` finds it by this and its basename.
+    /// The name it was given (path on the command line), for messages.
     pub name: String,
+    /// The name `dlopen` finds it by (with its basename): `name`'s bytes, or the exact bytes of
+    /// a file name that is not UTF-8.
+    pub name_bytes: Vec<u8>,
     /// The module bytes (rewritten later by the synth pass).
     pub bytes: &'a [u8],
     /// MEM_INFO memory size in bytes.
@@ -80,10 +84,30 @@ pub struct Library<'a> {
     /// Exports `dylink.0` EXPORT_INFO marks hidden or local: module exports, but not symbols
     /// (neither in [`Library::funcs`] / [`Library::data`] nor visible to `dlsym`).
     pub hidden: hashbrown::HashSet<String>,
+    /// Tables it defines itself (`wasm-ld -shared` defines none): each is a table of the
+    /// component, which runtimes count (see `encode::MAX_STORE_TABLES`).
+    pub own_tables: u32,
+}
+
+impl Library<'_> {
+    /// The last `/`-separated component of [`Library::name_bytes`].
+    pub fn basename(&self) -> &[u8] {
+        self.name_bytes
+            .rsplit(|&b| b == b'/')
+            .next()
+            .unwrap_or(&self.name_bytes)
+    }
 }
 
 /// Largest MEM_INFO table alignment (log2) accepted: up to 2^16 - 1 padding slots per library.
 pub const MAX_TABLE_ALIGN: u32 = 16;
+
+/// Most table slots main's table may reach: wasmparser's limit on a table's declared size
+/// (`MAX_WASM_TABLE_ENTRIES`), 10 million slots (80 MB of table in wasmtime). One library asks
+/// for at most this many (its MEM_INFO table size, one slot per exported function and the
+/// alignment padding; checked at compose time), and the loader refuses to grow main's table past
+/// it (`dlopen` then fails), so a runtime never tries to allocate a table it cannot hold.
+pub const MAX_TABLE_SLOTS: u32 = 10_000_000;
 
 /// Names wasm-ld synthesizes in a library's exports: linker entry points, not symbols.
 /// (`__wasm_call_dtors` is a libc function and `_start` a PIC main's entry point: symbols.)
@@ -117,6 +141,22 @@ fn validate(name: &str, bytes: &[u8]) -> Result<()> {
         .validate_all(bytes)
         .map_err(|e| anyhow!("{name}: invalid WebAssembly module: {e}"))?;
     Ok(())
+}
+
+/// The function types of a type section; a type the GC proposal adds (struct, array, a
+/// recursion group) is an error naming the file.
+fn read_func_types(name: &str, reader: wasmparser::TypeSectionReader<'_>) -> Result<Vec<FuncType>> {
+    let mut types = Vec::new();
+    for ty in reader.into_iter_err_on_gc_types() {
+        types.push(ty.map_err(|e| {
+            anyhow!(
+                "{name}: its type section uses the GC proposal (struct, array or recursive \
+                 types; {e}), which wasm-dl does not support: build it for plain wasm32 \
+                 (clang/wasm-ld emit none)"
+            )
+        })?);
+    }
+    Ok(types)
 }
 
 fn const_i32(expr: &wasmparser::ConstExpr<'_>) -> Option<i32> {

@@ -455,12 +455,18 @@ pub fn resolve(
     for pair in res.reexports.windows(2) {
         if let [a, b] = pair {
             if a.module == b.module && a.field == b.field {
+                let by = |h: &HostImport| {
+                    crate::host::importer(libs, h).map_or("a library", |l| l.name.as_str())
+                };
                 errors.push(format!(
-                    "`{}.{}` is imported by libraries with different types: {} and {}",
+                    "`{}.{}` is imported with different types: as {} by {} and as {} by {}; \
+                     declare it the same way in every library (include the system header)",
                     a.module,
                     a.field,
                     sig(&a.ty),
-                    sig(&b.ty)
+                    by(a),
+                    sig(&b.ty),
+                    by(b)
                 ));
             }
         }

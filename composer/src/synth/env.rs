@@ -26,12 +26,15 @@ pub fn table_base(lib: u32) -> String {
 pub fn stack_pointer(lib: u32) -> String {
     format!("sp{lib}")
 }
-/// Export name of library `lib`'s `dlsym`: it turns `RTLD_NEXT` into a handle naming `lib`.
+/// Export name of library `lib`'s `dlsym`: it sends `RTLD_NEXT` to the shim's
+/// [`DLSYM_NEXT`] with `lib` as the caller, every other handle to the shim's `dlsym`.
 pub fn dlsym_from(lib: u32) -> String {
     format!("dlsym{lib}")
 }
-/// `RTLD_NEXT` called from library `lib` is passed to the provider as this handle plus `lib`.
-pub const NEXT_FROM_LIB: u32 = 0x8000_0000;
+/// The dl shim's `dlsym(RTLD_NEXT, name)` for a library: `(caller, name) -> value`. Not in
+/// dlfcn.h and not importable by main or a library (only the env module imports it), so the
+/// caller cannot be forged with a handle value.
+pub const DLSYM_NEXT: &str = "__wasm_dl_dlsym_next";
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
     format!("got{}", id.0)
@@ -165,32 +168,38 @@ impl EnvModule {
                 types.len() - 1
             })
         };
-        // `dlsym<lib>(handle, name)`: main's re-export of the shim's dlsym, with `RTLD_NEXT`
-        // (-1) replaced by `NEXT_FROM_LIB + lib`.
+        // `dlsym<lib>(handle, name)`: `RTLD_NEXT` (-1) goes to the shim's `DLSYM_NEXT(lib,
+        // name)`, any other handle to its `dlsym` (both re-exported by main).
         let mut f = 0;
         if !self.dlsym_callers.is_empty() {
             let t = ty_of(
                 &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
                 &mut types,
             );
-            imports.import(
-                "main",
-                &crate::synth::main_module::reexport_name(crate::DL_MODULE, "dlsym"),
-                EntityType::Function(t),
-            );
-            f = 1;
+            for field in ["dlsym", DLSYM_NEXT] {
+                imports.import(
+                    "main",
+                    &crate::synth::main_module::reexport_name(crate::DL_MODULE, field),
+                    EntityType::Function(t),
+                );
+            }
+            f = 2;
             for &lib in &self.dlsym_callers {
                 funcs.function(t);
                 let mut body = Function::new([]);
                 body.instructions()
-                    .i32_const((NEXT_FROM_LIB + lib) as i32)
-                    .local_get(0)
                     .local_get(0)
                     .i32_const(-1)
                     .i32_eq()
-                    .select()
+                    .if_(wasm_encoder::BlockType::Result(ValType::I32))
+                    .i32_const(lib as i32)
+                    .local_get(1)
+                    .call(1)
+                    .else_()
+                    .local_get(0)
                     .local_get(1)
                     .call(0)
+                    .end()
                     .end();
                 code.function(&body);
                 exports.export(&dlsym_from(lib), ExportKind::Func, f);

@@ -9,26 +9,31 @@
 //!   become mutable and are computed by init instead (so the output needs no extended-const);
 //! - a new export [`INIT_EXPORT`]`(memory_base, table_base)` copies the segments into place,
 //!   and fills the library's function slots (one per exported function, after its own
-//!   elements) with `table.copy` from a new private table holding those functions; a library
-//!   without a table import gets one.
+//!   elements) with `table.copy` from a new slot table holding those functions (one table per
+//!   core module: the libraries merged into one module share it, each at its own offset,
+//!   because wasmtime allows 10,000 tables in a store); a library without a table import gets
+//!   one.
 //!
-//! The slots come from a private table, not from a passive element segment, because wasmtime
+//! The slots come from a slot table, not from a passive element segment, because wasmtime
 //! evaluates every passive element segment when it instantiates a module (one `ref.func` per
 //! function, for every bundled library, opened or not), while a defined table with a constant
 //! active segment is an image filled lazily, at the `table.copy` of the library's first load.
 //!
 //! Everything else is copied byte for byte.
 
+mod init;
+
 use crate::parse::Library;
 use anyhow::{anyhow, bail, Context, Result};
+use init::{base_global, init_body, relative_offset, BaseGlobal, SlotTable};
 use std::borrow::Cow;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, EntityType,
-    ExportKind, ExportSection, Function, FunctionSection, GlobalType, ImportSection, Module,
-    RefType, TableSection, TableType, ValType,
+    ExportKind, ExportSection, FunctionSection, GlobalType, ImportSection, Module, RefType,
+    TableSection, TableType, ValType,
 };
-use wasmparser::{DataKind, ElementItems, ElementKind, Operator, Parser, Payload, TypeRef};
+use wasmparser::{DataKind, ElementItems, ElementKind, Parser, Payload, TypeRef};
 
 /// Export that copies the library's segments into place: `(func (param memory_base table_base))`.
 pub const INIT_EXPORT: &str = "__wasm_dl_init";
@@ -42,85 +47,9 @@ pub struct Rewritten {
     pub bytes: Vec<u8>,
     /// Whether [`START_EXPORT`] exists.
     pub has_start: bool,
-}
-
-/// One operation of a global's initializer that reads a base (see [`BaseGlobal`]).
-#[derive(Clone, Copy, Debug)]
-enum InitOp {
-    MemoryBase,
-    TableBase,
-    Global(u32),
-    I32(i32),
-    I64(i64),
-    I32Add,
-    I32Sub,
-    I32Mul,
-    I64Add,
-    I64Sub,
-    I64Mul,
-}
-
-/// A defined global whose initializer reads `__memory_base` or `__table_base`: init computes it.
-#[derive(Debug)]
-struct BaseGlobal {
-    index: u32,
-    ops: Vec<InitOp>,
-}
-
-/// The initializer of global `index` as [`InitOp`]s, if it reads a base.
-fn base_global(
-    index: u32,
-    expr: &wasmparser::ConstExpr<'_>,
-    memory_base: Option<u32>,
-    table_base: Option<u32>,
-) -> Result<Option<BaseGlobal>> {
-    let mut ops = Vec::new();
-    let mut reads_base = false;
-    for op in expr.get_operators_reader() {
-        ops.push(match op? {
-            Operator::GlobalGet { global_index } if Some(global_index) == memory_base => {
-                reads_base = true;
-                InitOp::MemoryBase
-            }
-            Operator::GlobalGet { global_index } if Some(global_index) == table_base => {
-                reads_base = true;
-                InitOp::TableBase
-            }
-            Operator::GlobalGet { global_index } => InitOp::Global(global_index),
-            Operator::I32Const { value } => InitOp::I32(value),
-            Operator::I64Const { value } => InitOp::I64(value),
-            Operator::I32Add => InitOp::I32Add,
-            Operator::I32Sub => InitOp::I32Sub,
-            Operator::I32Mul => InitOp::I32Mul,
-            Operator::I64Add => InitOp::I64Add,
-            Operator::I64Sub => InitOp::I64Sub,
-            Operator::I64Mul => InitOp::I64Mul,
-            Operator::End => continue,
-            other => bail!("global {index} has an initializer wasm-dl cannot relocate ({other:?})"),
-        });
-    }
-    Ok(reads_base.then_some(BaseGlobal { index, ops }))
-}
-
-/// Offset of a segment relative to a base global, from its offset expression.
-fn relative_offset(expr: &wasmparser::ConstExpr<'_>, base: Option<u32>, what: &str) -> Result<u32> {
-    let ops: Vec<Operator<'_>> = expr
-        .get_operators_reader()
-        .into_iter()
-        .collect::<wasmparser::Result<_>>()?;
-    match (base, ops.as_slice()) {
-        (Some(b), [Operator::GlobalGet { global_index }, Operator::End]) if *global_index == b => {
-            Ok(0)
-        }
-        (
-            Some(b),
-            [Operator::GlobalGet { global_index }, Operator::I32Const { value }, Operator::I32Add, Operator::End],
-        ) if *global_index == b => Ok(*value as u32),
-        _ => bail!(
-            "its {what} segment is placed at a fixed address, not relative to its base; \
-             compile with `-fPIC` and link with `wasm-ld -shared`"
-        ),
-    }
+    /// The index of the table holding its function slots, if it exports functions (see
+    /// `merge`: the libraries of a group share one such table).
+    pub slot_table: Option<u32>,
 }
 
 /// Rewrites one library (see the module docs).
@@ -129,13 +58,15 @@ fn relative_offset(expr: &wasmparser::ConstExpr<'_>, base: Option<u32>, what: &s
 /// instance that provides it (see `encode`), so a library is instantiated with whole instances
 /// as arguments and costs the component exactly one core instance.
 /// Every export is renamed with `export_prefix` (so that libraries merged into one module keep
-/// distinct names).
+/// distinct names). Its function slots are entries `slot_base..` of its slot table (the
+/// libraries merged into one module share one table; see `merge`).
 pub fn rewrite(
     lib: &Library<'_>,
     import_names: &[(String, String)],
     export_prefix: &str,
+    slot_base: u32,
 ) -> Result<Rewritten> {
-    rewrite_inner(lib, import_names, export_prefix)
+    rewrite_inner(lib, import_names, export_prefix, slot_base)
         .with_context(|| format!("{}: cannot rewrite shared library", lib.name))
 }
 
@@ -143,6 +74,7 @@ fn rewrite_inner(
     lib: &Library<'_>,
     import_names: &[(String, String)],
     export_prefix: &str,
+    slot_base: u32,
 ) -> Result<Rewritten> {
     let bytes = lib.bytes;
     // First pass: index spaces, the start function, and where data segments go (the data
@@ -237,6 +169,21 @@ fn rewrite_inner(
         }
     }
 
+    // Segments past what MEM_INFO reserves would overwrite memory the library does not own
+    // (main's heap, another library's data).
+    for &(seg, off, len) in &data_segs {
+        let end = u64::from(off) + u64::from(len);
+        if end > u64::from(lib.mem_size) {
+            bail!(
+                "its data segment {seg} fills bytes {off}..{end} from `__memory_base`, past the \
+                 {} bytes its `dylink.0` MEM_INFO memory size reserves (it would overwrite \
+                 memory it does not own); relink it with `wasm-ld -shared`, which reserves every \
+                 segment",
+                lib.mem_size
+            );
+        }
+    }
+
     if slot_funcs.len() != lib.funcs.len() {
         bail!(
             "internal error: {} function slots, but parse counted {} exported functions",
@@ -263,13 +210,15 @@ fn rewrite_inner(
         table: n_tables,
         offset: lib.table_size,
         count: slot_funcs.len() as u32,
+        src: slot_base,
     });
     let slot_table = |tables: &mut TableSection| {
         if let Some(s) = slots {
+            let size = u64::from(s.src) + u64::from(s.count);
             tables.table(TableType {
                 element_type: RefType::FUNCREF,
-                minimum: u64::from(s.count),
-                maximum: Some(u64::from(s.count)),
+                minimum: size,
+                maximum: Some(size),
                 table64: false,
                 shared: false,
             });
@@ -279,7 +228,7 @@ fn rewrite_inner(
         if let Some(s) = slots {
             elems.active(
                 Some(s.table),
-                &ConstExpr::i32_const(0),
+                &ConstExpr::i32_const(s.src as i32),
                 Elements::Functions(Cow::Borrowed(&slot_funcs)),
             );
         }
@@ -446,6 +395,16 @@ fn rewrite_inner(
                             offset_expr,
                         } => {
                             let off = relative_offset(&offset_expr, table_base, "element")?;
+                            let end = u64::from(off) + u64::from(count);
+                            if end > u64::from(lib.table_size) {
+                                bail!(
+                                    "its element segment {i} fills table slots {off}..{end} \
+                                     from `__table_base`, past the {} slots its `dylink.0` \
+                                     MEM_INFO table size reserves (it would overwrite slots it \
+                                     does not own); relink it with `wasm-ld -shared`",
+                                    lib.table_size
+                                );
+                            }
                             elem_segs.push((i as u32, table_index.unwrap_or(0), off, count));
                             elems.passive(items);
                         }
@@ -500,6 +459,7 @@ fn rewrite_inner(
     Ok(Rewritten {
         bytes,
         has_start: start.is_some(),
+        slot_table: slots.map(|s| s.table),
     })
 }
 
@@ -512,66 +472,4 @@ fn export_kind(kind: wasmparser::ExternalKind) -> ExportKind {
         wasmparser::ExternalKind::Tag => ExportKind::Tag,
         wasmparser::ExternalKind::FuncExact => ExportKind::Func,
     }
-}
-
-/// The private table of a library's function slots.
-#[derive(Clone, Copy)]
-struct SlotTable {
-    table: u32,
-    offset: u32,
-    count: u32,
-}
-
-fn init_body(
-    data: &[(u32, u32, u32)],
-    elems: &[(u32, u32, u32, u32)],
-    slots: Option<SlotTable>,
-    globals: &[BaseGlobal],
-) -> Function {
-    let mut f = Function::new([]);
-    let mut ins = f.instructions();
-    for g in globals {
-        for op in &g.ops {
-            match op {
-                InitOp::MemoryBase => ins.local_get(0),
-                InitOp::TableBase => ins.local_get(1),
-                InitOp::Global(i) => ins.global_get(*i),
-                InitOp::I32(v) => ins.i32_const(*v),
-                InitOp::I64(v) => ins.i64_const(*v),
-                InitOp::I32Add => ins.i32_add(),
-                InitOp::I32Sub => ins.i32_sub(),
-                InitOp::I32Mul => ins.i32_mul(),
-                InitOp::I64Add => ins.i64_add(),
-                InitOp::I64Sub => ins.i64_sub(),
-                InitOp::I64Mul => ins.i64_mul(),
-            };
-        }
-        ins.global_set(g.index);
-    }
-    for &(seg, off, len) in data {
-        ins.local_get(0)
-            .i32_const(off as i32)
-            .i32_add()
-            .i32_const(0)
-            .i32_const(len as i32)
-            .memory_init(0, seg);
-    }
-    for &(seg, table, off, count) in elems {
-        ins.local_get(1)
-            .i32_const(off as i32)
-            .i32_add()
-            .i32_const(0)
-            .i32_const(count as i32)
-            .table_init(table, seg);
-    }
-    if let Some(s) = slots {
-        ins.local_get(1)
-            .i32_const(s.offset as i32)
-            .i32_add()
-            .i32_const(0)
-            .i32_const(s.count as i32)
-            .table_copy(0, s.table);
-    }
-    ins.end();
-    f
 }

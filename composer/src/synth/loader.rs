@@ -7,7 +7,7 @@
 //!
 //! | op | step |
 //! |----|------|
-//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); 1 on success, 0 when out of memory. A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
+//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); [`ALLOC_OK`], or [`ALLOC_NO_MEMORY`] when `malloc` fails, or [`ALLOC_NO_TABLE`] when the table cannot grow (`table.grow` fails, or main's table would pass `parse::MAX_TABLE_SLOTS`). A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
 //! | [`OP_MEMORY_BASE`] | its memory base |
 //! | [`OP_TABLE_BASE`] | its table base |
 //! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
@@ -20,7 +20,7 @@
 //! such a destructor stays safe to run at exit; a library loaded n times registers it n times.
 
 use crate::layout::Layout;
-use crate::parse::{Library, MainModule};
+use crate::parse::{Library, MainModule, MAX_TABLE_SLOTS};
 use crate::resolve::GotTarget;
 use crate::synth::env;
 use crate::synth::library::{INIT_EXPORT, START_EXPORT};
@@ -45,6 +45,13 @@ pub const OP_CONSTRUCT: i32 = 4;
 /// Run destructors.
 pub const OP_DESTRUCT: i32 = 5;
 const N_OPS: u32 = 6;
+
+/// [`OP_ALLOC`]: the library is placed.
+pub const ALLOC_OK: i32 = 1;
+/// [`OP_ALLOC`]: `malloc` failed (out of memory).
+pub const ALLOC_NO_MEMORY: i32 = 0;
+/// [`OP_ALLOC`]: main's table cannot grow by the library's slots.
+pub const ALLOC_NO_TABLE: i32 = 2;
 
 /// A global of main that holds an address in a library (see `synth::plt`): a PLT entry's slot,
 /// or what a `GOT.func`/`GOT.mem` import of main became. The loader sets it when it places the
@@ -303,7 +310,7 @@ pub fn encode(
                             .i32_const(lib.mem_size as i32)
                             .memory_fill(0);
                     }
-                    ins.i32_const(1).return_().end();
+                    ins.i32_const(ALLOC_OK).return_().end();
                     // parse bounds mem_align (<= 31) and mem_size + align - 1 (<= u32::MAX).
                     let align = 1u32 << lib.mem_align.min(31);
                     // `malloc(size)` into local 0, or return 0 (out of memory).
@@ -314,11 +321,14 @@ pub fn encode(
                             .local_tee(0)
                             .i32_eqz()
                             .if_(BlockType::Empty)
-                            .i32_const(0)
+                            .i32_const(ALLOC_NO_MEMORY)
                             .return_()
                             .end();
                     };
+                    // Memory (and stack) a failed earlier attempt got (the table could not
+                    // grow) is kept for the next attempt, not allocated again.
                     if lib.mem_size > 0 {
+                        ins.global_get(mb).i32_eqz().if_(BlockType::Empty);
                         malloc_or_fail(&mut ins, lib.mem_size.saturating_add(align - 1));
                         ins.local_get(0)
                             .i32_const((align - 1) as i32)
@@ -326,6 +336,7 @@ pub fn encode(
                             .i32_const(align.wrapping_neg() as i32)
                             .i32_and()
                             .global_set(mb)
+                            .end()
                             .global_get(mb)
                             .i32_const(0)
                             .i32_const(lib.mem_size as i32)
@@ -333,42 +344,48 @@ pub fn encode(
                     }
                     if let Some(sp) = sp_global[j] {
                         let size = crate::resolve::OWN_STACK_SIZE;
+                        ins.global_get(sp).i32_eqz().if_(BlockType::Empty);
                         malloc_or_fail(&mut ins, size);
                         ins.local_get(0)
                             .i32_const(size as i32)
                             .i32_add()
                             .i32_const(-16)
                             .i32_and()
-                            .global_set(sp);
+                            .global_set(sp)
+                            .end();
                     }
-                    let slots = lib.table_size + lib.funcs.len() as u32;
-                    if lib.table_align == 0 {
-                        ins.ref_null(wasm_encoder::HeapType::FUNC)
-                            .i32_const(slots as i32)
-                            .table_grow(0)
-                            .local_tee(0);
-                    } else {
-                        // MEM_INFO table alignment (parse bounds it by MAX_TABLE_ALIGN): the base
-                        // is the table size rounded up; the slots in between stay null.
-                        let talign = 1i32 << lib.table_align;
-                        ins.table_size(0)
-                            .i32_const(talign - 1)
-                            .i32_add()
-                            .i32_const(-talign)
-                            .i32_and()
-                            .local_set(0)
-                            .ref_null(wasm_encoder::HeapType::FUNC)
-                            .local_get(0)
-                            .table_size(0)
-                            .i32_sub()
-                            .i32_const(slots as i32)
-                            .i32_add()
-                            .table_grow(0);
-                    }
-                    ins.i32_const(-1)
+                    // parse bounds table_size + funcs + alignment padding by MAX_TABLE_SLOTS.
+                    let slots = lib.table_size.saturating_add(lib.funcs.len() as u32);
+                    let room = MAX_TABLE_SLOTS.saturating_sub(slots);
+                    // MEM_INFO table alignment (parse bounds it by MAX_TABLE_ALIGN): the base is
+                    // the table size rounded up; the slots in between stay null. Main's table
+                    // (at most MAX_TABLE_SLOTS, which the loader never passes) cannot wrap here.
+                    let talign = 1i32 << lib.table_align.min(crate::parse::MAX_TABLE_ALIGN);
+                    ins.table_size(0)
+                        .i32_const(talign - 1)
+                        .i32_add()
+                        .i32_const(-talign)
+                        .i32_and()
+                        .local_tee(0)
+                        // A table past MAX_TABLE_SLOTS is refused before wasmtime tries to
+                        // allocate it (a huge `table.grow` may abort the program, not fail).
+                        .i32_const(room as i32)
+                        .i32_gt_u()
+                        .if_(BlockType::Empty)
+                        .i32_const(ALLOC_NO_TABLE)
+                        .return_()
+                        .end()
+                        .ref_null(wasm_encoder::HeapType::FUNC)
+                        .local_get(0)
+                        .table_size(0)
+                        .i32_sub()
+                        .i32_const(slots as i32)
+                        .i32_add()
+                        .table_grow(0)
+                        .i32_const(-1)
                         .i32_eq()
                         .if_(BlockType::Empty)
-                        .i32_const(0)
+                        .i32_const(ALLOC_NO_TABLE)
                         .return_()
                         .end()
                         .local_get(0)
@@ -383,7 +400,8 @@ pub fn encode(
                                 ins.global_get(mb).i32_const(*off as i32);
                             }
                             GotTarget::LibFunc(_, k) => {
-                                ins.global_get(tb).i32_const((lib.table_size + k) as i32);
+                                ins.global_get(tb)
+                                    .i32_const(lib.table_size.saturating_add(*k) as i32);
                             }
                             _ => continue,
                         }
@@ -391,13 +409,14 @@ pub fn encode(
                     }
                     for (g, e) in &main_globals[j] {
                         if e.func {
-                            ins.global_get(tb).i32_const((lib.table_size + e.k) as i32);
+                            ins.global_get(tb)
+                                .i32_const(lib.table_size.saturating_add(e.k) as i32);
                         } else {
                             ins.global_get(mb).i32_const(e.k as i32);
                         }
                         ins.i32_add().global_set(*g);
                     }
-                    ins.i32_const(1);
+                    ins.i32_const(ALLOC_OK);
                 }
                 OP_MEMORY_BASE => {
                     ins.global_get(mb);

@@ -73,9 +73,11 @@ enum FuncImport {
 
 /// One module per group of `layout`: the rewritten library itself, or the group's libraries
 /// merged (also a single library that binds an import to itself: a weak definition it exports).
+/// `slot_tables[l]` is the slot table of library `l`'s rewritten module (see `library`), if any.
 pub fn group_modules(
     libs: &[crate::parse::Library<'_>],
     mut rewritten: Vec<Vec<u8>>,
+    slot_tables: &[Option<u32>],
     import_names: &[Vec<(String, String)>],
     layout: &crate::layout::Layout,
 ) -> Result<Vec<Vec<u8>>> {
@@ -92,7 +94,11 @@ pub fn group_modules(
                     .iter()
                     .map(|l| rewritten[l.index()].as_slice())
                     .collect();
-                let merged = merge(&parts, &own).with_context(|| {
+                let slots: Vec<Option<u32>> = members
+                    .iter()
+                    .map(|l| slot_tables.get(l.index()).copied().flatten())
+                    .collect();
+                let merged = merge(&parts, &slots, &own).with_context(|| {
                     let names: Vec<&str> = members
                         .iter()
                         .map(|l| libs[l.index()].name.as_str())
@@ -107,8 +113,10 @@ pub fn group_modules(
 }
 
 /// Merges `parts` (rewritten libraries whose imports from `own_module` are exports of other
-/// parts) into one module.
-pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
+/// parts) into one module. `slot_tables[p]` is part p's slot table: all of them become one
+/// table of the merged module (each part's slots at the offset its rewrite was given), so that
+/// a group costs one table, not one per library (wasmtime allows 10,000 tables in a store).
+pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> Result<Vec<u8>> {
     let mut types = TypeSection::new();
     let mut imports = ImportSection::new();
     let mut funcs = FunctionSection::new();
@@ -272,10 +280,44 @@ pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
         remaps[p].funcs = map;
     }
 
+    // The shared slot table: as large as the largest part's (each part's covers the slots of
+    // the parts before it too).
+    let mut shared_size: Option<u64> = None;
+    for (p, bytes) in parts.iter().enumerate() {
+        let Some(slot) = slot_tables.get(p).copied().flatten() else {
+            continue;
+        };
+        let mut index = 0u32;
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload? {
+                Payload::ImportSection(r) => {
+                    for imp in r.into_imports() {
+                        if matches!(imp?.ty, TypeRef::Table(_)) {
+                            index += 1;
+                        }
+                    }
+                }
+                Payload::TableSection(r) => {
+                    for t in r {
+                        let t = t?;
+                        if index == slot {
+                            let size = shared_size.get_or_insert(0);
+                            *size = (*size).max(t.ty.initial);
+                        }
+                        index += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut shared_table: Option<u32> = None;
+
     // Pass 2: definitions, re-encoded through each part's index maps.
     let (mut n_globals_defined, mut n_data, mut n_elems) = (0u32, 0u32, 0u32);
     let mut n_tables = u32::from(table_imported);
     for (p, bytes) in parts.iter().enumerate() {
+        let slot = slot_tables.get(p).copied().flatten();
         let remap = &mut remaps[p];
         remap.data_base = n_data;
         remap.elem_base = n_elems;
@@ -286,7 +328,24 @@ pub fn merge(parts: &[&[u8]], own_module: &str) -> Result<Vec<u8>> {
             match payload? {
                 Payload::TableSection(r) => {
                     for t in r {
-                        remap.parse_table(&mut tables, t?).map_err(err)?;
+                        let t = t?;
+                        if slot == Some(remap.tables.len() as u32) {
+                            if let Some(i) = shared_table {
+                                remap.tables.push(i);
+                                continue;
+                            }
+                            let size = shared_size.unwrap_or(t.ty.initial);
+                            tables.table(wasm_encoder::TableType {
+                                element_type: wasm_encoder::RefType::FUNCREF,
+                                minimum: size,
+                                maximum: Some(size),
+                                table64: false,
+                                shared: false,
+                            });
+                            shared_table = Some(n_tables);
+                        } else {
+                            remap.parse_table(&mut tables, t).map_err(err)?;
+                        }
                         remap.tables.push(n_tables);
                         n_tables += 1;
                     }

@@ -14,12 +14,14 @@
   ;; byte 0 = 1 on error; ok: handle @4, load list ptr @8, len @12; err: message ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "open" (func $open (param i32 i32 i32 i32 i32)))
   (import "wasm-dl:dl/dl@0.1.0" "loaded" (func $loaded (param i32 i32 i32)))
-  ;; abort: (handle, lib) -> list<u8>: ptr @0, len @4.
-  (import "wasm-dl:dl/dl@0.1.0" "abort" (func $abort (param i32 i32 i32)))
+  ;; abort: (handle, lib, why: failure) -> list<u8>: ptr @0, len @4. why: 0 memory, 1 table.
+  (import "wasm-dl:dl/dl@0.1.0" "abort" (func $abort (param i32 i32 i32 i32)))
   ;; startup: () -> result<list<u32>, list<u8>>: byte 0 = 1 on error; list ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "startup" (func $startup (param i32)))
   ;; sym: (handle, name) -> result<u32, list<u8>>: ok value @4; err ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "sym" (func $sym (param i32 i32 i32 i32)))
+  ;; sym-next: (caller, name) -> result<u32, list<u8>>, as sym.
+  (import "wasm-dl:dl/dl@0.1.0" "sym-next" (func $sym_next (param i32 i32 i32 i32)))
   ;; close: (handle) -> result<list<u32>, list<u8>>: ptr @4, len @8 either way.
   (import "wasm-dl:dl/dl@0.1.0" "close" (func $close (param i32 i32)))
   ;; addr: (address) -> option<addr-info>: byte 0 = 1 when found; fname ptr @4, len @8,
@@ -29,6 +31,7 @@
   (global $ret (mut i32) (i32.const 0))   ;; 32-byte return area, malloc'd on first use
   (global $err (mut i32) (i32.const 0))   ;; pending error message (NUL-terminated) or 0
   (global $given (mut i32) (i32.const 0)) ;; message last returned by dlerror, freed next time
+  (global $why (mut i32) (i32.const 0))   ;; why $load failed: 0 out of memory, 1 out of table
 
   (func $retarea (result i32)
     global.get $ret
@@ -141,6 +144,7 @@
       ;; A library could not be placed: the provider forgets this open; dlopen fails.
       local.get $handle
       local.get $failed
+      global.get $why
       call $retarea
       local.tee $r
       call $abort
@@ -155,7 +159,7 @@
   ;; Loads the libraries of a load list (dependencies first) and frees the list. Returns -1, or
   ;; the library that could not be placed (then nothing was relocated or constructed).
   (func $load (param $list i32) (param $n i32) (result i32)
-    (local $i i32) (local $lib i32)
+    (local $i i32) (local $lib i32) (local $res i32)
     ;; Place every library first (so relocations can point into any of them), ...
     block $placed
       loop $next
@@ -173,8 +177,14 @@
         i32.const 0
         local.get $lib
         call $dispatch
-        i32.eqz
-        if ;; out of memory or table space
+        local.tee $res
+        i32.const 1
+        i32.ne
+        if ;; 0: out of memory, 2: out of table space (synth/loader.rs ALLOC_*)
+          local.get $res
+          i32.const 2
+          i32.eq
+          global.set $why
           local.get $n
           if local.get $list call $free end
           local.get $lib
@@ -545,6 +555,31 @@
     i32.add
     global.set $memo_count
     local.get $value)
+
+  ;; dlsym(RTLD_NEXT, name) from library $caller: only the env module's per-library dlsym
+  ;; wrappers import it (main may not: see shim.rs EXPORTS), so no handle stands for a caller.
+  ;; Not memoized: the memo is keyed by handle.
+  (func (export "__wasm_dl_dlsym_next") (param $caller i32) (param $name i32) (result i32)
+    (local $r i32)
+    call $retarea
+    local.set $r
+    local.get $caller
+    local.get $name
+    local.get $name
+    call $strlen
+    local.get $r
+    call $sym_next
+    local.get $r
+    i32.load8_u
+    if
+      local.get $r
+      i32.load offset=4
+      call $set_error
+      i32.const 0
+      return
+    end
+    local.get $r
+    i32.load offset=4)
 
   (func (export "dlclose") (param $handle i32) (result i32)
     (local $r i32) (local $list i32) (local $n i32)
