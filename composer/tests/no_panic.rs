@@ -18,7 +18,7 @@ const MAIN: &str = r#"
 
 const LIB: &str = r#"
 (module
-  (@dylink.0 (mem-info (memory 8 2)) (needed))
+  (@dylink.0 (mem-info (memory 8 2) (table 1 0)) (needed))
   (import "env" "memory" (memory 1))
   (import "env" "__indirect_function_table" (table 0 funcref))
   (import "env" "__stack_pointer" (global (mut i32)))
@@ -104,6 +104,62 @@ fn mutated_pic_inputs_never_panic() {
     );
 }
 
+/// Sizes and offsets near `u32::MAX` (found by fuzzing: they overflowed sums in the parser
+/// and the loader): each is an error naming the input, never a panic.
+#[test]
+fn extreme_sizes_are_errors() {
+    let main = wat::parse_str(MAIN).unwrap();
+    // A main element segment at `i32.const -1` with more than one function.
+    let elem_main = MAIN.replace(
+        "(data (i32.const 1024)",
+        "(elem (i32.const -1) func $malloc $malloc) (data (i32.const 1024)",
+    );
+    let elem_main = wat::parse_str(&elem_main).unwrap();
+    let lib = wat::parse_str(LIB).unwrap();
+    let err = compose_err(&elem_main, &lib);
+    assert!(err.contains("main.wasm: an element segment"), "{err}");
+    // MEM_INFO table sizes near u32::MAX, with exported functions.
+    for table in ["0xffffffff", "0xfffffffe", "0x7fffffff", "10000000"] {
+        let huge = LIB.replace("(table 1 0))", &format!("(table {table} 0))"));
+        let err = compose_err(&main, &wat::parse_str(&huge).unwrap());
+        assert!(
+            err.contains("libx.so: `dylink.0` MEM_INFO table size"),
+            "{err}"
+        );
+    }
+    // Table alignment padding on top of a table size just under the limit.
+    let aligned = LIB.replace("(table 1 0))", "(table 9999990 16))");
+    let err = compose_err(&main, &wat::parse_str(&aligned).unwrap());
+    assert!(err.contains("table slots"), "{err}");
+    // MEM_INFO memory sizes near u32::MAX.
+    for (size, align) in [
+        ("0xffffffff", 1),
+        ("0xfffffff8", 4),
+        ("0x80000001", 31),
+        ("8", 32),
+    ] {
+        let huge = LIB.replace("(memory 8 2)", &format!("(memory {size} {align})"));
+        let err = compose_err(&main, &wat::parse_str(&huge).unwrap());
+        assert!(err.contains("libx.so: `dylink.0` MEM_INFO"), "{err}");
+    }
+}
+
+/// Composes and expects an error (not a panic, not a component).
+fn compose_err(main: &[u8], lib: &[u8]) -> String {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        wasm_dl::Composer::new()
+            .main("main.wasm", main.to_vec())
+            .library("libx.so", lib.to_vec())
+            .provider(wasm_dl::ProviderMode::External)
+            .compose()
+    }));
+    match result {
+        Ok(Ok(_)) => panic!("composed; expected an error"),
+        Ok(Err(e)) => format!("{e:#}"),
+        Err(_) => panic!("the composer panicked"),
+    }
+}
+
 fn mutate(main: &[u8], lib: &[u8]) {
     // A fixed-seed generator: the same mutations every run.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -134,4 +190,27 @@ fn mutate(main: &[u8], lib: &[u8]) {
         }
         compose(&m, &l);
     }
+}
+
+/// Libraries that define tables of their own, more in all than wasmtime allows in one store
+/// (10,000): a compose-time error naming the limit, not a component that cannot instantiate.
+#[test]
+fn too_many_tables_is_an_error() {
+    let tables = "(table 0 funcref) ".repeat(100);
+    let lib = wat::parse_str(format!(
+        "(module (@dylink.0 (mem-info (memory 0 0))) (import \"env\" \"memory\" (memory 0)) \
+         {tables} (func (export \"f\")))"
+    ))
+    .unwrap();
+    let mut c = wasm_dl::Composer::new()
+        .main("main.wasm", wat::parse_str(MAIN).unwrap())
+        .provider(wasm_dl::ProviderMode::External);
+    for i in 0..100 {
+        c = c.library(format!("lib{i}.so"), lib.clone());
+    }
+    let err = format!("{:#}", c.compose().unwrap_err());
+    assert!(
+        err.contains("more than wasmtime allows in one store (10000)"),
+        "{err}"
+    );
 }

@@ -117,3 +117,54 @@ int main(void) {{
     );
     Ok(())
 }
+
+/// 10,000 libraries, each exporting functions: wasmtime allows 10,000 tables in a store, so the
+/// libraries merged into one core module share one slot table (one table per library made a
+/// component that composed but did not instantiate: "table count too high").
+#[test]
+fn ten_thousand_libraries_instantiate() -> Result<()> {
+    const N: usize = 10_000;
+    let lib = wat::parse_str(
+        r#"(module
+  (@dylink.0 (mem-info (memory 4 2)))
+  (import "env" "memory" (memory 0))
+  (import "env" "__memory_base" (global $mb i32))
+  (func (export "get") (result i32) global.get $mb i32.load)
+  (func (export "set") (param i32) global.get $mb local.get 0 i32.store))"#,
+    )?;
+    let main = build_main(
+        &[CSource::inline(
+            "main.c",
+            r#"#include <dlfcn.h>
+#include <stdio.h>
+int main(void) {
+  const char *names[] = {"lib0.so", "lib4999.so", "lib9999.so"};
+  int sum = 0;
+  for (int i = 0; i < 3; i++) {
+    void *h = dlopen(names[i], RTLD_NOW);
+    if (!h) { printf("%s\n", dlerror()); return 1; }
+    void (*set)(int) = (void (*)(int))dlsym(h, "set");
+    int (*get)(void) = (int (*)(void))dlsym(h, "get");
+    set(i + 1);
+    sum += get() * 10 + get();
+  }
+  printf("sum = %d\n", sum);
+  return 0;
+}
+"#,
+        )],
+        &[],
+        &[],
+    )?;
+    let mut composer = wasm_dl::Composer::new().main("main.wasm", main);
+    for i in 0..N {
+        composer = composer.library(format!("lib{i}.so"), lib.clone());
+    }
+    let out = run(&composer.compose()?, &[], &[])?;
+    ensure!(
+        out.stdout_str() == "sum = 66\n",
+        "got {:?}",
+        out.stdout_str()
+    );
+    Ok(())
+}
