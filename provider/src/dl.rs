@@ -2,9 +2,13 @@
 //!
 //! Plain Rust with no knowledge of the component model: the wasm glue in `lib.rs` forwards here.
 
+mod addr;
+mod msg;
+
 use crate::index::{Corrupt, Index, Kind, Sym};
 use alloc::vec;
 use alloc::vec::Vec;
+use msg::Msg;
 
 /// `RTLD_LAZY` (include/dlfcn.h).
 pub const RTLD_LAZY: i32 = 0x1;
@@ -103,50 +107,6 @@ struct Undo {
     load_order_len: usize,
     global_order_len: usize,
     nodelete: bool,
-}
-
-/// Builds a NUL-terminated message.
-struct Msg(Vec<u8>);
-
-impl Msg {
-    fn new(s: &str) -> Self {
-        Msg(Vec::from(s.as_bytes()))
-    }
-    fn s(mut self, s: &str) -> Self {
-        self.0.extend_from_slice(s.as_bytes());
-        self
-    }
-    fn b(mut self, b: &[u8]) -> Self {
-        self.0.extend_from_slice(b);
-        self
-    }
-    fn hex(mut self, v: u32) -> Self {
-        self.0.extend_from_slice(b"0x");
-        let digits = ((32 - v.leading_zeros()).div_ceil(4)).max(1);
-        for i in (0..digits).rev() {
-            self.0
-                .push(b"0123456789abcdef"[((v >> (i * 4)) & 0xf) as usize]);
-        }
-        self
-    }
-    fn dec(mut self, mut v: usize) -> Self {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        while let Some(slot) = i.checked_sub(1).and_then(|j| buf.get_mut(j)) {
-            *slot = b'0' + (v % 10) as u8;
-            i -= 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.0.extend_from_slice(buf.get(i..).unwrap_or(&[]));
-        self
-    }
-    fn end(mut self) -> Error {
-        self.0.push(0);
-        self.0
-    }
 }
 
 fn corrupt(c: &Corrupt) -> Error {
@@ -602,92 +562,6 @@ impl Dl {
         self.global_order
             .retain(|&l| keep.get(l as usize).copied().unwrap_or(true));
         fini
-    }
-
-    /// `dladdr(address)`: the loaded library whose function slots or memory hold `address`.
-    ///
-    /// Function slots are tried first (in load order), then memory: table slots and addresses
-    /// are both small integers, and a function pointer is what `dladdr` is mostly given. A slot
-    /// among the library's own element slots (functions whose address it takes internally) names
-    /// the library but no symbol. Main's own symbols are not reported. `dladdr` cannot report a
-    /// corrupt symbol block of the index: it finds no function slot, and no data symbol, in that
-    /// library then.
-    pub fn addr(&self, address: u32) -> Option<AddrInfo> {
-        let index = self.index.as_ref().ok()?;
-        let a = u64::from(address);
-        let info = |l: u32, x: &crate::index::Lib, sym: Option<u32>, base: u64| {
-            let s = self.libs.get(l as usize)?;
-            let mut fname = Vec::from(index.str(&x.name));
-            fname.push(0);
-            let (sname, saddr) =
-                match sym.and_then(|i| x.symbols(&index.bytes).ok()?.syms.syms.get(i as usize)) {
-                    Some(sym) => {
-                        let mut n = Vec::from(index.str(&sym.name));
-                        n.push(0);
-                        (n, base.wrapping_add(u64::from(sym.value)) as u32)
-                    }
-                    None => (Vec::new(), 0),
-                };
-            Some(AddrInfo {
-                fname,
-                fbase: s.memory_base,
-                sname,
-                saddr,
-            })
-        };
-        // The last entry of `sorted` (symbol indices by value) whose value is <= v, and the
-        // first symbol with that value (several names may share an address).
-        let below = |x: &crate::index::Lib, sorted: &[u32], v: u64| -> Option<u32> {
-            let value = |i: &u32| {
-                x.symbols(&index.bytes)
-                    .ok()
-                    .and_then(|xs| xs.syms.syms.get(*i as usize))
-                    .map_or(0, |s| u64::from(s.value))
-            };
-            let end = sorted.partition_point(|i| value(i) <= v);
-            let best = value(sorted.get(end.checked_sub(1)?)?);
-            let first = sorted.partition_point(|i| value(i) < best);
-            sorted.get(first).copied()
-        };
-        for &l in &self.load_order {
-            let (Some(s), Some(x)) = (self.libs.get(l as usize), index.libs.get(l as usize)) else {
-                continue;
-            };
-            let tb = u64::from(s.table_base);
-            let first = tb + u64::from(x.table_size);
-            // A corrupt symbol block hides the library's function slots (their count is unknown).
-            let Ok(xs) = x.symbols(&index.bytes) else {
-                continue;
-            };
-            let end = first + xs.funcs_by_value.len() as u64;
-            if a < tb || a >= end {
-                continue;
-            }
-            let sym = if a >= first {
-                let k = a - first;
-                below(x, &xs.funcs_by_value, k).filter(|&i| {
-                    xs.syms.syms.get(i as usize).map(|s| u64::from(s.value)) == Some(k)
-                })
-            } else {
-                None
-            };
-            return info(l, x, sym, first);
-        }
-        for &l in &self.load_order {
-            let (Some(s), Some(x)) = (self.libs.get(l as usize), index.libs.get(l as usize)) else {
-                continue;
-            };
-            let mb = u64::from(s.memory_base);
-            if a < mb || a >= mb + u64::from(x.mem_size) {
-                continue;
-            }
-            let sym = x
-                .symbols(&index.bytes)
-                .ok()
-                .and_then(|xs| below(x, &xs.data_by_value, a - mb));
-            return info(l, x, sym, mb);
-        }
-        None
     }
 
     /// The current reference count of library `lib` (tests and diagnostics).
