@@ -4,19 +4,7 @@
 
 use crate::run::Output;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
 use std::process::Command;
-
-/// The jco binary `scripts/setup.sh` installed, when it and Node.js are there.
-pub fn jco() -> Option<PathBuf> {
-    let cache = crate::toolchain::toolchain()
-        .ok()?
-        .sysroot
-        .parent()?
-        .to_path_buf();
-    let jco = cache.join("jco/node_modules/.bin/jco");
-    (jco.is_file() && Command::new("node").arg("--version").output().is_ok()).then_some(jco)
-}
 
 /// Runs a command component with `jco run` (no arguments besides the program name).
 pub fn run_jco(jco: &std::path::Path, component: &[u8]) -> Result<Output> {
