@@ -5,8 +5,10 @@
 
 pub mod cli;
 pub mod jco;
+pub mod native;
 pub mod run;
 pub mod toolchain;
+pub mod tools;
 
 pub use run::{run, run_in, Output};
 pub use toolchain::{

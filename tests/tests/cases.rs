@@ -27,6 +27,14 @@
 //! - or, for cases named `error-*`, `expected-error`: each non-empty line must occur in the compose error
 //!   (API) and in the CLI's stderr, and no output file may be written.
 //!
+//! - `native` (optional): the case is also built with gcc and run with glibc's `ld.so` (`::native`),
+//!   whose output must be `expected-stdout` too: Linux is the specification. The file's words are
+//!   extra gcc flags for main (`-rdynamic`, ...).
+//!
+//! A `.needs` name that is no library of the case but a system library (`libdl.so`, `libm.so.6`:
+//! [`wasm_dl_abi::system`]) is linked against an empty placeholder, as wasi-sdk's sysroot has one,
+//! and is not given to compose: wasm-dl provides it. The native build links glibc's (`-ldl`).
+//!
 //! Success cases also run under jco (`::jco`), where `scripts/setup.sh` installed it.
 //!
 //! Run a single case with `cargo test -p wasm-dl-tests --test cases -- plugin-app`.
@@ -50,20 +58,23 @@ fn main() {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    let jco = wasm_dl_tests::jco::jco().is_some();
-    if !jco {
-        eprintln!(
-            "no jco/node (scripts/setup.sh installs jco when npm exists): skipping the ::jco runs"
-        );
-    }
+    let jco = match wasm_dl_tests::tools::require("the ::jco runs", wasm_dl_tests::tools::jco()) {
+        Ok(found) => found.is_some(),
+        Err(e) => {
+            eprintln!("{e:#}");
+            std::process::exit(1);
+        }
+    };
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let vias: &[Via] = if jco && !name.starts_with("error-") {
-            &[Via::Api, Via::Cli, Via::Jco]
-        } else {
-            &[Via::Api, Via::Cli]
-        };
-        for &via in vias {
+        let mut vias = vec![Via::Api, Via::Cli];
+        if jco && !name.starts_with("error-") {
+            vias.push(Via::Jco);
+        }
+        if dir.join("native").is_file() {
+            vias.push(Via::Native);
+        }
+        for via in vias {
             let dir = dir.clone();
             trials.push(Trial::test(format!("{name}::{}", via.name()), move || {
                 run_case(&dir, via).map_err(|e| Failed::from(format!("{e:#}")))
@@ -79,6 +90,8 @@ enum Via {
     Cli,
     /// Composed through the API, run by jco on Node.js instead of wasmtime.
     Jco,
+    /// Built with gcc and run natively: what Linux prints.
+    Native,
 }
 
 impl Via {
@@ -87,6 +100,7 @@ impl Via {
             Via::Api => "api",
             Via::Cli => "cli",
             Via::Jco => "jco",
+            Via::Native => "native",
         }
     }
 }
@@ -203,10 +217,9 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
         )?];
         let mut flags = words(&files.text("main-flags")?);
         for dep in words(&files.text("main.needs")?) {
-            let bytes = libs
-                .get(&dep)
-                .with_context(|| format!("main.needs names {dep}, which the case lacks"))?;
-            flags.push(wasm_dl_tests::link_against(&dep, bytes)?);
+            flags.push(link_needed(
+                files, &dep, &sources, &mut libs, plain, &lib_flags, 0,
+            )?);
         }
         if pic {
             let rest: Vec<&str> = flags
@@ -239,6 +252,26 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
     Ok((("main.wasm".to_string(), main), ordered))
 }
 
+/// The link flag that makes `dep` a NEEDED entry: the case's library (built first), or, for a
+/// system library the case lacks, an empty placeholder that is not composed.
+fn link_needed(
+    files: &CaseFiles,
+    dep: &str,
+    sources: &BTreeMap<String, (String, PathBuf)>,
+    libs: &mut BTreeMap<String, Vec<u8>>,
+    plain: bool,
+    lib_flags: &[&str],
+    depth: usize,
+) -> Result<String> {
+    let system = wasm_dl_abi::system::is_system_library(dep.as_bytes());
+    if system && !sources.contains_key(dep) && !libs.contains_key(dep) {
+        let empty = build_lib(&[CSource::inline("placeholder.c", "")], &[])?;
+        return wasm_dl_tests::link_against(dep, &empty);
+    }
+    build_case_lib(files, dep, sources, libs, plain, lib_flags, depth + 1)?;
+    wasm_dl_tests::link_against(dep, &libs[dep])
+}
+
 /// Builds library `name` (after the libraries its `<stem>.needs` file lists, which it is linked
 /// against so that they become its `dylink.0` NEEDED entries).
 fn build_case_lib(
@@ -259,8 +292,9 @@ fn build_case_lib(
         .with_context(|| format!("a `.needs` file names {name}, which the case lacks"))?;
     let mut flags: Vec<String> = lib_flags.iter().map(|s| s.to_string()).collect();
     for dep in words(&files.text(&format!("{stem}.needs"))?) {
-        build_case_lib(files, &dep, sources, libs, plain, lib_flags, depth + 1)?;
-        flags.push(wasm_dl_tests::link_against(&dep, &libs[&dep])?);
+        flags.push(link_needed(
+            files, &dep, sources, libs, plain, lib_flags, depth,
+        )?);
     }
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let src = [CSource::file(path)?];
@@ -282,7 +316,7 @@ fn compose(
     aliases: &[String],
 ) -> Result<Result<Vec<u8>, String>> {
     match via {
-        Via::Api | Via::Jco => {
+        Via::Api | Via::Jco | Via::Native => {
             let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
             for (name, bytes) in libs {
                 c = c.library(name.clone(), bytes.clone());
@@ -340,6 +374,9 @@ fn compose(
 
 fn run_case(dir: &Path, via: Via) -> Result<()> {
     let files = CaseFiles::load(dir)?;
+    if let Via::Native = via {
+        return run_native_case(&files);
+    }
     let is_error_case = dir
         .file_name()
         .unwrap()
@@ -380,8 +417,9 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         Err(m) => bail!("compose failed:\n{m}"),
     };
     let out = match via {
+        Via::Native => bail!("native cases are not composed"),
         Via::Jco => {
-            let jco = wasm_dl_tests::jco::jco().context("jco disappeared")?;
+            let jco = wasm_dl_tests::tools::jco()?;
             wasm_dl_tests::jco::run_jco(&jco, &component)?
         }
         _ => run(&component, &["app.wasm"], &[])?,
@@ -395,5 +433,39 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
             out.stderr_str()
         );
     }
+    Ok(())
+}
+
+/// The `native` half of a case: gcc and glibc must print `expected-stdout` too.
+fn run_native_case(files: &CaseFiles) -> Result<()> {
+    let libs: BTreeMap<String, PathBuf> = files
+        .files
+        .iter()
+        .filter_map(|(name, path)| {
+            let stem = name.strip_suffix(".c")?;
+            (stem != "main").then(|| (so_name(stem), path.clone()))
+        })
+        .collect();
+    let case = wasm_dl_tests::native::NativeCase {
+        files: &files.files,
+        libs: &libs,
+        main_flags: words(&files.text("native")?),
+    };
+    let out = wasm_dl_tests::native::run_native(&case)?;
+    let expected = files
+        .text("expected-stdout")?
+        .context("case without expected-stdout")?;
+    let expected_exit: i32 = match files.text("expected-exit")? {
+        Some(s) => s.trim().parse().context("expected-exit")?,
+        None => 0,
+    };
+    ensure!(
+        out.stdout_str() == expected && out.code == expected_exit,
+        "Linux (gcc + glibc) prints something else (exit {}, expected {expected_exit})\n\
+         --- expected stdout ---\n{expected}--- native stdout ---\n{}--- stderr ---\n{}",
+        out.code,
+        out.stdout_str(),
+        out.stderr_str()
+    );
     Ok(())
 }
