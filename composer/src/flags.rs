@@ -14,6 +14,13 @@ pub const MAIN_BASE_FLAGS: &[&str] = &[
     "-Wl,--export=free",
 ];
 
+/// What `wasm-dl flags main LIB...` says on stderr (so that `$(wasm-dl flags main ...)` stays
+/// only flags): a main linked against libraries should be compiled `-fPIC`.
+pub const MAIN_PIC_NOTE: &str = "wasm-dl: note: if the main module is linked against these \
+    libraries (`clang main.c libfoo.so`), compile it with -fPIC as well: wasm-ld links a non-PIC \
+    main's references to library data, and the addresses it takes of library functions, as 0 \
+    without a diagnostic (a -fPIC main is still an ordinary executable)";
+
 /// Compile flags for a shared library's objects.
 pub const LIB_COMPILE_FLAGS: &[&str] = &["-fPIC", "-fvisibility=default"];
 

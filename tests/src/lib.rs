@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod jco;
 pub mod native;
+pub mod peer;
 pub mod run;
 pub mod toolchain;
 pub mod tools;

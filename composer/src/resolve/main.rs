@@ -33,6 +33,7 @@ pub(super) fn resolve_main_imports(
             )),
         }
     }
+    warn_non_pic_main(main, libs, res);
     // The definition main binds `name` to: the best of `defs` of the wanted kind.
     let best = |name: &str, func: bool| -> Option<Def> {
         defs.get(name).and_then(|list| scope.best(list, Some(func)))
@@ -102,5 +103,34 @@ pub(super) fn resolve_main_imports(
             }
         };
         res.main_imports.push(src);
+    }
+}
+
+/// wasm-ld 19 links a non-PIC main's references to a shared library's data (`&library_var`), and
+/// the addresses it takes of library functions, as 0, without a diagnostic, and leaves no trace of
+/// them in the output. What can be seen: main was linked against libraries that export data, and
+/// main was not compiled `-fPIC` (it has no `GOT.*` imports). Say so, with the fix.
+fn warn_non_pic_main(main: &MainModule<'_>, libs: &[Library<'_>], res: &mut Resolution) {
+    if main.synthesized || !main.got_imports.is_empty() {
+        return;
+    }
+    for id in &res.startup {
+        let Some(lib) = libs.get(id.index()) else {
+            continue;
+        };
+        if !main.needed.contains(&lib.name) || lib.data.is_empty() {
+            continue;
+        }
+        let mut names: Vec<&str> = lib.data.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        let shown = names.iter().take(3).copied().collect::<Vec<_>>().join("`, `");
+        let more = if names.len() > 3 { ", ..." } else { "" };
+        res.warnings.push(format!(
+            "{}: linked without -fPIC against {}, which exports data (`{shown}`{more}): wasm-ld \
+             links a non-PIC main's references to library data, and the addresses it takes of \
+             library functions, as 0 without a diagnostic; if main uses any, compile it with \
+             `-fPIC` (it stays an ordinary executable)",
+            main.name, lib.name
+        ));
     }
 }
