@@ -110,6 +110,39 @@ pub fn run_in(
     env: &[(&str, &str)],
     dir: Option<&Path>,
 ) -> Result<Output> {
+    run_captured(component, args, env, |builder| match dir {
+        Some(dir) => preopen(builder, dir),
+        None => Ok(()),
+    })
+}
+
+/// [`run`], with each host directory of `preopens` preopened read-only at its guest path (e.g.
+/// `(<cache>/python-home, "/python-home")`), so that the component opens files by absolute guest
+/// paths.
+pub fn run_with_preopens(
+    component: &[u8],
+    args: &[&str],
+    env: &[(&str, &str)],
+    preopens: &[(&Path, &str)],
+) -> Result<Output> {
+    run_captured(component, args, env, |builder| {
+        for (host, guest) in preopens {
+            builder
+                .preopened_dir(host, guest, FsPerms::ReadOnly)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("preopening {} as {guest}", host.display()))?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs with stdout and stderr captured; `configure` adds preopens.
+fn run_captured(
+    component: &[u8],
+    args: &[&str],
+    env: &[(&str, &str)],
+    configure: impl FnOnce(&mut WasiCtxBuilder) -> Result<()>,
+) -> Result<Output> {
     const CAPACITY: usize = 64 << 20;
     let stdout = MemoryOutputPipe::new(CAPACITY);
     let stderr = MemoryOutputPipe::new(CAPACITY);
@@ -121,9 +154,7 @@ pub fn run_in(
     for (k, v) in env {
         builder.env(k, v);
     }
-    if let Some(dir) = dir {
-        preopen(&mut builder, dir)?;
-    }
+    configure(&mut builder)?;
     let result = run_with(component, &mut builder);
     let stdout = stdout.contents().to_vec();
     let stderr = stderr.contents().to_vec();
