@@ -228,6 +228,29 @@ pub fn run_inherited(component: &[u8], args: &[String], dir: Option<&Path>) -> R
     run_with(component, &mut builder)
 }
 
+/// [`run_inherited`] with environment variables and host directories preopened read-only at guest
+/// paths (`(host, guest)`), the component compiled through [`compile_cached`].
+pub fn run_inherited_with(
+    component: &[u8],
+    args: &[String],
+    env: &[(String, String)],
+    preopens: &[(std::path::PathBuf, String)],
+) -> Result<i32> {
+    let compiled = compile_cached(component)?;
+    let mut builder = WasiCtx::builder();
+    builder.inherit_stdio().args(args);
+    for (k, v) in env {
+        builder.env(k, v);
+    }
+    for (host, guest) in preopens {
+        builder
+            .preopened_dir(host, guest, FsPerms::ReadOnly)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("preopening {} as {guest}", host.display()))?;
+    }
+    run_component(&compiled, &mut builder)
+}
+
 fn preopen(builder: &mut WasiCtxBuilder, dir: &Path) -> Result<()> {
     builder
         .preopened_dir(dir, ".", FsPerms::ReadOnly)
