@@ -82,7 +82,9 @@ pub fn compile_cached(component: &[u8]) -> Result<Component> {
     use sha2::{Digest, Sha256};
     use std::hash::{Hash, Hasher};
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine().precompile_compatibility_hash().hash(&mut engine_hash);
+    engine()
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     let mut h = Sha256::new();
     h.update(engine_hash.finish().to_le_bytes());
     h.update(component);
@@ -101,7 +103,10 @@ pub fn compile_cached(component: &[u8]) -> Result<Component> {
         .context("compiling the component")?;
     std::fs::create_dir_all(&dir)?;
     let tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    std::fs::write(tmp.path(), compiled.serialize().map_err(anyhow::Error::from)?)?;
+    std::fs::write(
+        tmp.path(),
+        compiled.serialize().map_err(anyhow::Error::from)?,
+    )?;
     tmp.persist(&path).map_err(|e| e.error)?;
     Ok(compiled)
 }

@@ -92,7 +92,10 @@ fn run_tool(cmd: &mut Command) -> Result<std::process::Output> {
 /// pip installs the pinned packages into the venv first when they are not there.
 fn extract(python: &Path) -> Result<(PathBuf, serde_json::Value)> {
     let have = Command::new(python)
-        .args(["-c", "import zstandard, importlib.metadata as m; print(m.version('componentize-py'))"])
+        .args([
+            "-c",
+            "import zstandard, importlib.metadata as m; print(m.version('componentize-py'))",
+        ])
         .output()?;
     if String::from_utf8_lossy(&have.stdout).trim() != COMPONENTIZE_PY {
         eprintln!("python: pip install {}", PIP_PACKAGES.join(" "));
@@ -121,16 +124,27 @@ fn extract(python: &Path) -> Result<(PathBuf, serde_json::Value)> {
     Ok((out_dir, manifest))
 }
 
+/// `(name, bytes)` of each library.
+type Libraries = Vec<(String, Vec<u8>)>;
+
 /// libpython and its NEEDED closure from the wheel, in breadth-first order (libpython first), as
 /// `(name, bytes)`; the NEEDED names the wheel does not carry (`libdl.so`) are returned apart.
-fn wheel_libraries(dir: &Path, manifest: &serde_json::Value) -> Result<(Vec<(String, Vec<u8>)>, Vec<String>)> {
-    let payloads = manifest["payloads"].as_array().context("manifest: no payloads")?;
-    let python = manifest["python"].as_str().context("manifest: no python version")?;
+fn wheel_libraries(dir: &Path, manifest: &serde_json::Value) -> Result<(Libraries, Vec<String>)> {
+    let payloads = manifest["payloads"]
+        .as_array()
+        .context("manifest: no payloads")?;
+    let python = manifest["python"]
+        .as_str()
+        .context("manifest: no python version")?;
     let needed = |name: &str| -> Option<Vec<String>> {
         payloads.iter().find(|p| p["name"] == name).map(|p| {
             p["needed"]
                 .as_array()
-                .map(|n| n.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .map(|n| {
+                    n.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default()
         })
     };
@@ -165,7 +179,10 @@ fn wheel_libraries(dir: &Path, manifest: &serde_json::Value) -> Result<(Vec<(Str
 /// package ships it, and wasm-dl refuses a NEEDED name it was not given.
 // TODO(lead): remove when NEEDED libdl.so is provided by wasm-dl
 fn temporary_libdl() -> Result<(String, Vec<u8>)> {
-    let empty = CSource::inline("libdl.c", "/* an empty libdl.so: dlopen & co. are wasm-dl's */\n");
+    let empty = CSource::inline(
+        "libdl.c",
+        "/* an empty libdl.so: dlopen & co. are wasm-dl's */\n",
+    );
     Ok(("libdl.so".to_string(), build_lib(&[empty], &[])?))
 }
 
@@ -186,7 +203,12 @@ const SCRIPT_FILES: &[&str] = &["test.py", "bad.abi3.so"];
 /// gcc and this machine's CPython 3.11 (`python3.11-config`): `(gcc version, prefix, ldflags)`.
 fn native_python() -> Result<Option<(String, String, Vec<String>)>> {
     let gcc = Command::new("gcc").arg("--version").output().ok();
-    let Some(gcc) = require(gcc.filter(|o| o.status.success()), "gcc", "apt-get install gcc")? else {
+    let Some(gcc) = require(
+        gcc.filter(|o| o.status.success()),
+        "gcc",
+        "apt-get install gcc",
+    )?
+    else {
         return Ok(None);
     };
     let config = |arg: &[&str]| {
@@ -198,10 +220,16 @@ fn native_python() -> Result<Option<(String, String, Vec<String>)>> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let found = config(&["--prefix"]).zip(config(&["--embed", "--ldflags"]));
-    let Some((prefix, ldflags)) = require(found, "python3.11-config", "apt-get install python3.11-dev")? else {
+    let Some((prefix, ldflags)) =
+        require(found, "python3.11-config", "apt-get install python3.11-dev")?
+    else {
         return Ok(None);
     };
-    let version = String::from_utf8_lossy(&gcc.stdout).lines().next().unwrap_or("").to_string();
+    let version = String::from_utf8_lossy(&gcc.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
     Ok(Some((
         version,
         prefix,
@@ -214,7 +242,10 @@ fn native_python() -> Result<Option<(String, String, Vec<String>)>> {
 fn native_output(gcc: &str, prefix: &str, ldflags: &[String]) -> Result<String> {
     let ex = example_dir();
     let dir = tempfile::tempdir()?;
-    let main_src = [CSource::file(ex.join("main.c"))?, CSource::file(ex.join("py-abi.h"))?];
+    let main_src = [
+        CSource::file(ex.join("main.c"))?,
+        CSource::file(ex.join("py-abi.h"))?,
+    ];
     let mut flags = vec![gcc.to_string(), "-O2".into()];
     flags.extend(ldflags.iter().cloned());
     let exe = build_cached("native python main", &main_src, &flags, |d, out| {
@@ -236,7 +267,10 @@ fn native_output(gcc: &str, prefix: &str, ldflags: &[String]) -> Result<String> 
         std::fs::set_permissions(&exe_path, std::fs::Permissions::from_mode(0o755))?;
     }
     for (src, so) in EXTENSIONS {
-        let src = [CSource::file(ex.join(src))?, CSource::file(ex.join("py-abi.h"))?];
+        let src = [
+            CSource::file(ex.join(src))?,
+            CSource::file(ex.join("py-abi.h"))?,
+        ];
         let flags = vec![gcc.to_string(), "-O2 -fPIC -shared".into()];
         let bytes = build_cached("native python extension", &src, &flags, |d, out| {
             run_tool(
@@ -343,7 +377,13 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     let t = Instant::now();
     let out = run_with_preopens(&app, &args, &env, &preopens)?;
     let run_time = t.elapsed();
-    compare("wasmtime", &expected, out.code, &out.stdout_str(), &out.stderr_str())?;
+    compare(
+        "wasmtime",
+        &expected,
+        out.code,
+        &out.stdout_str(),
+        &out.stderr_str(),
+    )?;
 
     eprintln!(
         "python: {} libraries ({}), main.so {} bytes, app.wasm {} bytes; extract {extract_time:.1?}, \
@@ -378,7 +418,13 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     };
     let out = wasm_dl_tests::jco::run_jco_with(&jco, &app, &run)?;
     eprintln!("python: jco run {:.1?}", t.elapsed());
-    compare("jco", &expected, out.code, &out.stdout_str(), &out.stderr_str())
+    compare(
+        "jco",
+        &expected,
+        out.code,
+        &out.stdout_str(),
+        &out.stderr_str(),
+    )
 }
 
 fn compare(runtime: &str, expected: &str, code: i32, stdout: &str, stderr: &str) -> Result<()> {
