@@ -22,8 +22,9 @@ Usage (with a Python that has the `zstandard` package, e.g. the project venv):
 
 FILE is componentize-py's native module or its wheel (.whl); by default the module of the
 componentize-py installed for this Python. OUT defaults to
-~/.cache/wasm-dl/componentize-py-<version>/. Idempotent: when OUT/manifest.json records the
-same source (sha256) and every file is there, nothing is written. The last line printed is OUT.
+${WASM_DL_CACHE:-${XDG_CACHE_HOME:-~/.cache}/wasm-dl}/componentize-py-<version>/. Idempotent:
+when OUT/manifest.json records the same source (sha256) and every file is there, nothing is
+written. The last line printed is OUT.
 """
 
 import argparse
@@ -295,8 +296,10 @@ def main():
         source, version = installed_module()
         blob, _ = read_source(source)
     version = version or "unknown"
-    out = args.out or os.path.join(os.path.expanduser("~"), ".cache", "wasm-dl",
-                                   f"componentize-py-{version}")
+    cache = os.environ.get("WASM_DL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "wasm-dl")
+    out = args.out or os.path.join(cache, f"componentize-py-{version}")
     out = os.path.abspath(out)
     source_sha = hashlib.sha256(blob).hexdigest()
     if valid(out, source_sha):
@@ -347,8 +350,8 @@ def main():
     for required in ("libc.so", "libwasi-emulated-signal.so"):
         if required not in found:
             sys.exit(f"componentize-py-libs.py: no payload identified as {required}")
-    # Every NEEDED of every library must be among the payloads, except the system names that
-    # the dynamic linker provides (libdl.so: nobody ships it).
+    # The NEEDED names no payload provides are recorded as "missing" (libpython's libdl.so: the
+    # dynamic linker's own library, which nobody ships).
     names = set(found)
 
     os.makedirs(os.path.dirname(out), exist_ok=True)

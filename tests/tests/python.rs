@@ -39,7 +39,14 @@ fn example_dir() -> PathBuf {
     wasm_dl_tests::workspace_root().join("examples/python")
 }
 
+/// `${WASM_DL_CACHE:-${XDG_CACHE_HOME:-~/.cache}/wasm-dl}`, as scripts/setup.sh has it.
 fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WASM_DL_CACHE") {
+        return dir.into();
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(xdg).join("wasm-dl");
+    }
     let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
     PathBuf::from(home).join(".cache/wasm-dl")
 }
