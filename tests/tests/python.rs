@@ -370,8 +370,12 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     for (name, bytes) in libs.iter().chain(&extensions) {
         composer = composer.library(name.clone(), bytes.clone());
     }
-    let app = composer.compose()?;
+    let composed = composer.compose_report()?;
     let compose_time = t.elapsed();
+    for w in &composed.warnings {
+        eprintln!("python: wasm-dl warning: {w}");
+    }
+    let app = composed.component;
 
     let ext_dir = guest_ext_dir(&extensions)?;
     let home = wheel_dir.join("python-home");
@@ -391,6 +395,11 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
         &out.stdout_str(),
         &out.stderr_str(),
     )?;
+    ensure!(
+        out.stderr.is_empty(),
+        "wasmtime: the component wrote to stderr (native CPython writes nothing there):\n{}",
+        out.stderr_str()
+    );
 
     eprintln!(
         "python: {} libraries ({}), main.so {} bytes, app.wasm {} bytes; extract {extract_time:.1?}, \
