@@ -14,20 +14,14 @@ cd "$ROOT"
 EX=examples/python
 B=$EX/build
 mkdir -p "$B/ext"
+# 1. The toolchain and the project venv (scripts/setup.sh installs componentize-py from PyPI with
+#    pip, scripts/python-requirements.txt), componentize-py's libraries and stdlib extracted.
+SYSROOT="$(bash scripts/setup.sh --print-sysroot)"
 CACHE="${WASM_DL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-dl}"
-VENV="$CACHE/venv"
-PY="$VENV/bin/python"
-
-# 1. componentize-py from PyPI (into the project venv), its libraries and stdlib extracted.
-if ! "$PY" -c 'import zstandard, importlib.metadata as m; assert m.version("componentize-py") == "0.25.1"' 2>/dev/null; then
-  [ -x "$PY" ] || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet componentize-py==0.25.1 zstandard==0.25.0
-fi
-W="$("$PY" scripts/componentize-py-libs.py -q)"
+W="$("$CACHE/venv/bin/python" scripts/componentize-py-libs.py -q)"
 
 # 2. main.so (a -shared main with wasip2's crt1-command.o: an all-PIC input set, as wasi-sdk
 #    builds), the extension modules, with clang-19.
-SYSROOT="$(bash scripts/setup.sh --print-sysroot)"
 P2="$(rustc --print sysroot)/lib/rustlib/wasm32-wasip2/lib/self-contained"
 CC=(clang-19 --target=wasm32-wasi "--sysroot=$SYSROOT" -fPIC -fvisibility=default -O2)
 LD=(wasm-ld-19 -shared --experimental-pic --unresolved-symbols=import-dynamic)
@@ -39,21 +33,11 @@ for m in spam noinit; do
 done
 cp $EX/test.py $EX/bad.abi3.so "$B/ext/"
 
-# 3. Compose. libpython's dylink.0 NEEDs libdl.so, which nobody ships: when this wasm-dl refuses
-#    that, an empty one is added.
-# TODO(lead): remove the fallback when NEEDED libdl.so is provided by wasm-dl
-WASM_DL=(cargo run -q -p wasm-dl --)
-LIBS=("$W/libc.so" "$W/libpython3.14.so" "$W/libwasi-emulated-signal.so" "$W/libwasi-emulated-getpid.so"
-  "$W/libwasi-emulated-process-clocks.so" "$B/ext/spam.abi3.so" "$B/ext/noinit.abi3.so")
+# 3. Compose. libpython's dylink.0 NEEDs libdl.so, which nobody ships: wasm-dl provides it.
 rm -f "$B/app.wasm"
-if ! "${WASM_DL[@]}" compose "$B/main.so" "${LIBS[@]}" -o "$B/app.wasm" 2>"$B/compose.err"; then
-  grep -q 'libdl.so' "$B/compose.err" || { cat "$B/compose.err" >&2; exit 1; }
-  echo "run.sh: this wasm-dl wants a libdl.so file; adding an empty one" >&2
-  : >"$B/libdl.c"
-  "${CC[@]}" -c "$B/libdl.c" -o "$B/libdl.o"
-  "${LD[@]}" "$B/libdl.o" -o "$B/libdl.so"
-  "${WASM_DL[@]}" compose "$B/main.so" "${LIBS[@]}" "$B/libdl.so" -o "$B/app.wasm"
-fi
+cargo run -q -p wasm-dl -- compose "$B/main.so" "$W/libc.so" "$W/libpython3.14.so" \
+  "$W/libwasi-emulated-signal.so" "$W/libwasi-emulated-getpid.so" \
+  "$W/libwasi-emulated-process-clocks.so" "$B/ext/spam.abi3.so" "$B/ext/noinit.abi3.so" -o "$B/app.wasm"
 
 # 4. Run: the stdlib at /python-home (PYTHONHOME), test.py and the extensions at /ext, where
 #    CPython's importer finds spam.abi3.so and calls dlopen("/ext/spam.abi3.so"), which wasm-dl

@@ -4,6 +4,7 @@
 
 use crate::run::Output;
 use anyhow::{Context, Result};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// Runs a command component with `jco run` (no arguments besides the program name).

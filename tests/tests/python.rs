@@ -11,10 +11,11 @@
 //! The expected output is what the same main.c, spam.c and test.py print built natively with gcc
 //! against this machine's CPython 3.11. The component runs in wasmtime and under jco on Node.js.
 //!
-//! componentize-py comes from PyPI with pip, into the project venv (`~/.cache/wasm-dl/venv`);
-//! `scripts/componentize-py-libs.py` extracts its libraries (cached in
-//! `~/.cache/wasm-dl/componentize-py-0.25.1/`). A missing venv, gcc, libpython3.11 or jco skips
-//! the test (saying so), or fails it when `CI` is set.
+//! componentize-py comes from PyPI with pip, into the project venv (`scripts/setup.sh`, from
+//! `scripts/python-requirements.txt`); `scripts/componentize-py-libs.py` extracts its libraries
+//! (cached in `~/.cache/wasm-dl/componentize-py-0.25.1/`). libpython's dylink.0 NEEDs `libdl.so`,
+//! which no package ships: wasm-dl provides it (a system library name). A missing venv, gcc,
+//! libpython3.11 or jco skips the test (saying so), or fails it when `CI` is set.
 //!
 //! `cargo test -p wasm-dl-tests --test python -- --nocapture` prints the timings.
 
@@ -22,11 +23,11 @@ use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+use wasm_dl_tests::tools::{self, require};
 use wasm_dl_tests::{build_cached, build_lib, build_pic_main, run_with_preopens, CSource};
 
-/// The componentize-py release whose libraries are used, and the pip packages the extractor needs.
+/// The componentize-py release whose libraries are used (`scripts/python-requirements.txt`).
 const COMPONENTIZE_PY: &str = "0.25.1";
-const PIP_PACKAGES: &[&str] = &["componentize-py==0.25.1", "zstandard==0.25.0"];
 
 /// Where the guest finds the standard library (`PYTHONHOME`) and the script with the extensions.
 const GUEST_HOME: &str = "/python-home";
@@ -37,49 +38,6 @@ const SCRIPT_ARGS: &[&str] = &["one", "two"];
 
 fn example_dir() -> PathBuf {
     wasm_dl_tests::workspace_root().join("examples/python")
-}
-
-/// `${WASM_DL_CACHE:-${XDG_CACHE_HOME:-~/.cache}/wasm-dl}`, as scripts/setup.sh has it.
-fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WASM_DL_CACHE") {
-        return dir.into();
-    }
-    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(xdg).join("wasm-dl");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
-    PathBuf::from(home).join(".cache/wasm-dl")
-}
-
-/// A tool the test cannot run without: an error under CI, otherwise `None` after saying why the
-/// test is skipped.
-// TODO(lead): use wasm_dl_tests::tools::require once tests/src/tools.rs is on main.
-fn require<T>(what: Option<T>, name: &str, install_hint: &str) -> Result<Option<T>> {
-    match what {
-        Some(t) => Ok(Some(t)),
-        None if std::env::var_os("CI").is_some() => {
-            bail!("{name} is missing (CI is set, so this is an error): {install_hint}")
-        }
-        None => {
-            eprintln!("python: SKIPPED: {name} is missing: {install_hint}");
-            Ok(None)
-        }
-    }
-}
-
-/// The project venv's python.
-// TODO(lead): use wasm_dl_tests::tools::venv_python once tests/src/tools.rs is on main.
-fn venv_python() -> Option<PathBuf> {
-    let python = cache_dir().join("venv/bin/python");
-    python.is_file().then_some(python)
-}
-
-fn venv_hint() -> String {
-    format!(
-        "run scripts/setup.sh, or: python3 -m venv ~/.cache/wasm-dl/venv && \
-         ~/.cache/wasm-dl/venv/bin/pip install {}",
-        PIP_PACKAGES.join(" ")
-    )
 }
 
 fn run_tool(cmd: &mut Command) -> Result<std::process::Output> {
@@ -95,24 +53,30 @@ fn run_tool(cmd: &mut Command) -> Result<std::process::Output> {
     Ok(out)
 }
 
-/// componentize-py's libraries, extracted (cached): the directory holding them and the manifest.
-/// pip installs the pinned packages into the venv first when they are not there.
-fn extract(python: &Path) -> Result<(PathBuf, serde_json::Value)> {
-    let have = Command::new(python)
+/// The venv's Python, when it has componentize-py at [`COMPONENTIZE_PY`] and zstandard.
+fn venv_python() -> Result<PathBuf> {
+    let python = tools::venv_python()?;
+    let out = Command::new(&python)
         .args([
             "-c",
             "import zstandard, importlib.metadata as m; print(m.version('componentize-py'))",
         ])
-        .output()?;
-    if String::from_utf8_lossy(&have.stdout).trim() != COMPONENTIZE_PY {
-        eprintln!("python: pip install {}", PIP_PACKAGES.join(" "));
-        run_tool(
-            Command::new(python)
-                .args(["-m", "pip", "install", "--quiet"])
-                .args(PIP_PACKAGES),
-        )?;
-    }
-    let out_dir = cache_dir().join(format!("componentize-py-{COMPONENTIZE_PY}"));
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    let version = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success() && version.trim() == COMPONENTIZE_PY,
+        "{} has no componentize-py {COMPONENTIZE_PY} with zstandard ({}): run `{}`",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr).trim(),
+        tools::SETUP
+    );
+    Ok(python)
+}
+
+/// componentize-py's libraries, extracted (cached): the directory holding them and the manifest.
+fn extract(python: &Path) -> Result<(PathBuf, serde_json::Value)> {
+    let out_dir = tools::cache_dir().join(format!("componentize-py-{COMPONENTIZE_PY}"));
     let out = run_tool(
         Command::new(python)
             .arg(wasm_dl_tests::workspace_root().join("scripts/componentize-py-libs.py"))
@@ -182,17 +146,6 @@ fn wheel_libraries(dir: &Path, manifest: &serde_json::Value) -> Result<(Librarie
     Ok((libs, missing))
 }
 
-/// An empty `libdl.so` (wasm-ld -shared of an empty object): libpython's dylink.0 NEEDs it, no
-/// package ships it, and wasm-dl refuses a NEEDED name it was not given.
-// TODO(lead): remove when NEEDED libdl.so is provided by wasm-dl
-fn temporary_libdl() -> Result<(String, Vec<u8>)> {
-    let empty = CSource::inline(
-        "libdl.c",
-        "/* an empty libdl.so: dlopen & co. are wasm-dl's */\n",
-    );
-    Ok(("libdl.so".to_string(), build_lib(&[empty], &[])?))
-}
-
 /// A `-D` flag naming py-abi.h's content, so that the fixture cache (keyed by sources and flags)
 /// rebuilds main.c and spam.c when the header they include changes.
 fn header_flag() -> Result<String> {
@@ -208,16 +161,13 @@ const EXTENSIONS: &[(&str, &str)] = &[("spam.c", "spam.abi3.so"), ("noinit.c", "
 const SCRIPT_FILES: &[&str] = &["test.py", "bad.abi3.so"];
 
 /// gcc and this machine's CPython 3.11 (`python3.11-config`): `(gcc version, prefix, ldflags)`.
-fn native_python() -> Result<Option<(String, String, Vec<String>)>> {
-    let gcc = Command::new("gcc").arg("--version").output().ok();
-    let Some(gcc) = require(
-        gcc.filter(|o| o.status.success()),
-        "gcc",
-        "apt-get install gcc",
-    )?
-    else {
-        return Ok(None);
-    };
+fn native_python() -> Result<(String, String, Vec<String>)> {
+    let gcc = Command::new("gcc")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .context("gcc is missing: apt-get install gcc")?;
     let config = |arg: &[&str]| {
         Command::new("python3.11-config")
             .args(arg)
@@ -225,23 +175,20 @@ fn native_python() -> Result<Option<(String, String, Vec<String>)>> {
             .ok()
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .context("python3.11-config is missing: apt-get install python3.11-dev")
     };
-    let found = config(&["--prefix"]).zip(config(&["--embed", "--ldflags"]));
-    let Some((prefix, ldflags)) =
-        require(found, "python3.11-config", "apt-get install python3.11-dev")?
-    else {
-        return Ok(None);
-    };
+    let prefix = config(&["--prefix"])?;
+    let ldflags = config(&["--embed", "--ldflags"])?;
     let version = String::from_utf8_lossy(&gcc.stdout)
         .lines()
         .next()
         .unwrap_or("")
         .to_string();
-    Ok(Some((
+    Ok((
         version,
         prefix,
         ldflags.split_whitespace().map(String::from).collect(),
-    )))
+    ))
 }
 
 /// Builds main.c and the extensions with gcc (cached) into a directory with test.py; runs
@@ -329,17 +276,19 @@ fn guest_ext_dir(extensions: &[(String, Vec<u8>)]) -> Result<tempfile::TempDir> 
 
 #[test]
 fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
-    let Some(python) = require(venv_python(), "the project venv", &venv_hint())? else {
+    let Some(python) = require("python (componentize-py)", venv_python())? else {
         return Ok(());
     };
-    let Some((gcc, prefix, ldflags)) = native_python()? else {
+    let Some((gcc, prefix, ldflags)) = require("python (the native reference)", native_python())?
+    else {
         return Ok(());
     };
 
     let t = Instant::now();
     let (wheel_dir, manifest) = extract(&python)?;
     let extract_time = t.elapsed();
-    let (mut libs, missing) = wheel_libraries(&wheel_dir, &manifest)?;
+    let (libs, missing) = wheel_libraries(&wheel_dir, &manifest)?;
+    // What the wheel lacks is what wasm-dl provides: libdl.so (dlopen & co. are its own).
     ensure!(
         missing == ["libdl.so"],
         "libpython's NEEDED closure lacks {missing:?} in the wheel (expected only libdl.so)"
@@ -354,7 +303,6 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
         let lib = build_lib(&[CSource::file(ex.join(src))?], &[&header])?;
         extensions.push((so.to_string(), lib));
     }
-    libs.push(temporary_libdl()?);
     let build_time = t.elapsed();
 
     let t = Instant::now();
@@ -366,7 +314,9 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     );
 
     let t = Instant::now();
-    let mut composer = wasm_dl::Composer::new().main("main.so", main.clone());
+    let mut composer = wasm_dl::Composer::new()
+        .main("main.so", main.clone())
+        .map(true);
     for (name, bytes) in libs.iter().chain(&extensions) {
         composer = composer.library(name.clone(), bytes.clone());
     }
@@ -375,6 +325,13 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     for w in &composed.warnings {
         eprintln!("python: wasm-dl warning: {w}");
     }
+    let map = composed.map.unwrap_or_default();
+    ensure!(
+        map.lines()
+            .any(|l| l.contains("system libraries provided by wasm-dl") && l.contains("libdl.so")),
+        "the link map does not say that wasm-dl provides libdl.so:\n{}",
+        map.lines().take(12).collect::<Vec<_>>().join("\n")
+    );
     let app = composed.component;
 
     let ext_dir = guest_ext_dir(&extensions)?;
@@ -417,13 +374,7 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     );
 
     // The same component under jco on Node.js.
-    let jco = wasm_dl_tests::jco::jco();
-    let Some(jco) = require(
-        jco,
-        "jco",
-        "run scripts/setup.sh (installs jco 1.35.0 with npm into ~/.cache/wasm-dl/jco)",
-    )?
-    else {
+    let Some(jco) = require("python::jco", tools::jco())? else {
         return Ok(());
     };
     let t = Instant::now();
