@@ -256,8 +256,9 @@ pub fn resolve(
         let mut n = Vec::new();
         for name in &lib.needed {
             match find_needed(libs, name, &mut res) {
-                Needed::Lib(id) => n.push(id),
-                Needed::System => {}
+                // libc++.so records `libc.so` twice: one edge each.
+                Needed::Lib(id) if !n.contains(&id) => n.push(id),
+                Needed::Lib(_) | Needed::System => {}
                 Needed::Missing => errors.push(format!(
                     "{}: needs `{name}` (dylink.0 NEEDED), which was not given; add it to the \
                      `wasm-dl compose` command line",
