@@ -176,9 +176,10 @@ pub fn symbol_flags(u: &mut Unstructured<'_>) -> Result<u32> {
     if u.ratio(1, 16)? {
         return u32::arbitrary(u);
     }
+    // TLS (0x100) is rare: the composer refuses it outright.
     let mut f = 0;
     for b in BITS {
-        if u.ratio(1, 6)? {
+        if u.ratio(1, if b == 0x100 { 40 } else { 6 })? {
             f |= b;
         }
     }

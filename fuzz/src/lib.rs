@@ -48,11 +48,22 @@ pub fn check_error_names_any(e: &anyhow::Error, names: &[&str]) {
 #[cfg(feature = "instantiate")]
 pub mod instantiate;
 
-/// With `WASM_DL_FUZZ_TRACE=1`, prints each composition's outcome (to see what a corpus reaches:
+/// With `WASM_DL_FUZZ_DUMP=DIR`, writes the composition's inputs to DIR. With
+/// `WASM_DL_FUZZ_TRACE=1`, prints each composition's outcome (to see what a corpus reaches:
 /// `WASM_DL_FUZZ_TRACE=1 cargo fuzz run compose CORPUS -- -runs=0 2>&1 | grep ^trace | sort | uniq -c`).
 pub fn trace(c: &gen::Composition, r: &anyhow::Result<wasm_dl::Composed>) {
     use std::sync::OnceLock;
     static ON: OnceLock<bool> = OnceLock::new();
+    if let Some(dir) = std::env::var_os("WASM_DL_FUZZ_DUMP") {
+        // The inputs of the composition, as files (to reproduce it with the CLI).
+        let dir = std::path::PathBuf::from(dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join("main.wasm"), &c.main.1);
+        for (n, b) in &c.libs {
+            let _ = std::fs::write(dir.join(n.replace('/', "_")), b);
+        }
+        let _ = std::fs::write(dir.join("options"), format!("external={} strict={} stub_missing={} map={} aliases={:?} libs={:?}\n", c.external, c.strict, c.stub_missing, c.map, c.aliases, c.libs.iter().map(|l| &l.0).collect::<Vec<_>>()));
+    }
     if !*ON.get_or_init(|| std::env::var_os("WASM_DL_FUZZ_TRACE").is_some_and(|v| v != "0")) {
         return;
     }
