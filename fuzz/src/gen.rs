@@ -188,6 +188,8 @@ fn smith_config(u: &mut Unstructured<'_>, imports: Vec<u8>, exports: Vec<u8>) ->
         tail_call_enabled: false,
         multi_value_enabled: true,
         bulk_memory_enabled: true,
+        // Extended-const initializers make most exported globals non-constant (not data symbols).
+        extended_const_enabled: u.ratio(1, 4)?,
         generate_custom_sections: false,
         // Traps matter only when instantiating (traps then are ignored); allowing them gives
         // arbitrary segment offsets.
@@ -373,10 +375,13 @@ fn gen_lib(u: &mut Unstructured<'_>, me: usize, libs: &[String]) -> Result<Vec<u
             exported.push(n.to_string());
         }
     }
-    let m = smith(u, imp.finish(), exp.finish())?;
+    let mut m = smith(u, imp.finish(), exp.finish())?;
+    if u.ratio(7, 8)? {
+        m = rewrite::constant_data_exports(u, &m).unwrap_or(m);
+    }
     let mut d = Dylink::default();
-    let max_malign = if u.ratio(1, 8)? { 40 } else { 4 };
-    let max_talign = if u.ratio(1, 8)? { 40 } else { 2 };
+    let max_malign = if u.ratio(1, 16)? { 40 } else { 4 };
+    let max_talign = if u.ratio(1, 16)? { 40 } else { 2 };
     d.subs.push(Sub::MemInfo(MemInfo {
         memory_size: if u.ratio(1, 2)? { u.int_in_range(0..=1024)? } else { interesting_u32(u)? },
         memory_align: u.int_in_range(0..=max_malign)?,

@@ -253,3 +253,61 @@ fn rewrite_inner(
     }
     Ok(Some(out))
 }
+
+/// Gives every exported immutable i32 global of `module` a constant initializer (`i32.const`,
+/// small values: offsets into the library's memory), as wasm-ld writes data symbols; wasm-smith
+/// often initializes them from an imported global instead. None if the module cannot be walked.
+pub fn constant_data_exports(u: &mut Unstructured<'_>, module: &[u8]) -> Option<Vec<u8>> {
+    let mut imported_globals = 0u32;
+    let mut exported = std::collections::HashSet::new();
+    for p in Parser::new(0).parse_all(module) {
+        match p.ok()? {
+            Payload::ImportSection(r) => {
+                for i in r.into_imports() {
+                    if matches!(i.ok()?.ty, wasmparser::TypeRef::Global(_)) {
+                        imported_globals += 1;
+                    }
+                }
+            }
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e.ok()?;
+                    if e.kind == wasmparser::ExternalKind::Global {
+                        exported.insert(e.index);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::from(module.get(..8)?);
+    for p in Parser::new(0).parse_all(module) {
+        let p = p.ok()?;
+        if let Payload::GlobalSection(r) = &p {
+            let mut s = wasm_encoder::GlobalSection::new();
+            for (k, g) in r.clone().into_iter().enumerate() {
+                let g = g.ok()?;
+                let index = imported_globals + k as u32;
+                let ty = RoundtripReencoder.global_type(g.ty).ok()?;
+                let data = exported.contains(&index)
+                    && !g.ty.mutable
+                    && g.ty.content_type == wasmparser::ValType::I32;
+                let init = if data {
+                    wasm_encoder::ConstExpr::i32_const(u.int_in_range(0..=256).unwrap_or(0) * 4)
+                } else {
+                    RoundtripReencoder.const_expr(g.init_expr).ok()?
+                };
+                s.global(ty, &init);
+            }
+            s.append_to(&mut out);
+            continue;
+        }
+        if let Some((id, range)) = p.as_section() {
+            let body = module.get(range.start as usize..range.end as usize)?;
+            out.push(id);
+            crate::dylink::leb(&mut out, body.len() as u64);
+            out.extend_from_slice(body);
+        }
+    }
+    Some(out)
+}
