@@ -250,7 +250,11 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                     };
                     if let ElementItems::Functions(funcs) = elem.items {
                         for (i, f) in funcs.into_iter().enumerate() {
-                            main.elem_slots.entry(f?).or_insert(base as u32 + i as u32);
+                            let f = f?;
+                            // Slots past 2^32 do not exist (instantiating main would trap).
+                            if let Some(slot) = (base as u32).checked_add(i as u32) {
+                                main.elem_slots.entry(f).or_insert(slot);
+                            }
                         }
                     }
                 }
