@@ -69,7 +69,7 @@ for t in "${targets[@]}"; do
     max_len=()
     [ "$t" = parse ] && max_len=(-max_len=16384)
     echo "fuzz.sh: $t for ${secs}s" >&2
-    if "$bin/$t" -max_total_time="$secs" -timeout=60 -rss_limit_mb=3072 -print_final_stats=1 \
+    if WASM_DL_FUZZ_KNOWN=$PWD/fuzz/known-open.txt "$bin/$t" -max_total_time="$secs" -timeout=60 -rss_limit_mb=3072 -print_final_stats=1 \
         "${max_len[@]}" -artifact_prefix="$artifacts/" "$corpus" "$cache/fuzz-corpus/seeds/$t" \
         >"$log" 2>&1; then
         grep -E "^stat::(number_of_executed_units|average_exec_per_sec)" "$log" | sed "s/^/  $t /" >&2

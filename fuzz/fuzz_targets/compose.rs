@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| wasm_dl_fuzz::run_guarded(|| {
     let Some(c) = wasm_dl_fuzz::gen::composition(data) else {
         return;
     };
@@ -18,4 +18,4 @@ fuzz_target!(|data: &[u8]| {
         Ok(out) => wasm_dl_fuzz::check_valid_component(&out.component),
         Err(e) => wasm_dl_fuzz::check_error_names_any(&e, &c.input_names()),
     }
-});
+}));

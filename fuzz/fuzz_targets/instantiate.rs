@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| wasm_dl_fuzz::run_guarded(|| {
     let Some(c) = wasm_dl_fuzz::gen::composition(data) else {
         return;
     };
@@ -17,4 +17,4 @@ fuzz_target!(|data: &[u8]| {
         wasm_dl_fuzz::check_valid_component(&out.component);
         wasm_dl_fuzz::instantiate::instantiate(&out.component);
     }
-});
+}));

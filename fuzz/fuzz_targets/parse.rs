@@ -10,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use wasm_dl::Input;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| wasm_dl_fuzz::run_guarded(|| {
     let generated;
     let data = if data.starts_with(b"\0asm") {
         data
@@ -43,4 +43,4 @@ fuzz_target!(|data: &[u8]| {
     if let Err(e) = wasm_dl::flags::main_flags(std::slice::from_ref(&lib)) {
         wasm_dl_fuzz::check_error_names(&e, &lib.name);
     }
-});
+}));

@@ -395,7 +395,7 @@ fn model_handle(h: &Handle, handles: &[u32]) -> u32 {
     }
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| wasm_dl_fuzz::run_guarded(|| {
     let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else { return };
     match input {
         Input::Raw(bytes, ops) => run_raw(bytes, &ops),
@@ -406,4 +406,4 @@ fuzz_target!(|data: &[u8]| {
             run_model(&libs, &main, &startup, &ops);
         }
     }
-});
+}));

@@ -82,3 +82,68 @@ pub fn trace(c: &gen::Composition, r: &anyhow::Result<wasm_dl::Composed>) {
         }
     }
 }
+
+thread_local! {
+    static KNOWN_HIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The open findings of this target: the signatures of `known-open.txt` (lines
+/// `TARGET<TAB>SIGNATURE<TAB>what`) in the file `$WASM_DL_FUZZ_KNOWN`, for the target named like
+/// this executable.
+fn known_signatures() -> &'static [String] {
+    use std::sync::OnceLock;
+    static SIGS: OnceLock<Vec<String>> = OnceLock::new();
+    SIGS.get_or_init(|| {
+        let Some(path) = std::env::var_os("WASM_DL_FUZZ_KNOWN") else {
+            return Vec::new();
+        };
+        let target = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                let (t, sig) = (f.next()?, f.next()?);
+                (t == target && !sig.is_empty()).then(|| sig.to_string())
+            })
+            .collect()
+    })
+}
+
+/// Runs one execution. A panic whose location or message contains the signature of an open
+/// finding (see [`known_signatures`]) ends the execution quietly, so that a long run is not
+/// stopped by what is already reported; any other panic goes to libFuzzer (a crash).
+pub fn run_guarded(f: impl FnOnce()) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    if known_signatures().is_empty() {
+        return f();
+    }
+    HOOK.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            let loc = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            let text = format!("{loc}: {msg}");
+            if known_signatures().iter().any(|s| text.contains(s.as_str())) {
+                KNOWN_HIT.with(|k| k.set(true));
+                return;
+            }
+            prev(info)
+        }));
+    });
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        if KNOWN_HIT.with(|k| k.replace(false)) {
+            return;
+        }
+        std::panic::resume_unwind(p);
+    }
+}
