@@ -33,10 +33,23 @@ struct LibDesc {
 enum Op {
     /// dlopen(name, mode) (name None is dlopen(NULL)); `fail` makes the loader fail to place
     /// library k of the load list (the shim then calls `abort`); otherwise it calls `loaded`.
-    Open { name: Option<u8>, mode: u16, fail: Option<u8>, mb: u32, tb: u32 },
-    Sym { handle: Handle, name: u8 },
-    Close { handle: Handle },
-    Addr { address: u32 },
+    Open {
+        name: Option<u8>,
+        mode: u16,
+        fail: Option<u8>,
+        mb: u32,
+        tb: u32,
+    },
+    Sym {
+        handle: Handle,
+        name: u8,
+    },
+    Close {
+        handle: Handle,
+    },
+    Addr {
+        address: u32,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -51,13 +64,30 @@ enum Handle {
 #[derive(Arbitrary, Debug)]
 enum Input {
     Raw(Vec<u8>, Vec<Op>),
-    Index { libs: Vec<LibDesc>, main: Vec<(u8, bool, u32)>, startup: Vec<u8>, ops: Vec<Op> },
+    Index {
+        libs: Vec<LibDesc>,
+        main: Vec<(u8, bool, u32)>,
+        startup: Vec<u8>,
+        ops: Vec<Op>,
+    },
 }
 
 /// Names (of libraries and symbols) the calls use: C strings, so without NUL.
 const NAMES: &[&[u8]] = &[
-    b"liba.so", b"libb.so", b"/usr/lib/liba.so", b"dir/libc.so", b"libc.so", b"libd.so.1", b"", b"x/",
-    b"f", b"g", b"d0", b"main", b"liba.so.1", b"\xff\xfe",
+    b"liba.so",
+    b"libb.so",
+    b"/usr/lib/liba.so",
+    b"dir/libc.so",
+    b"libc.so",
+    b"libd.so.1",
+    b"",
+    b"x/",
+    b"f",
+    b"g",
+    b"d0",
+    b"main",
+    b"liba.so.1",
+    b"\xff\xfe",
 ];
 
 fn name(i: u8) -> &'static [u8] {
@@ -87,7 +117,11 @@ struct ModelLib {
     syms: Option<Vec<(u8, bool, u32)>>,
 }
 
-fn encode(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8]) -> (Vec<u8>, Vec<ModelLib>, Vec<u32>) {
+fn encode(
+    libs: &[LibDesc],
+    main: &[(u8, bool, u32)],
+    startup: &[u8],
+) -> (Vec<u8>, Vec<ModelLib>, Vec<u32>) {
     let n = libs.len().min(12);
     let libs = &libs[..n];
     let mut o = Vec::from(&b"WDLX"[..]);
@@ -124,7 +158,11 @@ fn encode(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8]) -> (Vec<u8
         });
     }
     put_syms(&mut o, main);
-    let startup: Vec<u32> = if n == 0 { Vec::new() } else { startup.iter().map(|&s| s as u32 % n as u32).collect() };
+    let startup: Vec<u32> = if n == 0 {
+        Vec::new()
+    } else {
+        startup.iter().map(|&s| s as u32 % n as u32).collect()
+    };
     put_u32(&mut o, startup.len() as u32);
     for &s in &startup {
         put_u32(&mut o, s);
@@ -133,8 +171,15 @@ fn encode(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8]) -> (Vec<u8
 }
 
 fn check_msg(m: &[u8]) {
-    assert_eq!(m.last(), Some(&0), "error message not NUL-terminated: {m:?}");
-    assert!(!m[..m.len() - 1].contains(&0), "error message with an inner NUL: {m:?}");
+    assert_eq!(
+        m.last(),
+        Some(&0),
+        "error message not NUL-terminated: {m:?}"
+    );
+    assert!(
+        !m[..m.len() - 1].contains(&0),
+        "error message with an inner NUL: {m:?}"
+    );
 }
 
 /// Garbage calls on any index: only no panic and well-formed messages.
@@ -145,7 +190,13 @@ fn run_raw(bytes: Vec<u8>, ops: &[Op]) {
     }
     for op in ops {
         match op {
-            Op::Open { name: n, mode, fail, mb, tb } => match d.open(n.map(name), *mode as i32) {
+            Op::Open {
+                name: n,
+                mode,
+                fail,
+                mb,
+                tb,
+            } => match d.open(n.map(name), *mode as i32) {
                 Ok(o) => {
                     for &l in &o.load {
                         d.loaded(l, *mb, *tb);
@@ -204,20 +255,37 @@ impl Model {
     fn check(&self, d: &Dl, when: &str) {
         let n = self.libs.len() as u32;
         for l in 0..n {
-            assert_eq!(d.refcount(l), self.refcount[l as usize], "refcount of lib {l} after {when}");
-            assert_eq!(d.is_loaded(l), self.loaded[l as usize], "loaded state of lib {l} after {when}");
+            assert_eq!(
+                d.refcount(l),
+                self.refcount[l as usize],
+                "refcount of lib {l} after {when}"
+            );
+            assert_eq!(
+                d.is_loaded(l),
+                self.loaded[l as usize],
+                "loaded state of lib {l} after {when}"
+            );
         }
         let roots = (0..n).filter(|&l| self.refcount[l as usize] > 0 || self.nodelete[l as usize]);
         let must = self.reachable(roots);
-        assert_eq!(must, self.loaded, "loaded libraries are not those reachable from open ones after {when}");
+        assert_eq!(
+            must, self.loaded,
+            "loaded libraries are not those reachable from open ones after {when}"
+        );
     }
 
     fn load(&mut self, load: &[u32], what: &str) {
         let mut seen = std::collections::HashSet::new();
         for &l in load {
-            assert!((l as usize) < self.libs.len(), "{what} lists a bad lib id {l}");
+            assert!(
+                (l as usize) < self.libs.len(),
+                "{what} lists a bad lib id {l}"
+            );
             assert!(seen.insert(l), "{what} lists lib {l} twice: {load:?}");
-            assert!(!self.loaded[l as usize], "{what} lists lib {l}, loaded already: {load:?}");
+            assert!(
+                !self.loaded[l as usize],
+                "{what} lists lib {l}, loaded already: {load:?}"
+            );
             self.loaded[l as usize] = true;
         }
     }
@@ -231,11 +299,17 @@ impl Model {
         while let Some(&l) = queue.get(i) {
             i += 1;
             let x = &self.libs[l as usize];
-            let Some(syms) = &x.syms else { return Some(Err(())) };
+            let Some(syms) = &x.syms else {
+                return Some(Err(()));
+            };
             let (mb, tb) = self.bases[l as usize];
             // The first symbol of that name in the block wins.
             if let Some(&(_, data, v)) = syms.iter().find(|s| crate::name(s.0) == name) {
-                return Some(Ok(if data { mb.wrapping_add(v) } else { tb.wrapping_add(x.table_size).wrapping_add(v) }));
+                return Some(Ok(if data {
+                    mb.wrapping_add(v)
+                } else {
+                    tb.wrapping_add(x.table_size).wrapping_add(v)
+                }));
             }
             for &dep in &x.deps {
                 if !std::mem::replace(&mut seen[dep as usize], true) {
@@ -264,7 +338,11 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
             // Only a replaced symbol block can make the encoded index undecodable (the
             // decoder's bound on the library count assumes blocks of at least 4 bytes).
             check_msg(&msg);
-            assert!(libs.iter().take(12).any(|l| l.bad_block.is_some()), "a well-formed index was refused: {:?}", String::from_utf8_lossy(&msg));
+            assert!(
+                libs.iter().take(12).any(|l| l.bad_block.is_some()),
+                "a well-formed index was refused: {:?}",
+                String::from_utf8_lossy(&msg)
+            );
             return;
         }
     };
@@ -277,14 +355,24 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
     let mut handles: Vec<u32> = Vec::new();
     for op in ops {
         match op {
-            Op::Open { name: nm, mode, fail, mb, tb } => {
+            Op::Open {
+                name: nm,
+                mode,
+                fail,
+                mb,
+                tb,
+            } => {
                 let mode = *mode as i32;
                 let r = d.open(nm.map(name), mode);
-                let valid_mode = mode & (dl::RTLD_LAZY | dl::RTLD_NOW) != 0 && mode & !dl::KNOWN_MODE_BITS == 0;
+                let valid_mode =
+                    mode & (dl::RTLD_LAZY | dl::RTLD_NOW) != 0 && mode & !dl::KNOWN_MODE_BITS == 0;
                 let o = match r {
                     Err(msg) => {
                         check_msg(&msg);
-                        assert!(nm.is_some() || !valid_mode, "dlopen(NULL) with a valid mode failed");
+                        assert!(
+                            nm.is_some() || !valid_mode,
+                            "dlopen(NULL) with a valid mode failed"
+                        );
                         continue;
                     }
                     Ok(o) => o,
@@ -295,16 +383,30 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
                     continue;
                 }
                 if o.handle == 0 {
-                    assert!(mode & dl::RTLD_NOLOAD != 0 && o.load.is_empty(), "handle 0 without RTLD_NOLOAD");
+                    assert!(
+                        mode & dl::RTLD_NOLOAD != 0 && o.load.is_empty(),
+                        "handle 0 without RTLD_NOLOAD"
+                    );
                     continue;
                 }
                 let lib = o.handle - dl::LIB_HANDLE_BASE;
                 assert!((lib as usize) < n, "dlopen returned handle {:#x}", o.handle);
-                assert!(o.load.is_empty() || o.load.last() == Some(&lib), "load list {:?} does not end with lib {lib}", o.load);
+                assert!(
+                    o.load.is_empty() || o.load.last() == Some(&lib),
+                    "load list {:?} does not end with lib {lib}",
+                    o.load
+                );
                 if mode & dl::RTLD_NOLOAD != 0 {
-                    assert!(m.loaded[lib as usize], "RTLD_NOLOAD opened an unloaded library");
+                    assert!(
+                        m.loaded[lib as usize],
+                        "RTLD_NOLOAD opened an unloaded library"
+                    );
                 }
-                let before = (m.loaded.clone(), m.refcount[lib as usize], m.nodelete[lib as usize]);
+                let before = (
+                    m.loaded.clone(),
+                    m.refcount[lib as usize],
+                    m.nodelete[lib as usize],
+                );
                 m.load(&o.load, "open");
                 m.refcount[lib as usize] = m.refcount[lib as usize].saturating_add(1);
                 m.nodelete[lib as usize] |= mode & dl::RTLD_NODELETE != 0;
@@ -334,7 +436,10 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
                     check_msg(msg);
                 }
                 // Library handles (below the RTLD_NEXT range the composer reserves for libraries).
-                let Some(lib) = h.checked_sub(dl::LIB_HANDLE_BASE).filter(|&l| (l as usize) < n) else {
+                let Some(lib) = h
+                    .checked_sub(dl::LIB_HANDLE_BASE)
+                    .filter(|&l| (l as usize) < n)
+                else {
                     continue;
                 };
                 if m.refcount[lib as usize] == 0 {
@@ -351,25 +456,38 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
             Op::Close { handle } => {
                 let h = model_handle(handle, &handles);
                 let r = d.close(h);
-                let lib = h.checked_sub(dl::LIB_HANDLE_BASE).filter(|&l| (l as usize) < n);
+                let lib = h
+                    .checked_sub(dl::LIB_HANDLE_BASE)
+                    .filter(|&l| (l as usize) < n);
                 match (r, lib) {
                     (Err(msg), lib) => {
                         check_msg(&msg);
                         assert!(
-                            lib.is_none_or(|l| m.refcount[l as usize] == 0) && h != dl::HANDLE_GLOBAL,
+                            lib.is_none_or(|l| m.refcount[l as usize] == 0)
+                                && h != dl::HANDLE_GLOBAL,
                             "dlclose({h:#x}) of an open library failed"
                         );
                     }
                     (Ok(fini), None) => {
-                        assert_eq!(h, dl::HANDLE_GLOBAL, "dlclose({h:#x}) of no library succeeded");
+                        assert_eq!(
+                            h,
+                            dl::HANDLE_GLOBAL,
+                            "dlclose({h:#x}) of no library succeeded"
+                        );
                         assert!(fini.is_empty());
                     }
                     (Ok(fini), Some(l)) => {
-                        assert!(m.refcount[l as usize] > 0, "dlclose of a closed library succeeded");
+                        assert!(
+                            m.refcount[l as usize] > 0,
+                            "dlclose of a closed library succeeded"
+                        );
                         m.refcount[l as usize] -= 1;
                         let mut seen = std::collections::HashSet::new();
                         for &f in &fini {
-                            assert!((f as usize) < n && m.loaded[f as usize] && seen.insert(f), "dlclose finalizes {f}: {fini:?}");
+                            assert!(
+                                (f as usize) < n && m.loaded[f as usize] && seen.insert(f),
+                                "dlclose finalizes {f}: {fini:?}"
+                            );
                             m.loaded[f as usize] = false;
                         }
                         m.check(&d, "close");
@@ -396,10 +514,17 @@ fn model_handle(h: &Handle, handles: &[u32]) -> u32 {
 }
 
 fuzz_target!(|data: &[u8]| wasm_dl_fuzz::run_guarded(|| {
-    let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else { return };
+    let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
     match input {
         Input::Raw(bytes, ops) => run_raw(bytes, &ops),
-        Input::Index { libs, main, startup, ops } => {
+        Input::Index {
+            libs,
+            main,
+            startup,
+            ops,
+        } => {
             // The same index, corrupted or not, also takes garbage calls.
             let (bytes, _, _) = encode(&libs, &main, &startup);
             run_raw(bytes, &ops);

@@ -51,7 +51,8 @@ impl Dylink {
     /// Decodes the `dylink.0` custom section's payload (wasmparser's reader); None if malformed.
     pub fn decode(data: &[u8], offset: u64) -> Option<Dylink> {
         use wasmparser::Dylink0Subsection as S;
-        let reader = wasmparser::Dylink0SectionReader::new(wasmparser::BinaryReader::new(data, offset));
+        let reader =
+            wasmparser::Dylink0SectionReader::new(wasmparser::BinaryReader::new(data, offset));
         let mut subs = Vec::new();
         for sub in reader {
             subs.push(match sub.ok()? {
@@ -63,7 +64,9 @@ impl Dylink {
                 }),
                 S::Needed(n) => Sub::Needed(n.iter().map(|s| s.to_string()).collect()),
                 S::ExportInfo(e) => Sub::ExportInfo(
-                    e.iter().map(|i| (i.name.to_string(), i.flags.bits())).collect(),
+                    e.iter()
+                        .map(|i| (i.name.to_string(), i.flags.bits()))
+                        .collect(),
                 ),
                 S::ImportInfo(e) => Sub::ImportInfo(
                     e.iter()
@@ -162,7 +165,9 @@ pub fn interesting_u32(u: &mut Unstructured<'_>) -> Result<u32> {
             (1u32 << p).wrapping_add(d).wrapping_sub(1)
         }
         4 => u32::MAX - u.int_in_range(0..=64)?,
-        5 => 0x8000_0000u32.wrapping_add(u.int_in_range(0..=4u32)?).wrapping_sub(2),
+        5 => 0x8000_0000u32
+            .wrapping_add(u.int_in_range(0..=4u32)?)
+            .wrapping_sub(2),
         6 => u.int_in_range(0..=1 << 20)?,
         _ => u32::arbitrary(u)?,
     })

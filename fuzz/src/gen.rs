@@ -7,8 +7,8 @@ use crate::rewrite::{self, Plan};
 use arbitrary::{Result, Unstructured};
 use wasm_encoder::{
     ConstExpr, EntityType, ExportKind, ExportSection, FunctionSection, GlobalSection, GlobalType,
-    ImportSection, MemorySection, MemoryType, Module, RefType, TableSection, TableType, TypeSection,
-    ValType,
+    ImportSection, MemorySection, MemoryType, Module, RefType, TableSection, TableType,
+    TypeSection, ValType,
 };
 
 /// One composition to try.
@@ -49,7 +49,11 @@ impl Composition {
     pub fn input_names(&self) -> Vec<&str> {
         let mut v = vec![self.main.0.as_str()];
         v.extend(self.libs.iter().map(|(n, _)| n.as_str()));
-        v.extend(self.aliases.iter().flat_map(|(a, l)| [a.as_str(), l.as_str()]));
+        v.extend(
+            self.aliases
+                .iter()
+                .flat_map(|(a, l)| [a.as_str(), l.as_str()]),
+        );
         v
     }
 }
@@ -62,7 +66,11 @@ const FUNCS: &[(&str, &[ValType], &[ValType])] = &[
     ("f3", &[ValType::I64], &[ValType::F64]),
     ("malloc", &[ValType::I32], &[ValType::I32]),
     ("free", &[ValType::I32], &[]),
-    ("__cxa_atexit", &[ValType::I32, ValType::I32, ValType::I32], &[ValType::I32]),
+    (
+        "__cxa_atexit",
+        &[ValType::I32, ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
 ];
 const DATA: &[&str] = &["d0", "d1", "d2"];
 const DL: &[(&str, &[ValType], &[ValType])] = &[
@@ -93,7 +101,9 @@ struct Decls {
 
 impl Decls {
     fn ty(&mut self, params: &[ValType], results: &[ValType]) -> u32 {
-        self.types.ty().function(params.iter().copied(), results.iter().copied());
+        self.types
+            .ty()
+            .function(params.iter().copied(), results.iter().copied());
         self.ntypes += 1;
         self.ntypes - 1
     }
@@ -158,7 +168,11 @@ fn const_i32() -> EntityType {
     })
 }
 
-fn smith_config(u: &mut Unstructured<'_>, imports: Vec<u8>, exports: Vec<u8>) -> Result<wasm_smith::Config> {
+fn smith_config(
+    u: &mut Unstructured<'_>,
+    imports: Vec<u8>,
+    exports: Vec<u8>,
+) -> Result<wasm_smith::Config> {
     let mut c = wasm_smith::Config {
         available_imports: Some(imports),
         exports: Some(exports),
@@ -262,7 +276,8 @@ fn gen_main(u: &mut Unstructured<'_>, libs: &[String]) -> Result<Vec<u8>> {
             table64: false,
             shared: false,
         });
-        exp.exports.export("__indirect_function_table", ExportKind::Table, 0);
+        exp.exports
+            .export("__indirect_function_table", ExportKind::Table, 0);
     }
     if !omit || u.ratio(1, 2)? {
         exp.export_global("__stack_pointer", ValType::I32, true);
@@ -351,12 +366,25 @@ fn gen_lib(u: &mut Unstructured<'_>, me: usize, libs: &[String]) -> Result<Vec<u
         }
     }
     if u.ratio(1, 16)? {
-        imp.import_func("wasi_snapshot_preview1", "fd_write", &[ValType::I32; 4], &[ValType::I32]);
+        imp.import_func(
+            "wasi_snapshot_preview1",
+            "fd_write",
+            &[ValType::I32; 4],
+            &[ValType::I32],
+        );
     }
     let mut exp = Decls::default();
     let mut exported = Vec::new();
     if u.ratio(3, 4)? {
-        exp.export_func(if u.ratio(1, 8)? { "_initialize" } else { "__wasm_call_ctors" }, &[], &[]);
+        exp.export_func(
+            if u.ratio(1, 8)? {
+                "_initialize"
+            } else {
+                "__wasm_call_ctors"
+            },
+            &[],
+            &[],
+        );
     }
     for e in ["__wasm_apply_data_relocs", "__wasm_call_dtors"] {
         if u.ratio(1, 2)? {
@@ -383,9 +411,17 @@ fn gen_lib(u: &mut Unstructured<'_>, me: usize, libs: &[String]) -> Result<Vec<u
     let max_malign = if u.ratio(1, 16)? { 40 } else { 4 };
     let max_talign = if u.ratio(1, 16)? { 40 } else { 2 };
     d.subs.push(Sub::MemInfo(MemInfo {
-        memory_size: if u.ratio(1, 2)? { u.int_in_range(0..=1024)? } else { interesting_u32(u)? },
+        memory_size: if u.ratio(1, 2)? {
+            u.int_in_range(0..=1024)?
+        } else {
+            interesting_u32(u)?
+        },
         memory_align: u.int_in_range(0..=max_malign)?,
-        table_size: if u.ratio(1, 2)? { u.int_in_range(0..=16)? } else { interesting_u32(u)? },
+        table_size: if u.ratio(1, 2)? {
+            u.int_in_range(0..=16)?
+        } else {
+            interesting_u32(u)?
+        },
         table_align: u.int_in_range(0..=max_talign)?,
     }));
     let mut needed = Vec::new();
@@ -443,7 +479,11 @@ fn options(u: &mut Unstructured<'_>, c: &mut Composition) -> Result<()> {
 /// A composition generated from scratch with wasm-smith.
 pub fn smith_composition(u: &mut Unstructured<'_>) -> Result<Composition> {
     let nlibs = u.int_in_range(0..=4usize)?;
-    let names: Vec<String> = LIB_NAMES.iter().take(nlibs).map(|s| s.to_string()).collect();
+    let names: Vec<String> = LIB_NAMES
+        .iter()
+        .take(nlibs)
+        .map(|s| s.to_string())
+        .collect();
     let main = gen_main(u, &names)?;
     let mut c = Composition {
         main: ("main.wasm".into(), main),
@@ -460,7 +500,11 @@ pub fn smith_composition(u: &mut Unstructured<'_>) -> Result<Composition> {
 /// A composition of given modules (the first is main), each mutated under the control of `u`.
 pub fn fixture_composition(u: &mut Unstructured<'_>, modules: &[&[u8]]) -> Result<Composition> {
     let lib_names: Vec<String> = (1..modules.len())
-        .map(|j| LIB_NAMES.get(j - 1).map_or_else(|| format!("lib{j}.so"), |s| s.to_string()))
+        .map(|j| {
+            LIB_NAMES
+                .get(j - 1)
+                .map_or_else(|| format!("lib{j}.so"), |s| s.to_string())
+        })
         .collect();
     let mut names: Vec<String> = modules.iter().flat_map(|m| rewrite::names(m)).collect();
     names.sort();
@@ -528,10 +572,18 @@ pub fn composition(data: &[u8]) -> Option<Composition> {
 /// sometimes through the structure-aware rewriter as well.
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
     let names: Vec<String> = LIB_NAMES.iter().take(3).map(|s| s.to_string()).collect();
-    let m = if u.ratio(2, 3)? { gen_lib(u, 0, &names)? } else { gen_main(u, &names)? };
+    let m = if u.ratio(2, 3)? {
+        gen_lib(u, 0, &names)?
+    } else {
+        gen_main(u, &names)?
+    };
     if u.ratio(1, 3)? {
         let all = rewrite::names(&m);
-        let plan = Plan { libs: &names, names: &all, forge_dylink: true };
+        let plan = Plan {
+            libs: &names,
+            names: &all,
+            forge_dylink: true,
+        };
         return Ok(rewrite::rewrite(u, &m, &plan).unwrap_or(m));
     }
     Ok(m)

@@ -49,7 +49,10 @@ pub fn instantiate(component: &[u8]) {
     // A component that still imports `wasm-dl:dl/dl` (external provider) cannot be instantiated
     // alone.
     let ty = component.component_type();
-    if ty.imports(engine()).any(|(name, _)| name.starts_with("wasm-dl:")) {
+    if ty
+        .imports(engine())
+        .any(|(name, _)| name.starts_with("wasm-dl:"))
+    {
         return;
     }
     let mut store = Store::new(

@@ -47,7 +47,10 @@ pub fn check_error_names_any(e: &anyhow::Error, names: &[&str]) {
     // "internal error" is reserved for bugs in wasm-dl (issue 13), and a module the composer
     // made that does not validate is one too.
     for bug in ["internal error", "does not validate"] {
-        assert!(!msg.contains(bug), "an error that is a bug of wasm-dl ({bug}): {msg}");
+        assert!(
+            !msg.contains(bug),
+            "an error that is a bug of wasm-dl ({bug}): {msg}"
+        );
     }
 }
 
@@ -68,13 +71,28 @@ pub fn trace(c: &gen::Composition, r: &anyhow::Result<wasm_dl::Composed>) {
         for (n, b) in &c.libs {
             let _ = std::fs::write(dir.join(n.replace('/', "_")), b);
         }
-        let _ = std::fs::write(dir.join("options"), format!("external={} strict={} stub_missing={} map={} aliases={:?} libs={:?}\n", c.external, c.strict, c.stub_missing, c.map, c.aliases, c.libs.iter().map(|l| &l.0).collect::<Vec<_>>()));
+        let _ = std::fs::write(
+            dir.join("options"),
+            format!(
+                "external={} strict={} stub_missing={} map={} aliases={:?} libs={:?}\n",
+                c.external,
+                c.strict,
+                c.stub_missing,
+                c.map,
+                c.aliases,
+                c.libs.iter().map(|l| &l.0).collect::<Vec<_>>()
+            ),
+        );
     }
     if !*ON.get_or_init(|| std::env::var_os("WASM_DL_FUZZ_TRACE").is_some_and(|v| v != "0")) {
         return;
     }
     match r {
-        Ok(out) => eprintln!("trace: ok ({} libs, {} bytes)", c.libs.len(), out.component.len()),
+        Ok(out) => eprintln!(
+            "trace: ok ({} libs, {} bytes)",
+            c.libs.len(),
+            out.component.len()
+        ),
         Err(e) => {
             let msg = format!("{e:#}");
             let short: String = msg.chars().take(110).collect();
@@ -131,7 +149,10 @@ pub fn run_guarded(f: impl FnOnce()) {
                 .map(String::as_str)
                 .or_else(|| info.payload().downcast_ref::<&str>().copied())
                 .unwrap_or("");
-            let loc = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            let loc = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
             let text = format!("{loc}: {msg}");
             if known_signatures().iter().any(|s| text.contains(s.as_str())) {
                 KNOWN_HIT.with(|k| k.set(true));

@@ -128,7 +128,11 @@ pub fn mutate_dylink(
             6 | 7 => {
                 let mut e = Vec::new();
                 for _ in 0..u.int_in_range(1..=4u8)? {
-                    let module = if u.ratio(7, 8)? { "env".to_string() } else { u.choose(MODULES)?.to_string() };
+                    let module = if u.ratio(7, 8)? {
+                        "env".to_string()
+                    } else {
+                        u.choose(MODULES)?.to_string()
+                    };
                     e.push((module, pick_name(u, names)?, symbol_flags(u)?));
                 }
                 d.subs.push(Sub::ImportInfo(e));
@@ -141,7 +145,8 @@ pub fn mutate_dylink(
             _ => {
                 let id = u.int_in_range(0..=6u8)?;
                 let bytes: Vec<u8> = u.arbitrary()?;
-                d.subs.push(Sub::Raw(id, bytes.into_iter().take(16).collect()));
+                d.subs
+                    .push(Sub::Raw(id, bytes.into_iter().take(16).collect()));
             }
         }
     }
@@ -210,7 +215,11 @@ fn rewrite_inner(
             Payload::ExportSection(r) if rename_exports => {
                 let mut s = wasm_encoder::ExportSection::new();
                 let mut taken = std::collections::HashSet::new();
-                let exports: Vec<_> = r.clone().into_iter().collect::<std::result::Result<_, _>>().unwrap_or_default();
+                let exports: Vec<_> = r
+                    .clone()
+                    .into_iter()
+                    .collect::<std::result::Result<_, _>>()
+                    .unwrap_or_default();
                 for e in &exports {
                     taken.insert(e.name.to_string());
                 }
