@@ -283,6 +283,13 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                 _ => {}
             },
             ExternalKind::Memory if ename == "memory" => main.memory_export = true,
+            // Libraries' slots are placed in table 0, which the patched main exports under this
+            // name: another table exported so would be a duplicate export.
+            ExternalKind::Table if ename == "__indirect_function_table" && index != 0 => bail!(
+                "{name}: exports table {index} as `__indirect_function_table`; wasm-dl places \
+                 library functions in table 0, the function table: export that one under this \
+                 name (`-Wl,--export-table`)"
+            ),
             _ => {}
         }
     }
