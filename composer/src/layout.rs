@@ -21,8 +21,6 @@ pub struct Layout {
     pub trampolines: HashMap<(LibId, usize), GotId>,
     /// Per library, the GOT entries whose value its allocation sets.
     pub got_by_lib: Vec<Vec<GotId>>,
-    /// GOT entries that get a fresh slot for a main function when the component starts.
-    pub main_new_slots: Vec<(GotId, String)>,
     /// Trap stubs (weak undefined or, with `stub_missing`, missing functions): symbol and type.
     pub stubs: Vec<(String, wasmparser::FuncType)>,
     /// Which stub each stubbed function import uses: (importer, import index) → stub number.
@@ -140,14 +138,10 @@ pub fn layout(
     }
 
     let mut got_by_lib = vec![Vec::new(); n];
-    let mut main_new_slots = Vec::new();
     for (i, t) in res.gots.iter().enumerate() {
         match t {
             GotTarget::LibData(l, _) | GotTarget::LibFunc(l, _) => {
                 got_by_lib[l.index()].push(GotId(i as u32))
-            }
-            GotTarget::MainFuncNewSlot(name) => {
-                main_new_slots.push((GotId(i as u32), name.clone()))
             }
             GotTarget::Null | GotTarget::Abs(_) => {}
         }
@@ -198,13 +192,10 @@ pub fn layout(
             value: *v,
         })
         .collect();
-    main_syms.extend(main.funcs.iter().filter_map(|(name, (idx, _))| {
-        let slot = main.elem_slots.get(idx)?;
-        Some(Symbol {
-            name,
-            kind: index::KIND_FUNC,
-            value: *slot,
-        })
+    main_syms.extend(res.main_func_slots.iter().map(|(name, slot)| Symbol {
+        name,
+        kind: index::KIND_FUNC,
+        value: *slot,
     }));
     // Functions main imports and takes the address of: their PLT entry is their address.
     main_syms.extend(main.lib_imports.iter().filter_map(|imp| {
@@ -224,7 +215,6 @@ pub fn layout(
         group_of,
         trampolines,
         got_by_lib,
-        main_new_slots,
         stubs,
         stub_of,
         own_stack: res

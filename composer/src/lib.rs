@@ -173,7 +173,6 @@ impl Composer {
         let atexit_module = (!atexit_users.is_empty())
             .then(|| synth::atexit::encode(libs.len() as u32, &atexit_users));
         let loader_module = synth::loader::encode(
-            &main,
             &libs,
             &has_start,
             &res.gots,
@@ -185,7 +184,8 @@ impl Composer {
             Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(&main, &plan)?),
             None => std::borrow::Cow::Borrowed(main.bytes),
         };
-        let patched_main = synth::main_module::patch(&main, &main_bytes, &res.reexports)?;
+        let patched_main =
+            synth::main_module::patch(&main, &main_bytes, &res.reexports, &res.main_new_slots)?;
         let uses_dl = !main.dl_imports.is_empty()
             || !res.startup.is_empty()
             || res.reexports.iter().any(|h| h.module == DL_MODULE)

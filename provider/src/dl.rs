@@ -195,6 +195,14 @@ impl Dl {
             });
         };
         let Some(lib) = index.find_lib(name) else {
+            // libdl.so.2, libm.so.6, ...: their functions are libc's and ours, in the global
+            // scope; glibc's dlopen of them succeeds too (also with RTLD_NOLOAD: always loaded).
+            if wasm_dl_abi::system::is_system_library(name) {
+                return Ok(Opened {
+                    handle: HANDLE_GLOBAL,
+                    load: Vec::new(),
+                });
+            }
             return Err(Msg::new("")
                 .b(name)
                 .s(": cannot open shared object file: No such file or directory")

@@ -5,10 +5,13 @@
 
 pub mod cli;
 pub mod jco;
+pub mod native;
+pub mod peer;
 pub mod run;
 pub mod toolchain;
+pub mod tools;
 
-pub use run::{run, run_in, Output};
+pub use run::{run, run_in, run_with_preopens, Output};
 pub use toolchain::{
     build_cached, build_lib, build_libc_so, build_main, build_main_with_flags, build_pic_main,
     build_plain_module, link_against, main_flags, CSource,

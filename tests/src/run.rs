@@ -71,6 +71,48 @@ fn run_with(component: &[u8], builder: &mut WasiCtxBuilder) -> Result<i32> {
     let component = Component::new(engine(), component)
         .map_err(anyhow::Error::from)
         .context("compiling the component")?;
+    run_component(&component, builder)
+}
+
+/// Compiles `component`, or loads its compiled form from `<target>/wasm-dl-fixtures/compiled/`,
+/// where it is stored after the first compilation (keyed by the component's bytes and the engine's
+/// compatibility hash). For large components — CPython's libpython is 9 MB of code, which a debug
+/// build of wasmtime compiles in about 45 s on two cores — that are run again unchanged.
+pub fn compile_cached(component: &[u8]) -> Result<Component> {
+    use sha2::{Digest, Sha256};
+    use std::hash::{Hash, Hasher};
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine()
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    let mut h = Sha256::new();
+    h.update(engine_hash.finish().to_le_bytes());
+    h.update(component);
+    let dir = crate::target_dir().join("wasm-dl-fixtures/compiled");
+    let path = dir.join(format!("{:x}.cwasm", h.finalize()));
+    if path.is_file() {
+        // SAFETY: the file was written by `Component::serialize` below, into cargo's target
+        // directory, under the hash of the engine it was compiled for; wasmtime checks that it
+        // matches this engine and refuses it otherwise (then it is compiled again).
+        if let Ok(c) = unsafe { Component::deserialize_file(engine(), &path) } {
+            return Ok(c);
+        }
+    }
+    let compiled = Component::new(engine(), component)
+        .map_err(anyhow::Error::from)
+        .context("compiling the component")?;
+    std::fs::create_dir_all(&dir)?;
+    let tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    std::fs::write(
+        tmp.path(),
+        compiled.serialize().map_err(anyhow::Error::from)?,
+    )?;
+    tmp.persist(&path).map_err(|e| e.error)?;
+    Ok(compiled)
+}
+
+/// Instantiates a compiled component and calls `wasi:cli/run` (see [`run_with`]).
+fn run_component(component: &Component, builder: &mut WasiCtxBuilder) -> Result<i32> {
     let mut store = Store::new(
         engine(),
         State {
@@ -79,7 +121,7 @@ fn run_with(component: &[u8], builder: &mut WasiCtxBuilder) -> Result<i32> {
         },
     );
     let linker = linker()?;
-    let (what, result) = match Command::instantiate(&mut store, &component, linker) {
+    let (what, result) = match Command::instantiate(&mut store, component, linker) {
         Ok(cmd) => (
             "running wasi:cli/run",
             cmd.wasi_cli_run().call_run(&mut store),
@@ -110,6 +152,46 @@ pub fn run_in(
     env: &[(&str, &str)],
     dir: Option<&Path>,
 ) -> Result<Output> {
+    let component = Component::new(engine(), component)
+        .map_err(anyhow::Error::from)
+        .context("compiling the component")?;
+    run_captured(&component, args, env, |builder| match dir {
+        Some(dir) => preopen(builder, dir),
+        None => Ok(()),
+    })
+}
+
+/// [`run`], with each host directory of `preopens` preopened read-only at its guest path (e.g.
+/// `(<cache>/python-home, "/python-home")`), so that the component opens files by absolute guest
+/// paths.
+///
+/// The component is compiled through [`compile_cached`]: a second run of the same bytes loads the
+/// compiled code instead of compiling it again.
+pub fn run_with_preopens(
+    component: &[u8],
+    args: &[&str],
+    env: &[(&str, &str)],
+    preopens: &[(&Path, &str)],
+) -> Result<Output> {
+    let compiled = compile_cached(component)?;
+    run_captured(&compiled, args, env, |builder| {
+        for (host, guest) in preopens {
+            builder
+                .preopened_dir(host, guest, FsPerms::ReadOnly)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("preopening {} as {guest}", host.display()))?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs with stdout and stderr captured; `configure` adds preopens.
+fn run_captured(
+    component: &Component,
+    args: &[&str],
+    env: &[(&str, &str)],
+    configure: impl FnOnce(&mut WasiCtxBuilder) -> Result<()>,
+) -> Result<Output> {
     const CAPACITY: usize = 64 << 20;
     let stdout = MemoryOutputPipe::new(CAPACITY);
     let stderr = MemoryOutputPipe::new(CAPACITY);
@@ -121,10 +203,8 @@ pub fn run_in(
     for (k, v) in env {
         builder.env(k, v);
     }
-    if let Some(dir) = dir {
-        preopen(&mut builder, dir)?;
-    }
-    let result = run_with(component, &mut builder);
+    configure(&mut builder)?;
+    let result = run_component(component, &mut builder);
     let stdout = stdout.contents().to_vec();
     let stderr = stderr.contents().to_vec();
     match result {
@@ -151,6 +231,29 @@ pub fn run_inherited(component: &[u8], args: &[String], dir: Option<&Path>) -> R
         preopen(&mut builder, dir)?;
     }
     run_with(component, &mut builder)
+}
+
+/// [`run_inherited`] with environment variables and host directories preopened read-only at guest
+/// paths (`(host, guest)`), the component compiled through [`compile_cached`].
+pub fn run_inherited_with(
+    component: &[u8],
+    args: &[String],
+    env: &[(String, String)],
+    preopens: &[(std::path::PathBuf, String)],
+) -> Result<i32> {
+    let compiled = compile_cached(component)?;
+    let mut builder = WasiCtx::builder();
+    builder.inherit_stdio().args(args);
+    for (k, v) in env {
+        builder.env(k, v);
+    }
+    for (host, guest) in preopens {
+        builder
+            .preopened_dir(host, guest, FsPerms::ReadOnly)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("preopening {} as {guest}", host.display()))?;
+    }
+    run_component(&compiled, &mut builder)
 }
 
 fn preopen(builder: &mut WasiCtxBuilder, dir: &Path) -> Result<()> {

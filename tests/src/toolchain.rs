@@ -6,7 +6,6 @@
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -44,19 +43,7 @@ fn locate() -> Result<Toolchain> {
     )?;
     let sysroot = match std::env::var_os("WASM_DL_SYSROOT") {
         Some(s) => PathBuf::from(s),
-        None => {
-            let cache = match std::env::var_os("WASM_DL_CACHE") {
-                Some(c) => PathBuf::from(c),
-                None => match std::env::var_os("XDG_CACHE_HOME") {
-                    Some(x) => PathBuf::from(x).join("wasm-dl"),
-                    None => PathBuf::from(
-                        std::env::var_os("HOME").unwrap_or_else(|| OsString::from("/")),
-                    )
-                    .join(".cache/wasm-dl"),
-                },
-            };
-            cache.join("sysroot")
-        }
+        None => crate::tools::cache_dir().join("sysroot"),
     };
     for needed in [
         "include/wasm32-wasi/stdio.h",

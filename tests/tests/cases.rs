@@ -27,7 +27,23 @@
 //! - or, for cases named `error-*`, `expected-error`: each non-empty line must occur in the compose error
 //!   (API) and in the CLI's stderr, and no output file may be written.
 //!
-//! Success cases also run under jco (`::jco`), where `scripts/setup.sh` installed it.
+//! - `native` (optional): the case is also built with gcc and run with glibc's `ld.so` (`::native`),
+//!   whose output must be `expected-stdout` too: Linux is the specification. The file's words are
+//!   extra gcc flags for main (`-rdynamic`, ...).
+//!
+//! A `.needs` name that is no library of the case but a system library (`libdl.so`, `libm.so.6`:
+//! [`wasm_dl_abi::system`]) is linked against an empty placeholder, as wasi-sdk's sysroot has one,
+//! and is not given to compose: wasm-dl provides it. The native build links glibc's (`-ldl`).
+//!
+//! - `expected-warnings` (optional): each non-empty line must occur in a warning of the
+//!   composition (checked through the API);
+//! - `peer-differs` (optional, all-PIC cases): why `wasm-tools component link` cannot give the
+//!   expected output (a feature it lacks); without it, the peer's program must print it too.
+//!
+//! Success cases also run under jco (`::jco`). All-PIC success cases (`main-flags` `pic`) also
+//! run as `::peer`: built with plain `env` dl imports, composed by wasm-dl and linked by
+//! `wasm-tools component link --use-built-in-libdl` from the same files, both run in wasmtime.
+//! Both tools come from `scripts/setup.sh`; with `CI` set, a missing one is a failure.
 //!
 //! Run a single case with `cargo test -p wasm-dl-tests --test cases -- plugin-app`.
 
@@ -50,20 +66,38 @@ fn main() {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    let jco = wasm_dl_tests::jco::jco().is_some();
-    if !jco {
-        eprintln!(
-            "no jco/node (scripts/setup.sh installs jco when npm exists): skipping the ::jco runs"
-        );
-    }
+    let peer = match wasm_dl_tests::tools::require(
+        "the ::peer runs",
+        wasm_dl_tests::tools::wasm_tools(),
+    ) {
+        Ok(found) => found.is_some(),
+        Err(e) => {
+            eprintln!("{e:#}");
+            std::process::exit(1);
+        }
+    };
+    let jco = match wasm_dl_tests::tools::require("the ::jco runs", wasm_dl_tests::tools::jco()) {
+        Ok(found) => found.is_some(),
+        Err(e) => {
+            eprintln!("{e:#}");
+            std::process::exit(1);
+        }
+    };
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let vias: &[Via] = if jco && !name.starts_with("error-") {
-            &[Via::Api, Via::Cli, Via::Jco]
-        } else {
-            &[Via::Api, Via::Cli]
-        };
-        for &via in vias {
+        let mut vias = vec![Via::Api, Via::Cli];
+        if jco && !name.starts_with("error-") {
+            vias.push(Via::Jco);
+        }
+        if dir.join("native").is_file() {
+            vias.push(Via::Native);
+        }
+        let all_pic = std::fs::read_to_string(dir.join("main-flags"))
+            .is_ok_and(|f| f.split_whitespace().any(|w| w == "pic"));
+        if peer && all_pic && !name.starts_with("error-") {
+            vias.push(Via::Peer);
+        }
+        for via in vias {
             let dir = dir.clone();
             trials.push(Trial::test(format!("{name}::{}", via.name()), move || {
                 run_case(&dir, via).map_err(|e| Failed::from(format!("{e:#}")))
@@ -79,6 +113,10 @@ enum Via {
     Cli,
     /// Composed through the API, run by jco on Node.js instead of wasmtime.
     Jco,
+    /// Built with gcc and run natively: what Linux prints.
+    Native,
+    /// The same all-PIC files linked by the peer, `wasm-tools component link`, run in wasmtime.
+    Peer,
 }
 
 impl Via {
@@ -87,6 +125,8 @@ impl Via {
             Via::Api => "api",
             Via::Cli => "cli",
             Via::Jco => "jco",
+            Via::Native => "native",
+            Via::Peer => "peer",
         }
     }
 }
@@ -145,8 +185,11 @@ fn words(s: &Option<String>) -> Vec<String> {
 type Named = (String, Vec<u8>);
 
 /// Builds (or takes) main and the libraries, in compose order.
-fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
-    let lib_flags = words(&files.text("lib-flags")?);
+fn inputs(files: &CaseFiles, via: Via) -> Result<(Named, Vec<Named>)> {
+    let mut lib_flags = words(&files.text("lib-flags")?);
+    if let Via::Peer = via {
+        lib_flags.push(wasm_dl_tests::peer::PLAIN_DL_IMPORTS.to_string());
+    }
     let plain = lib_flags.iter().any(|f| f == "plain");
     let lib_flags: Vec<&str> = lib_flags
         .iter()
@@ -170,9 +213,14 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
             libs.insert(so.to_string(), bytes);
         }
     }
-    let names: Vec<String> = sources.keys().cloned().collect();
-    for name in names {
-        build_case_lib(files, &name, &sources, &mut libs, plain, &lib_flags, 0)?;
+    let builder = LibBuild {
+        files,
+        sources: &sources,
+        plain,
+        flags: &lib_flags,
+    };
+    for name in sources.keys() {
+        builder.build(name, &mut libs, 0)?;
     }
     // An all-PIC case: the wasi-sdk style `libc.so` is one more library.
     let pic = words(&files.text("main-flags")?).iter().any(|f| f == "pic");
@@ -204,10 +252,7 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
         )?];
         let mut flags = words(&files.text("main-flags")?);
         for dep in words(&files.text("main.needs")?) {
-            let bytes = libs
-                .get(&dep)
-                .with_context(|| format!("main.needs names {dep}, which the case lacks"))?;
-            flags.push(wasm_dl_tests::link_against(&dep, bytes)?);
+            flags.push(builder.link_needed(&dep, &mut libs, 0)?);
         }
         if pic {
             let rest: Vec<&str> = flags
@@ -215,6 +260,10 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
                 .filter(|f| *f != "pic")
                 .map(String::as_str)
                 .collect();
+            let mut rest = rest;
+            if let Via::Peer = via {
+                rest.push(wasm_dl_tests::peer::PLAIN_DL_IMPORTS);
+            }
             wasm_dl_tests::build_pic_main(&src, &rest)?
         } else if flags.iter().any(|f| f == "none") {
             let rest: Vec<String> = flags.iter().filter(|f| *f != "none").cloned().collect();
@@ -240,38 +289,60 @@ fn inputs(files: &CaseFiles) -> Result<(Named, Vec<Named>)> {
     Ok((("main.wasm".to_string(), main), ordered))
 }
 
-/// Builds library `name` (after the libraries its `<stem>.needs` file lists, which it is linked
-/// against so that they become its `dylink.0` NEEDED entries).
-fn build_case_lib(
-    files: &CaseFiles,
-    name: &str,
-    sources: &BTreeMap<String, (String, PathBuf)>,
-    libs: &mut BTreeMap<String, Vec<u8>>,
+/// How a case's libraries are built.
+struct LibBuild<'a> {
+    files: &'a CaseFiles,
+    /// Library name to (stem, C source).
+    sources: &'a BTreeMap<String, (String, PathBuf)>,
+    /// Plain (non-shared) modules instead of shared libraries.
     plain: bool,
-    lib_flags: &[&str],
-    depth: usize,
-) -> Result<()> {
-    ensure!(depth < 64, "`.needs` files form a cycle at {name}");
-    if libs.contains_key(name) {
-        return Ok(());
+    /// Extra clang flags.
+    flags: &'a [&'a str],
+}
+
+impl LibBuild<'_> {
+    /// The link flag that makes `dep` a NEEDED entry: the case's library (built first), or, for
+    /// a system library the case lacks, an empty placeholder that is not composed.
+    fn link_needed(
+        &self,
+        dep: &str,
+        libs: &mut BTreeMap<String, Vec<u8>>,
+        depth: usize,
+    ) -> Result<String> {
+        let system = wasm_dl_abi::system::is_system_library(dep.as_bytes());
+        if system && !self.sources.contains_key(dep) && !libs.contains_key(dep) {
+            let empty = build_lib(&[CSource::inline("placeholder.c", "")], &[])?;
+            return wasm_dl_tests::link_against(dep, &empty);
+        }
+        self.build(dep, libs, depth + 1)?;
+        wasm_dl_tests::link_against(dep, &libs[dep])
     }
-    let (stem, path) = sources
-        .get(name)
-        .with_context(|| format!("a `.needs` file names {name}, which the case lacks"))?;
-    let mut flags: Vec<String> = lib_flags.iter().map(|s| s.to_string()).collect();
-    for dep in words(&files.text(&format!("{stem}.needs"))?) {
-        build_case_lib(files, &dep, sources, libs, plain, lib_flags, depth + 1)?;
-        flags.push(wasm_dl_tests::link_against(&dep, &libs[&dep])?);
+
+    /// Builds library `name` (after the libraries its `<stem>.needs` file lists, which it is
+    /// linked against so that they become its `dylink.0` NEEDED entries).
+    fn build(&self, name: &str, libs: &mut BTreeMap<String, Vec<u8>>, depth: usize) -> Result<()> {
+        ensure!(depth < 64, "`.needs` files form a cycle at {name}");
+        if libs.contains_key(name) {
+            return Ok(());
+        }
+        let (stem, path) = self
+            .sources
+            .get(name)
+            .with_context(|| format!("a `.needs` file names {name}, which the case lacks"))?;
+        let mut flags: Vec<String> = self.flags.iter().map(|s| s.to_string()).collect();
+        for dep in words(&self.files.text(&format!("{stem}.needs"))?) {
+            flags.push(self.link_needed(&dep, libs, depth)?);
+        }
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let src = [CSource::file(path)?];
+        let bytes = if self.plain {
+            build_plain_module(&src, &flags)?
+        } else {
+            build_lib(&src, &flags)?
+        };
+        libs.insert(name.to_string(), bytes);
+        Ok(())
     }
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let src = [CSource::file(path)?];
-    let bytes = if plain {
-        build_plain_module(&src, &flags)?
-    } else {
-        build_lib(&src, &flags)?
-    };
-    libs.insert(name.to_string(), bytes);
-    Ok(())
 }
 
 /// Composes through the API or the CLI. `Err` is the compose error (message, or CLI stderr); the
@@ -283,7 +354,7 @@ fn compose(
     aliases: &[String],
 ) -> Result<Result<Vec<u8>, String>> {
     match via {
-        Via::Api | Via::Jco => {
+        Via::Api | Via::Jco | Via::Native | Via::Peer => {
             let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
             for (name, bytes) in libs {
                 c = c.library(name.clone(), bytes.clone());
@@ -341,12 +412,15 @@ fn compose(
 
 fn run_case(dir: &Path, via: Via) -> Result<()> {
     let files = CaseFiles::load(dir)?;
+    if let Via::Native = via {
+        return run_native_case(&files);
+    }
     let is_error_case = dir
         .file_name()
         .unwrap()
         .to_string_lossy()
         .starts_with("error-");
-    let (main, libs) = inputs(&files)?;
+    let (main, libs) = inputs(&files, via)?;
     let mut aliases = words(&files.text("aliases")?);
     // `compose-options`: CLI flags (`--strict`, `--stub-missing`), mapped to the API's builder.
     aliases.extend(words(&files.text("compose-options")?));
@@ -380,9 +454,23 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         Ok(c) => c,
         Err(m) => bail!("compose failed:\n{m}"),
     };
+    if let (Via::Api, Some(want)) = (via, files.text("expected-warnings")?) {
+        let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
+        for (name, bytes) in &libs {
+            c = c.library(name.clone(), bytes.clone());
+        }
+        let warnings = c.compose_report()?.warnings.join("\n");
+        for line in want.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            ensure!(
+                warnings.contains(line),
+                "no warning contains {line:?}; the warnings were:\n{warnings}"
+            );
+        }
+    }
     let out = match via {
+        Via::Native => bail!("native cases are not composed"),
         Via::Jco => {
-            let jco = wasm_dl_tests::jco::jco().context("jco disappeared")?;
+            let jco = wasm_dl_tests::tools::jco()?;
             wasm_dl_tests::jco::run_jco(&jco, &component)?
         }
         _ => run(&component, &["app.wasm"], &[])?,
@@ -396,5 +484,87 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
             out.stderr_str()
         );
     }
+    // The same files (plain dl imports), linked by the peer.
+    if let Via::Peer = via {
+        return run_peer_case(&files, &main, &libs, &expected, expected_exit);
+    }
     Ok(())
+}
+
+/// The `native` half of a case: gcc and glibc must print `expected-stdout` too.
+fn run_native_case(files: &CaseFiles) -> Result<()> {
+    let libs: BTreeMap<String, PathBuf> = files
+        .files
+        .iter()
+        .filter_map(|(name, path)| {
+            let stem = name.strip_suffix(".c")?;
+            (stem != "main").then(|| (so_name(stem), path.clone()))
+        })
+        .collect();
+    let case = wasm_dl_tests::native::NativeCase {
+        files: &files.files,
+        libs: &libs,
+        main_flags: words(&files.text("native")?),
+    };
+    let out = wasm_dl_tests::native::run_native(&case)?;
+    let expected = files
+        .text("expected-stdout")?
+        .context("case without expected-stdout")?;
+    let expected_exit: i32 = match files.text("expected-exit")? {
+        Some(s) => s.trim().parse().context("expected-exit")?,
+        None => 0,
+    };
+    ensure!(
+        out.stdout_str() == expected && out.code == expected_exit,
+        "Linux (gcc + glibc) prints something else (exit {}, expected {expected_exit})\n\
+         --- expected stdout ---\n{expected}--- native stdout ---\n{}--- stderr ---\n{}",
+        out.code,
+        out.stdout_str(),
+        out.stderr_str()
+    );
+    Ok(())
+}
+
+/// The `peer` half of an all-PIC case: `wasm-tools component link` on the same files (built with
+/// plain dl imports, which wasm-dl binds too) must print `expected-stdout`, unless the case's
+/// `peer-differs` says why it cannot (then it must indeed differ, so the note stays true).
+fn run_peer_case(
+    files: &CaseFiles,
+    main: &Named,
+    libs: &[Named],
+    expected: &str,
+    expected_exit: i32,
+) -> Result<()> {
+    let linked = words(&files.text("main.needs")?);
+    let differs = files.text("peer-differs")?;
+    let out = wasm_dl_tests::peer::link(main, libs, &linked)
+        .and_then(|c| run(&c, &["app.wasm"], &[]));
+    let same = out
+        .as_ref()
+        .is_ok_and(|o| o.stdout_str() == expected && o.code == expected_exit);
+    match (same, differs) {
+        (true, None) => Ok(()),
+        (false, Some(why)) => {
+            eprintln!("peer differs, as recorded: {}", why.trim());
+            Ok(())
+        }
+        (true, Some(why)) => bail!(
+            "wasm-tools now prints the expected output: remove peer-differs ({})",
+            why.trim()
+        ),
+        (false, None) => match out {
+            Ok(o) => bail!(
+                "wasm-tools' program prints something else (exit {}); record why in \
+                 peer-differs if it lacks a feature\n--- expected ---\n{expected}--- \
+                 wasm-tools ---\n{}--- stderr ---\n{}",
+                o.code,
+                o.stdout_str(),
+                o.stderr_str()
+            ),
+            Err(e) => bail!(
+                "wasm-tools could not link or run the case ({e:#}); record why in peer-differs \
+                 if it lacks a feature"
+            ),
+        },
+    }
 }

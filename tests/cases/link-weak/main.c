@@ -1,4 +1,5 @@
-/* Weak undefined symbols resolve to NULL; a strong definition elsewhere overrides a weak one. */
+/* Weak undefined symbols resolve to NULL; a library's own weak definition is what it uses when no
+ * library in its scope comes before it (glibc's dynamic lookup ignores weakness). */
 #include <dlfcn.h>
 #include <stdio.h>
 

@@ -1,0 +1,144 @@
+//! Linux as the specification: a case's C sources built natively with gcc (shared libraries with
+//! `-shared -fPIC`, the main program linked with `-ldl`) and run with glibc's `ld.so`, so that
+//! the output wasm-dl's component must print is the one Linux prints.
+
+use anyhow::{bail, ensure, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The sources of a case as the native build sees them.
+pub struct NativeCase<'a> {
+    /// Every file of the case by name (`main.c`, `greet.c`, `greet.needs`, ...).
+    pub files: &'a BTreeMap<String, PathBuf>,
+    /// Library name (`libgreet.so`) to its C source, for every library built from C.
+    pub libs: &'a BTreeMap<String, PathBuf>,
+    /// Extra gcc flags for the main program (the case's `native` file).
+    pub main_flags: Vec<String>,
+}
+
+/// `-l<stem>` for a system library name (`libdl.so.2` -> `-ldl`), which the native build takes
+/// from glibc instead of a case source.
+fn system_flag(name: &str) -> Option<String> {
+    if !wasm_dl_abi::system::is_system_library(name.as_bytes()) {
+        return None;
+    }
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let stem = base.strip_prefix("lib")?.split(".so").next()?;
+    Some(format!("-l{stem}"))
+}
+
+fn needs(case: &NativeCase<'_>, stem: &str) -> Result<Vec<String>> {
+    Ok(match case.files.get(&format!("{stem}.needs")) {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("reading {}", p.display()))?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        None => Vec::new(),
+    })
+}
+
+/// Link flags for a list of NEEDED names: a case library by its path, a system library by `-l`.
+fn link_flags(case: &NativeCase<'_>, out: &Path, names: &[String]) -> Result<Vec<String>> {
+    names
+        .iter()
+        .map(|n| match system_flag(n) {
+            Some(flag) if !case.libs.contains_key(n) => Ok(flag),
+            _ => {
+                ensure!(
+                    case.libs.contains_key(n),
+                    "`.needs` names {n}, which the case lacks"
+                );
+                Ok(out.join(n).display().to_string())
+            }
+        })
+        .collect()
+}
+
+fn gcc(args: &[String], what: &str) -> Result<()> {
+    let out = Command::new("gcc")
+        .args(args)
+        .output()
+        .context("running gcc (the machine's C compiler)")?;
+    if !out.status.success() {
+        bail!(
+            "gcc failed building {what}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn build_lib(
+    case: &NativeCase<'_>,
+    out: &Path,
+    name: &str,
+    built: &mut Vec<String>,
+    depth: usize,
+) -> Result<()> {
+    ensure!(depth < 64, "`.needs` files form a cycle at {name}");
+    if built.iter().any(|b| b == name) {
+        return Ok(());
+    }
+    let src = case
+        .libs
+        .get(name)
+        .with_context(|| format!("no C source for {name}"))?;
+    let stem = src
+        .file_stem()
+        .context("library source without a name")?
+        .to_string_lossy()
+        .into_owned();
+    let deps = needs(case, &stem)?;
+    for d in &deps {
+        if case.libs.contains_key(d) {
+            build_lib(case, out, d, built, depth + 1)?;
+        }
+    }
+    let mut args: Vec<String> = ["-shared", "-fPIC", "-O1", "-o"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(out.join(name).display().to_string());
+    args.push(src.display().to_string());
+    args.extend(link_flags(case, out, &deps)?);
+    gcc(&args, name)?;
+    built.push(name.to_string());
+    Ok(())
+}
+
+/// Builds the case natively in a temporary directory and runs its main program there (libraries
+/// found through `LD_LIBRARY_PATH`, as `dlopen("libx.so")` finds them on Linux).
+pub fn run_native(case: &NativeCase<'_>) -> Result<crate::Output> {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path();
+    let mut built = Vec::new();
+    for name in case.libs.keys() {
+        build_lib(case, out, name, &mut built, 0)?;
+    }
+    let main_src = case
+        .files
+        .get("main.c")
+        .context("a native case needs main.c")?;
+    let mut args = vec![
+        "-O1".to_string(),
+        "-o".to_string(),
+        out.join("main").display().to_string(),
+        main_src.display().to_string(),
+    ];
+    args.extend(link_flags(case, out, &needs(case, "main")?)?);
+    args.extend(case.main_flags.iter().cloned());
+    args.push("-ldl".to_string());
+    gcc(&args, "main")?;
+    let run = Command::new(out.join("main"))
+        .current_dir(out)
+        .env("LD_LIBRARY_PATH", out)
+        .output()
+        .context("running the native main program")?;
+    Ok(crate::Output {
+        code: run.status.code().unwrap_or(-1),
+        stdout: run.stdout,
+        stderr: run.stderr,
+    })
+}
