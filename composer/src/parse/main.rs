@@ -225,8 +225,18 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
             }
             Payload::TableSection(reader) => {
                 if let Some(t) = reader.into_iter().next() {
+                    let ty = t?.ty;
+                    // Main imports no table, so its first is table 0, where libraries'
+                    // functions go.
+                    if ty.element_type != wasmparser::RefType::FUNCREF {
+                        bail!(
+                            "{name}: its table 0 holds `{}`, not `funcref`; wasm-dl places \
+                             library functions in table 0, the function table wasm-ld makes",
+                            ty.element_type
+                        );
+                    }
                     main.defines_table = true;
-                    main.table_min = t?.ty.initial;
+                    main.table_min = ty.initial;
                 }
             }
             Payload::GlobalSection(reader) => {
