@@ -378,7 +378,8 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
                     Ok(o) => o,
                 };
                 assert!(valid_mode, "dlopen accepted mode {mode:#x}");
-                if o.handle == dl::HANDLE_GLOBAL && nm.is_none() {
+                // dlopen(NULL), and system libraries (libc.so, libdl.so.2, ...) not bundled: the global scope.
+                if o.handle == dl::HANDLE_GLOBAL {
                     assert!(o.load.is_empty());
                     continue;
                 }
