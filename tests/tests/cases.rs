@@ -207,7 +207,8 @@ fn inputs(files: &CaseFiles, via: Via) -> Result<(Named, Vec<Named>)> {
         } else if name.ends_with(".so") {
             libs.insert(name.clone(), std::fs::read(path)?);
         } else if let Some(so) = name.strip_suffix(".wat").filter(|s| *s != "main") {
-            // Hand-written modules (malformed inputs that no compiler emits).
+            // Hand-written modules (malformed inputs that no compiler emits); `main.wat` is the
+            // main module, not a library.
             let bytes = wat::parse_file(path).with_context(|| format!("{}", path.display()))?;
             libs.insert(so.to_string(), bytes);
         }

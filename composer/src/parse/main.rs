@@ -223,8 +223,18 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
             }
             Payload::TableSection(reader) => {
                 if let Some(t) = reader.into_iter().next() {
+                    let ty = t?.ty;
+                    // Main imports no table, so its first is table 0, where libraries'
+                    // functions go.
+                    if ty.element_type != wasmparser::RefType::FUNCREF {
+                        bail!(
+                            "{name}: its table 0 holds `{}`, not `funcref`; wasm-dl places \
+                             library functions in table 0, the function table wasm-ld makes",
+                            ty.element_type
+                        );
+                    }
                     main.defines_table = true;
-                    main.table_min = t?.ty.initial;
+                    main.table_min = ty.initial;
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -299,6 +309,13 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                 _ => {}
             },
             ExternalKind::Memory if ename == "memory" => main.memory_export = true,
+            // Libraries' slots are placed in table 0, which the patched main exports under this
+            // name: another table exported so would be a duplicate export.
+            ExternalKind::Table if ename == "__indirect_function_table" && index != 0 => bail!(
+                "{name}: exports table {index} as `__indirect_function_table`; wasm-dl places \
+                 library functions in table 0, the function table: export that one under this \
+                 name (`-Wl,--export-table`)"
+            ),
             _ => {}
         }
     }
