@@ -1,1 +1,0 @@
-int x(void) { return 1; }
