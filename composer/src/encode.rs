@@ -319,6 +319,15 @@ pub fn plug_provider(main_component: &[u8], index: &[u8]) -> Result<Vec<u8>> {
     let app = Package::from_bytes("app", None, main_component.to_vec(), graph.types_mut())
         .context("internal error: cannot read the main component")?;
     let app = graph.register_package(app)?;
+    // wit-component drops the shim's `dl` import when main's dl calls never reach the provider
+    // (a main importing only `dlerror`): nothing to plug then.
+    if !graph.types()[graph[app].ty()]
+        .imports
+        .contains_key(crate::wit::DL_INTERFACE)
+    {
+        validate_component(main_component, "final component")?;
+        return Ok(main_component.to_vec());
+    }
     let provider = Package::from_bytes(
         "wasm-dl:provider",
         None,

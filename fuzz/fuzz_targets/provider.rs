@@ -17,6 +17,15 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use wasm_dl_provider::dl::{self, Dl};
 
+/// Which resource a fuzzed placement failure ran out of.
+fn failure(bits: u32) -> dl::Failure {
+    if bits & 1 == 0 {
+        dl::Failure::Memory
+    } else {
+        dl::Failure::Table
+    }
+}
+
 #[derive(Arbitrary, Debug)]
 struct LibDesc {
     name: u8,
@@ -202,7 +211,7 @@ fn run_raw(bytes: Vec<u8>, ops: &[Op]) {
                         d.loaded(l, *mb, *tb);
                     }
                     if let Some(f) = fail {
-                        check_msg(&d.abort(o.handle, *f as u32));
+                        check_msg(&d.abort(o.handle, *f as u32, failure(u32::from(*f))));
                     }
                 }
                 Err(m) => check_msg(&m),
@@ -414,7 +423,7 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
                 match fail.filter(|_| !o.load.is_empty()) {
                     Some(k) => {
                         let failed = o.load[k as usize % o.load.len()];
-                        check_msg(&d.abort(o.handle, failed));
+                        check_msg(&d.abort(o.handle, failed, failure(k as u32)));
                         m.loaded = before.0;
                         m.refcount[lib as usize] = before.1;
                         m.nodelete[lib as usize] = before.2;

@@ -110,9 +110,12 @@ pub fn encode(
         shared: false,
     };
     imports.import("main", TABLE_EXPORT, EntityType::Table(table_ty));
-    imports.import("main", "malloc", EntityType::Function(1));
+    // Only placing a library allocates: a main without libraries need not export `malloc`.
     let malloc = n_funcs;
-    n_funcs += 1;
+    if n > 0 {
+        imports.import("main", "malloc", EntityType::Function(1));
+        n_funcs += 1;
+    }
     let mut_i32 = EntityType::Global(GlobalType {
         val_type: ValType::I32,
         mutable: true,

@@ -1,6 +1,7 @@
 //! Helpers shared by the passes that copy a module while changing a few sections.
 
 use anyhow::{anyhow, Result};
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{Module, RawSection, TypeSection, ValType};
 use wasmparser::{FuncType, Payload, TypeSectionReader};
 
@@ -11,7 +12,11 @@ fn val(t: &wasmparser::ValType) -> ValType {
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
         wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(_) => ValType::FUNCREF,
+        // The reference type as given (externref stays externref); the round-trip conversion
+        // cannot fail on a validated module's types.
+        wasmparser::ValType::Ref(r) => RoundtripReencoder
+            .ref_type(*r)
+            .map_or(ValType::FUNCREF, ValType::Ref),
     }
 }
 
