@@ -31,15 +31,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// Runs a command, failing with its output if it fails; returns stdout.
 pub fn run(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let out = wasm_dl_tests::tools::run_tool(cmd)?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

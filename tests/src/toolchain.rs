@@ -3,6 +3,7 @@
 //! Every build is cached in `<target>/wasm-dl-fixtures/<sha256>.wasm`, keyed by the clang version,
 //! the kind of build, all flags, the sources (names and bytes) and `include/dlfcn.h`.
 
+use crate::tools::run_tool;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -200,19 +201,6 @@ pub fn build_cached(
     cached(kind, sources, flags, |_, dir, out| build(dir, out))
 }
 
-fn run_tool(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
 fn source_includes(sources: &[CSource]) -> Vec<String> {
     let mut dirs = BTreeSet::new();
     for s in sources {
@@ -285,6 +273,7 @@ fn build_shared(
                 .arg("-o")
                 .arg(out),
         )
+        .map(drop)
     })
 }
 
@@ -384,6 +373,7 @@ pub fn build_libc_so() -> Result<Vec<u8>> {
                 .arg("-o")
                 .arg(out),
         )
+        .map(drop)
     })
 }
 
@@ -407,6 +397,7 @@ fn build_clang_link(kind: &str, c_sources: &[CSource], flags: Vec<String>) -> Re
                 .arg("-o")
                 .arg(out),
         )
+        .map(drop)
     })
 }
 

@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// How every missing tool is installed.
 pub const SETUP: &str = "bash scripts/setup.sh";
@@ -98,4 +98,18 @@ pub fn require<T>(what: &str, found: Result<T>) -> Result<Option<T>> {
             Ok(None)
         }
     }
+}
+
+/// Runs a tool; a failure is an error with its exit status and output.
+pub fn run_tool(cmd: &mut Command) -> Result<Output> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(out)
 }

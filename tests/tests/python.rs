@@ -23,6 +23,7 @@ use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+use wasm_dl_tests::tools::run_tool;
 use wasm_dl_tests::tools::{self, require};
 use wasm_dl_tests::{build_cached, build_lib, build_pic_main, run_with_preopens, CSource};
 
@@ -38,19 +39,6 @@ const SCRIPT_ARGS: &[&str] = &["one", "two"];
 
 fn example_dir() -> PathBuf {
     wasm_dl_tests::workspace_root().join("examples/python")
-}
-
-fn run_tool(cmd: &mut Command) -> Result<std::process::Output> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(out)
 }
 
 /// The venv's Python, when it has componentize-py at [`COMPONENTIZE_PY`] and zstandard.
