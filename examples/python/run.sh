@@ -54,6 +54,6 @@ if [ "${1:-}" = "--native" ]; then
   gcc -O2 $EX/main.c -o "$N/main" "${PYLIBS[@]}"
   for m in spam noinit; do gcc -O2 -fPIC -shared "$EX/$m.c" -o "$N/$m.abi3.so"; done
   cp $EX/test.py $EX/bad.abi3.so "$N/"
-  PYTHONHOME="$(python3.11-config --prefix)" PYTHONDONTWRITEBYTECODE=1 "$N/main" "$N/test.py" one two >"$B/native.out"
+  PYTHONHOME="$(python3.11-config --prefix)" PYTHONDONTWRITEBYTECODE=1 PYTHONIOENCODING=utf-8 "$N/main" "$N/test.py" one two >"$B/native.out"
   diff -u "$B/native.out" "$B/wasm.out" && echo "run.sh: same output as native CPython"
 fi

@@ -236,6 +236,9 @@ fn native_output(gcc: &str, prefix: &str, ldflags: &[String]) -> Result<String> 
         .env_remove("PYTHONPATH")
         .env_remove("PYTHONSTARTUP")
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // UTF-8 stdio whatever the locale (CI's scrubbed environment has none; WASI CPython
+        // always writes UTF-8).
+        .env("PYTHONIOENCODING", "utf-8")
         .output()
         .context("running the native main")?;
     ensure!(
