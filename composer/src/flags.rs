@@ -4,6 +4,7 @@ use crate::parse;
 use crate::Input;
 use anyhow::Result;
 use std::collections::BTreeSet;
+use wasm_dl_abi::ftalloc::{FTALLOC_EXPORT, FTFREE_EXPORT};
 
 /// Flags every main module needs, whatever its libraries import.
 pub const MAIN_BASE_FLAGS: &[&str] = &[
@@ -100,6 +101,11 @@ pub fn main_exports(libs: &[Input]) -> Result<Vec<String>> {
 /// Every flag a main module linked against `libs` needs.
 pub fn main_flags(libs: &[Input]) -> Result<Vec<String>> {
     let mut flags: Vec<String> = MAIN_BASE_FLAGS.iter().map(|s| s.to_string()).collect();
+    // The function-table allocator, when main defines one (include/wasm-dl/ftalloc.h): every
+    // table range wasm-dl takes at run time then comes from it.
+    for name in [FTALLOC_EXPORT, FTFREE_EXPORT] {
+        flags.push(format!("-Wl,--export-if-defined={name}"));
+    }
     let wanted = wanted(libs)?;
     for name in wanted.required {
         let flag = format!("-Wl,--export={name}");

@@ -174,6 +174,7 @@ impl Composer {
         if !main.synthesized {
             check_main(&main, !libs.is_empty())?;
         }
+        let table_alloc = synth::ftalloc::of(&main)?;
         // Passes 2 and 3: resolve, layout.
         let (res, layout) = self.resolve_and_layout(&main, &libs)?;
         // Pass 4: synthesize.
@@ -206,7 +207,7 @@ impl Composer {
             .map(|(j, _)| j as u32)
             .collect();
         let atexit_module = (!atexit_users.is_empty())
-            .then(|| synth::atexit::encode(libs.len() as u32, &atexit_users));
+            .then(|| synth::atexit::encode(libs.len() as u32, &atexit_users, table_alloc));
         let loader_module = synth::loader::encode(
             &libs,
             &has_start,
@@ -214,6 +215,7 @@ impl Composer {
             &layout,
             atexit_module.is_some(),
             &main_slots(&main, &res),
+            table_alloc,
         );
         let main_bytes = match synth::plt::Plan::new(&main, &res) {
             Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(&main, &plan)?),
@@ -290,10 +292,14 @@ impl Composer {
         };
         let map = self
             .want_map
-            .then(|| map::render(&main, &libs, &res, &layout));
+            .then(|| map::render(&main, &libs, &res, &layout, table_alloc));
+        let mut warnings = res.warnings;
+        if let Some(w) = synth::ftalloc::ignored_in_pic_main(&main, &libs) {
+            warnings.push(w);
+        }
         Ok(Composed {
             component,
-            warnings: res.warnings,
+            warnings,
             map,
         })
     }

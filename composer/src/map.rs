@@ -3,6 +3,7 @@
 
 use crate::layout::Layout;
 use crate::parse::{Library, MainModule};
+use crate::synth::ftalloc::TableAllocator;
 use crate::resolve::{Binding, FuncSource, GotTarget, LibId, Resolution};
 use std::fmt::Write as _;
 
@@ -32,11 +33,19 @@ pub fn render(
     libs: &[Library<'_>],
     res: &Resolution,
     layout: &Layout,
+    table_alloc: Option<TableAllocator>,
 ) -> String {
     let mut out = String::new();
     let name = |l: &LibId| libs[l.index()].name.as_str();
     let _ = writeln!(out, "# wasm-dl link map");
     let _ = writeln!(out, "main {}", main.name);
+    if !libs.is_empty() {
+        let _ = writeln!(
+            out,
+            "  table slots for libraries from: {}",
+            crate::synth::ftalloc::describe(table_alloc)
+        );
+    }
     let _ = writeln!(
         out,
         "  instantiation order of libraries: {}",

@@ -19,10 +19,11 @@ use wasm_dl_provider::dl::{self, Dl};
 
 /// Which resource a fuzzed placement failure ran out of.
 fn failure(bits: u32) -> dl::Failure {
-    if bits & 1 == 0 {
-        dl::Failure::Memory
-    } else {
-        dl::Failure::Table
+    match bits & 3 {
+        0 => dl::Failure::Memory,
+        1 => dl::Failure::Table,
+        2 => dl::Failure::Allocator,
+        _ => dl::Failure::AllocatorRange,
     }
 }
 

@@ -41,6 +41,10 @@ pub enum Failure {
     Memory,
     /// Main's table cannot grow by the library's slots.
     Table,
+    /// Main's `ftalloc` failed.
+    Allocator,
+    /// Main's `ftalloc` returned a range that is not usable.
+    AllocatorRange,
 }
 /// A library's handle is its lib id plus this.
 pub const LIB_HANDLE_BASE: u32 = 2;
@@ -258,6 +262,14 @@ impl Dl {
                 Failure::Table => {
                     ": cannot load shared object: out of table space (the function table \
                      cannot grow by its slots)"
+                }
+                Failure::Allocator => {
+                    ": cannot load shared object: out of table space (main's ftalloc gave no \
+                     slots)"
+                }
+                Failure::AllocatorRange => {
+                    ": cannot load shared object: main's ftalloc returned slots wasm-dl cannot \
+                     use (0, not aligned as asked, or past the table's size)"
                 }
             })
             .end();

@@ -94,6 +94,8 @@ mod glue {
             let why = match why {
                 Failure::Memory => crate::dl::Failure::Memory,
                 Failure::Table => crate::dl::Failure::Table,
+                Failure::Allocator => crate::dl::Failure::Allocator,
+                Failure::AllocatorRange => crate::dl::Failure::AllocatorRange,
             };
             with(|dl| dl.abort(handle, lib, why))
         }

@@ -1040,6 +1040,21 @@ fn abort_names_table_exhaustion() {
 }
 
 #[test]
+fn abort_names_the_table_allocator() {
+    for (why, text) in [
+        (Failure::Allocator, "out of table space (main's ftalloc gave no slots)"),
+        (Failure::AllocatorRange, "main's ftalloc returned slots wasm-dl cannot use"),
+    ] {
+        let mut d = dl(&greet_set());
+        let o = open(&mut d, "libgreet.so", RTLD_NOW);
+        let m = msg(d.abort(o.handle, 0, why));
+        assert!(m.contains(": cannot load shared object: "), "{m}");
+        assert!(m.contains(text), "{m}");
+        assert!(!d.is_loaded(0) && !d.is_loaded(1));
+    }
+}
+
+#[test]
 fn garbage_handles_are_not_rtld_next() {
     // Handles at and above 0x80000000 were once taken for a library's RTLD_NEXT.
     let mut d = dl(&greet_set());

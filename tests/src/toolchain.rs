@@ -1,7 +1,7 @@
 //! clang-19 / wasm-ld-19 and the wasi sysroot made by `scripts/setup.sh`, and cached fixture builders.
 //!
 //! Every build is cached in `<target>/wasm-dl-fixtures/<sha256>.wasm`, keyed by the clang version,
-//! the kind of build, all flags, the sources (names and bytes) and `include/dlfcn.h`.
+//! the kind of build, all flags, the sources (names and bytes) and the headers of `include/`.
 
 use crate::tools::run_tool;
 use anyhow::{bail, Context, Result};
@@ -166,7 +166,9 @@ fn cached(
         field(s.name.as_bytes());
         field(&s.code);
     }
-    field(&std::fs::read(include_dir().join("dlfcn.h")).unwrap_or_default());
+    for header in ["dlfcn.h", "wasm-dl/ftalloc.h"] {
+        field(&std::fs::read(include_dir().join(header)).unwrap_or_default());
+    }
     let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
 
     let cache = cache_dir()?;

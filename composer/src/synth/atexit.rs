@@ -8,6 +8,8 @@
 //! destruct step) drains the list, most recent first, and whatever is still registered at exit
 //! runs then, as on Linux.
 
+use crate::synth::ftalloc::TableAllocator;
+use wasm_dl_abi::ftalloc::FTALLOC_EXPORT;
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection, MemArg,
@@ -35,14 +37,21 @@ fn mem(offset: u64) -> MemArg {
 }
 
 /// Encodes the module for `n_libs` libraries; `users` are the libraries that import
-/// `__cxa_atexit` (each gets a `reg<lib>` export).
-pub fn encode(n_libs: u32, users: &[u32]) -> Vec<u8> {
+/// `__cxa_atexit` (each gets a `reg<lib>` export). With main's table allocator, the drain
+/// function's slot comes from its `ftalloc` (see `synth::ftalloc`), not `table.grow`.
+pub fn encode(n_libs: u32, users: &[u32], table_alloc: Option<TableAllocator>) -> Vec<u8> {
     let mut types = TypeSection::new();
     types.ty().function([ValType::I32], [ValType::I32]); // 0 malloc
     types.ty().function([ValType::I32], []); // 1 free, drain, destructor
     types
         .ty()
         .function([ValType::I32, ValType::I32, ValType::I32], [ValType::I32]); // 2 __cxa_atexit
+    types
+        .ty()
+        .function([ValType::I32, ValType::I32, ValType::I32], [ValType::I32]); // 3 register
+    types
+        .ty()
+        .function([ValType::I32, ValType::I32], [ValType::I32]); // 4 ftalloc
     let mut imports = ImportSection::new();
     imports.import(
         "main",
@@ -70,7 +79,12 @@ pub fn encode(n_libs: u32, users: &[u32]) -> Vec<u8> {
     imports.import("main", "malloc", EntityType::Function(0));
     imports.import("main", "free", EntityType::Function(1));
     imports.import("main", SYMBOL, EntityType::Function(2));
-    let (register_fn, drain_fn) = (3, 4);
+    let ftalloc = table_alloc.map(|_| {
+        imports.import("main", FTALLOC_EXPORT, EntityType::Function(4));
+        3
+    });
+    let n_imports = 3 + u32::from(ftalloc.is_some());
+    let (register_fn, drain_fn) = (n_imports, n_imports + 1);
 
     let mut globals = GlobalSection::new();
     let mut_i32 = GlobalType {
@@ -88,10 +102,7 @@ pub fn encode(n_libs: u32, users: &[u32]) -> Vec<u8> {
     let mut code = CodeSection::new();
     let n = n_libs as i32;
 
-    // register(lib, func, arg) -> 0, or -1 when out of memory.
-    types
-        .ty()
-        .function([ValType::I32, ValType::I32, ValType::I32], [ValType::I32]); // 3
+    // register(lib, func, arg) -> 0, or -1 when out of memory (or table slots).
     funcs.function(3);
     {
         let (lib, func, arg, node) = (0, 1, 2, 3);
@@ -117,12 +128,22 @@ pub fn encode(n_libs: u32, users: &[u32]) -> Vec<u8> {
         ins.global_get(drain_slot)
             .i32_const(-1)
             .i32_eq()
-            .if_(BlockType::Empty)
-            .ref_func(drain_fn)
-            .i32_const(1)
-            .table_grow(0)
-            .global_set(drain_slot)
-            .end();
+            .if_(BlockType::Empty);
+        if let Some(fa) = ftalloc {
+            // Never given back: main's exit calls it.
+            crate::synth::ftalloc::emit_alloc(&mut ins, fa, 1, 1, node, -1, -1);
+            ins.local_get(node)
+                .ref_func(drain_fn)
+                .table_set(0)
+                .local_get(node)
+                .global_set(drain_slot);
+        } else {
+            ins.ref_func(drain_fn)
+                .i32_const(1)
+                .table_grow(0)
+                .global_set(drain_slot);
+        }
+        ins.end();
         // The first time: have main's exit drain this library's list too.
         ins.global_get(lists)
             .local_get(lib)
@@ -237,7 +258,7 @@ pub fn encode(n_libs: u32, users: &[u32]) -> Vec<u8> {
             .call(register_fn)
             .end();
         code.function(&f);
-        exports.export(&register(*lib), ExportKind::Func, 5 + k as u32);
+        exports.export(&register(*lib), ExportKind::Func, n_imports + 2 + k as u32);
     }
     let mut elems = ElementSection::new();
     elems.declared(Elements::Functions(std::borrow::Cow::Owned(vec![drain_fn])));

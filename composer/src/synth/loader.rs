@@ -13,6 +13,12 @@
 //! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
 //! | [`OP_CONSTRUCT`] | run its constructors |
 //! | [`OP_DESTRUCT`] | run the destructors it registered with `__cxa_atexit` (see `atexit`), then its `__wasm_call_dtors`, if it exports one (`dlclose`) |
+//! | [`OP_RELEASE`] | with main's `ftfree`: set its slots to NULL and give them back (`dlclose` after the destructors of everything it unloads, or a `dlopen` that failed after placing it), so that its next placement asks `ftalloc` again; otherwise nothing |
+//!
+//! When main exports `ftalloc` (see `synth::ftalloc`), [`OP_ALLOC`] takes a library's slots
+//! from it instead of growing the table ([`ALLOC_FTALLOC_FAILED`], [`ALLOC_FTALLOC_BAD`]).
+//! The dispatch slot the start function takes is grown before any code of main runs, so it is
+//! part of the table main starts with.
 //!
 //! Destructors that clang registers with `__cxa_atexit` (all of `__attribute__((destructor))`
 //! and C++ static destructors in `-shared` output) go to main's libc and run at exit, not at
@@ -23,9 +29,11 @@ use crate::layout::Layout;
 use crate::parse::{Library, MAX_TABLE_SLOTS};
 use crate::resolve::GotTarget;
 use crate::synth::env;
+use crate::synth::ftalloc::TableAllocator;
 use crate::synth::library::{INIT_EXPORT, START_EXPORT};
 use crate::synth::main_module::{SLOT_EXPORT, TABLE_EXPORT};
 use std::borrow::Cow;
+use wasm_dl_abi::ftalloc::{FTALLOC_EXPORT, FTFREE_EXPORT};
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalType, ImportSection, MemoryType, Module,
@@ -44,7 +52,9 @@ pub const OP_RELOCATE: i32 = 3;
 pub const OP_CONSTRUCT: i32 = 4;
 /// Run destructors.
 pub const OP_DESTRUCT: i32 = 5;
-const N_OPS: u32 = 6;
+/// Give the table slots back to main's `ftfree`.
+pub const OP_RELEASE: i32 = 6;
+const N_OPS: u32 = 7;
 
 /// [`OP_ALLOC`]: the library is placed.
 pub const ALLOC_OK: i32 = 1;
@@ -52,6 +62,10 @@ pub const ALLOC_OK: i32 = 1;
 pub const ALLOC_NO_MEMORY: i32 = 0;
 /// [`OP_ALLOC`]: main's table cannot grow by the library's slots.
 pub const ALLOC_NO_TABLE: i32 = 2;
+/// [`OP_ALLOC`]: main's `ftalloc` returned its failure value.
+pub const ALLOC_FTALLOC_FAILED: i32 = 3;
+/// [`OP_ALLOC`]: main's `ftalloc` returned no usable range (0, misaligned, past the table).
+pub const ALLOC_FTALLOC_BAD: i32 = 4;
 
 /// A global of main that holds an address in a library (see `synth::plt`): a PLT entry's slot,
 /// or what a `GOT.func`/`GOT.mem` import of main became. The loader sets it when it places the
@@ -77,6 +91,7 @@ pub fn encode(
     layout: &Layout,
     has_atexit: bool,
     main_slots: &[MainSlot],
+    table_alloc: Option<TableAllocator>,
 ) -> Vec<u8> {
     let n = libs.len() as u32;
     let mut types = TypeSection::new();
@@ -115,6 +130,19 @@ pub fn encode(
     if n > 0 {
         imports.import("main", "malloc", EntityType::Function(1));
         n_funcs += 1;
+    }
+    // Main's table allocator, when it has one (and there is something to place).
+    let mut ftalloc = None;
+    let mut ftfree = None;
+    if let (Some(a), true) = (table_alloc, n > 0) {
+        imports.import("main", FTALLOC_EXPORT, EntityType::Function(4));
+        ftalloc = Some(n_funcs);
+        n_funcs += 1;
+        if a.free {
+            imports.import("main", FTFREE_EXPORT, EntityType::Function(2));
+            ftfree = Some(n_funcs);
+            n_funcs += 1;
+        }
     }
     let mut_i32 = EntityType::Global(GlobalType {
         val_type: ValType::I32,
@@ -331,6 +359,19 @@ pub fn encode(
                     // the table size rounded up; the slots in between stay null. Main's table
                     // (at most MAX_TABLE_SLOTS, which the loader never passes) cannot wrap here.
                     let talign = 1i32 << lib.table_align.min(crate::parse::MAX_TABLE_ALIGN);
+                    if let (Some(fa), true) = (ftalloc, slots > 0) {
+                        // Main's allocator grows the table itself, and checks its own limits.
+                        super::ftalloc::emit_alloc(
+                            &mut ins,
+                            fa,
+                            slots,
+                            talign as u32,
+                            0,
+                            ALLOC_FTALLOC_FAILED,
+                            ALLOC_FTALLOC_BAD,
+                        );
+                        ins.local_get(0).global_set(tb);
+                    } else {
                     ins.table_size(0)
                         .i32_const(talign - 1)
                         .i32_add()
@@ -360,6 +401,7 @@ pub fn encode(
                         .end()
                         .local_get(0)
                         .global_set(tb);
+                    }
                     // The library's own init fills its function slots (see `library`).
                     for got in &layout.got_by_lib[j] {
                         let Some(g) = got_global.get(got) else {
@@ -407,6 +449,26 @@ pub fn encode(
                 OP_CONSTRUCT => {
                     if let Some(c) = lf.ctor {
                         ins.call(c);
+                    }
+                    ins.i32_const(1);
+                }
+                OP_RELEASE => {
+                    let slots = lib.table_size.saturating_add(lib.funcs.len() as u32);
+                    if let (Some(ff), true) = (ftfree, slots > 0) {
+                        // NULL first: a stale pointer into the library traps rather than
+                        // calling whatever main installs in the slot next.
+                        ins.global_get(tb)
+                            .if_(BlockType::Empty)
+                            .global_get(tb)
+                            .ref_null(wasm_encoder::HeapType::FUNC)
+                            .i32_const(slots as i32)
+                            .table_fill(0)
+                            .global_get(tb)
+                            .i32_const(slots as i32)
+                            .call(ff)
+                            .i32_const(0)
+                            .global_set(tb)
+                            .end();
                     }
                     ins.i32_const(1);
                 }

@@ -2,6 +2,7 @@
 
 pub mod atexit;
 pub mod env;
+pub mod ftalloc;
 pub mod library;
 pub mod loader;
 pub mod main_module;

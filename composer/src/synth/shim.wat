@@ -14,7 +14,8 @@
   ;; byte 0 = 1 on error; ok: handle @4, load list ptr @8, len @12; err: message ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "open" (func $open (param i32 i32 i32 i32 i32)))
   (import "wasm-dl:dl/dl@0.1.0" "loaded" (func $loaded (param i32 i32 i32)))
-  ;; abort: (handle, lib, why: failure) -> list<u8>: ptr @0, len @4. why: 0 memory, 1 table.
+  ;; abort: (handle, lib, why: failure) -> list<u8>: ptr @0, len @4. why: 0 memory, 1 table,
+  ;; 2 allocator (main's ftalloc failed), 3 allocator-range (ftalloc's answer is unusable).
   (import "wasm-dl:dl/dl@0.1.0" "abort" (func $abort (param i32 i32 i32 i32)))
   ;; startup: () -> result<list<u32>, list<u8>>: byte 0 = 1 on error; list ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "startup" (func $startup (param i32)))
@@ -31,7 +32,7 @@
   (global $ret (mut i32) (i32.const 0))   ;; 32-byte return area, malloc'd on first use
   (global $err (mut i32) (i32.const 0))   ;; pending error message (NUL-terminated) or 0
   (global $given (mut i32) (i32.const 0)) ;; message last returned by dlerror, freed next time
-  (global $why (mut i32) (i32.const 0))   ;; why $load failed: 0 out of memory, 1 out of table
+  (global $why (mut i32) (i32.const 0))   ;; why $load failed: a `failure` (see abort)
 
   (func $retarea (result i32)
     global.get $ret
@@ -180,11 +181,21 @@
         local.tee $res
         i32.const 1
         i32.ne
-        if ;; 0: out of memory, 2: out of table space (synth/loader.rs ALLOC_*)
+        if ;; synth/loader.rs ALLOC_*: 0 out of memory, 2 out of table space, 3 ftalloc
+           ;; failed, 4 ftalloc's range unusable; as a `failure`: 0, 1, 2, 3
           local.get $res
-          i32.const 2
-          i32.eq
+          i32.const 1
+          i32.sub
+          i32.const 0
+          local.get $res
+          select
           global.set $why
+          ;; Give back the slots of the libraries placed before this one (op 6: release;
+          ;; nothing unless main exports ftfree): nothing of this dlopen remains.
+          i32.const 6
+          local.get $list
+          local.get $i
+          call $each
           local.get $n
           if local.get $list call $free end
           local.get $lib
@@ -607,6 +618,12 @@
     i32.load offset=8
     local.set $n
     i32.const 5
+    local.get $list
+    local.get $n
+    call $each
+    ;; Then give their table slots back (op 6: release, with main's ftfree), once no
+    ;; destructor can call into any of them any more.
+    i32.const 6
     local.get $list
     local.get $n
     call $each

@@ -1,0 +1,1 @@
+int small_fn(void) { return 3; }

@@ -1,0 +1,1 @@
+int three_add(int a, int b) { return a + b; }
