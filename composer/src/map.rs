@@ -3,8 +3,8 @@
 
 use crate::layout::Layout;
 use crate::parse::{Library, MainModule};
-use crate::synth::ftalloc::TableAllocator;
 use crate::resolve::{Binding, FuncSource, GotTarget, LibId, Resolution};
+use crate::synth::ftalloc::TableAllocator;
 use std::fmt::Write as _;
 
 /// Dependency-first load order starting at `root` (what the provider computes at `dlopen`).

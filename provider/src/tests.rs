@@ -1042,8 +1042,14 @@ fn abort_names_table_exhaustion() {
 #[test]
 fn abort_names_the_table_allocator() {
     for (why, text) in [
-        (Failure::Allocator, "out of table space (main's ftalloc gave no slots)"),
-        (Failure::AllocatorRange, "main's ftalloc returned slots wasm-dl cannot use"),
+        (
+            Failure::Allocator,
+            "out of table space (main's ftalloc gave no slots)",
+        ),
+        (
+            Failure::AllocatorRange,
+            "main's ftalloc returned slots wasm-dl cannot use",
+        ),
     ] {
         let mut d = dl(&greet_set());
         let o = open(&mut d, "libgreet.so", RTLD_NOW);

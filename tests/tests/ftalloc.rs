@@ -45,7 +45,9 @@ fn flags_main_exports_the_table_allocator() -> Result<()> {
 fn link_map_names_the_table_allocator() -> Result<()> {
     let lib = build_lib(&[CSource::inline("x.c", LIB)], &[])?;
     let map = |extra: &str| -> Result<String> {
-        Ok(compose(main_with(extra)?, lib.clone())?.map.unwrap_or_default())
+        Ok(compose(main_with(extra)?, lib.clone())?
+            .map
+            .unwrap_or_default())
     };
     let line = |m: &str| {
         m.lines()
@@ -55,7 +57,10 @@ fn link_map_names_the_table_allocator() -> Result<()> {
     };
     assert!(line(&map("")?).contains("table.grow of main's table"));
     let both = line(&map(&format!("{FTALLOC}{FTFREE}"))?);
-    assert!(both.contains("main's `ftalloc`") && both.contains("`ftfree`"), "{both}");
+    assert!(
+        both.contains("main's `ftalloc`") && both.contains("`ftfree`"),
+        "{both}"
+    );
     let alloc_only = line(&map(FTALLOC)?);
     assert!(alloc_only.contains("no `ftfree`"), "{alloc_only}");
     Ok(())

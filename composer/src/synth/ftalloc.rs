@@ -120,7 +120,10 @@ pub fn emit_alloc(
 
 /// The warning for an all-PIC set whose `-shared` main exports `ftalloc`: the root module
 /// wasm-dl synthesizes owns the table and grows it, so the PIC main's allocator is not asked.
-pub fn ignored_in_pic_main(main: &MainModule<'_>, libs: &[crate::parse::Library<'_>]) -> Option<String> {
+pub fn ignored_in_pic_main(
+    main: &MainModule<'_>,
+    libs: &[crate::parse::Library<'_>],
+) -> Option<String> {
     let pic_main = libs.first().filter(|_| main.synthesized)?;
     pic_main
         .funcs

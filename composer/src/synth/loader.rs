@@ -372,35 +372,35 @@ pub fn encode(
                         );
                         ins.local_get(0).global_set(tb);
                     } else {
-                    ins.table_size(0)
-                        .i32_const(talign - 1)
-                        .i32_add()
-                        .i32_const(-talign)
-                        .i32_and()
-                        .local_tee(0)
-                        // A table past MAX_TABLE_SLOTS is refused before wasmtime tries to
-                        // allocate it (a huge `table.grow` may abort the program, not fail).
-                        .i32_const(room as i32)
-                        .i32_gt_u()
-                        .if_(BlockType::Empty)
-                        .i32_const(ALLOC_NO_TABLE)
-                        .return_()
-                        .end()
-                        .ref_null(wasm_encoder::HeapType::FUNC)
-                        .local_get(0)
-                        .table_size(0)
-                        .i32_sub()
-                        .i32_const(slots as i32)
-                        .i32_add()
-                        .table_grow(0)
-                        .i32_const(-1)
-                        .i32_eq()
-                        .if_(BlockType::Empty)
-                        .i32_const(ALLOC_NO_TABLE)
-                        .return_()
-                        .end()
-                        .local_get(0)
-                        .global_set(tb);
+                        ins.table_size(0)
+                            .i32_const(talign - 1)
+                            .i32_add()
+                            .i32_const(-talign)
+                            .i32_and()
+                            .local_tee(0)
+                            // A table past MAX_TABLE_SLOTS is refused before wasmtime tries to
+                            // allocate it (a huge `table.grow` may abort the program, not fail).
+                            .i32_const(room as i32)
+                            .i32_gt_u()
+                            .if_(BlockType::Empty)
+                            .i32_const(ALLOC_NO_TABLE)
+                            .return_()
+                            .end()
+                            .ref_null(wasm_encoder::HeapType::FUNC)
+                            .local_get(0)
+                            .table_size(0)
+                            .i32_sub()
+                            .i32_const(slots as i32)
+                            .i32_add()
+                            .table_grow(0)
+                            .i32_const(-1)
+                            .i32_eq()
+                            .if_(BlockType::Empty)
+                            .i32_const(ALLOC_NO_TABLE)
+                            .return_()
+                            .end()
+                            .local_get(0)
+                            .global_set(tb);
                     }
                     // The library's own init fills its function slots (see `library`).
                     for got in &layout.got_by_lib[j] {
