@@ -5,8 +5,9 @@
 #   WASM_DL_CACHE=/some/dir scripts/setup.sh
 #
 # Needs: Debian 12 (bookworm) with rustup. Installs the apt packages clang-19, lld-19,
-# libclang-rt-19-dev-wasm32, wasi-libc and the rustup targets wasm32-wasip1, wasm32-wasip2 (its PIC
-# libc.a makes the libc.so of all-PIC input sets), wasm32-unknown-unknown; jco (npm) into
+# libclang-rt-19-dev-wasm32, wasi-libc, cmake (examples/cmake-plugins) and the rustup targets
+# wasm32-wasip1, wasm32-wasip2 (its PIC libc.a makes the libc.so of all-PIC input sets),
+# wasm32-unknown-unknown; jco (npm) into
 # $WASM_DL_CACHE/jco and a Python venv $WASM_DL_CACHE/venv with scripts/python-requirements.txt
 # (wasm-tools, zstandard, componentize-py). Everything the tests use comes from here or from apt.
 #
@@ -22,7 +23,7 @@
 # Prints the sysroot path as its last line only with --print-sysroot.
 set -euo pipefail
 
-APT_PACKAGES=(clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc)
+APT_PACKAGES=(clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc cmake)
 RUST_TARGETS=(wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown)
 CACHE="${WASM_DL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-dl}"
 SYSROOT="$CACHE/sysroot"

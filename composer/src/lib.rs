@@ -18,12 +18,17 @@ pub mod flags;
 pub(crate) mod host;
 pub mod index;
 pub mod layout;
+pub mod linker;
 pub mod map;
 pub mod parse;
 pub mod provider;
 pub mod resolve;
+#[cfg(feature = "run")]
+pub mod run;
 pub mod synth;
 pub mod wit;
+
+pub use linker::{Linked, Linker};
 
 use anyhow::{bail, Context, Result};
 use wasi_preview1_component_adapter_provider::{
@@ -78,6 +83,10 @@ pub struct Composer {
     provider: ProviderMode,
     link: resolve::LinkOptions,
     want_map: bool,
+    /// The root's stack for an all-PIC set ([`Composer::stack_size`]).
+    stack_size: Option<u32>,
+    /// Adapters given by the user ([`Composer::adapter`]).
+    adapters: Vec<Input>,
 }
 
 /// A finished composition.
@@ -152,6 +161,27 @@ impl Composer {
     /// Makes duplicate symbol definitions an error instead of a warning.
     pub fn strict(mut self, yes: bool) -> Self {
         self.link.strict = yes;
+        self
+    }
+
+    /// The size in bytes of the stack the composer gives an all-PIC set (the stack of the root
+    /// module it synthesizes; default 1 MiB). An ordinary main module has a stack of its own
+    /// (wasm-ld's `-z stack-size=N`): the option then only adds a warning.
+    pub fn stack_size(mut self, bytes: u32) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Uses `bytes` as the adapter for main's imports from core module `name`, as
+    /// wit-component's `ComponentEncoder::adapter`: `wasi_snapshot_preview1` replaces the WASI
+    /// adapter wasm-dl embeds (the command or reactor one of
+    /// `wasi-preview1-component-adapter-provider`); another name adapts an ordinary main's
+    /// imports from that module (libraries reach only WASI and `wasm-dl` on the host side).
+    pub fn adapter(mut self, name: impl Into<String>, bytes: Vec<u8>) -> Self {
+        self.adapters.push(Input {
+            name: name.into(),
+            bytes,
+        });
         self
     }
 
@@ -231,11 +261,20 @@ impl Composer {
         // Pass 5: encode.
         // A main that exports `wasi:cli/run` itself (a preview 2 command, as the root of a
         // wasip2 all-PIC set) needs only WASI preview 1 functions, not a command.
-        let adapter = if main.exports_run {
-            WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
-        } else {
-            WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER
+        let user_adapter = |name: &str| self.adapters.iter().find(|a| a.name == name);
+        let adapter: &[u8] = match user_adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME) {
+            Some(a) => a.bytes.as_slice(),
+            None if main.exports_run => WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            None => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
         };
+        let mut warnings = Vec::new();
+        if self.stack_size.is_some() && !main.synthesized {
+            warnings.push(format!(
+                "{}: the stack size given is not used: an ordinary main module has its own \
+                 stack (link it with `-Wl,-z,stack-size=N`)",
+                main.name
+            ));
+        }
         host::check_wasi_p1(&libs, &res, adapter)?;
         // What main gained for the libraries, to name them if wit-component refuses it.
         let gained = || {
@@ -263,7 +302,28 @@ impl Composer {
             .validate(true)
             .module(&patched_main)
             .with_context(gained)?
-            .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)?;
+            .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
+            .with_context(|| format!("the {WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME} adapter"))?;
+        for a in &self.adapters {
+            if a.name == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME {
+                continue;
+            }
+            if a.name == DL_MODULE || main.synthesized {
+                bail!(
+                    "adapter `{}`: wasm-dl adapts only `{WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME}` {}; \
+                     leave this adapter out",
+                    a.name,
+                    if main.synthesized {
+                        "in an all-PIC set (its libraries reach the host only through WASI)"
+                    } else {
+                        "and provides `wasm-dl` itself"
+                    }
+                );
+            }
+            encoder
+                .adapter(&a.name, &a.bytes)
+                .with_context(|| format!("adapter `{}`", a.name))?;
+        }
         if uses_dl {
             encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
         }
@@ -291,9 +351,10 @@ impl Composer {
         let map = self
             .want_map
             .then(|| map::render(&main, &libs, &res, &layout));
+        warnings.extend(res.warnings);
         Ok(Composed {
             component,
-            warnings: res.warnings,
+            warnings,
             map,
         })
     }
@@ -392,7 +453,7 @@ impl Composer {
         if let Some(pic_main) = libs.first_mut() {
             pic_main.ctor = None;
         }
-        let bytes = synth::root::encode(&libs[0], &libs)?;
+        let bytes = synth::root::encode(&libs[0], &libs, self.stack_size)?;
         let root: &'a Input = root.insert(Input {
             name: main_input.name.clone(),
             bytes,

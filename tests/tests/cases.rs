@@ -41,8 +41,9 @@
 //!   expected output (a feature it lacks); without it, the peer's program must print it too.
 //!
 //! Success cases also run under jco (`::jco`). All-PIC success cases (`main-flags` `pic`) also
-//! run as `::peer`: built with plain `env` dl imports, composed by wasm-dl and linked by
-//! `wasm-tools component link --use-built-in-libdl` from the same files, both run in wasmtime.
+//! run as `::peer`: built with plain `env` dl imports, one `component link` command line
+//! (`--use-built-in-libdl main.so libc.so ... --dl-openable NAME=LIB ...`) is run through
+//! `wasm-dl link` and through `wasm-tools component link`, both programs run in wasmtime.
 //! Both tools come from `scripts/setup.sh`; with `CI` set, a missing one is a failure.
 //!
 //! Run a single case with `cargo test -p wasm-dl-tests --test cases -- plugin-app`.
@@ -424,7 +425,14 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
     let mut aliases = words(&files.text("aliases")?);
     // `compose-options`: CLI flags (`--strict`, `--stub-missing`), mapped to the API's builder.
     aliases.extend(words(&files.text("compose-options")?));
-    let composed = compose(via, &main, &libs, &aliases)?;
+    let composed = match via {
+        // The peer's own command line, run through `wasm-dl link` (its drop-in).
+        Via::Peer => {
+            let linked = words(&files.text("main.needs")?);
+            wasm_dl_tests::peer::link_wasm_dl(&main, &libs, &linked).map_err(|e| format!("{e:#}"))
+        }
+        _ => compose(via, &main, &libs, &aliases)?,
+    };
 
     if is_error_case {
         let expected = files
