@@ -4,9 +4,9 @@
 #   scripts/setup.sh            # idempotent; silent and fast when everything is there
 #   WASM_DL_CACHE=/some/dir scripts/setup.sh
 #
-# Needs: Debian 12 (bookworm) with rustup. Installs the apt packages clang-19, lld-19,
-# libclang-rt-19-dev-wasm32, wasi-libc, cmake (examples/cmake-plugins) and the rustup targets
-# wasm32-wasip1, wasm32-wasip2 (its PIC libc.a makes the libc.so of all-PIC input sets),
+# Needs: Debian 12 (bookworm) with rustup. Installs the apt packages clang-19, lld-19, clang-22,
+# lld-22, libclang-rt-{19,22}-dev-wasm32, wasi-libc, cmake (examples/cmake-plugins) and the rustup
+# targets wasm32-wasip1, wasm32-wasip2 (its PIC libc.a makes the libc.so of all-PIC input sets),
 # wasm32-unknown-unknown; jco (npm) into
 # $WASM_DL_CACHE/jco and a Python venv $WASM_DL_CACHE/venv with scripts/python-requirements.txt
 # (wasm-tools, zstandard, componentize-py). Everything the tests use comes from here or from apt.
@@ -23,7 +23,10 @@
 # Prints the sysroot path as its last line only with --print-sysroot.
 set -euo pipefail
 
-APT_PACKAGES=(clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc cmake)
+# clang-22/lld-22 (bookworm-security): the second LLVM of the case matrix, and the one that emits
+# the standard exception-handling encoding that setjmp/longjmp needs.
+APT_PACKAGES=(clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc clang-22 lld-22
+  libclang-rt-22-dev-wasm32 cmake)
 RUST_TARGETS=(wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown)
 CACHE="${WASM_DL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-dl}"
 SYSROOT="$CACHE/sysroot"
@@ -57,7 +60,7 @@ if ((${#missing[@]})); then
   fi
   say "installing ${missing[*]}"
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # --- rustup targets ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
 
 use crate::layout::{self, Layout};
 use crate::parse::Library;
-use crate::resolve::{Binding, FuncSource, Resolution};
+use crate::resolve::{Binding, FuncSource, Resolution, TagSource};
 use crate::synth::{atexit, env, main_module};
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::{InstanceSection, ModuleArg, RawSection};
@@ -76,6 +76,17 @@ pub fn import_names(
             Binding::Memory => (MAIN.to_string(), "memory".to_string()),
             Binding::Table => (MAIN.to_string(), main_module::TABLE_EXPORT.to_string()),
             Binding::StackPointer => (MAIN.to_string(), "__stack_pointer".to_string()),
+            Binding::Tag(TagSource::Main(t)) => (MAIN.to_string(), main_module::tag_export(t)),
+            Binding::Tag(TagSource::Lib(m, k)) => {
+                let tag = libs[m.index()]
+                    .tags
+                    .get(*k as usize)
+                    .ok_or_else(|| anyhow!("internal error: tag {k} out of range"))?;
+                (
+                    layout::group_module(layout.group_of[m.index()]),
+                    layout::export_name(*m, &tag.0),
+                )
+            }
             Binding::OwnStack => (ENV.to_string(), env::stack_pointer(lib.0)),
             Binding::MemoryBase => (ENV.to_string(), env::memory_base(lib.0)),
             Binding::TableBase => (ENV.to_string(), env::table_base(lib.0)),

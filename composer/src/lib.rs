@@ -199,8 +199,8 @@ impl Composer {
     /// Runs the pipeline and returns the component with the warnings.
     pub fn compose_report(&self) -> Result<Composed> {
         // Pass 1: parse.
-        let mut root = None;
-        let (main, libs) = self.parse(&mut root)?;
+        let (mut root, mut runtime) = (None, None);
+        let (main, libs) = self.parse(&mut root, &mut runtime)?;
         if !main.synthesized {
             check_main(&main, !libs.is_empty())?;
         }
@@ -250,7 +250,13 @@ impl Composer {
             None => std::borrow::Cow::Borrowed(main.bytes),
         };
         let patched_main =
-            synth::main_module::patch(&main, &main_bytes, &res.reexports, &res.main_new_slots)?;
+            synth::main_module::patch(
+                &main,
+                &main_bytes,
+                &res.reexports,
+                &res.main_new_slots,
+                &res.main_tags,
+            )?;
         let uses_dl = !main.dl_imports.is_empty()
             || !res.startup.is_empty()
             || res.reexports.iter().any(|h| h.module == DL_MODULE)
@@ -427,8 +433,28 @@ fn main_slots(
 impl Composer {
     /// Pass 1 on every input, plus the checks across libraries. A position-independent main
     /// (all-PIC input set) becomes the first library, and `root` receives the main module
-    /// synthesized in its place (see `synth::root`).
+    /// synthesized in its place (see `synth::root`). When some module calls the setjmp runtime
+    /// and no input defines it, `runtime` receives wasm-dl's (`synth::sjlj`), the last library.
     fn parse<'a>(
+        &'a self,
+        root: &'a mut Option<Input>,
+        runtime: &'a mut Option<Input>,
+    ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
+        let (main, mut libs) = self.parse_inputs(root)?;
+        if synth::sjlj::needed(&main, &libs) {
+            let input: &'a Input = runtime.insert(Input {
+                name: synth::sjlj::NAME.to_string(),
+                bytes: synth::sjlj::module(),
+            });
+            libs.push(
+                parse::library(input)
+                    .context("internal error: wasm-dl's setjmp runtime does not parse")?,
+            );
+        }
+        Ok((main, libs))
+    }
+
+    fn parse_inputs<'a>(
         &'a self,
         root: &'a mut Option<Input>,
     ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
@@ -436,7 +462,7 @@ impl Composer {
         let pic = synth::root::is_pic_main(&main_input.bytes);
         let mut libs = Vec::with_capacity(self.libs.len() + 1);
         if pic {
-            libs.push(parse::library(main_input)?);
+            libs.push(parse::library_as(main_input, parse::Role::PicMain)?);
         }
         for (i, lib) in self.libs.iter().enumerate() {
             let mut parsed = parse::library(lib)?;

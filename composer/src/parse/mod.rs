@@ -8,7 +8,7 @@ mod checks;
 mod library;
 mod main;
 
-pub use library::library;
+pub use library::{library, library_as, Role};
 pub use main::{main_module, MainGot, MainImport, MainModule};
 
 use anyhow::{anyhow, bail, Result};
@@ -30,8 +30,8 @@ pub enum ImportKind {
     Memory,
     /// A table.
     Table,
-    /// A tag (exception handling); never satisfiable here.
-    Tag,
+    /// A tag (exception handling) whose payload is this function type's parameters.
+    Tag(FuncType),
 }
 
 /// One import of a library.
@@ -84,6 +84,9 @@ pub struct Library<'a> {
     /// Exports `dylink.0` EXPORT_INFO marks hidden or local: module exports, but not symbols
     /// (neither in [`Library::funcs`] / [`Library::data`] nor visible to `dlsym`).
     pub hidden: hashbrown::HashSet<String>,
+    /// Exported tags that are symbols (exception handling: `__cpp_exception`, `__c_longjmp`, or
+    /// a tag of its own), in export order, with their types.
+    pub tags: Vec<(String, FuncType)>,
     /// Tables it defines itself (`wasm-ld -shared` defines none): each is a table of the
     /// component, which runtimes count (see `encode::MAX_STORE_TABLES`).
     pub own_tables: u32,
@@ -139,7 +142,16 @@ fn validate(name: &str, bytes: &[u8]) -> Result<()> {
     }
     Validator::new_with_features(features())
         .validate_all(bytes)
-        .map_err(|e| anyhow!("{name}: invalid WebAssembly module: {e}"))?;
+        .map_err(|e| {
+            let hint = if e.message().contains("legacy_exceptions") {
+                " (it uses the legacy exception-handling encoding, `try`/`catch`, which LLVM \
+                 emits by default and wasmtime does not run: rebuild it with LLVM 20 or later \
+                 and `-mllvm -wasm-use-legacy-eh=false`)"
+            } else {
+                ""
+            };
+            anyhow!("{name}: invalid WebAssembly module: {e}{hint}")
+        })?;
     Ok(())
 }
 
