@@ -10,10 +10,15 @@ use wasmparser::{
     Dylink0Subsection, ExternalKind, FuncType, KnownCustom, Parser, Payload, SymbolFlags, TypeRef,
 };
 
-/// Reads a shared library.
+/// Reads a shared library (validating it first).
 pub fn library(input: &Input) -> Result<Library<'_>> {
+    validate(&input.name, &input.bytes)?;
+    read_library(input)
+}
+
+/// Reads a shared library that [`super::validate_inputs`] validated.
+pub(crate) fn read_library(input: &Input) -> Result<Library<'_>> {
     let name = &input.name;
-    validate(name, &input.bytes)?;
     let mut lib = Library {
         name: name.clone(),
         name_bytes: name.as_bytes().to_vec(),
