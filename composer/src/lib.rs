@@ -26,6 +26,7 @@ pub mod resolve;
 #[cfg(feature = "run")]
 pub mod run;
 pub mod synth;
+pub mod validate;
 pub mod wit;
 
 pub use linker::{Linked, Linker};
@@ -198,9 +199,29 @@ impl Composer {
 
     /// Runs the pipeline and returns the component with the warnings.
     pub fn compose_report(&self) -> Result<Composed> {
-        // Pass 1: parse.
         let (mut root, mut runtime) = (None, None);
-        let (main, libs) = self.parse(&mut root, &mut runtime)?;
+        let (root, runtime) = (&mut root, &mut runtime);
+        std::thread::scope(|scope| {
+            // Pass 1: parse. The inputs' function bodies are validated in the background
+            // meanwhile (see `validate`).
+            let (main, mut libs, validated, pending) = self.parse_validated(scope, root)?;
+            add_runtime(&main, &mut libs, runtime)?;
+            let composed = self.compose_parsed(&main, &libs, &validated);
+            // Nothing made from the inputs' bodies is accepted before they are known to be
+            // valid; an invalid body is the error to report, also when composing failed on it.
+            pending.wait()?;
+            composed
+        })
+    }
+
+    /// Passes 2 to 5 on the parsed inputs.
+    fn compose_parsed(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        validated: &[validate::ValidatedModule<'_>],
+    ) -> Result<Composed> {
+        let (main, libs) = (main, libs);
         if !main.synthesized {
             check_main(&main, !libs.is_empty())?;
         }
@@ -336,6 +357,21 @@ impl Composer {
         let component = encoder.encode().with_context(gained)?;
         let group_modules =
             synth::merge::group_modules(&libs, rewritten, &slot_tables, &import_names, &layout)?;
+        // The modules of a group of one library are that library rewritten, most of its
+        // function bodies copied byte for byte: the output's validation skips the copies it
+        // can prove valid from the input's validation (see `validate::component`).
+        let copies: Vec<validate::Copied<'_>> = layout
+            .groups
+            .iter()
+            .zip(&group_modules)
+            .filter_map(|(members, module)| match members.as_slice() {
+                [one] => Some(validate::Copied {
+                    module,
+                    input: validated.get(one.index())?,
+                }),
+                _ => None,
+            })
+            .collect();
         // The plugged component is validated as a whole, which covers this one.
         let plug = self.provider == ProviderMode::Embedded && uses_dl;
         let component = encode::Appender::new(component)?.append(
@@ -347,10 +383,10 @@ impl Composer {
                 atexit: atexit_module.as_deref(),
                 loader: &loader_module,
             },
-            !plug,
+            (!plug).then_some(copies.as_slice()),
         )?;
         let component = if plug {
-            encode::plug_provider(&component, &layout.index)?
+            encode::plug_provider(&component, &layout.index, &copies)?
         } else {
             component
         };
@@ -441,16 +477,7 @@ impl Composer {
         runtime: &'a mut Option<Input>,
     ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
         let (main, mut libs) = self.parse_inputs(root)?;
-        if synth::sjlj::needed(&main, &libs) {
-            let input: &'a Input = runtime.insert(Input {
-                name: synth::sjlj::NAME.to_string(),
-                bytes: synth::sjlj::module(),
-            });
-            libs.push(
-                parse::library(input)
-                    .context("internal error: wasm-dl's setjmp runtime does not parse")?,
-            );
-        }
+        add_runtime(&main, &mut libs, runtime)?;
         Ok((main, libs))
     }
 
@@ -458,14 +485,68 @@ impl Composer {
         &'a self,
         root: &'a mut Option<Input>,
     ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
+        std::thread::scope(|scope| {
+            let (main, libs, _, pending) = self.parse_validated(scope, root)?;
+            pending.wait()?;
+            Ok((main, libs))
+        })
+    }
+
+    /// [`Composer::parse`], also returning what each library's validation saw (for the
+    /// output's validation; see `validate`).
+    fn parse_validated<'scope, 'a: 'scope>(
+        &'a self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        root: &'a mut Option<Input>,
+    ) -> Result<(
+        parse::MainModule<'a>,
+        Vec<parse::Library<'a>>,
+        Vec<validate::ValidatedModule<'a>>,
+        validate::Pending<'scope, 'a>,
+    )> {
         let main_input = self.main.as_ref().context("no main module given")?;
         let pic = synth::root::is_pic_main(&main_input.bytes);
+        // Every input is validated first, all together: their function bodies on all cores
+        // (see `validate`). `validated[j]` is library j's (the PIC main's first).
+        let mut order: Vec<&Input> = Vec::with_capacity(self.libs.len() + 1);
+        if pic {
+            order.push(main_input);
+        }
+        order.extend(&self.libs);
+        if !pic {
+            order.push(main_input);
+        }
+        let named: Vec<(&str, &[u8])> = order
+            .iter()
+            .map(|i| (i.name.as_str(), i.bytes.as_slice()))
+            .collect();
+        let (mut validated, pending) = parse::validate_inputs(scope, &named)?;
+        if !pic {
+            validated.pop();
+        }
+        match self.read_inputs(main_input, pic, root) {
+            Ok((main, libs)) => Ok((main, libs, validated, pending)),
+            // An invalid body is the first error (as it was when validation came first).
+            Err(e) => {
+                pending.wait()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads the validated inputs (see [`Composer::parse`]).
+    fn read_inputs<'a>(
+        &'a self,
+        main_input: &'a Input,
+        pic: bool,
+        root: &'a mut Option<Input>,
+    ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
         let mut libs = Vec::with_capacity(self.libs.len() + 1);
         if pic {
-            libs.push(parse::library_as(main_input, parse::Role::PicMain)?);
+            libs.push(parse::read_library_as(main_input, parse::Role::PicMain)?);
         }
         for (i, lib) in self.libs.iter().enumerate() {
-            let mut parsed = parse::library(lib)?;
+            let mut parsed = parse::read_library(lib)?;
             if let Some(Some(name)) = self.lib_names.get(i) {
                 parsed.name_bytes = name.clone();
             }
@@ -473,7 +554,7 @@ impl Composer {
         }
         check_names(&libs)?;
         if !pic {
-            return Ok((parse::main_module(main_input)?, libs));
+            return Ok((parse::read_main(main_input)?, libs));
         }
         // The PIC main's entry point runs its constructors (crt1-command does).
         if let Some(pic_main) = libs.first_mut() {
@@ -529,6 +610,26 @@ impl Composer {
         let layout = layout::layout(main, libs, &aliases, &mut res);
         Ok((res, layout))
     }
+}
+
+/// Appends wasm-dl's setjmp runtime (`synth::sjlj`) to the libraries when some module calls it
+/// and no input defines it; `runtime` holds its bytes.
+fn add_runtime<'a>(
+    main: &parse::MainModule<'_>,
+    libs: &mut Vec<parse::Library<'a>>,
+    runtime: &'a mut Option<Input>,
+) -> Result<()> {
+    if synth::sjlj::needed(main, libs) {
+        let input: &'a Input = runtime.insert(Input {
+            name: synth::sjlj::NAME.to_string(),
+            bytes: synth::sjlj::module(),
+        });
+        libs.push(
+            parse::library(input)
+                .context("internal error: wasm-dl's setjmp runtime does not parse")?,
+        );
+    }
+    Ok(())
 }
 
 fn check_names(libs: &[parse::Library<'_>]) -> Result<()> {

@@ -29,15 +29,20 @@ impl Role {
     }
 }
 
-/// Reads a shared library.
+/// Reads a shared library (validating it first).
 pub fn library(input: &Input) -> Result<Library<'_>> {
-    library_as(input, Role::Library)
+    validate(&input.name, &input.bytes)?;
+    read_library(input)
 }
 
-/// Reads a `dylink.0` module in the given role (a PIC main is read as a library).
-pub fn library_as(input: &Input, role: Role) -> Result<Library<'_>> {
+/// Reads a shared library that [`super::validate_inputs`] validated.
+pub(crate) fn read_library(input: &Input) -> Result<Library<'_>> {
+    read_library_as(input, Role::Library)
+}
+
+/// Reads a validated `dylink.0` module in the given role (a PIC main is read as a library).
+pub(crate) fn read_library_as(input: &Input, role: Role) -> Result<Library<'_>> {
     let name = &input.name;
-    validate(name, &input.bytes)?;
     let mut lib = Library {
         name: name.clone(),
         name_bytes: name.as_bytes().to_vec(),

@@ -93,10 +93,15 @@ impl MainModule<'_> {
     }
 }
 
-/// Reads the main module.
+/// Reads the main module (validating it first).
 pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
+    validate(&input.name, &input.bytes)?;
+    read_main(input)
+}
+
+/// Reads a main module that [`super::validate_inputs`] validated.
+pub(crate) fn read_main(input: &Input) -> Result<MainModule<'_>> {
     let name = &input.name;
-    validate(name, &input.bytes)?;
     let mut main = MainModule {
         name: name.clone(),
         bytes: &input.bytes,

@@ -8,11 +8,13 @@ mod checks;
 mod library;
 mod main;
 
-pub use library::{library, library_as, Role};
+pub use library::{library, Role};
+pub(crate) use library::{read_library, read_library_as};
+pub(crate) use main::read_main;
 pub use main::{main_module, MainGot, MainImport, MainModule};
 
 use anyhow::{anyhow, bail, Result};
-use wasmparser::{FuncType, Operator, Parser, ValType, Validator, WasmFeatures};
+use wasmparser::{FuncType, Operator, Parser, ValType, WasmFeatures};
 
 /// What a core import asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,24 +136,36 @@ pub fn features() -> WasmFeatures {
 }
 
 fn validate(name: &str, bytes: &[u8]) -> Result<()> {
+    check_kind(name, bytes)?;
+    crate::validate::inputs(&[(name, bytes)])?;
+    Ok(())
+}
+
+/// Validates input modules (`(name, bytes)`), every function body once, on all cores, in
+/// threads of `scope` (see [`crate::validate::inputs_in`]: wait for the [`crate::validate::Pending`]
+/// before accepting anything made from the bodies); the error names the first invalid input in
+/// the order given.
+pub fn validate_inputs<'scope, 'a: 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    inputs: &[(&str, &'a [u8])],
+) -> Result<(
+    Vec<crate::validate::ValidatedModule<'a>>,
+    crate::validate::Pending<'scope, 'a>,
+)> {
+    for (name, bytes) in inputs {
+        check_kind(name, bytes)?;
+    }
+    crate::validate::inputs_in(scope, inputs)
+}
+
+/// Rejects what is not a core module, naming what it is.
+fn check_kind(name: &str, bytes: &[u8]) -> Result<()> {
     if !bytes.starts_with(b"\0asm") {
         bail!("{name}: not a WebAssembly file (it does not start with the `\\0asm` magic)");
     }
     if Parser::is_component(bytes) {
         bail!("{name}: is a component; wasm-dl takes core modules built by clang/wasm-ld");
     }
-    Validator::new_with_features(features())
-        .validate_all(bytes)
-        .map_err(|e| {
-            let hint = if e.message().contains("legacy_exceptions") {
-                " (it uses the legacy exception-handling encoding, `try`/`catch`, which LLVM \
-                 emits by default and wasmtime does not run: rebuild it with LLVM 20 or later \
-                 and `-mllvm -wasm-use-legacy-eh=false`)"
-            } else {
-                ""
-            };
-            anyhow!("{name}: invalid WebAssembly module: {e}{hint}")
-        })?;
     Ok(())
 }
 
