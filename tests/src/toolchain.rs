@@ -372,7 +372,9 @@ pub fn link_against(name: &str, bytes: &[u8]) -> Result<String> {
         std::fs::write(tmp.path(), bytes)?;
         tmp.persist(&file).map_err(|e| e.error)?;
     }
-    Ok(format!("-Wl,{}", file.display()))
+    // `-Bdynamic`: wasm-ld 22 refuses to link an executable against a `.so` without it
+    // ("attempted static link of dynamic object"); wasm-ld 19 accepts it too.
+    Ok(format!("-Wl,-Bdynamic,{}", file.display()))
 }
 
 /// Rust's wasm32-wasip2 self-contained libraries (`libc.a` built PIC, `crt1-command.o`), which
