@@ -9,8 +9,9 @@
 #   all-PIC: a -shared main.so with the libc.so, libc++.so and libc++abi.so that componentize-py
 #            (PyPI) bundles (extracted by scripts/componentize-py-libs.py).
 #
-# The plugins are the same PIC libgreet.so and libshout.so in both. Everything is compiled
-# -fno-exceptions (Debian's libc++ is built without exceptions). --native also builds the same
+# compose's warnings (one per weak definition several modules share: normal for C++, see
+# README.md) go to build/*.warnings. The plugins are the same PIC libgreet.so and libshout.so in
+# both. Everything is compiled -fno-exceptions (Debian's libc++ is built without exceptions). --native also builds the same
 # sources with g++ and diffs the outputs (tests/tests/cxx.rs does all of this too).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -39,9 +40,9 @@ done
 #    vtables, main's Registry) and, with --export-if-defined, main's copies of what the plugins
 #    define weakly too (Describable's type info, the inline variable and its guard), so that one
 #    definition wins, as with -rdynamic on Linux.
-read -r -a FLAGS < <("$WASM_DL" flags main "$B/libgreet.so" "$B/libshout.so" 2>/dev/null)
+mapfile -t FLAGS < <("$WASM_DL" flags main "$B/libgreet.so" "$B/libshout.so" 2>/dev/null)
 "${CXX[@]}" "$EX/main.cpp" -L/usr/lib/llvm-19/lib/wasm32-wasi "${FLAGS[@]}" -o "$B/main.wasm"
-"$WASM_DL" compose "$B/main.wasm" "$B/libgreet.so" "$B/libshout.so" -o "$B/app-static.wasm" 2>/dev/null
+"$WASM_DL" compose "$B/main.wasm" "$B/libgreet.so" "$B/libshout.so" -o "$B/app-static.wasm" 2>"$B/static.warnings"
 echo "== static libc++ (main.wasm + libgreet.so + libshout.so)"
 "$RUN" "$B/app-static.wasm" | tee "$B/static.out"
 
@@ -52,7 +53,7 @@ P2="$(rustc --print sysroot)/lib/rustlib/wasm32-wasip2/lib/self-contained"
 "${CXX[@]}" -fPIC -fvisibility=default -c "$EX/main.cpp" -o "$B/main.o"
 "${LD[@]}" "$P2/crt1-command.o" "$B/main.o" -o "$B/main.so"
 "$WASM_DL" compose "$B/main.so" "$W/libc.so" "$W/libc++abi.so" "$W/libc++.so" \
-  "$B/libgreet.so" "$B/libshout.so" -o "$B/app-pic.wasm" 2>/dev/null
+  "$B/libgreet.so" "$B/libshout.so" -o "$B/app-pic.wasm" 2>"$B/pic.warnings"
 echo "== all-PIC (main.so + componentize-py's libc.so, libc++.so, libc++abi.so + plugins)"
 "$RUN" "$B/app-pic.wasm" | tee "$B/pic.out"
 
