@@ -379,7 +379,7 @@ pub fn link_against(name: &str, bytes: &[u8]) -> Result<String> {
 
 /// Rust's wasm32-wasip2 self-contained libraries (`libc.a` built PIC, `crt1-command.o`), which
 /// `scripts/setup.sh` installs: the wasi-sdk style all-PIC toolchain.
-fn wasip2_lib() -> Result<PathBuf> {
+pub fn wasip2_lib() -> Result<PathBuf> {
     let out = Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()
