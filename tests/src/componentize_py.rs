@@ -36,7 +36,7 @@ pub fn extract(python: &Path) -> Result<(PathBuf, serde_json::Value)> {
     let out_dir = tools::cache_dir().join(format!("componentize-py-{COMPONENTIZE_PY}"));
     let out = run_tool(
         Command::new(python)
-            .arg(wasm_dl_tests::workspace_root().join("scripts/componentize-py-libs.py"))
+            .arg(crate::workspace_root().join("scripts/componentize-py-libs.py"))
             .arg("-q")
             .arg("-o")
             .arg(&out_dir),
