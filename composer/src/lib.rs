@@ -270,14 +270,13 @@ impl Composer {
             Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(&main, &plan)?),
             None => std::borrow::Cow::Borrowed(main.bytes),
         };
-        let patched_main =
-            synth::main_module::patch(
-                &main,
-                &main_bytes,
-                &res.reexports,
-                &res.main_new_slots,
-                &res.main_tags,
-            )?;
+        let patched_main = synth::main_module::patch(
+            &main,
+            &main_bytes,
+            &res.reexports,
+            &res.main_new_slots,
+            &res.main_tags,
+        )?;
         let uses_dl = !main.dl_imports.is_empty()
             || !res.startup.is_empty()
             || res.reexports.iter().any(|h| h.module == DL_MODULE)

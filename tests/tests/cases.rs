@@ -94,7 +94,11 @@ fn main() {
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let llvm: Vec<u32> = std::fs::read_to_string(dir.join("llvm"))
-            .map(|s| s.split_whitespace().filter_map(|w| w.parse().ok()).collect())
+            .map(|s| {
+                s.split_whitespace()
+                    .filter_map(|w| w.parse().ok())
+                    .collect()
+            })
             .unwrap_or_else(|_| wasm_dl_tests::toolchain::LLVM_VERSIONS.to_vec());
         let first = llvm.first().copied().unwrap_or(19);
         let mut vias = vec![Via::Api, Via::Cli];

@@ -252,7 +252,11 @@ pub(crate) fn read_library_as(input: &Input, role: Role) -> Result<Library<'_>> 
             "{name}: imports a shared memory (`{m}`): it was linked with `--shared-memory` \
              (clang `-pthread`), but the composition's memory is not shared; build {noun} \
              without `-pthread` / `-matomics`",
-            noun = if role == Role::Library { "the library" } else { "the main module" }
+            noun = if role == Role::Library {
+                "the library"
+            } else {
+                "the main module"
+            }
         );
     }
     for imp in &mut lib.imports {
@@ -336,7 +340,8 @@ pub(crate) fn read_library_as(input: &Input, role: Role) -> Result<Library<'_>> 
                 let ty = tag_types
                     .get(index as usize)
                     .ok_or_else(|| anyhow!("{name}: export `{ename}` names an unknown tag"))?;
-                lib.tags.push((ename.clone(), tag_type(name, &types, *ty, &ename)?));
+                lib.tags
+                    .push((ename.clone(), tag_type(name, &types, *ty, &ename)?));
             }
             ExternalKind::Memory | ExternalKind::Table => {
                 bail!(

@@ -215,12 +215,8 @@ pub(crate) fn read_main(input: &Input) -> Result<MainModule<'_>> {
                         ),
                         TypeRef::Tag(t) if imp.module == "env" => {
                             tag_types.push(t.func_type_idx);
-                            let ty = super::library::tag_type(
-                                name,
-                                &types,
-                                t.func_type_idx,
-                                imp.name,
-                            )?;
+                            let ty =
+                                super::library::tag_type(name, &types, t.func_type_idx, imp.name)?;
                             main.tag_imports.push((imp.name.to_string(), ty));
                             continue;
                         }

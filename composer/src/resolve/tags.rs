@@ -75,14 +75,22 @@ pub(super) fn bind(
     errors: &mut Vec<String>,
 ) -> TagSource {
     let (source, found, owner) = if let Some(mty) = main.tags.get(name) {
-        (TagSource::Main(name.to_string()), mty.clone(), main.name.as_str())
+        (
+            TagSource::Main(name.to_string()),
+            mty.clone(),
+            main.name.as_str(),
+        )
     } else if let Some(Def::Tag(l, k)) = defs.get(name).and_then(|list| scope.best(list, None)) {
         let lib = &libs[l.index()];
         let found = lib.tags.get(k as usize).map_or(ty, |(_, t)| t).clone();
         (TagSource::Lib(l, k), found, lib.name.as_str())
     } else {
         match res.main_tags.iter().find(|(n, _)| n == name) {
-            Some((_, t)) => (TagSource::Main(name.to_string()), t.clone(), "an earlier import"),
+            Some((_, t)) => (
+                TagSource::Main(name.to_string()),
+                t.clone(),
+                "an earlier import",
+            ),
             None => {
                 res.main_tags.push((name.to_string(), ty.clone()));
                 (TagSource::Main(name.to_string()), ty.clone(), "")
@@ -91,7 +99,9 @@ pub(super) fn bind(
     };
     if found != *ty {
         let other = if owner == "an earlier import" {
-            importer_of(name, &found, main, libs).unwrap_or(owner).to_string()
+            importer_of(name, &found, main, libs)
+                .unwrap_or(owner)
+                .to_string()
         } else {
             owner.to_string()
         };

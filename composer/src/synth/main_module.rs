@@ -230,28 +230,27 @@ fn patch_inner(
     let mut globals_done = false;
     let mut exports_done = false;
     let mut tags_done = tags.is_empty();
-    let new_tags = |module: &mut Module,
-                    existing: Option<wasmparser::TagSectionReader<'_>>|
-     -> Result<()> {
-        let mut section = TagSection::new();
-        let tag = |i: usize| TagType {
-            kind: TagKind::Exception,
-            func_type_idx: first_tag_type + i as u32,
-        };
-        for i in 0..n_tag_imports as usize {
-            section.tag(tag(i));
-        }
-        if let Some(r) = existing {
-            for t in r {
-                section.tag(RoundtripReencoder.tag_type(t?)?);
+    let new_tags =
+        |module: &mut Module, existing: Option<wasmparser::TagSectionReader<'_>>| -> Result<()> {
+            let mut section = TagSection::new();
+            let tag = |i: usize| TagType {
+                kind: TagKind::Exception,
+                func_type_idx: first_tag_type + i as u32,
+            };
+            for i in 0..n_tag_imports as usize {
+                section.tag(tag(i));
             }
-        }
-        for i in n_tag_imports as usize..tags.len() {
-            section.tag(tag(i));
-        }
-        module.section(&section);
-        Ok(())
-    };
+            if let Some(r) = existing {
+                for t in r {
+                    section.tag(RoundtripReencoder.tag_type(t?)?);
+                }
+            }
+            for i in n_tag_imports as usize..tags.len() {
+                section.tag(tag(i));
+            }
+            module.section(&section);
+            Ok(())
+        };
 
     let new_globals = |module: &mut Module,
                        existing: Option<wasmparser::GlobalSectionReader<'_>>|

@@ -11,8 +11,8 @@ use hashbrown::HashMap;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportKind,
-    ExportSection, FunctionSection, GlobalSection, ImportSection, Module, TableSection,
-    TagSection, TypeSection,
+    ExportSection, FunctionSection, GlobalSection, ImportSection, Module, TableSection, TagSection,
+    TypeSection,
 };
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 

@@ -15,8 +15,7 @@
 use crate::parse::{ImportKind, Library, MainModule};
 use wasm_encoder::{
     CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    ImportSection, MemArg, MemoryType, Module, TagKind, TagType, TypeSection,
-    ValType,
+    ImportSection, MemArg, MemoryType, Module, TagKind, TagType, TypeSection, ValType,
 };
 
 /// The runtime's functions, as LLVM names them.
@@ -28,12 +27,15 @@ pub const NAME: &str = "<wasm-dl setjmp runtime>";
 
 /// Whether some module calls a runtime function that no input defines.
 pub fn needed(main: &MainModule<'_>, libs: &[Library<'_>]) -> bool {
-    let defined = |f: &str| main.funcs.contains_key(f) || libs.iter().any(|l| l.funcs.iter().any(|(n, _)| n == f));
+    let defined = |f: &str| {
+        main.funcs.contains_key(f) || libs.iter().any(|l| l.funcs.iter().any(|(n, _)| n == f))
+    };
     let wanted = |f: &str| FUNCS.contains(&f) && !defined(f);
     main.lib_imports.iter().any(|i| wanted(&i.name))
-        || libs.iter().flat_map(|l| &l.imports).any(|i| {
-            i.module == "env" && matches!(i.kind, ImportKind::Func(_)) && wanted(&i.field)
-        })
+        || libs
+            .iter()
+            .flat_map(|l| &l.imports)
+            .any(|i| i.module == "env" && matches!(i.kind, ImportKind::Func(_)) && wanted(&i.field))
 }
 
 /// The runtime library's module (see the module docs).
