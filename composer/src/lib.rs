@@ -223,19 +223,19 @@ impl Composer {
     ) -> Result<Composed> {
         let (main, libs) = (main, libs);
         if !main.synthesized {
-            check_main(&main, !libs.is_empty())?;
+            check_main(main, !libs.is_empty())?;
         }
         // Passes 2 and 3: resolve, layout.
-        let (res, layout) = self.resolve_and_layout(&main, &libs)?;
+        let (res, layout) = self.resolve_and_layout(main, libs)?;
         // Pass 4: synthesize.
         let mut rewritten = Vec::with_capacity(libs.len());
         let mut has_start = Vec::with_capacity(libs.len());
         let mut slot_tables = Vec::with_capacity(libs.len());
         let mut import_names = Vec::with_capacity(libs.len());
-        let slot_base = slot_bases(&libs, &layout)?;
-        encode::check_table_count(&libs, layout.groups.len())?;
+        let slot_base = slot_bases(libs, &layout)?;
+        encode::check_table_count(libs, layout.groups.len())?;
         for (j, lib) in libs.iter().enumerate() {
-            let names = encode::import_names(resolve::LibId(j as u32), &libs, &res, &layout)?;
+            let names = encode::import_names(resolve::LibId(j as u32), libs, &res, &layout)?;
             let prefix = layout::export_name(resolve::LibId(j as u32), "");
             let r = synth::library::rewrite(lib, &names, &prefix, slot_base[j])?;
             import_names.push(names);
@@ -243,7 +243,7 @@ impl Composer {
             has_start.push(r.has_start);
             slot_tables.push(r.slot_table);
         }
-        let env = synth::env::EnvModule::new(&libs, &res, &layout);
+        let env = synth::env::EnvModule::new(libs, &res, &layout);
         let env_module = env.encode(
             libs.len() as u32,
             &res.gots,
@@ -259,19 +259,19 @@ impl Composer {
         let atexit_module = (!atexit_users.is_empty())
             .then(|| synth::atexit::encode(libs.len() as u32, &atexit_users));
         let loader_module = synth::loader::encode(
-            &libs,
+            libs,
             &has_start,
             &res.gots,
             &layout,
             atexit_module.is_some(),
-            &main_slots(&main, &res),
+            &main_slots(main, &res),
         );
-        let main_bytes = match synth::plt::Plan::new(&main, &res) {
-            Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(&main, &plan)?),
+        let main_bytes = match synth::plt::Plan::new(main, &res) {
+            Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(main, &plan)?),
             None => std::borrow::Cow::Borrowed(main.bytes),
         };
         let patched_main = synth::main_module::patch(
-            &main,
+            main,
             &main_bytes,
             &res.reexports,
             &res.main_new_slots,
@@ -301,14 +301,14 @@ impl Composer {
                 main.name
             ));
         }
-        host::check_wasi_p1(&libs, &res, adapter)?;
+        host::check_wasi_p1(libs, &res, adapter)?;
         // What main gained for the libraries, to name them if wit-component refuses it.
         let gained = || {
-            let list: Vec<String> = host::added(&main, &res)
+            let list: Vec<String> = host::added(main, &res)
                 .iter()
                 .filter(|h| h.module != DL_MODULE)
                 .map(|h| {
-                    let who = host::importer(&libs, h).map_or("a library", |l| l.name.as_str());
+                    let who = host::importer(libs, h).map_or("a library", |l| l.name.as_str());
                     format!("`{}.{}` for {who}", h.module, h.field)
                 })
                 .collect();
@@ -355,7 +355,7 @@ impl Composer {
         }
         let component = encoder.encode().with_context(gained)?;
         let group_modules =
-            synth::merge::group_modules(&libs, rewritten, &slot_tables, &import_names, &layout)?;
+            synth::merge::group_modules(libs, rewritten, &slot_tables, &import_names, &layout)?;
         // The modules of a group of one library are that library rewritten, most of its
         // function bodies copied byte for byte: the output's validation skips the copies it
         // can prove valid from the input's validation (see `validate::component`).
@@ -391,7 +391,7 @@ impl Composer {
         };
         let map = self
             .want_map
-            .then(|| map::render(&main, &libs, &res, &layout));
+            .then(|| map::render(main, libs, &res, &layout));
         warnings.extend(res.warnings);
         Ok(Composed {
             component,
