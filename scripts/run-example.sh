@@ -28,8 +28,11 @@ while read -r flag; do
 done < <(cargo run -q -p wasm-dl -- flags main "$B/libgreet.so" "$B/libother.so" | tr ' ' '\n')
 "${CC[@]}" -O2 -Iinclude "$EX/main.c" -o "$B/main.wasm" "${MAIN_FLAGS[@]}"
 
-# 3. Compose one component, 4. run it.
+# 3. Compose one component (for any component runtime: `wasmtime run app.wasm`), 4. run it in the
+# wasmtime embedded in wasm-dl (`wasm-dl run MAIN LIBS...` would compose in memory instead).
 rm -f "$B/app.wasm"
-cargo run -q -p wasm-dl -- compose "$B/main.wasm" "$B/libgreet.so" "$B/libother.so" -o "$B/app.wasm"
+cargo build -q -p wasm-dl
+WASM_DL="$CARGO_TARGET_DIR/debug/wasm-dl"
+"$WASM_DL" compose "$B/main.wasm" "$B/libgreet.so" "$B/libother.so" -o "$B/app.wasm"
 [ -f "$B/app.wasm" ] || { echo "run-example.sh: wasm-dl compose wrote no $B/app.wasm" >&2; exit 1; }
-cargo run -q -p wasm-dl-tests --bin wasm-dl-run -- "$B/app.wasm"
+"$WASM_DL" run "$B/app.wasm"

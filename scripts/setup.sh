@@ -4,9 +4,12 @@
 #   scripts/setup.sh            # idempotent; silent and fast when everything is there
 #   WASM_DL_CACHE=/some/dir scripts/setup.sh
 #
-# Needs: Debian 12 (bookworm) with rustup. Installs the apt packages clang-19, lld-19,
-# libclang-rt-19-dev-wasm32, wasi-libc and the rustup targets wasm32-wasip1, wasm32-wasip2 (its PIC
-# libc.a makes the libc.so of all-PIC input sets), wasm32-unknown-unknown; jco (npm) into
+# Needs: Debian 12 (bookworm) with rustup. Installs the apt packages clang-19, lld-19, clang-22,
+# lld-22, libclang-rt-{19,22}-dev-wasm32, wasi-libc, libc++-19-dev-wasm32 and
+# libc++abi-19-dev-wasm32 (wasm32 libc++.a/libc++abi.a in /usr/lib/llvm-19/lib/wasm32-wasi, headers
+# under the wasi include dir; built without exceptions), cmake (examples/cmake-plugins) and the
+# rustup targets wasm32-wasip1, wasm32-wasip2 (its PIC libc.a makes the libc.so of all-PIC input
+# sets), wasm32-unknown-unknown; jco (npm) into
 # $WASM_DL_CACHE/jco and a Python venv $WASM_DL_CACHE/venv with scripts/python-requirements.txt
 # (wasm-tools, zstandard, componentize-py). Everything the tests use comes from here or from apt.
 #
@@ -22,7 +25,10 @@
 # Prints the sysroot path as its last line only with --print-sysroot.
 set -euo pipefail
 
-APT_PACKAGES=(clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc)
+# clang-22/lld-22 (bookworm-security): the second LLVM of the case matrix, and the one that emits
+# the standard exception-handling encoding that setjmp/longjmp needs.
+APT_PACKAGES=(clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc clang-22 lld-22
+  libclang-rt-22-dev-wasm32 libc++-19-dev-wasm32 libc++abi-19-dev-wasm32 cmake)
 RUST_TARGETS=(wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown)
 CACHE="${WASM_DL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasm-dl}"
 SYSROOT="$CACHE/sysroot"
@@ -30,7 +36,7 @@ PRINT_SYSROOT=0
 for arg in "$@"; do
   case "$arg" in
     --print-sysroot) PRINT_SYSROOT=1 ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +52,7 @@ for p in "${APT_PACKAGES[@]}"; do
 done
 if ((${#missing[@]})); then
   if ! command -v apt-get >/dev/null; then
-    say "missing packages ${missing[*]} and no apt-get: install clang-19, lld-19, the wasm32 compiler-rt and wasi-libc by hand"
+    say "missing packages ${missing[*]} and no apt-get: install them by hand"
     exit 1
   fi
   SUDO=()
@@ -56,7 +62,7 @@ if ((${#missing[@]})); then
   fi
   say "installing ${missing[*]}"
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # --- rustup targets ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 //! `cargo run -p wasm-dl-bench --release [-- --quick] [-- --out FILE]`
 
 pub mod measure;
+mod real;
 pub mod report;
 pub mod runtime;
 pub mod synth;
@@ -312,6 +313,14 @@ impl Bench<'_> {
 
     fn run(&mut self) -> Result<()> {
         const WT: Tool = Tool::WasmTools;
+        // 0. Real programs (not at the tiny scale of the generator's test).
+        if self.cfg.scale != Scale::Tiny {
+            let set = real::python_set(&self.tools, &self.cfg.work)?;
+            self.real(&set)?;
+            let libc = real::componentize_py_libs()?.join("libc.so");
+            let set = real::quickjs_set(&self.tools, &self.cfg.work, &libc)?;
+            self.real(&set)?;
+        }
         let scale = self.plan.focus;
         // 1. Compose wall time, peak RSS and output size over the grid.
         let mut walls: std::collections::HashMap<(u32, u32), Results> = Default::default();

@@ -44,6 +44,11 @@ fn fmt_duration(d: Duration) -> String {
     }
 }
 
+/// A size as the tables print it.
+pub fn size_text(b: f64) -> String {
+    fmt_bytes(b)
+}
+
 fn fmt_bytes(b: f64) -> String {
     if b >= (1 << 30) as f64 {
         format!("{:.2} GiB", b / (1u64 << 30) as f64)
@@ -149,6 +154,8 @@ impl Row {
 pub struct Report {
     scale: Scale,
     machine: Vec<(String, String)>,
+    /// Real programs: wasm-dl and wasm-tools on the same all-PIC files.
+    real: Vec<Row>,
     /// wasm-dl and wasm-tools on the same all-PIC input set.
     rows: Vec<Row>,
     /// wasm-dl's non-PIC path against wasm-tools' all-PIC path (different main and libc).
@@ -198,9 +205,15 @@ impl Report {
                 "48, default Config (cranelift, parallel compilation)".into(),
             ),
         ];
+        let mut machine = machine;
+        machine.push((
+            "load average (1, 5, 15 min) at the start".into(),
+            load_average(),
+        ));
         Self {
             scale,
             machine,
+            real: Vec::new(),
             rows: Vec::new(),
             nonpic: Vec::new(),
         }
@@ -213,6 +226,15 @@ impl Report {
             row.metric, row.input, row.dl, row.wt, row.ratio
         );
         self.rows.push(row);
+    }
+
+    /// Adds a row to the real-program table.
+    pub fn push_real(&mut self, row: Row) {
+        eprintln!(
+            "bench:   [real] {} | {} | {} | {} | {}",
+            row.metric, row.input, row.dl, row.wt, row.ratio
+        );
+        self.real.push(row);
     }
 
     /// Adds a row to the non-PIC table: wasm-dl's non-PIC main against wasm-tools' all-PIC set.
@@ -240,8 +262,31 @@ impl Report {
         for (k, v) in &self.machine {
             s.push_str(&format!("- {k}: {v}\n"));
         }
+        s.push_str(&format!(
+            "- load average (1, 5, 15 min) at the end: {}\n\n\
+             The machine is shared (other builds run on its 2 cores): the subjects alternate and \
+             every value is a median, but wall times carry that noise; CPU times and sizes less \
+             so.\n",
+            load_average()
+        ));
         s.push_str(
-            "\n## Same input: the all-PIC set\n\n\
+            "\n## Real programs: the same all-PIC files\n\n\
+             Both tools compose the same files (see *What is compared* below). A goal is the \
+             issue's (#12), for the CPython set.\n\n\
+             | metric | input | wasm-dl | wasm-tools | ratio (wasm-dl ÷ wasm-tools) | goal |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        if self.real.is_empty() {
+            s.push_str("| (not measured at this scale) | | | | | |\n");
+        }
+        for r in &self.real {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                r.metric, r.input, r.dl, r.wt, r.ratio, r.goal
+            ));
+        }
+        s.push_str(
+            "\n## Synthetic libraries, same input: the all-PIC set\n\n\
              Both tools compose the same files: `main.so`, `libc.so` and the synthetic libraries \
              (see *What is compared* below).\n\n\
              | metric | input | wasm-dl | wasm-tools | ratio (wasm-dl ÷ wasm-tools) | goal |\n\
@@ -271,4 +316,12 @@ impl Report {
         s.push_str(include_str!("notes.md"));
         s
     }
+}
+
+/// `/proc/loadavg`'s first three fields.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|| "?".into())
 }

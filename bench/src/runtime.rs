@@ -7,7 +7,7 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 struct State {
     ctx: WasiCtx,
@@ -42,6 +42,15 @@ pub fn precompile(input: &Path, output: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What a run sees besides its arguments.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// Environment variables.
+    pub vars: Vec<(String, String)>,
+    /// Host directory, guest path: preopened read-only.
+    pub preopens: Vec<(std::path::PathBuf, String)>,
+}
+
 /// A precompiled component, loaded once, run many times.
 pub struct Runner {
     engine: Engine,
@@ -69,15 +78,30 @@ impl Runner {
     /// Instantiates and runs `main args...` once: the wall time of instantiate + run, and stdout.
     /// Fails unless the program exits 0.
     pub fn run(&self, args: &[&str]) -> Result<(Duration, String)> {
+        self.run_in(args, &Env::default())
+    }
+
+    /// [`Runner::run`] with environment variables and read-only preopened directories.
+    pub fn run_in(&self, args: &[&str], env: &Env) -> Result<(Duration, String)> {
         let stdout = MemoryOutputPipe::new(1 << 20);
         let stderr = MemoryOutputPipe::new(1 << 20);
         let mut argv = vec!["main"];
         argv.extend_from_slice(args);
-        let ctx = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
-            .args(&argv)
-            .build();
+            .args(&argv);
+        for (k, v) in &env.vars {
+            builder.env(k, v);
+        }
+        for (host, guest) in &env.preopens {
+            builder
+                .preopened_dir(host, guest, FsPerms::ReadOnly)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("preopening {} as {guest}", host.display()))?;
+        }
+        let ctx = builder.build();
         let start = Instant::now();
         let mut store = Store::new(
             &self.engine,

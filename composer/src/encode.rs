@@ -12,7 +12,7 @@
 
 use crate::layout::{self, Layout};
 use crate::parse::Library;
-use crate::resolve::{Binding, FuncSource, Resolution};
+use crate::resolve::{Binding, FuncSource, Resolution, TagSource};
 use crate::synth::{atexit, env, main_module};
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::{InstanceSection, ModuleArg, RawSection};
@@ -76,6 +76,17 @@ pub fn import_names(
             Binding::Memory => (MAIN.to_string(), "memory".to_string()),
             Binding::Table => (MAIN.to_string(), main_module::TABLE_EXPORT.to_string()),
             Binding::StackPointer => (MAIN.to_string(), "__stack_pointer".to_string()),
+            Binding::Tag(TagSource::Main(t)) => (MAIN.to_string(), main_module::tag_export(t)),
+            Binding::Tag(TagSource::Lib(m, k)) => {
+                let tag = libs[m.index()]
+                    .tags
+                    .get(*k as usize)
+                    .ok_or_else(|| anyhow!("internal error: tag {k} out of range"))?;
+                (
+                    layout::group_module(layout.group_of[m.index()]),
+                    layout::export_name(*m, &tag.0),
+                )
+            }
             Binding::OwnStack => (ENV.to_string(), env::stack_pointer(lib.0)),
             Binding::MemoryBase => (ENV.to_string(), env::memory_base(lib.0)),
             Binding::TableBase => (ENV.to_string(), env::table_base(lib.0)),
@@ -133,7 +144,9 @@ pub struct Appender {
 impl Appender {
     /// Starts from wit-component's main component.
     pub fn new(component: Vec<u8>) -> Result<Self> {
-        let types = validate_component(&component, "main component")?;
+        // Its bodies are validated with the final component's (which contains it): here only
+        // its structure, for the counts.
+        let types = crate::validate::component_structure(&component, "main component")?;
         let t = types.as_ref();
         let core_instances = t.core_instance_count();
         let component_instances = t.component_instance_count();
@@ -171,16 +184,17 @@ impl Appender {
     }
 
     /// Appends the env module, the library groups and the loader; returns the component.
-    /// `group_modules[g]` is the module of `layout.groups[g]`. `validate` is false only when the
-    /// caller validates a component containing this one anyway (validation is most of the cost
-    /// of a large composition).
+    /// `group_modules[g]` is the module of `layout.groups[g]`. `validate` is `None` only when
+    /// the caller validates a component containing this one anyway (validation is most of the
+    /// cost of a large composition); otherwise the modules made from validated inputs, whose
+    /// unchanged bodies need no second validation (see [`crate::validate::component`]).
     pub fn append(
         mut self,
         group_modules: &[Vec<u8>],
         import_names: &[Vec<(String, String)>],
         layout: &Layout,
         modules: &Synthesized<'_>,
-        validate: bool,
+        validate: Option<&[crate::validate::Copied<'_>]>,
     ) -> Result<Vec<u8>> {
         let Synthesized {
             env: env_module,
@@ -244,8 +258,8 @@ impl Appender {
         }
         args.extend(group_instances);
         self.instantiate(loader_mod, &args);
-        if validate {
-            validate_component(&self.out, "composed component")?;
+        if let Some(copies) = validate {
+            crate::validate::component(&self.out, "composed component", copies)?;
         }
         Ok(self.out)
     }
@@ -310,8 +324,13 @@ fn exports_dispatch(module: &[u8]) -> bool {
     false
 }
 
-/// Plugs the provider (with `index`) into the main component.
-pub fn plug_provider(main_component: &[u8], index: &[u8]) -> Result<Vec<u8>> {
+/// Plugs the provider (with `index`) into the main component and validates the result
+/// (`copies`: the modules made from validated inputs; see [`crate::validate::component`]).
+pub fn plug_provider(
+    main_component: &[u8],
+    index: &[u8],
+    copies: &[crate::validate::Copied<'_>],
+) -> Result<Vec<u8>> {
     use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
     // The same provider component `wasm-dl provider` writes.
     let provider_component = crate::provider::provider_component(index)?;
@@ -325,7 +344,7 @@ pub fn plug_provider(main_component: &[u8], index: &[u8]) -> Result<Vec<u8>> {
         .imports
         .contains_key(crate::wit::DL_INTERFACE)
     {
-        validate_component(main_component, "final component")?;
+        crate::validate::component(main_component, "final component", copies)?;
         return Ok(main_component.to_vec());
     }
     let provider = Package::from_bytes(
@@ -355,6 +374,6 @@ pub fn plug_provider(main_component: &[u8], index: &[u8]) -> Result<Vec<u8>> {
             ..Default::default()
         })
         .context("internal error: cannot encode the composition")?;
-    validate_component(&bytes, "final component")?;
+    crate::validate::component(&bytes, "final component", copies)?;
     Ok(bytes)
 }

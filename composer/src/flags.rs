@@ -79,7 +79,9 @@ fn wanted(libs: &[Input]) -> Result<Wanted> {
             let dl_call = imp.module == "env"
                 && matches!(&imp.kind, parse::ImportKind::Func(ty)
                     if crate::synth::shim::func_type(&imp.field).as_ref() == Some(ty));
-            if !symbol || dl_call || is_linker_provided(&imp.module, &imp.field) {
+            // Tags are linked by wasm-dl itself (defined in main when no module defines them).
+            let tag = matches!(imp.kind, parse::ImportKind::Tag(_));
+            if !symbol || dl_call || tag || is_linker_provided(&imp.module, &imp.field) {
                 continue;
             }
             if defined.contains(imp.field.as_str()) || imp.weak {

@@ -18,12 +18,18 @@ pub mod flags;
 pub(crate) mod host;
 pub mod index;
 pub mod layout;
+pub mod linker;
 pub mod map;
 pub mod parse;
 pub mod provider;
 pub mod resolve;
+#[cfg(feature = "run")]
+pub mod run;
 pub mod synth;
+pub mod validate;
 pub mod wit;
+
+pub use linker::{Linked, Linker};
 
 use anyhow::{bail, Context, Result};
 use wasi_preview1_component_adapter_provider::{
@@ -78,6 +84,10 @@ pub struct Composer {
     provider: ProviderMode,
     link: resolve::LinkOptions,
     want_map: bool,
+    /// The root's stack for an all-PIC set ([`Composer::stack_size`]).
+    stack_size: Option<u32>,
+    /// Adapters given by the user ([`Composer::adapter`]).
+    adapters: Vec<Input>,
 }
 
 /// A finished composition.
@@ -155,6 +165,27 @@ impl Composer {
         self
     }
 
+    /// The size in bytes of the stack the composer gives an all-PIC set (the stack of the root
+    /// module it synthesizes; default 1 MiB). An ordinary main module has a stack of its own
+    /// (wasm-ld's `-z stack-size=N`): the option then only adds a warning.
+    pub fn stack_size(mut self, bytes: u32) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Uses `bytes` as the adapter for main's imports from core module `name`, as
+    /// wit-component's `ComponentEncoder::adapter`: `wasi_snapshot_preview1` replaces the WASI
+    /// adapter wasm-dl embeds (the command or reactor one of
+    /// `wasi-preview1-component-adapter-provider`); another name adapts an ordinary main's
+    /// imports from that module (libraries reach only WASI and `wasm-dl` on the host side).
+    pub fn adapter(mut self, name: impl Into<String>, bytes: Vec<u8>) -> Self {
+        self.adapters.push(Input {
+            name: name.into(),
+            bytes,
+        });
+        self
+    }
+
     /// Chooses where the `dl` interface comes from.
     pub fn provider(mut self, mode: ProviderMode) -> Self {
         self.provider = mode;
@@ -168,24 +199,44 @@ impl Composer {
 
     /// Runs the pipeline and returns the component with the warnings.
     pub fn compose_report(&self) -> Result<Composed> {
-        // Pass 1: parse.
-        let mut root = None;
-        let (main, libs) = self.parse(&mut root)?;
+        let (mut root, mut runtime) = (None, None);
+        let (root, runtime) = (&mut root, &mut runtime);
+        std::thread::scope(|scope| {
+            // Pass 1: parse. The inputs' function bodies are validated in the background
+            // meanwhile (see `validate`).
+            let (main, mut libs, validated, pending) = self.parse_validated(scope, root)?;
+            add_runtime(&main, &mut libs, runtime)?;
+            let composed = self.compose_parsed(&main, &libs, &validated);
+            // Nothing made from the inputs' bodies is accepted before they are known to be
+            // valid; an invalid body is the error to report, also when composing failed on it.
+            pending.wait()?;
+            composed
+        })
+    }
+
+    /// Passes 2 to 5 on the parsed inputs.
+    fn compose_parsed(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        validated: &[validate::ValidatedModule<'_>],
+    ) -> Result<Composed> {
+        let (main, libs) = (main, libs);
         if !main.synthesized {
-            check_main(&main, !libs.is_empty())?;
+            check_main(main, !libs.is_empty())?;
         }
-        let table_alloc = synth::ftalloc::of(&main)?;
+        let table_alloc = synth::ftalloc::of(main)?;
         // Passes 2 and 3: resolve, layout.
-        let (res, layout) = self.resolve_and_layout(&main, &libs)?;
+        let (res, layout) = self.resolve_and_layout(main, libs)?;
         // Pass 4: synthesize.
         let mut rewritten = Vec::with_capacity(libs.len());
         let mut has_start = Vec::with_capacity(libs.len());
         let mut slot_tables = Vec::with_capacity(libs.len());
         let mut import_names = Vec::with_capacity(libs.len());
-        let slot_base = slot_bases(&libs, &layout)?;
-        encode::check_table_count(&libs, layout.groups.len())?;
+        let slot_base = slot_bases(libs, &layout)?;
+        encode::check_table_count(libs, layout.groups.len())?;
         for (j, lib) in libs.iter().enumerate() {
-            let names = encode::import_names(resolve::LibId(j as u32), &libs, &res, &layout)?;
+            let names = encode::import_names(resolve::LibId(j as u32), libs, &res, &layout)?;
             let prefix = layout::export_name(resolve::LibId(j as u32), "");
             let r = synth::library::rewrite(lib, &names, &prefix, slot_base[j])?;
             import_names.push(names);
@@ -193,7 +244,7 @@ impl Composer {
             has_start.push(r.has_start);
             slot_tables.push(r.slot_table);
         }
-        let env = synth::env::EnvModule::new(&libs, &res, &layout);
+        let env = synth::env::EnvModule::new(libs, &res, &layout);
         let env_module = env.encode(
             libs.len() as u32,
             &res.gots,
@@ -209,20 +260,25 @@ impl Composer {
         let atexit_module = (!atexit_users.is_empty())
             .then(|| synth::atexit::encode(libs.len() as u32, &atexit_users, table_alloc));
         let loader_module = synth::loader::encode(
-            &libs,
+            libs,
             &has_start,
             &res.gots,
             &layout,
             atexit_module.is_some(),
-            &main_slots(&main, &res),
+            &main_slots(main, &res),
             table_alloc,
         );
-        let main_bytes = match synth::plt::Plan::new(&main, &res) {
-            Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(&main, &plan)?),
+        let main_bytes = match synth::plt::Plan::new(main, &res) {
+            Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(main, &plan)?),
             None => std::borrow::Cow::Borrowed(main.bytes),
         };
-        let patched_main =
-            synth::main_module::patch(&main, &main_bytes, &res.reexports, &res.main_new_slots)?;
+        let patched_main = synth::main_module::patch(
+            main,
+            &main_bytes,
+            &res.reexports,
+            &res.main_new_slots,
+            &res.main_tags,
+        )?;
         let uses_dl = !main.dl_imports.is_empty()
             || !res.startup.is_empty()
             || res.reexports.iter().any(|h| h.module == DL_MODULE)
@@ -233,19 +289,28 @@ impl Composer {
         // Pass 5: encode.
         // A main that exports `wasi:cli/run` itself (a preview 2 command, as the root of a
         // wasip2 all-PIC set) needs only WASI preview 1 functions, not a command.
-        let adapter = if main.exports_run {
-            WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
-        } else {
-            WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER
+        let user_adapter = |name: &str| self.adapters.iter().find(|a| a.name == name);
+        let adapter: &[u8] = match user_adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME) {
+            Some(a) => a.bytes.as_slice(),
+            None if main.exports_run => WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            None => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
         };
-        host::check_wasi_p1(&libs, &res, adapter)?;
+        let mut warnings = Vec::new();
+        if self.stack_size.is_some() && !main.synthesized {
+            warnings.push(format!(
+                "{}: the stack size given is not used: an ordinary main module has its own \
+                 stack (link it with `-Wl,-z,stack-size=N`)",
+                main.name
+            ));
+        }
+        host::check_wasi_p1(libs, &res, adapter)?;
         // What main gained for the libraries, to name them if wit-component refuses it.
         let gained = || {
-            let list: Vec<String> = host::added(&main, &res)
+            let list: Vec<String> = host::added(main, &res)
                 .iter()
                 .filter(|h| h.module != DL_MODULE)
                 .map(|h| {
-                    let who = host::importer(&libs, h).map_or("a library", |l| l.name.as_str());
+                    let who = host::importer(libs, h).map_or("a library", |l| l.name.as_str());
                     format!("`{}.{}` for {who}", h.module, h.field)
                 })
                 .collect();
@@ -265,13 +330,49 @@ impl Composer {
             .validate(true)
             .module(&patched_main)
             .with_context(gained)?
-            .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)?;
+            .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
+            .with_context(|| format!("the {WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME} adapter"))?;
+        for a in &self.adapters {
+            if a.name == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME {
+                continue;
+            }
+            if a.name == DL_MODULE || main.synthesized {
+                bail!(
+                    "adapter `{}`: wasm-dl adapts only `{WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME}` {}; \
+                     leave this adapter out",
+                    a.name,
+                    if main.synthesized {
+                        "in an all-PIC set (its libraries reach the host only through WASI)"
+                    } else {
+                        "and provides `wasm-dl` itself"
+                    }
+                );
+            }
+            encoder
+                .adapter(&a.name, &a.bytes)
+                .with_context(|| format!("adapter `{}`", a.name))?;
+        }
         if uses_dl {
             encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
         }
         let component = encoder.encode().with_context(gained)?;
         let group_modules =
-            synth::merge::group_modules(&libs, rewritten, &slot_tables, &import_names, &layout)?;
+            synth::merge::group_modules(libs, rewritten, &slot_tables, &import_names, &layout)?;
+        // The modules of a group of one library are that library rewritten, most of its
+        // function bodies copied byte for byte: the output's validation skips the copies it
+        // can prove valid from the input's validation (see `validate::component`).
+        let copies: Vec<validate::Copied<'_>> = layout
+            .groups
+            .iter()
+            .zip(&group_modules)
+            .filter_map(|(members, module)| match members.as_slice() {
+                [one] => Some(validate::Copied {
+                    module,
+                    input: validated.get(one.index())?,
+                }),
+                _ => None,
+            })
+            .collect();
         // The plugged component is validated as a whole, which covers this one.
         let plug = self.provider == ProviderMode::Embedded && uses_dl;
         let component = encode::Appender::new(component)?.append(
@@ -283,18 +384,18 @@ impl Composer {
                 atexit: atexit_module.as_deref(),
                 loader: &loader_module,
             },
-            !plug,
+            (!plug).then_some(copies.as_slice()),
         )?;
         let component = if plug {
-            encode::plug_provider(&component, &layout.index)?
+            encode::plug_provider(&component, &layout.index, &copies)?
         } else {
             component
         };
         let map = self
             .want_map
-            .then(|| map::render(&main, &libs, &res, &layout, table_alloc));
-        let mut warnings = res.warnings;
-        if let Some(w) = synth::ftalloc::ignored_in_pic_main(&main, &libs) {
+            .then(|| map::render(main, libs, &res, &layout, table_alloc));
+        warnings.extend(res.warnings);
+        if let Some(w) = synth::ftalloc::ignored_in_pic_main(main, libs) {
             warnings.push(w);
         }
         Ok(Composed {
@@ -372,19 +473,84 @@ fn main_slots(
 impl Composer {
     /// Pass 1 on every input, plus the checks across libraries. A position-independent main
     /// (all-PIC input set) becomes the first library, and `root` receives the main module
-    /// synthesized in its place (see `synth::root`).
+    /// synthesized in its place (see `synth::root`). When some module calls the setjmp runtime
+    /// and no input defines it, `runtime` receives wasm-dl's (`synth::sjlj`), the last library.
     fn parse<'a>(
         &'a self,
         root: &'a mut Option<Input>,
+        runtime: &'a mut Option<Input>,
     ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
+        let (main, mut libs) = self.parse_inputs(root)?;
+        add_runtime(&main, &mut libs, runtime)?;
+        Ok((main, libs))
+    }
+
+    fn parse_inputs<'a>(
+        &'a self,
+        root: &'a mut Option<Input>,
+    ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
+        std::thread::scope(|scope| {
+            let (main, libs, _, pending) = self.parse_validated(scope, root)?;
+            pending.wait()?;
+            Ok((main, libs))
+        })
+    }
+
+    /// [`Composer::parse`], also returning what each library's validation saw (for the
+    /// output's validation; see `validate`).
+    fn parse_validated<'scope, 'a: 'scope>(
+        &'a self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        root: &'a mut Option<Input>,
+    ) -> Result<(
+        parse::MainModule<'a>,
+        Vec<parse::Library<'a>>,
+        Vec<validate::ValidatedModule<'a>>,
+        validate::Pending<'scope, 'a>,
+    )> {
         let main_input = self.main.as_ref().context("no main module given")?;
         let pic = synth::root::is_pic_main(&main_input.bytes);
+        // Every input is validated first, all together: their function bodies on all cores
+        // (see `validate`). `validated[j]` is library j's (the PIC main's first).
+        let mut order: Vec<&Input> = Vec::with_capacity(self.libs.len() + 1);
+        if pic {
+            order.push(main_input);
+        }
+        order.extend(&self.libs);
+        if !pic {
+            order.push(main_input);
+        }
+        let named: Vec<(&str, &[u8])> = order
+            .iter()
+            .map(|i| (i.name.as_str(), i.bytes.as_slice()))
+            .collect();
+        let (mut validated, pending) = parse::validate_inputs(scope, &named)?;
+        if !pic {
+            validated.pop();
+        }
+        match self.read_inputs(main_input, pic, root) {
+            Ok((main, libs)) => Ok((main, libs, validated, pending)),
+            // An invalid body is the first error (as it was when validation came first).
+            Err(e) => {
+                pending.wait()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads the validated inputs (see [`Composer::parse`]).
+    fn read_inputs<'a>(
+        &'a self,
+        main_input: &'a Input,
+        pic: bool,
+        root: &'a mut Option<Input>,
+    ) -> Result<(parse::MainModule<'a>, Vec<parse::Library<'a>>)> {
         let mut libs = Vec::with_capacity(self.libs.len() + 1);
         if pic {
-            libs.push(parse::library(main_input)?);
+            libs.push(parse::read_library_as(main_input, parse::Role::PicMain)?);
         }
         for (i, lib) in self.libs.iter().enumerate() {
-            let mut parsed = parse::library(lib)?;
+            let mut parsed = parse::read_library(lib)?;
             if let Some(Some(name)) = self.lib_names.get(i) {
                 parsed.name_bytes = name.clone();
             }
@@ -392,13 +558,13 @@ impl Composer {
         }
         check_names(&libs)?;
         if !pic {
-            return Ok((parse::main_module(main_input)?, libs));
+            return Ok((parse::read_main(main_input)?, libs));
         }
         // The PIC main's entry point runs its constructors (crt1-command does).
         if let Some(pic_main) = libs.first_mut() {
             pic_main.ctor = None;
         }
-        let bytes = synth::root::encode(&libs[0], &libs)?;
+        let bytes = synth::root::encode(&libs[0], &libs, self.stack_size)?;
         let root: &'a Input = root.insert(Input {
             name: main_input.name.clone(),
             bytes,
@@ -448,6 +614,26 @@ impl Composer {
         let layout = layout::layout(main, libs, &aliases, &mut res);
         Ok((res, layout))
     }
+}
+
+/// Appends wasm-dl's setjmp runtime (`synth::sjlj`) to the libraries when some module calls it
+/// and no input defines it; `runtime` holds its bytes.
+fn add_runtime<'a>(
+    main: &parse::MainModule<'_>,
+    libs: &mut Vec<parse::Library<'a>>,
+    runtime: &'a mut Option<Input>,
+) -> Result<()> {
+    if synth::sjlj::needed(main, libs) {
+        let input: &'a Input = runtime.insert(Input {
+            name: synth::sjlj::NAME.to_string(),
+            bytes: synth::sjlj::module(),
+        });
+        libs.push(
+            parse::library(input)
+                .context("internal error: wasm-dl's setjmp runtime does not parse")?,
+        );
+    }
+    Ok(())
 }
 
 fn check_names(libs: &[parse::Library<'_>]) -> Result<()> {

@@ -5,6 +5,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use wasm_dl::{Composer, ProviderMode};
 
+mod cli {
+    pub mod link;
+    #[cfg(feature = "run")]
+    pub mod run;
+}
+
 #[derive(Parser)]
 #[command(
     name = "wasm-dl",
@@ -70,6 +76,14 @@ enum Command {
         #[arg(long)]
         stub_missing: bool,
     },
+    /// Link like `wasm-tools component link` (the same command line, 1.262): the module with
+    /// `_start` is the main one, the others are its libraries; `--dl-openable NAME=MODULE`
+    /// libraries are found by `dlopen(NAME)`.
+    Link(cli::link::LinkArgs),
+    /// Compose in memory and run in the embedded wasmtime (as `wasmtime run`), passing the
+    /// program's exit code through: `wasm-dl run MAIN [LIBS...] [-- ARGS...]`.
+    #[cfg(feature = "run")]
+    Run(cli::run::RunArgs),
     /// Print the clang flags a module needs.
     Flags {
         #[command(subcommand)]
@@ -110,7 +124,7 @@ fn path_bytes(path: &Path) -> Vec<u8> {
 }
 
 /// A composer with the main module, the libraries and the `--lib ALIAS=LIB` aliases.
-fn composer(main: &Path, libs: &[PathBuf], aliases: &[String]) -> Result<Composer> {
+pub(crate) fn composer(main: &Path, libs: &[PathBuf], aliases: &[String]) -> Result<Composer> {
     let main = read(main)?;
     let mut composer = Composer::new().main(main.name, main.bytes);
     for lib in libs {
@@ -129,8 +143,12 @@ fn composer(main: &Path, libs: &[PathBuf], aliases: &[String]) -> Result<Compose
     Ok(composer)
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Runs the command; `Ok(code)` is the exit code (the program's, for `run`).
+fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::Link(args) => args.run()?,
+        #[cfg(feature = "run")]
+        Command::Run(args) => return args.run(),
         Command::Compose {
             main,
             libs,
@@ -194,18 +212,18 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 /// One file to write.
-struct Output<'a> {
+pub(crate) struct Output<'a> {
     path: &'a Path,
     bytes: &'a [u8],
     what: &'a str,
 }
 
 impl<'a> Output<'a> {
-    fn new(path: &'a Path, bytes: &'a [u8], what: &'a str) -> Self {
+    pub(crate) fn new(path: &'a Path, bytes: &'a [u8], what: &'a str) -> Self {
         Self { path, bytes, what }
     }
 }
@@ -214,7 +232,7 @@ impl<'a> Output<'a> {
 /// rename cannot cross file systems), flushed to disk, then all renamed into place. A failure
 /// (a full disk, `ulimit -f`, an unwritable directory) removes the temporary files and leaves
 /// every destination as it was.
-fn write_all(outputs: &[Output<'_>]) -> Result<()> {
+pub(crate) fn write_all(outputs: &[Output<'_>]) -> Result<()> {
     let mut temps = Vec::with_capacity(outputs.len());
     for out in outputs {
         match write_temp(out) {
@@ -276,8 +294,11 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
-    if let Err(e) = run(Cli::parse()) {
-        eprintln!("wasm-dl: error: {e:#}");
-        std::process::exit(1);
+    match run(Cli::parse()) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("wasm-dl: error: {e:#}");
+            std::process::exit(1);
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::layout::Layout;
 use crate::parse::{Library, MainModule};
-use crate::resolve::{Binding, FuncSource, GotTarget, LibId, Resolution};
+use crate::resolve::{Binding, FuncSource, GotTarget, LibId, Resolution, TagSource};
 use crate::synth::ftalloc::TableAllocator;
 use std::fmt::Write as _;
 
@@ -135,6 +135,14 @@ pub fn render(
                 Binding::MemoryBase => "this library's memory base (set at load)".to_string(),
                 Binding::TableBase => "this library's table base (set at load)".to_string(),
                 Binding::Func(FuncSource::Main(_)) => main.name.clone(),
+                Binding::Tag(TagSource::Main(t)) => {
+                    if res.main_tags.iter().any(|(n, _)| n == t) {
+                        format!("{} (tag `{t}` wasm-dl defines there)", main.name)
+                    } else {
+                        main.name.clone()
+                    }
+                }
+                Binding::Tag(TagSource::Lib(l, _)) => name(l).to_string(),
                 Binding::Func(FuncSource::Reexport(h)) => {
                     format!("{} re-exporting `{}.{}`", main.name, h.module, h.field)
                 }

@@ -231,8 +231,8 @@ impl crate::Composer {
     /// composed with [`ProviderMode::External`](crate::ProviderMode::External): runs the passes
     /// up to the layout, which decides the index.
     pub fn provider_component(&self) -> Result<Vec<u8>> {
-        let mut root = None;
-        let (main, libs) = self.parse(&mut root)?;
+        let (mut root, mut runtime) = (None, None);
+        let (main, libs) = self.parse(&mut root, &mut runtime)?;
         let (_, layout) = self.resolve_and_layout(&main, &libs)?;
         provider_component(&layout.index)
     }

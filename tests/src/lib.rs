@@ -4,6 +4,7 @@
 //! Needs the toolchain that `scripts/setup.sh` installs (clang-19, wasm-ld-19, a wasi sysroot).
 
 pub mod cli;
+pub mod componentize_py;
 pub mod jco;
 pub mod native;
 pub mod peer;

@@ -1,13 +1,11 @@
-//! Runs a command component (`wasi:cli/run`) in wasmtime with WASI p2.
+//! Runs a command component (`wasi:cli/run`) in wasmtime with WASI p2: the composer crate's runner
+//! (`wasm_dl::run`, what `wasm-dl run` uses), with captured output, preopens and a compile cache.
 
 use anyhow::{Context, Result};
 use std::path::Path;
-use std::sync::OnceLock;
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::p2::bindings::sync::Command;
+use wasmtime::component::Component;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 /// What a run produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,47 +29,15 @@ impl Output {
     }
 }
 
-struct State {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// The shared engine (component model on, default config otherwise).
-pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let mut config = wasmtime::Config::new();
-        config.wasm_component_model(true);
-        Engine::new(&config).expect("creating the wasmtime engine")
-    })
-}
-
-fn linker() -> Result<&'static Linker<State>> {
-    static LINKER: OnceLock<Linker<State>> = OnceLock::new();
-    if let Some(l) = LINKER.get() {
-        return Ok(l);
-    }
-    let mut linker = Linker::new(engine());
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    Ok(LINKER.get_or_init(|| linker))
+/// The shared engine: the composer crate's (`wasm_dl::run`), which `wasm-dl run` uses too.
+pub fn engine() -> &'static wasmtime::Engine {
+    wasm_dl::run::engine()
 }
 
 /// Instantiates `component` and calls `wasi:cli/run` with the given WASI context. `Ok(code)` for a
 /// return (0 or 1) or an exit; `Err` for a trap or a link error.
 fn run_with(component: &[u8], builder: &mut WasiCtxBuilder) -> Result<i32> {
-    let component = Component::new(engine(), component)
-        .map_err(anyhow::Error::from)
-        .context("compiling the component")?;
-    run_component(&component, builder)
+    run_component(&wasm_dl::run::compile(component)?, builder)
 }
 
 /// Compiles `component`, or loads its compiled form from `<target>/wasm-dl-fixtures/compiled/`,
@@ -98,9 +64,7 @@ pub fn compile_cached(component: &[u8]) -> Result<Component> {
             return Ok(c);
         }
     }
-    let compiled = Component::new(engine(), component)
-        .map_err(anyhow::Error::from)
-        .context("compiling the component")?;
+    let compiled = wasm_dl::run::compile(component)?;
     std::fs::create_dir_all(&dir)?;
     let tmp = tempfile::NamedTempFile::new_in(&dir)?;
     std::fs::write(
@@ -111,31 +75,9 @@ pub fn compile_cached(component: &[u8]) -> Result<Component> {
     Ok(compiled)
 }
 
-/// Instantiates a compiled component and calls `wasi:cli/run` (see [`run_with`]).
+/// Instantiates a compiled component and calls `wasi:cli/run` (see [`wasm_dl::run::run`]).
 fn run_component(component: &Component, builder: &mut WasiCtxBuilder) -> Result<i32> {
-    let mut store = Store::new(
-        engine(),
-        State {
-            ctx: builder.build(),
-            table: ResourceTable::new(),
-        },
-    );
-    let linker = linker()?;
-    let (what, result) = match Command::instantiate(&mut store, component, linker) {
-        Ok(cmd) => (
-            "running wasi:cli/run",
-            cmd.wasi_cli_run().call_run(&mut store),
-        ),
-        Err(e) => ("instantiating the component", Err(e)),
-    };
-    match result {
-        Ok(Ok(())) => Ok(0),
-        Ok(Err(())) => Ok(1),
-        Err(e) => match e.downcast_ref::<I32Exit>() {
-            Some(exit) => Ok(exit.0),
-            None => Err(anyhow::Error::from(e).context(what)),
-        },
-    }
+    wasm_dl::run::run(component, builder)
 }
 
 /// Runs a command component with `args` (argv[0] included) and `env`, capturing stdout and stderr.
@@ -152,9 +94,7 @@ pub fn run_in(
     env: &[(&str, &str)],
     dir: Option<&Path>,
 ) -> Result<Output> {
-    let component = Component::new(engine(), component)
-        .map_err(anyhow::Error::from)
-        .context("compiling the component")?;
+    let component = wasm_dl::run::compile(component)?;
     run_captured(&component, args, env, |builder| match dir {
         Some(dir) => preopen(builder, dir),
         None => Ok(()),

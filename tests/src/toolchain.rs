@@ -1,4 +1,5 @@
-//! clang-19 / wasm-ld-19 and the wasi sysroot made by `scripts/setup.sh`, and cached fixture builders.
+//! clang / wasm-ld (LLVM 19 by default, LLVM 22 for the second column of the case matrix: see
+//! [`with_llvm`]) and the wasi sysroot made by `scripts/setup.sh`, and cached fixture builders.
 //!
 //! Every build is cached in `<target>/wasm-dl-fixtures/<sha256>.wasm`, keyed by the clang version,
 //! the kind of build, all flags, the sources (names and bytes) and the headers of `include/`.
@@ -11,37 +12,82 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// The LLVM versions fixtures are built with: Debian's clang-19 and clang-22 (bookworm-security).
+pub const LLVM_VERSIONS: [u32; 2] = [19, 22];
+
+thread_local! {
+    static LLVM: std::cell::Cell<u32> = const { std::cell::Cell::new(LLVM_VERSIONS[0]) };
+}
+
+/// Runs `f` with every fixture of this thread built by LLVM `major` (one of [`LLVM_VERSIONS`]).
+pub fn with_llvm<T>(major: u32, f: impl FnOnce() -> T) -> T {
+    let before = LLVM.with(|l| l.replace(major));
+    let out = f();
+    LLVM.with(|l| l.set(before));
+    out
+}
+
+/// The LLVM major version this thread builds fixtures with.
+pub fn llvm() -> u32 {
+    LLVM.with(|l| l.get())
+}
+
 /// The located tools.
 #[derive(Debug)]
 pub struct Toolchain {
-    /// `clang-19` (or `$WASM_DL_CLANG`).
+    /// `clang-N` (or `$WASM_DL_CLANG` for LLVM 19).
     pub clang: PathBuf,
-    /// `wasm-ld-19` (or `$WASM_DL_WASM_LD`).
+    /// `wasm-ld-N` (or `$WASM_DL_WASM_LD` for LLVM 19).
     pub wasm_ld: PathBuf,
+    /// The target flags: LLVM 22 calls `wasm32-wasi` deprecated (the sysroot's directories have
+    /// that name), so its warning is silenced.
+    pub target: &'static [&'static str],
     /// The wasi sysroot (`$WASM_DL_SYSROOT`, else `${WASM_DL_CACHE:-~/.cache/wasm-dl}/sysroot`).
     pub sysroot: PathBuf,
     /// First line of `clang --version`, part of every cache key.
     pub clang_version: String,
 }
 
-const SETUP_HINT: &str =
-    "run scripts/setup.sh (it installs clang-19, lld-19, wasi-libc and makes the sysroot)";
+const SETUP_HINT: &str = "run scripts/setup.sh (it installs clang-19, lld-19, clang-22, lld-22, \
+     wasi-libc and makes the sysroot)";
 
-/// The toolchain, located once; the error says to run `scripts/setup.sh`.
+/// The toolchain of this thread's LLVM version ([`with_llvm`]), located once; the error says to
+/// run `scripts/setup.sh`.
 pub fn toolchain() -> Result<&'static Toolchain> {
-    static TC: OnceLock<std::result::Result<Toolchain, String>> = OnceLock::new();
-    TC.get_or_init(|| locate().map_err(|e| format!("{e:#}")))
+    type Slot = OnceLock<std::result::Result<Toolchain, String>>;
+    static TC: [Slot; 2] = [OnceLock::new(), OnceLock::new()];
+    let major = llvm();
+    let i = LLVM_VERSIONS
+        .iter()
+        .position(|v| *v == major)
+        .with_context(|| format!("no LLVM {major} toolchain (there are {LLVM_VERSIONS:?})"))?;
+    TC[i]
+        .get_or_init(|| locate(major).map_err(|e| format!("{e:#}")))
         .as_ref()
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn locate() -> Result<Toolchain> {
-    let clang = find_tool("WASM_DL_CLANG", "clang-19", "/usr/lib/llvm-19/bin/clang")?;
-    let wasm_ld = find_tool(
-        "WASM_DL_WASM_LD",
-        "wasm-ld-19",
-        "/usr/lib/llvm-19/bin/wasm-ld",
+fn locate(major: u32) -> Result<Toolchain> {
+    let (clang_var, ld_var) = if major == LLVM_VERSIONS[0] {
+        ("WASM_DL_CLANG", "WASM_DL_WASM_LD")
+    } else {
+        ("WASM_DL_CLANG22", "WASM_DL_WASM_LD22")
+    };
+    let clang = find_tool(
+        clang_var,
+        &format!("clang-{major}"),
+        &format!("/usr/lib/llvm-{major}/bin/clang"),
     )?;
+    let wasm_ld = find_tool(
+        ld_var,
+        &format!("wasm-ld-{major}"),
+        &format!("/usr/lib/llvm-{major}/bin/wasm-ld"),
+    )?;
+    let target: &'static [&'static str] = if major >= 22 {
+        &["--target=wasm32-wasi", "-Wno-deprecated"]
+    } else {
+        &["--target=wasm32-wasi"]
+    };
     let sysroot = match std::env::var_os("WASM_DL_SYSROOT") {
         Some(s) => PathBuf::from(s),
         None => crate::tools::cache_dir().join("sysroot"),
@@ -70,6 +116,7 @@ fn locate() -> Result<Toolchain> {
     Ok(Toolchain {
         clang,
         wasm_ld,
+        target,
         sysroot,
         clang_version,
     })
@@ -251,7 +298,7 @@ fn build_shared(
             let obj = dir.join(format!("{}.o", s.name));
             run_tool(
                 Command::new(&tc.clang)
-                    .arg("--target=wasm32-wasi")
+                    .args(tc.target)
                     .arg(format!("--sysroot={}", tc.sysroot.display()))
                     .args(["-fPIC", "-fvisibility=default", "-O2", "-c"])
                     .arg(format!("-I{}", include_dir().display()))
@@ -327,12 +374,14 @@ pub fn link_against(name: &str, bytes: &[u8]) -> Result<String> {
         std::fs::write(tmp.path(), bytes)?;
         tmp.persist(&file).map_err(|e| e.error)?;
     }
-    Ok(format!("-Wl,{}", file.display()))
+    // `-Bdynamic`: wasm-ld 22 refuses to link an executable against a `.so` without it
+    // ("attempted static link of dynamic object"); wasm-ld 19 accepts it too.
+    Ok(format!("-Wl,-Bdynamic,{}", file.display()))
 }
 
 /// Rust's wasm32-wasip2 self-contained libraries (`libc.a` built PIC, `crt1-command.o`), which
 /// `scripts/setup.sh` installs: the wasi-sdk style all-PIC toolchain.
-fn wasip2_lib() -> Result<PathBuf> {
+pub fn wasip2_lib() -> Result<PathBuf> {
     let out = Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()
@@ -356,8 +405,10 @@ pub fn build_pic_main(c_sources: &[CSource], extra_flags: &[&str]) -> Result<Vec
 /// (TOOLCHAIN.md): the C library of all-PIC input sets.
 pub fn build_libc_so() -> Result<Vec<u8>> {
     let libc = wasip2_lib()?.join("libc.a");
-    let builtins =
-        PathBuf::from("/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a");
+    let major = llvm();
+    let builtins = PathBuf::from(format!(
+        "/usr/lib/llvm-{major}/lib/clang/{major}/lib/wasi/libclang_rt.builtins-wasm32.a"
+    ));
     let key = vec![format!("{} {}", libc.display(), builtins.display())];
     cached("libc.so", &[], &key, |tc, _dir, out| {
         run_tool(
@@ -390,7 +441,7 @@ fn build_clang_link(kind: &str, c_sources: &[CSource], flags: Vec<String>) -> Re
     cached(kind, c_sources, &flags, |tc, dir, out| {
         run_tool(
             Command::new(&tc.clang)
-                .arg("--target=wasm32-wasi")
+                .args(tc.target)
                 .arg(format!("--sysroot={}", tc.sysroot.display()))
                 .arg(format!("-I{}", include_dir().display()))
                 .args(source_includes(c_sources))

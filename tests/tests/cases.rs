@@ -40,9 +40,17 @@
 //! - `peer-differs` (optional, all-PIC cases): why `wasm-tools component link` cannot give the
 //!   expected output (a feature it lacks); without it, the peer's program must print it too.
 //!
+//! - `llvm` (optional): the LLVM versions the case is built with (default `19 22`: `::api`, `::cli`,
+//!   `::jco` and `::peer` with clang-19, `::llvm22` through the API with clang-22); a case that
+//!   needs LLVM 20 or later (wasm exception handling, setjmp/longjmp) says `22`, and its runs
+//!   use clang-22;
+//! - `jco-differs` (optional): why the case cannot run under jco on Node 20 (a wasm feature
+//!   Node 20 lacks); without it, success cases also run there.
+//!
 //! Success cases also run under jco (`::jco`). All-PIC success cases (`main-flags` `pic`) also
-//! run as `::peer`: built with plain `env` dl imports, composed by wasm-dl and linked by
-//! `wasm-tools component link --use-built-in-libdl` from the same files, both run in wasmtime.
+//! run as `::peer`: built with plain `env` dl imports, one `component link` command line
+//! (`--use-built-in-libdl main.so libc.so ... --dl-openable NAME=LIB ...`) is run through
+//! `wasm-dl link` and through `wasm-tools component link`, both programs run in wasmtime.
 //! Both tools come from `scripts/setup.sh`; with `CI` set, a missing one is a failure.
 //!
 //! Run a single case with `cargo test -p wasm-dl-tests --test cases -- plugin-app`.
@@ -85,9 +93,20 @@ fn main() {
     };
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let llvm: Vec<u32> = std::fs::read_to_string(dir.join("llvm"))
+            .map(|s| {
+                s.split_whitespace()
+                    .filter_map(|w| w.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_else(|_| wasm_dl_tests::toolchain::LLVM_VERSIONS.to_vec());
+        let first = llvm.first().copied().unwrap_or(19);
         let mut vias = vec![Via::Api, Via::Cli];
-        if jco && !name.starts_with("error-") {
+        if jco && !name.starts_with("error-") && !dir.join("jco-differs").is_file() {
             vias.push(Via::Jco);
+        }
+        if llvm.len() > 1 && llvm.contains(&22) {
+            vias.push(Via::Llvm22);
         }
         if dir.join("native").is_file() {
             vias.push(Via::Native);
@@ -99,8 +118,10 @@ fn main() {
         }
         for via in vias {
             let dir = dir.clone();
+            let major = if let Via::Llvm22 = via { 22 } else { first };
             trials.push(Trial::test(format!("{name}::{}", via.name()), move || {
-                run_case(&dir, via).map_err(|e| Failed::from(format!("{e:#}")))
+                wasm_dl_tests::toolchain::with_llvm(major, || run_case(&dir, via))
+                    .map_err(|e| Failed::from(format!("{e:#}")))
             }));
         }
     }
@@ -117,6 +138,8 @@ enum Via {
     Native,
     /// The same all-PIC files linked by the peer, `wasm-tools component link`, run in wasmtime.
     Peer,
+    /// Like `Api`, with every fixture built by clang-22 / wasm-ld-22.
+    Llvm22,
 }
 
 impl Via {
@@ -127,6 +150,7 @@ impl Via {
             Via::Jco => "jco",
             Via::Native => "native",
             Via::Peer => "peer",
+            Via::Llvm22 => "llvm22",
         }
     }
 }
@@ -354,7 +378,7 @@ fn compose(
     aliases: &[String],
 ) -> Result<Result<Vec<u8>, String>> {
     match via {
-        Via::Api | Via::Jco | Via::Native | Via::Peer => {
+        Via::Api | Via::Jco | Via::Native | Via::Peer | Via::Llvm22 => {
             let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
             for (name, bytes) in libs {
                 c = c.library(name.clone(), bytes.clone());
@@ -424,7 +448,14 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
     let mut aliases = words(&files.text("aliases")?);
     // `compose-options`: CLI flags (`--strict`, `--stub-missing`), mapped to the API's builder.
     aliases.extend(words(&files.text("compose-options")?));
-    let composed = compose(via, &main, &libs, &aliases)?;
+    let composed = match via {
+        // The peer's own command line, run through `wasm-dl link` (its drop-in).
+        Via::Peer => {
+            let linked = words(&files.text("main.needs")?);
+            wasm_dl_tests::peer::link_wasm_dl(&main, &libs, &linked).map_err(|e| format!("{e:#}"))
+        }
+        _ => compose(via, &main, &libs, &aliases)?,
+    };
 
     if is_error_case {
         let expected = files

@@ -23,12 +23,10 @@ use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+use wasm_dl_tests::componentize_py;
 use wasm_dl_tests::tools::run_tool;
 use wasm_dl_tests::tools::{self, require};
 use wasm_dl_tests::{build_cached, build_lib, build_pic_main, run_with_preopens, CSource};
-
-/// The componentize-py release whose libraries are used (`scripts/python-requirements.txt`).
-const COMPONENTIZE_PY: &str = "0.25.1";
 
 /// Where the guest finds the standard library (`PYTHONHOME`) and the script with the extensions.
 const GUEST_HOME: &str = "/python-home";
@@ -39,48 +37,6 @@ const SCRIPT_ARGS: &[&str] = &["one", "two"];
 
 fn example_dir() -> PathBuf {
     wasm_dl_tests::workspace_root().join("examples/python")
-}
-
-/// The venv's Python, when it has componentize-py at [`COMPONENTIZE_PY`] and zstandard.
-fn venv_python() -> Result<PathBuf> {
-    let python = tools::venv_python()?;
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import zstandard, importlib.metadata as m; print(m.version('componentize-py'))",
-        ])
-        .output()
-        .with_context(|| format!("running {}", python.display()))?;
-    let version = String::from_utf8_lossy(&out.stdout);
-    ensure!(
-        out.status.success() && version.trim() == COMPONENTIZE_PY,
-        "{} has no componentize-py {COMPONENTIZE_PY} with zstandard ({}): run `{}`",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr).trim(),
-        tools::SETUP
-    );
-    Ok(python)
-}
-
-/// componentize-py's libraries, extracted (cached): the directory holding them and the manifest.
-fn extract(python: &Path) -> Result<(PathBuf, serde_json::Value)> {
-    let out_dir = tools::cache_dir().join(format!("componentize-py-{COMPONENTIZE_PY}"));
-    let out = run_tool(
-        Command::new(python)
-            .arg(wasm_dl_tests::workspace_root().join("scripts/componentize-py-libs.py"))
-            .arg("-q")
-            .arg("-o")
-            .arg(&out_dir),
-    )?;
-    let printed = String::from_utf8_lossy(&out.stdout);
-    ensure!(
-        printed.trim().lines().last() == Some(out_dir.to_string_lossy().as_ref()),
-        "componentize-py-libs.py printed {printed:?}, not {}",
-        out_dir.display()
-    );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json"))?)?;
-    Ok((out_dir, manifest))
 }
 
 /// `(name, bytes)` of each library.
@@ -267,7 +223,7 @@ fn guest_ext_dir(extensions: &[(String, Vec<u8>)]) -> Result<tempfile::TempDir> 
 
 #[test]
 fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
-    let Some(python) = require("python (componentize-py)", venv_python())? else {
+    let Some(python) = require("python (componentize-py)", componentize_py::venv_python())? else {
         return Ok(());
     };
     let Some((gcc, prefix, ldflags)) = require("python (the native reference)", native_python())?
@@ -276,7 +232,7 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     };
 
     let t = Instant::now();
-    let (wheel_dir, manifest) = extract(&python)?;
+    let (wheel_dir, manifest) = componentize_py::extract(&python)?;
     let extract_time = t.elapsed();
     let (libs, missing) = wheel_libraries(&wheel_dir, &manifest)?;
     // What the wheel lacks is what wasm-dl provides: libdl.so (dlopen & co. are its own).

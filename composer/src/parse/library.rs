@@ -10,10 +10,39 @@ use wasmparser::{
     Dylink0Subsection, ExternalKind, FuncType, KnownCustom, Parser, Payload, SymbolFlags, TypeRef,
 };
 
-/// Reads a shared library.
+/// What a `dylink.0` module is to the composition, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A shared library (`wasm-ld -shared`).
+    Library,
+    /// The main module of an all-PIC input set (also linked `-shared`).
+    PicMain,
+}
+
+impl Role {
+    /// "a shared library" / "a position-independent main module".
+    fn noun(self) -> &'static str {
+        match self {
+            Role::Library => "a shared library",
+            Role::PicMain => "a position-independent main module",
+        }
+    }
+}
+
+/// Reads a shared library (validating it first).
 pub fn library(input: &Input) -> Result<Library<'_>> {
+    validate(&input.name, &input.bytes)?;
+    read_library(input)
+}
+
+/// Reads a shared library that [`super::validate_inputs`] validated.
+pub(crate) fn read_library(input: &Input) -> Result<Library<'_>> {
+    read_library_as(input, Role::Library)
+}
+
+/// Reads a validated `dylink.0` module in the given role (a PIC main is read as a library).
+pub(crate) fn read_library_as(input: &Input, role: Role) -> Result<Library<'_>> {
     let name = &input.name;
-    validate(name, &input.bytes)?;
     let mut lib = Library {
         name: name.clone(),
         name_bytes: name.as_bytes().to_vec(),
@@ -31,6 +60,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
         apply_data_relocs: false,
         weak_defs: hashbrown::HashSet::new(),
         hidden: hashbrown::HashSet::new(),
+        tags: Vec::new(),
         own_tables: 0,
     };
     let mut has_dylink = false;
@@ -40,6 +70,7 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
     let mut shared_memory: Option<String> = None;
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
+    let mut tag_types: Vec<u32> = Vec::new();
     let mut global_values: Vec<Option<i32>> = Vec::new();
     let mut global_mutable: Vec<bool> = Vec::new();
     let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
@@ -144,7 +175,16 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                             ImportKind::Memory
                         }
                         TypeRef::Table(_) => ImportKind::Table,
-                        _ => ImportKind::Tag,
+                        TypeRef::Tag(t) => {
+                            tag_types.push(t.func_type_idx);
+                            ImportKind::Tag(tag_type(name, &types, t.func_type_idx, imp.name)?)
+                        }
+                        TypeRef::FuncExact(_) => bail!(
+                            "{name}: import `{}.{}` is an exact function import (custom \
+                             descriptors proposal), which `wasm-ld -shared` does not emit",
+                            imp.module,
+                            imp.name
+                        ),
                     };
                     lib.imports.push(Import {
                         module: imp.module.to_string(),
@@ -160,6 +200,11 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                 }
             }
             Payload::TableSection(reader) => lib.own_tables += reader.count(),
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    tag_types.push(t?.func_type_idx);
+                }
+            }
             Payload::GlobalSection(reader) => {
                 for g in reader {
                     let g = g?;
@@ -183,25 +228,35 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
              `wasm-ld -shared --experimental-pic --unresolved-symbols=import-dynamic`"
         );
     }
+    // Thread-local storage appears only in `-pthread` builds (clang drops `_Thread_local` to an
+    // ordinary global without atomics), and wasm-dl has no threads yet.
+    let noun = role.noun();
     if let Some(t) = tls.first() {
         bail!(
             "{name}: exports thread-local symbol `{t}` (`dylink.0` EXPORT_INFO flag TLS); \
-             thread-local storage in shared libraries is not supported: make `{t}` an ordinary \
-             global (drop `_Thread_local`/`thread_local`) and build without `-pthread`"
+             thread-local storage in {noun} is not supported (wasm-dl has no threads): make \
+             `{t}` an ordinary global (drop `_Thread_local`/`thread_local`) and build without \
+             `-pthread`"
         );
     }
     if let Some(t) = tls_imports.first() {
         bail!(
             "{name}: imports thread-local symbol `{t}` (`dylink.0` IMPORT_INFO flag TLS); \
-             thread-local storage in shared libraries is not supported: make `{t}` an ordinary \
-             global (drop `_Thread_local`/`thread_local`) and build without `-pthread`"
+             thread-local storage in {noun} is not supported (wasm-dl has no threads): make \
+             `{t}` an ordinary global (drop `_Thread_local`/`thread_local`) and build without \
+             `-pthread`"
         );
     }
     if let Some(m) = shared_memory {
         bail!(
             "{name}: imports a shared memory (`{m}`): it was linked with `--shared-memory` \
-             (clang `-pthread`), but the main module's memory is not shared; build the library \
-             without `-pthread` / `-matomics`"
+             (clang `-pthread`), but the composition's memory is not shared; build {noun} \
+             without `-pthread` / `-matomics`",
+            noun = if role == Role::Library {
+                "the library"
+            } else {
+                "the main module"
+            }
         );
     }
     for imp in &mut lib.imports {
@@ -278,6 +333,16 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
                     ),
                 }
             }
+            ExternalKind::Tag => {
+                if lib.hidden.contains(&ename) {
+                    continue;
+                }
+                let ty = tag_types
+                    .get(index as usize)
+                    .ok_or_else(|| anyhow!("{name}: export `{ename}` names an unknown tag"))?;
+                lib.tags
+                    .push((ename.clone(), tag_type(name, &types, *ty, &ename)?));
+            }
             ExternalKind::Memory | ExternalKind::Table => {
                 bail!(
                 "{name}: exports a {} (`{ename}`); a shared library must import its memory and \
@@ -290,6 +355,14 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
     }
     check_table_slots(&lib)?;
     Ok(lib)
+}
+
+/// The function type of a tag (its payload), by type index.
+pub(super) fn tag_type(name: &str, types: &[FuncType], index: u32, tag: &str) -> Result<FuncType> {
+    types
+        .get(index as usize)
+        .cloned()
+        .ok_or_else(|| anyhow!("{name}: tag `{tag}` uses an unknown type"))
 }
 
 /// The table slots one library takes when it is placed (MEM_INFO table size, one per exported

@@ -48,6 +48,12 @@ pub struct MainModule<'a> {
     /// Functions main imports from `env`: defined by a library it was linked against (or left
     /// undefined with `--allow-undefined`), in import order.
     pub lib_imports: Vec<MainImport>,
+    /// Tags main imports from `env` (`__c_longjmp`, `__cpp_exception`: LLVM imports the tags
+    /// it throws), in import order, with their types: wasm-dl defines them in main
+    /// (`synth::main_module`), and every library binds to those.
+    pub tag_imports: Vec<(String, FuncType)>,
+    /// Tags main exports, with their types.
+    pub tags: HashMap<String, FuncType>,
 }
 
 /// A `GOT.mem`/`GOT.func` global the main module imports.
@@ -87,10 +93,15 @@ impl MainModule<'_> {
     }
 }
 
-/// Reads the main module.
+/// Reads the main module (validating it first).
 pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
+    validate(&input.name, &input.bytes)?;
+    read_main(input)
+}
+
+/// Reads a main module that [`super::validate_inputs`] validated.
+pub(crate) fn read_main(input: &Input) -> Result<MainModule<'_>> {
     let name = &input.name;
-    validate(name, &input.bytes)?;
     let mut main = MainModule {
         name: name.clone(),
         bytes: &input.bytes,
@@ -108,7 +119,10 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
         synthesized: false,
         exports_run: false,
         got_imports: Vec::new(),
+        tag_imports: Vec::new(),
+        tags: HashMap::new(),
     };
+    let mut tag_types: Vec<u32> = Vec::new();
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut globals: Vec<(Option<i32>, bool)> = Vec::new();
@@ -199,6 +213,13 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                             imp.module,
                             imp.name
                         ),
+                        TypeRef::Tag(t) if imp.module == "env" => {
+                            tag_types.push(t.func_type_idx);
+                            let ty =
+                                super::library::tag_type(name, &types, t.func_type_idx, imp.name)?;
+                            main.tag_imports.push((imp.name.to_string(), ty));
+                            continue;
+                        }
                         TypeRef::Memory(_) => bail!(
                             "{name}: imports its memory (`{}.{}`); the main module must define it \
                              (do not link it with `--import-memory`)",
@@ -241,6 +262,11 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                 for g in reader {
                     let g = g?;
                     globals.push((const_i32(&g.init_expr), g.ty.mutable));
+                }
+            }
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    tag_types.push(t?.func_type_idx);
                 }
             }
             Payload::ExportSection(reader) => {
@@ -309,6 +335,13 @@ pub fn main_module(input: &Input) -> Result<MainModule<'_>> {
                 _ => {}
             },
             ExternalKind::Memory if ename == "memory" => main.memory_export = true,
+            ExternalKind::Tag => {
+                let ty = tag_types
+                    .get(index as usize)
+                    .ok_or_else(|| anyhow!("{name}: export `{ename}` names an unknown tag"))?;
+                let ty = super::library::tag_type(name, &types, *ty, &ename)?;
+                main.tags.insert(ename, ty);
+            }
             // Libraries' slots are placed in table 0, which the patched main exports under this
             // name: another table exported so would be a duplicate export.
             ExternalKind::Table if ename == "__indirect_function_table" && index != 0 => bail!(

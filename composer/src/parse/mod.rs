@@ -8,11 +8,13 @@ mod checks;
 mod library;
 mod main;
 
-pub use library::library;
+pub use library::{library, Role};
+pub(crate) use library::{read_library, read_library_as};
+pub(crate) use main::read_main;
 pub use main::{main_module, MainGot, MainImport, MainModule};
 
 use anyhow::{anyhow, bail, Result};
-use wasmparser::{FuncType, Operator, Parser, ValType, Validator, WasmFeatures};
+use wasmparser::{FuncType, Operator, Parser, ValType, WasmFeatures};
 
 /// What a core import asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,8 +32,8 @@ pub enum ImportKind {
     Memory,
     /// A table.
     Table,
-    /// A tag (exception handling); never satisfiable here.
-    Tag,
+    /// A tag (exception handling) whose payload is this function type's parameters.
+    Tag(FuncType),
 }
 
 /// One import of a library.
@@ -84,6 +86,9 @@ pub struct Library<'a> {
     /// Exports `dylink.0` EXPORT_INFO marks hidden or local: module exports, but not symbols
     /// (neither in [`Library::funcs`] / [`Library::data`] nor visible to `dlsym`).
     pub hidden: hashbrown::HashSet<String>,
+    /// Exported tags that are symbols (exception handling: `__cpp_exception`, `__c_longjmp`, or
+    /// a tag of its own), in export order, with their types.
+    pub tags: Vec<(String, FuncType)>,
     /// Tables it defines itself (`wasm-ld -shared` defines none): each is a table of the
     /// component, which runtimes count (see `encode::MAX_STORE_TABLES`).
     pub own_tables: u32,
@@ -131,15 +136,36 @@ pub fn features() -> WasmFeatures {
 }
 
 fn validate(name: &str, bytes: &[u8]) -> Result<()> {
+    check_kind(name, bytes)?;
+    crate::validate::inputs(&[(name, bytes)])?;
+    Ok(())
+}
+
+/// Validates input modules (`(name, bytes)`), every function body once, on all cores, in
+/// threads of `scope` (see [`crate::validate::inputs_in`]: wait for the [`crate::validate::Pending`]
+/// before accepting anything made from the bodies); the error names the first invalid input in
+/// the order given.
+pub fn validate_inputs<'scope, 'a: 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    inputs: &[(&str, &'a [u8])],
+) -> Result<(
+    Vec<crate::validate::ValidatedModule<'a>>,
+    crate::validate::Pending<'scope, 'a>,
+)> {
+    for (name, bytes) in inputs {
+        check_kind(name, bytes)?;
+    }
+    crate::validate::inputs_in(scope, inputs)
+}
+
+/// Rejects what is not a core module, naming what it is.
+fn check_kind(name: &str, bytes: &[u8]) -> Result<()> {
     if !bytes.starts_with(b"\0asm") {
         bail!("{name}: not a WebAssembly file (it does not start with the `\\0asm` magic)");
     }
     if Parser::is_component(bytes) {
         bail!("{name}: is a component; wasm-dl takes core modules built by clang/wasm-ld");
     }
-    Validator::new_with_features(features())
-        .validate_all(bytes)
-        .map_err(|e| anyhow!("{name}: invalid WebAssembly module: {e}"))?;
     Ok(())
 }
 

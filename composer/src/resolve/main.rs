@@ -42,8 +42,9 @@ pub(super) fn resolve_main_imports(
         let target = match best(&got.name, got.func) {
             Some(Def::Func(l, k)) => Some((l, GotTarget::LibFunc(l, k))),
             Some(Def::Data(l, off)) => Some((l, GotTarget::LibData(l, off))),
-            None if got.weak => None,
-            None => {
+            // Tags live in a lookup of their own (`tags`).
+            Some(Def::Tag(..)) | None if got.weak => None,
+            Some(Def::Tag(..)) | None => {
                 missing.push(format!(
                     "{}: undefined {} `{}` (imported from `{}`): no library given defines it",
                     main.name,

@@ -5,6 +5,9 @@
 
 mod main;
 mod scope;
+mod tags;
+
+pub use tags::TagSource;
 
 use crate::parse::{ImportKind, Library, MainModule};
 use anyhow::{bail, Context, Result};
@@ -75,6 +78,8 @@ pub enum Binding {
     Func(FuncSource),
     /// A `GOT.mem`/`GOT.func` global.
     Got(GotId),
+    /// A tag (exception handling).
+    Tag(TagSource),
 }
 
 /// Bytes of the stack a library gets when main does not export `__stack_pointer`.
@@ -123,12 +128,27 @@ pub struct Resolution {
     /// NEEDED names no given file matches that wasm-dl provides itself (`libdl.so`, `libm.so.6`,
     /// ...: see [`wasm_dl_abi::system`]), sorted and unique. They add no dependency.
     pub system: Vec<String>,
+    /// Tags wasm-dl defines in main (see `tags`): main's own `env` tag imports first, in import
+    /// order, then those libraries import and no module defines, in the order first imported.
+    pub main_tags: Vec<(String, FuncType)>,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Def {
+    /// Function symbol `k` of a library.
     Func(LibId, u32),
+    /// Data symbol of a library at this offset from its `__memory_base`.
     Data(LibId, u32),
+    /// Tag `k` of a library (`Library::tags`); tags are looked up in a map of their own.
+    Tag(LibId, u32),
+}
+
+impl Def {
+    /// The library that defines it.
+    pub(crate) fn lib(self) -> LibId {
+        let (Def::Func(l, _) | Def::Data(l, _) | Def::Tag(l, _)) = self;
+        l
+    }
 }
 
 /// Gives every function main exports a table slot: its own element segments' slot, else a new
@@ -250,6 +270,9 @@ pub fn resolve(
     let mut unresolved_main: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
 
+    let tag_defs = tags::definitions(libs);
+    tags::main_tags(main, libs, &tag_defs, &mut res, &mut errors);
+
     // NEEDED edges.
     let mut needed: Vec<Vec<LibId>> = Vec::with_capacity(libs.len());
     for lib in libs {
@@ -316,9 +339,7 @@ pub fn resolve(
             if main_defines {
                 who.push(&main.name);
             }
-            let owner = |d: &Def| match d {
-                Def::Func(l, _) | Def::Data(l, _) => &libs[l.index()],
-            };
+            let owner = |d: &Def| &libs[d.lib().index()];
             who.extend(list.iter().map(|d| owner(d).name.as_str()));
             // Main comes first; otherwise what an importer outside every NEEDED scope gets.
             let winner = if who.len() > list.len() {
@@ -437,7 +458,7 @@ pub fn resolve(
                             Some(Def::Func(l, k)) => {
                                 (FuncSource::Lib(l, k), &libs[l.index()].funcs[k as usize].1)
                             }
-                            Some(Def::Data(..)) => {
+                            Some(Def::Data(..) | Def::Tag(..)) => {
                                 errors.push(format!("{what}: `{field}` is data, but is called"));
                                 (FuncSource::Trap, ty)
                             }
@@ -458,6 +479,17 @@ pub fn resolve(
                     }
                     Binding::Func(src)
                 }
+                ("env", ImportKind::Tag(ty)) => Binding::Tag(tags::bind(
+                    &what,
+                    field,
+                    ty,
+                    main,
+                    libs,
+                    &tag_defs,
+                    &scope,
+                    &mut res,
+                    &mut errors,
+                )),
                 (crate::DL_MODULE, ImportKind::Func(ty)) => {
                     match crate::synth::shim::func_type(field) {
                         Some(dl_ty) if dl_ty == *ty => {}
@@ -486,13 +518,15 @@ pub fn resolve(
                         "{what}: unsupported import (shared libraries may import functions and \
                          `GOT.mem`/`GOT.func` globals, plus `env.memory`, \
                          `env.__indirect_function_table`, `env.__stack_pointer`, \
-                         `env.__memory_base`, `env.__table_base`)"
+                         `env.__memory_base`, `env.__table_base` and tags from `env`)"
                     ));
                     Binding::Func(FuncSource::Trap)
                 }
             };
             let dep = match &binding {
-                Binding::Func(FuncSource::Lib(l, _)) => Some(*l),
+                Binding::Func(FuncSource::Lib(l, _)) | Binding::Tag(TagSource::Lib(l, _)) => {
+                    Some(*l)
+                }
                 Binding::Got(g) => match &res.gots[g.0 as usize] {
                     GotTarget::LibData(l, _) | GotTarget::LibFunc(l, _) => Some(*l),
                     _ => None,

@@ -61,16 +61,12 @@ impl Scope<'_> {
     pub fn best(&self, list: &[Def], want_func: Option<bool>) -> Option<Def> {
         list.iter()
             .filter(|d| want_func.is_none_or(|f| matches!(d, Def::Func(..)) == f))
-            .min_by_key(|d| {
-                let (Def::Func(l, _) | Def::Data(l, _)) = **d;
-                self.key(l)
-            })
+            .min_by_key(|d| self.key(d.lib()))
             .copied()
     }
 
     /// The library that owns the winning definition (for messages).
     pub fn winner<'l, 'b>(&self, list: &[Def], libs: &'l [Library<'b>]) -> Option<&'l Library<'b>> {
-        let (Def::Func(l, _) | Def::Data(l, _)) = self.best(list, None)?;
-        libs.get(l.index())
+        libs.get(self.best(list, None)?.lib().index())
     }
 }

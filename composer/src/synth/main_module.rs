@@ -13,7 +13,11 @@
 //! (`Resolution::main_new_slots`, right after main's table): the table's initial size grows to
 //! hold them and one active element segment fills them, so every function main exports has an
 //! address at compose time.
-//! Everything is appended, so no existing index moves.
+//! Tags main imports from `env` become tags it defines, and the tags libraries import that no
+//! module defines are defined after them (`Resolution::main_tags`); each is exported as
+//! [`tag_export`], for the libraries to import (see `resolve::tags`).
+//! Everything is appended, so no existing index moves (main's imported tags are replaced, in
+//! order, by the first definitions: tag indices stay).
 
 use crate::parse::MainModule;
 use crate::resolve::HostImport;
@@ -21,9 +25,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     CodeSection, ConstExpr, ElementSection, Elements, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, Module, TableSection, TableType, ValType,
+    FunctionSection, GlobalSection, GlobalType, ImportSection, Module, TableSection, TableType,
+    TagKind, TagSection, TagType, ValType,
 };
-use wasmparser::{ExternalKind, Parser, Payload};
+use wasmparser::{ExternalKind, FuncType, Parser, Payload};
 
 /// Exported function main gains: `(func (param op lib) (result i32))`, calls the loader.
 pub const DISPATCH_EXPORT: &str = "__wasm_dl_dispatch";
@@ -52,6 +57,11 @@ fn rank(id: u8) -> u8 {
     }
 }
 
+/// Name of main's export of tag `name` (one it defines, or one wasm-dl defines there).
+pub fn tag_export(name: &str) -> String {
+    format!("__wasm_dl_tag:{name}")
+}
+
 /// Name of main's export that re-exports its import `module.field` to libraries.
 pub fn reexport_name(module: &str, field: &str) -> String {
     format!("__wasm_dl_import:{module}:{field}")
@@ -65,8 +75,9 @@ pub fn patch(
     bytes: &[u8],
     reexport: &[HostImport],
     new_slots: &[(String, u32)],
+    tags: &[(String, FuncType)],
 ) -> Result<Vec<u8>> {
-    patch_inner(main, bytes, reexport, new_slots)
+    patch_inner(main, bytes, reexport, new_slots, tags)
         .with_context(|| format!("{}: cannot patch the main module", main.name))
 }
 
@@ -75,6 +86,7 @@ fn patch_inner(
     bytes: &[u8],
     reexport: &[HostImport],
     new_slots: &[(String, u32)],
+    tags: &[(String, FuncType)],
 ) -> Result<Vec<u8>> {
     if !main.defines_table {
         bail!("has no function table; link it with `-Wl,--export-table -Wl,--growable-table`");
@@ -83,6 +95,9 @@ fn patch_inner(
     let mut table_exported = false;
     let mut reexported: Vec<(String, u32)> = Vec::new();
     let mut func_exports: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
+    // Tags: main's imported ones (all from `env`: see `parse`), its defined ones, their exports.
+    let (mut n_tag_imports, mut n_tags_defined) = (0u32, 0u32);
+    let mut tag_exports: Vec<(String, u32)> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
             Payload::TypeSection(r) => {
@@ -105,15 +120,20 @@ fn patch_inner(
                             n_funcs += 1
                         }
                         wasmparser::TypeRef::Global(_) => n_globals += 1,
+                        wasmparser::TypeRef::Tag(_) => n_tag_imports += 1,
                         _ => {}
                     }
                 }
             }
             Payload::FunctionSection(r) => n_funcs += r.count(),
             Payload::GlobalSection(r) => n_globals += r.count(),
+            Payload::TagSection(r) => n_tags_defined += r.count(),
             Payload::ExportSection(r) => {
                 for e in r {
                     let e = e?;
+                    if e.kind == ExternalKind::Tag {
+                        tag_exports.push((e.name.to_string(), e.index));
+                    }
                     if matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact) {
                         func_exports.insert(e.name, e.index);
                     }
@@ -173,6 +193,33 @@ fn patch_inner(
         module.section(&elems);
         Ok(())
     };
+    // The first `n_tag_imports` of `tags` replace main's imports, the rest follow its own.
+    if tags.len() < n_tag_imports as usize
+        || tags
+            .iter()
+            .zip(&main.tag_imports)
+            .any(|((a, _), (b, _))| a != b)
+    {
+        bail!("internal error: the tags to define do not start with main's tag imports");
+    }
+    let tag_index = |i: usize| -> u32 {
+        if i < n_tag_imports as usize {
+            i as u32
+        } else {
+            n_tags_defined + i as u32
+        }
+    };
+    let mut tag_export_list: Vec<(String, u32)> = tags
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (tag_export(name), tag_index(i)))
+        .collect();
+    for (name, index) in &tag_exports {
+        if !tags.iter().any(|(n, _)| n == name) {
+            tag_export_list.push((tag_export(name), *index));
+        }
+    }
+    let first_tag_type = n_types + 1;
     let dispatch_type = n_types;
     let dispatch_func = n_funcs;
     let slot_global = n_globals;
@@ -182,6 +229,28 @@ fn patch_inner(
     let mut code: Option<CodeSection> = None;
     let mut globals_done = false;
     let mut exports_done = false;
+    let mut tags_done = tags.is_empty();
+    let new_tags =
+        |module: &mut Module, existing: Option<wasmparser::TagSectionReader<'_>>| -> Result<()> {
+            let mut section = TagSection::new();
+            let tag = |i: usize| TagType {
+                kind: TagKind::Exception,
+                func_type_idx: first_tag_type + i as u32,
+            };
+            for i in 0..n_tag_imports as usize {
+                section.tag(tag(i));
+            }
+            if let Some(r) = existing {
+                for t in r {
+                    section.tag(RoundtripReencoder.tag_type(t?)?);
+                }
+            }
+            for i in n_tag_imports as usize..tags.len() {
+                section.tag(tag(i));
+            }
+            module.section(&section);
+            Ok(())
+        };
 
     let new_globals = |module: &mut Module,
                        existing: Option<wasmparser::GlobalSectionReader<'_>>|
@@ -232,6 +301,9 @@ fn patch_inner(
             exports.export(name, ExportKind::Func, *f);
         }
         exports.export(SLOT_EXPORT, ExportKind::Global, slot_global);
+        for (name, index) in &tag_export_list {
+            exports.export(name, ExportKind::Tag, *index);
+        }
         module.section(&exports);
         Ok(())
     };
@@ -256,6 +328,10 @@ fn patch_inner(
             module.section(&c);
         }
         let section_rank = payload.as_section().map(|(id, _)| rank(id)).unwrap_or(0);
+        if section_rank > rank(13) && !tags_done {
+            new_tags(&mut module, None)?;
+            tags_done = true;
+        }
         if section_rank > rank(6) && !globals_done {
             new_globals(&mut module, None)?;
             globals_done = true;
@@ -274,7 +350,26 @@ fn patch_inner(
                 types
                     .ty()
                     .function([ValType::I32, ValType::I32], [ValType::I32]);
+                for (_, ty) in tags {
+                    let (params, results) = super::section::func_type(ty);
+                    types.ty().function(params, results);
+                }
                 module.section(&types);
+            }
+            Payload::ImportSection(r) if n_tag_imports > 0 => {
+                // Its tags become definitions (see `new_tags`).
+                let mut imports = ImportSection::new();
+                for imp in r.clone().into_imports() {
+                    let imp = imp?;
+                    if !matches!(imp.ty, wasmparser::TypeRef::Tag(_)) {
+                        imports.import(imp.module, imp.name, re.entity_type(imp.ty)?);
+                    }
+                }
+                module.section(&imports);
+            }
+            Payload::TagSection(r) => {
+                new_tags(&mut module, Some(r.clone()))?;
+                tags_done = true;
             }
             Payload::FunctionSection(r) => {
                 let mut funcs = FunctionSection::new();

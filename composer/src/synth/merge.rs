@@ -11,7 +11,7 @@ use hashbrown::HashMap;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportKind,
-    ExportSection, FunctionSection, GlobalSection, ImportSection, Module, TableSection,
+    ExportSection, FunctionSection, GlobalSection, ImportSection, Module, TableSection, TagSection,
     TypeSection,
 };
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
@@ -25,6 +25,8 @@ struct Remap {
     /// The part's tables: its imported ones are main's table (0), its defined ones (a library's
     /// private slot table) follow in the merged module.
     tables: Vec<u32>,
+    /// The part's tags: imports shared by name, then each part's definitions.
+    tags: Vec<u32>,
     data_base: u32,
     elem_base: u32,
 }
@@ -52,6 +54,9 @@ impl Reencode for Remap {
     }
     fn table_index(&mut self, t: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
         lookup(&self.tables, t, "table")
+    }
+    fn tag_index(&mut self, t: u32) -> Result<u32, wasm_encoder::reencode::Error<String>> {
+        lookup(&self.tags, t, "tag")
     }
 }
 
@@ -122,6 +127,7 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
     let mut funcs = FunctionSection::new();
     let mut tables = TableSection::new();
     let mut globals = GlobalSection::new();
+    let mut tags = TagSection::new();
     let mut exports = ExportSection::new();
     let mut elems = ElementSection::new();
     let mut code = CodeSection::new();
@@ -129,7 +135,7 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
 
     let mut n_types = 0u32;
     let mut import_index: HashMap<(String, String), u32> = HashMap::new();
-    let (mut n_imported_funcs, mut n_imported_globals) = (0u32, 0u32);
+    let (mut n_imported_funcs, mut n_imported_globals, mut n_imported_tags) = (0u32, 0u32, 0u32);
     let (mut memory_imported, mut table_imported) = (false, false);
     let mut remaps: Vec<Remap> = Vec::with_capacity(parts.len());
     let mut func_imports: Vec<Vec<FuncImport>> = Vec::with_capacity(parts.len());
@@ -191,6 +197,20 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
                                     }
                                 };
                                 remap.globals.push(idx);
+                            }
+                            TypeRef::Tag(t) => {
+                                let key = (imp.module.to_string(), imp.name.to_string());
+                                let idx = match import_index.get(&key) {
+                                    Some(i) => *i,
+                                    None => {
+                                        let ty = remap.tag_type(t).map_err(err)?;
+                                        imports.import(imp.module, imp.name, EntityType::Tag(ty));
+                                        import_index.insert(key, n_imported_tags);
+                                        n_imported_tags += 1;
+                                        n_imported_tags - 1
+                                    }
+                                };
+                                remap.tags.push(idx);
                             }
                             TypeRef::Func(_) if imp.module == own_module => {
                                 fimports.push(FuncImport::Internal(imp.name.to_string()));
@@ -315,6 +335,7 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
 
     // Pass 2: definitions, re-encoded through each part's index maps.
     let (mut n_globals_defined, mut n_data, mut n_elems) = (0u32, 0u32, 0u32);
+    let mut n_tags_defined = 0u32;
     let mut n_tables = u32::from(table_imported);
     for (p, bytes) in parts.iter().enumerate() {
         let slot = slot_tables.get(p).copied().flatten();
@@ -360,10 +381,20 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
                         n_globals_defined += 1;
                     }
                 }
+                Payload::TagSection(r) => {
+                    for t in r {
+                        tags.tag(remap.tag_type(t?).map_err(err)?);
+                        remap.tags.push(n_imported_tags + n_tags_defined);
+                        n_tags_defined += 1;
+                    }
+                }
                 Payload::ExportSection(r) => {
                     for e in r {
                         let e = e?;
                         let (kind, index) = match e.kind {
+                            ExternalKind::Tag => {
+                                (ExportKind::Tag, remap.tag_index(e.index).map_err(err)?)
+                            }
                             ExternalKind::Func | ExternalKind::FuncExact => (
                                 ExportKind::Func,
                                 remap.function_index(e.index).map_err(err)?,
@@ -372,7 +403,10 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
                                 ExportKind::Global,
                                 remap.global_index(e.index).map_err(err)?,
                             ),
-                            _ => bail!("part {p} exports `{}`, not a function or global", e.name),
+                            _ => bail!(
+                                "part {p} exports `{}`, not a function, global or tag",
+                                e.name
+                            ),
                         };
                         exports.export(e.name, kind, index);
                     }
@@ -402,6 +436,9 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
     module.section(&imports);
     module.section(&funcs);
     module.section(&tables);
+    if n_tags_defined > 0 {
+        module.section(&tags);
+    }
     module.section(&globals);
     module.section(&exports);
     module.section(&elems);

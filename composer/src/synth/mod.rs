@@ -11,3 +11,4 @@ pub mod plt;
 pub mod root;
 pub mod section;
 pub mod shim;
+pub mod sjlj;

@@ -40,8 +40,9 @@ const STACK_HIGH: u32 = 1 << 20;
 const STACK_LOW: u32 = 1024;
 /// Heads of the root allocator's free lists, one per block size 2^c (c < 32), below the stack.
 const FREE_LISTS: u32 = 512;
-/// Pages of the initial memory: the stack, then one page the bump allocator starts in.
-const INITIAL_PAGES: u64 = (STACK_HIGH as u64 >> 16) + 1;
+/// The largest stack a root may be given (`Composer::stack_size`): 1 GiB, a quarter of a
+/// 32-bit memory, so that the heap keeps room.
+pub const MAX_STACK_SIZE: u32 = 1 << 30;
 
 /// The root's entry point: `wasi:cli/run`'s `run`, `() -> result` as `() -> i32`.
 pub const RUN_EXPORT: &str = "wasi:cli/run@0.2.0#run";
@@ -88,8 +89,29 @@ pub fn entry(pic_main: &Library<'_>) -> Result<(&'static str, bool)> {
     )
 }
 
-/// Encodes the root module for `pic_main` and the libraries of the set (`pic_main` included).
-pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
+/// Where the stack ends (its top, page-aligned) for a stack of `stack_size` bytes above
+/// `STACK_LOW`; `None` keeps the default 1 MiB region.
+fn stack_high(stack_size: Option<u32>) -> Result<u32> {
+    let Some(size) = stack_size else {
+        return Ok(STACK_HIGH);
+    };
+    if size > MAX_STACK_SIZE {
+        bail!("a stack size of {size} bytes is more than wasm-dl allows ({MAX_STACK_SIZE}); give a smaller one");
+    }
+    // Page-aligned, so that the heap the bump allocator grows starts on a page.
+    Ok((STACK_LOW + size).div_ceil(1 << 16) << 16)
+}
+
+/// Encodes the root module for `pic_main` and the libraries of the set (`pic_main` included),
+/// with a stack of `stack_size` bytes (default: 1 MiB less the first KiB).
+pub fn encode(
+    pic_main: &Library<'_>,
+    libs: &[Library<'_>],
+    stack_size: Option<u32>,
+) -> Result<Vec<u8>> {
+    let stack_high = stack_high(stack_size)?;
+    // Pages of the initial memory: the stack, then one page the bump allocator starts in.
+    let initial_pages = u64::from(stack_high >> 16) + 1;
     let (entry, status) = entry(pic_main)?;
     // Host imports of every library, once each.
     let mut host: Vec<(&str, &str, &FuncType)> = Vec::new();
@@ -341,7 +363,7 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
     });
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
-        minimum: INITIAL_PAGES,
+        minimum: initial_pages,
         maximum: None,
         memory64: false,
         shared: false,
@@ -358,13 +380,14 @@ pub fn encode(pic_main: &Library<'_>, libs: &[Library<'_>]) -> Result<Vec<u8>> {
             &ConstExpr::i32_const(v as i32),
         );
     };
-    constant(STACK_HIGH, true, &mut globals); // 0 __stack_pointer
-    constant(STACK_HIGH, false, &mut globals); // 1 __stack_high
+    constant(stack_high, true, &mut globals); // 0 __stack_pointer
+    constant(stack_high, false, &mut globals); // 1 __stack_high
     constant(STACK_LOW, false, &mut globals); // 2 __stack_low
-    constant(STACK_HIGH, false, &mut globals); // 3 __heap_base
-    constant(STACK_HIGH, false, &mut globals); // 4 __heap_end
-    constant(STACK_HIGH, true, &mut globals); // 5 bump: next
-    constant((INITIAL_PAGES as u32) << 16, true, &mut globals); // 6 bump: end
+    constant(stack_high, false, &mut globals); // 3 __heap_base
+    constant(stack_high, false, &mut globals); // 4 __heap_end
+    constant(stack_high, true, &mut globals); // 5 bump: next
+                                              // At most 2^14 + 1 pages (MAX_STACK_SIZE), so the shift stays within 32 bits.
+    constant((initial_pages as u32) << 16, true, &mut globals); // 6 bump: end
 
     exports.export("memory", ExportKind::Memory, 0);
     exports.export(super::main_module::TABLE_EXPORT, ExportKind::Table, 0);
