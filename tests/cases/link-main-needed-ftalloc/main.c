@@ -13,7 +13,10 @@ static size_t table_grow(size_t n) {
   return r;
 }
 
-static int calls, calls_before_ctor = -1;
+/* volatile: else clang -O2 evaluates main_init at compile time (GlobalOpt's static constructor
+ * evaluation), assuming that nothing runs before constructors. */
+static volatile int calls;
+static int calls_before_ctor = -1;
 static size_t lo = (size_t)-1, hi;
 
 size_t ftalloc(size_t count, size_t align) {
