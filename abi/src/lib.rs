@@ -4,5 +4,10 @@
 
 #![no_std]
 
+extern crate alloc;
+
+pub mod dl;
 pub mod ftalloc;
+pub mod loader;
+pub mod order;
 pub mod system;

@@ -9,22 +9,16 @@ use std::fmt::Write as _;
 
 /// Dependency-first load order starting at `root` (what the provider computes at `dlopen`).
 fn load_order(res: &Resolution, root: LibId) -> Vec<LibId> {
-    let mut order = Vec::new();
-    let mut seen = vec![false; res.deps.len()];
-    let mut stack = vec![(root, 0usize)];
-    seen[root.index()] = true;
-    while let Some((lib, next)) = stack.pop() {
-        if let Some(&dep) = res.deps[lib.index()].get(next) {
-            stack.push((lib, next + 1));
-            if !seen[dep.index()] {
-                seen[dep.index()] = true;
-                stack.push((dep, 0));
-            }
-        } else {
-            order.push(lib);
-        }
-    }
-    order
+    let deps: Vec<Vec<u32>> = res
+        .deps
+        .iter()
+        .map(|d| d.iter().map(|l| l.index() as u32).collect())
+        .collect();
+    let n = deps.len();
+    wasm_dl_abi::order::load_order(root.index() as u32, n, |l| &deps[l as usize], |_| false)
+        .into_iter()
+        .map(LibId)
+        .collect()
 }
 
 /// Renders the map.

@@ -10,29 +10,12 @@ use alloc::vec;
 use alloc::vec::Vec;
 use msg::Msg;
 
-/// `RTLD_LAZY` (include/dlfcn.h).
-pub const RTLD_LAZY: i32 = 0x1;
-/// `RTLD_NOW`.
-pub const RTLD_NOW: i32 = 0x2;
-/// `RTLD_NOLOAD`.
-pub const RTLD_NOLOAD: i32 = 0x4;
-/// `RTLD_DEEPBIND`.
-pub const RTLD_DEEPBIND: i32 = 0x8;
-/// `RTLD_GLOBAL`.
-pub const RTLD_GLOBAL: i32 = 0x100;
-/// `RTLD_NODELETE`.
-pub const RTLD_NODELETE: i32 = 0x1000;
-/// Every mode bit understood.
-pub const KNOWN_MODE_BITS: i32 =
-    RTLD_LAZY | RTLD_NOW | RTLD_NOLOAD | RTLD_DEEPBIND | RTLD_GLOBAL | RTLD_NODELETE;
-
-/// `RTLD_DEFAULT` as a handle.
-pub const HANDLE_DEFAULT: u32 = 0;
-/// The handle of `dlopen(NULL)`: the global scope.
-pub const HANDLE_GLOBAL: u32 = 1;
-/// `RTLD_NEXT` as a handle: from main (a library's `RTLD_NEXT` arrives as [`Dl::sym_next`],
-/// through a `dlsym` of its own that the composer gives it, so no handle value stands for it).
-pub const HANDLE_NEXT: u32 = 0xFFFF_FFFF;
+// A library's `RTLD_NEXT` arrives as [`Dl::sym_next`], through a `dlsym` of its own that the
+// composer gives it, so `HANDLE_NEXT` is always main's.
+pub use wasm_dl_abi::dl::{
+    HANDLE_DEFAULT, HANDLE_GLOBAL, HANDLE_NEXT, LIB_HANDLE_BASE, RTLD_DEEPBIND, RTLD_GLOBAL,
+    RTLD_KNOWN, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW,
+};
 
 /// Why a library of a load list could not be placed (see [`Dl::abort`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,8 +29,6 @@ pub enum Failure {
     /// Main's `ftalloc` returned a range that is not usable.
     AllocatorRange,
 }
-/// A library's handle is its lib id plus this.
-pub const LIB_HANDLE_BASE: u32 = 2;
 
 /// What `open` decided.
 #[derive(Debug, PartialEq, Eq)]
@@ -151,7 +132,7 @@ impl Dl {
                 .s(": one of RTLD_LAZY or RTLD_NOW is required")
                 .end());
         }
-        let unknown = mode & !KNOWN_MODE_BITS;
+        let unknown = mode & !RTLD_KNOWN;
         if unknown != 0 {
             return Err(Msg::new("dlopen: invalid mode ")
                 .hex(mode as u32)
@@ -330,41 +311,8 @@ impl Dl {
             return Vec::new();
         };
         let is_loaded = |l: u32| self.libs.get(l as usize).is_none_or(|s| s.loaded);
-        let mut out = Vec::new();
-        if is_loaded(lib) {
-            return out;
-        }
-        let mut seen = vec![false; index.libs.len()];
-        // (library, next dependency position)
-        let mut stack: Vec<(u32, usize)> = vec![(lib, 0)];
-        if let Some(s) = seen.get_mut(lib as usize) {
-            *s = true;
-        }
-        while let Some(top) = stack.last_mut() {
-            let (l, pos) = *top;
-            let dep = index
-                .libs
-                .get(l as usize)
-                .and_then(|x| x.deps.get(pos))
-                .copied();
-            match dep {
-                Some(d) => {
-                    top.1 += 1;
-                    let fresh = seen.get(d as usize).is_some_and(|s| !s) && !is_loaded(d);
-                    if fresh {
-                        if let Some(s) = seen.get_mut(d as usize) {
-                            *s = true;
-                        }
-                        stack.push((d, 0));
-                    }
-                }
-                None => {
-                    out.push(l);
-                    stack.pop();
-                }
-            }
-        }
-        out
+        let deps = |l: u32| index.libs.get(l as usize).map_or(&[][..], |x| &x.deps[..]);
+        wasm_dl_abi::order::load_order(lib, index.libs.len(), deps, is_loaded)
     }
 
     /// Records where the loader placed library `lib` (bad lib ids are ignored).

@@ -168,7 +168,7 @@ impl EnvModule {
                 types.len() - 1
             })
         };
-        // `dlsym<lib>(handle, name)`: `RTLD_NEXT` (-1) goes to the shim's `DLSYM_NEXT(lib,
+        // `dlsym<lib>(handle, name)`: `RTLD_NEXT` goes to the shim's `DLSYM_NEXT(lib,
         // name)`, any other handle to its `dlsym` (both re-exported by main).
         let mut f = 0;
         if !self.dlsym_callers.is_empty() {
@@ -189,7 +189,7 @@ impl EnvModule {
                 let mut body = Function::new([]);
                 body.instructions()
                     .local_get(0)
-                    .i32_const(-1)
+                    .i32_const(wasm_dl_abi::dl::HANDLE_NEXT as i32)
                     .i32_eq()
                     .if_(wasm_encoder::BlockType::Result(ValType::I32))
                     .i32_const(lib as i32)

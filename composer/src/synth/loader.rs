@@ -7,16 +7,16 @@
 //!
 //! | op | step |
 //! |----|------|
-//! | [`OP_ALLOC`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); [`ALLOC_OK`], or [`ALLOC_NO_MEMORY`] when `malloc` fails, or [`ALLOC_NO_TABLE`] when the table cannot grow (`table.grow` fails, or main's table would pass `parse::MAX_TABLE_SLOTS`). A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
-//! | [`OP_MEMORY_BASE`] | its memory base |
-//! | [`OP_TABLE_BASE`] | its table base |
-//! | [`OP_RELOCATE`] | copy its segments into place, apply global and data relocations |
-//! | [`OP_CONSTRUCT`] | run its constructors |
-//! | [`OP_DESTRUCT`] | run the destructors it registered with `__cxa_atexit` (see `atexit`), then its `__wasm_call_dtors`, if it exports one (`dlclose`) |
-//! | [`OP_RELEASE`] | with main's `ftfree`: set its slots to NULL and give them back (`dlclose` after the destructors of everything it unloads, or a `dlopen` that failed after placing it), so that its next placement asks `ftalloc` again; otherwise nothing |
+//! | [`Op::Alloc`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); [`Alloc::Ok`], or [`Alloc::NoMemory`] when `malloc` fails, or [`Alloc::NoTable`] when the table cannot grow (`table.grow` fails, or main's table would pass `parse::MAX_TABLE_SLOTS`). A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
+//! | [`Op::MemoryBase`] | its memory base |
+//! | [`Op::TableBase`] | its table base |
+//! | [`Op::Relocate`] | copy its segments into place, apply global and data relocations |
+//! | [`Op::Construct`] | run its constructors |
+//! | [`Op::Destruct`] | run the destructors it registered with `__cxa_atexit` (see `atexit`), then its `__wasm_call_dtors`, if it exports one (`dlclose`) |
+//! | [`Op::Release`] | with main's `ftfree`: set its slots to NULL and give them back (`dlclose` after the destructors of everything it unloads, or a `dlopen` that failed after placing it), so that its next placement asks `ftalloc` again; otherwise nothing |
 //!
-//! When main exports `ftalloc` (see `synth::ftalloc`), [`OP_ALLOC`] takes a library's slots
-//! from it instead of growing the table ([`ALLOC_FTALLOC_FAILED`], [`ALLOC_FTALLOC_BAD`]).
+//! When main exports `ftalloc` (see `synth::ftalloc`), [`Op::Alloc`] takes a library's slots
+//! from it instead of growing the table ([`Alloc::FtallocFailed`], [`Alloc::FtallocBad`]).
 //! The dispatch slot the start function takes is grown before any code of main runs, so it is
 //! part of the table main starts with.
 //!
@@ -34,38 +34,14 @@ use crate::synth::library::{INIT_EXPORT, START_EXPORT};
 use crate::synth::main_module::{SLOT_EXPORT, TABLE_EXPORT};
 use std::borrow::Cow;
 use wasm_dl_abi::ftalloc::{FTALLOC_EXPORT, FTFREE_EXPORT};
+use wasm_dl_abi::loader::{Alloc, Op};
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalType, ImportSection, MemoryType, Module,
     RefType, StartSection, TableSection, TableType, TypeSection, ValType,
 };
 
-/// Allocate memory and table space.
-pub const OP_ALLOC: i32 = 0;
-/// Read the memory base.
-pub const OP_MEMORY_BASE: i32 = 1;
-/// Read the table base.
-pub const OP_TABLE_BASE: i32 = 2;
-/// Copy segments and apply relocations.
-pub const OP_RELOCATE: i32 = 3;
-/// Run constructors.
-pub const OP_CONSTRUCT: i32 = 4;
-/// Run destructors.
-pub const OP_DESTRUCT: i32 = 5;
-/// Give the table slots back to main's `ftfree`.
-pub const OP_RELEASE: i32 = 6;
-const N_OPS: u32 = 7;
-
-/// [`OP_ALLOC`]: the library is placed.
-pub const ALLOC_OK: i32 = 1;
-/// [`OP_ALLOC`]: `malloc` failed (out of memory).
-pub const ALLOC_NO_MEMORY: i32 = 0;
-/// [`OP_ALLOC`]: main's table cannot grow by the library's slots.
-pub const ALLOC_NO_TABLE: i32 = 2;
-/// [`OP_ALLOC`]: main's `ftalloc` returned its failure value.
-pub const ALLOC_FTALLOC_FAILED: i32 = 3;
-/// [`OP_ALLOC`]: main's `ftalloc` returned no usable range (0, misaligned, past the table).
-pub const ALLOC_FTALLOC_BAD: i32 = 4;
+const N_OPS: u32 = Op::ALL.len() as u32;
 
 /// A global of main that holds an address in a library (see `synth::plt`): a PLT entry's slot,
 /// or what a `GOT.func`/`GOT.mem` import of main became. The loader sets it when it places the
@@ -291,7 +267,7 @@ pub fn encode(
             step_funcs.push(steps_base + op * n + lib);
         }
     }
-    for op in 0..N_OPS as i32 {
+    for op in Op::ALL {
         for (j, lib) in libs.iter().enumerate() {
             funcs.function(3);
             let (mb, tb) = base_globals[j];
@@ -299,7 +275,7 @@ pub fn encode(
             let mut f = Function::new([(1, ValType::I32)]);
             let mut ins = f.instructions();
             match op {
-                OP_ALLOC => {
+                Op::Alloc => {
                     // Placed before: reuse the memory (zeroed again) and the slots.
                     ins.global_get(tb).if_(BlockType::Empty);
                     if lib.mem_size > 0 {
@@ -308,7 +284,7 @@ pub fn encode(
                             .i32_const(lib.mem_size as i32)
                             .memory_fill(0);
                     }
-                    ins.i32_const(ALLOC_OK).return_().end();
+                    ins.i32_const(Alloc::Ok.code()).return_().end();
                     // parse bounds mem_align (<= 31) and mem_size + align - 1 (<= u32::MAX).
                     let align = 1u32 << lib.mem_align.min(31);
                     // `malloc(size)` into local 0, or return 0 (out of memory).
@@ -319,7 +295,7 @@ pub fn encode(
                             .local_tee(0)
                             .i32_eqz()
                             .if_(BlockType::Empty)
-                            .i32_const(ALLOC_NO_MEMORY)
+                            .i32_const(Alloc::NoMemory.code())
                             .return_()
                             .end();
                     };
@@ -367,8 +343,8 @@ pub fn encode(
                             slots,
                             talign as u32,
                             0,
-                            ALLOC_FTALLOC_FAILED,
-                            ALLOC_FTALLOC_BAD,
+                            Alloc::FtallocFailed.code(),
+                            Alloc::FtallocBad.code(),
                         );
                         ins.local_get(0).global_set(tb);
                     } else {
@@ -383,7 +359,7 @@ pub fn encode(
                             .i32_const(room as i32)
                             .i32_gt_u()
                             .if_(BlockType::Empty)
-                            .i32_const(ALLOC_NO_TABLE)
+                            .i32_const(Alloc::NoTable.code())
                             .return_()
                             .end()
                             .ref_null(wasm_encoder::HeapType::FUNC)
@@ -396,7 +372,7 @@ pub fn encode(
                             .i32_const(-1)
                             .i32_eq()
                             .if_(BlockType::Empty)
-                            .i32_const(ALLOC_NO_TABLE)
+                            .i32_const(Alloc::NoTable.code())
                             .return_()
                             .end()
                             .local_get(0)
@@ -428,15 +404,15 @@ pub fn encode(
                         }
                         ins.i32_add().global_set(*g);
                     }
-                    ins.i32_const(ALLOC_OK);
+                    ins.i32_const(Alloc::Ok.code());
                 }
-                OP_MEMORY_BASE => {
+                Op::MemoryBase => {
                     ins.global_get(mb);
                 }
-                OP_TABLE_BASE => {
+                Op::TableBase => {
                     ins.global_get(tb);
                 }
-                OP_RELOCATE => {
+                Op::Relocate => {
                     ins.global_get(mb).global_get(tb).call(lf.init);
                     if let Some(s) = lf.start {
                         ins.call(s);
@@ -446,13 +422,13 @@ pub fn encode(
                     }
                     ins.i32_const(1);
                 }
-                OP_CONSTRUCT => {
+                Op::Construct => {
                     if let Some(c) = lf.ctor {
                         ins.call(c);
                     }
                     ins.i32_const(1);
                 }
-                OP_RELEASE => {
+                Op::Release => {
                     let slots = lib.table_size.saturating_add(lib.funcs.len() as u32);
                     if let (Some(ff), true) = (ftfree, slots > 0) {
                         // NULL first: a stale pointer into the library traps rather than
@@ -472,7 +448,7 @@ pub fn encode(
                     }
                     ins.i32_const(1);
                 }
-                _ => {
+                Op::Destruct => {
                     // `__cxa_atexit` registrations (destructor attributes), most recent first,
                     // then the library's own destructor entry point.
                     if let Some(d) = drain {

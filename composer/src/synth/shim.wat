@@ -175,24 +175,18 @@
         i32.add
         i32.load
         local.set $lib
-        i32.const 0
+        i32.const {{OP_ALLOC}}
         local.get $lib
         call $dispatch
         local.tee $res
-        i32.const 1
+        i32.const {{ALLOC_OK}}
         i32.ne
-        if ;; synth/loader.rs ALLOC_*: 0 out of memory, 2 out of table space, 3 ftalloc
-           ;; failed, 4 ftalloc's range unusable; as a `failure`: 0, 1, 2, 3
+        if ;; any other answer is a `failure` (wasm-dl-abi's `loader::Alloc`)
           local.get $res
-          i32.const 1
-          i32.sub
-          i32.const 0
-          local.get $res
-          select
           global.set $why
-          ;; Give back the slots of the libraries placed before this one (op 6: release;
-          ;; nothing unless main exports ftfree): nothing of this dlopen remains.
-          i32.const 6
+          ;; Give back the slots of the libraries placed before this one (nothing unless
+          ;; main exports ftfree): nothing of this dlopen remains.
+          i32.const {{OP_RELEASE}}
           local.get $list
           local.get $i
           call $each
@@ -202,10 +196,10 @@
           return
         end
         local.get $lib
-        i32.const 1
+        i32.const {{OP_MEMORY_BASE}}
         local.get $lib
         call $dispatch
-        i32.const 2
+        i32.const {{OP_TABLE_BASE}}
         local.get $lib
         call $dispatch
         call $loaded
@@ -217,11 +211,11 @@
       end
     end
     ;; ... then relocate them all, then run constructors, dependencies first.
-    i32.const 3
+    i32.const {{OP_RELOCATE}}
     local.get $list
     local.get $n
     call $each
-    i32.const 4
+    i32.const {{OP_CONSTRUCT}}
     local.get $list
     local.get $n
     call $each
@@ -617,13 +611,13 @@
     local.get $r
     i32.load offset=8
     local.set $n
-    i32.const 5
+    i32.const {{OP_DESTRUCT}}
     local.get $list
     local.get $n
     call $each
-    ;; Then give their table slots back (op 6: release, with main's ftfree), once no
+    ;; Then give their table slots back (with main's ftfree), once no
     ;; destructor can call into any of them any more.
-    i32.const 6
+    i32.const {{OP_RELEASE}}
     local.get $list
     local.get $n
     call $each

@@ -1,0 +1,109 @@
+//! The loader's dispatch protocol: what the dl shim asks the per-composition loader module to do
+//! for one library (`dispatch(op, lib)`), and what a placement answers.
+//!
+//! The composer generates the loader (`synth::loader`) and the shim (`synth/shim.wat`) calls it;
+//! the shim's WAT names these values as `{{NAME}}` placeholders, filled from [`WAT_CONSTANTS`]
+//! when the shim is built, so the two sides cannot drift apart.
+
+/// A step of loading or unloading one library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Op {
+    /// Allocate its memory and table space; answers an [`Alloc`] code.
+    Alloc = 0,
+    /// Read its memory base.
+    MemoryBase = 1,
+    /// Read its table base.
+    TableBase = 2,
+    /// Copy its segments into place and apply its relocations.
+    Relocate = 3,
+    /// Run its constructors.
+    Construct = 4,
+    /// Run its destructors (`dlclose`).
+    Destruct = 5,
+    /// Give its table slots back to main's `ftfree` (nothing without one).
+    Release = 6,
+}
+
+impl Op {
+    /// Every op, in code order (`ALL[k] as i32 == k`).
+    pub const ALL: [Op; 7] = [
+        Op::Alloc,
+        Op::MemoryBase,
+        Op::TableBase,
+        Op::Relocate,
+        Op::Construct,
+        Op::Destruct,
+        Op::Release,
+    ];
+
+    /// The op's code in `dispatch(op, lib)`.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// What [`Op::Alloc`] answers: [`Alloc::Ok`], or why the library could not be placed. The
+/// failures' codes are the discriminants of `failure` in `wit/dl.wit`, so that the shim hands
+/// the answer to the provider's `abort` as it is (a test checks the WIT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Alloc {
+    /// The library is placed.
+    Ok = -1,
+    /// `malloc` failed (out of memory): `failure.memory`.
+    NoMemory = 0,
+    /// Main's table cannot grow by the library's slots: `failure.table`.
+    NoTable = 1,
+    /// Main's `ftalloc` returned its failure value: `failure.allocator`.
+    FtallocFailed = 2,
+    /// Main's `ftalloc` returned no usable range (0, misaligned, past the table):
+    /// `failure.allocator-range`.
+    FtallocBad = 3,
+}
+
+impl Alloc {
+    /// The failures, in the order of the WIT enum `failure`, with its case names.
+    pub const FAILURES: [(Alloc, &'static str); 4] = [
+        (Alloc::NoMemory, "memory"),
+        (Alloc::NoTable, "table"),
+        (Alloc::FtallocFailed, "allocator"),
+        (Alloc::FtallocBad, "allocator-range"),
+    ];
+
+    /// The answer's code.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// The values the shim's WAT refers to by name (`{{OP_ALLOC}}` and so on).
+pub const WAT_CONSTANTS: &[(&str, i32)] = &[
+    ("OP_ALLOC", Op::Alloc.code()),
+    ("OP_MEMORY_BASE", Op::MemoryBase.code()),
+    ("OP_TABLE_BASE", Op::TableBase.code()),
+    ("OP_RELOCATE", Op::Relocate.code()),
+    ("OP_CONSTRUCT", Op::Construct.code()),
+    ("OP_DESTRUCT", Op::Destruct.code()),
+    ("OP_RELEASE", Op::Release.code()),
+    ("ALLOC_OK", Alloc::Ok.code()),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_the_wit_discriminants() {
+        for (k, (failure, _)) in Alloc::FAILURES.iter().enumerate() {
+            assert_eq!(failure.code() as usize, k);
+        }
+    }
+
+    #[test]
+    fn op_codes_are_dense() {
+        for (k, op) in Op::ALL.iter().enumerate() {
+            assert_eq!(op.code() as usize, k);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The contracts of `wasm-dl-abi` against their other spellings: `include/dlfcn.h` for C
+//! programs and `wit/dl.wit` for the provider.
+
+use wasm_dl_abi::{dl, loader};
+use wit_parser::TypeDefKind;
+
+/// Every `#define` of dlfcn.h that wasm-dl-abi defines has the abi's value, and the abi
+/// defines every `RTLD_*` the header has.
+#[test]
+fn dlfcn_h_spells_the_abi_values() {
+    let header = include_str!("../../include/dlfcn.h");
+    let mut seen = Vec::new();
+    for line in header.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("#define") {
+            continue;
+        }
+        let (Some(name), rest) = (words.next(), words.collect::<Vec<_>>().join(" ")) else {
+            continue;
+        };
+        if !name.starts_with("RTLD_") {
+            continue;
+        }
+        let value = match rest.as_str() {
+            "((void *)0)" => 0,
+            "((void *)-1)" => -1,
+            hex if hex.starts_with("0x") => i64::from_str_radix(&hex[2..], 16).unwrap(),
+            dec => dec.parse().unwrap_or_else(|_| panic!("{name}: {dec}")),
+        };
+        let abi = dl::DLFCN_DEFINES.iter().find(|(n, _)| *n == name);
+        assert_eq!(abi.map(|(_, v)| *v), Some(value), "{name} in dlfcn.h");
+        seen.push(name.to_string());
+    }
+    for (name, _) in dl::DLFCN_DEFINES {
+        assert!(seen.iter().any(|s| s == name), "{name} not in dlfcn.h");
+    }
+    assert_eq!(dl::HANDLE_NEXT as i32 as i64, -1);
+}
+
+/// The loader's failure answers are the discriminants of the WIT enum `failure`, which the
+/// shim passes to the provider's `abort` unchanged.
+#[test]
+fn alloc_failures_are_the_wit_enum() {
+    let (resolve, _) = wasm_dl::wit::resolve().unwrap();
+    let failure = resolve
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some("failure"))
+        .map(|(_, t)| &t.kind);
+    let Some(TypeDefKind::Enum(e)) = failure else {
+        panic!("no enum failure in wit/dl.wit");
+    };
+    let wit: Vec<&str> = e.cases.iter().map(|c| c.name.as_str()).collect();
+    let abi: Vec<&str> = loader::Alloc::FAILURES.iter().map(|(_, n)| *n).collect();
+    assert_eq!(wit, abi);
+    for (k, (failure, _)) in loader::Alloc::FAILURES.iter().enumerate() {
+        assert_eq!(failure.code() as usize, k);
+    }
+    assert!(loader::Alloc::Ok.code() < 0);
+}
