@@ -4,7 +4,7 @@
 //!    adapter and the dl shim adapter (importing `wasm-dl:dl/dl`).
 //! 2. The libraries are appended to that component: the env module instance, one core instance
 //!    per rewritten library (its imports renamed to the instances that provide them: main's, the
-//!    env module's, earlier libraries'; see [`import_names`]), and the loader instance. Appending
+//!    env module's, earlier libraries'; see `synth::names`), and the loader instance. Appending
 //!    only adds indices, so nothing wit-component wrote moves.
 //! 3. Unless the provider stays external, the provider component (with this composition's
 //!    index in its memory, and the index component saying where plugged into it; see
@@ -12,8 +12,8 @@
 
 use crate::layout::{self, Layout};
 use crate::parse::Library;
-use crate::resolve::{Binding, FuncSource, Resolution, TagSource};
-use crate::synth::{atexit, env, main_module};
+use crate::synth::names::{ENV, MAIN};
+use crate::synth::{atexit, main_module, Synthesized};
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::{InstanceSection, ModuleArg, RawSection};
 use wasmparser::{Instance, Parser, Payload, Validator, WasmFeatures};
@@ -49,86 +49,6 @@ pub fn check_table_count(libs: &[Library<'_>], groups: usize) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Import module names the rewritten libraries use (see [`import_names`]).
-const MAIN: &str = "main";
-const ENV: &str = "env";
-
-/// The (module, field) each import of library `lib` is renamed to: the instance that provides
-/// it is passed whole as that module, so no alias or export-list instance is needed.
-///
-/// | binding | renamed to |
-/// |---|---|
-/// | memory, table, stack pointer, main function | `main.<main's export name>` |
-/// | base globals, GOT entries, trampolines, stubs | `env.<env module export>` |
-/// | function of library m (an earlier group, or its own) | `grp<g>.<m>:<its export name>` |
-pub fn import_names(
-    lib: crate::resolve::LibId,
-    libs: &[Library<'_>],
-    res: &Resolution,
-    layout: &Layout,
-) -> Result<Vec<(String, String)>> {
-    let j = lib.index();
-    let mut names = Vec::with_capacity(res.bindings[j].len());
-    for (i, b) in res.bindings[j].iter().enumerate() {
-        let name = match b {
-            Binding::Memory => (MAIN.to_string(), "memory".to_string()),
-            Binding::Table => (MAIN.to_string(), main_module::TABLE_EXPORT.to_string()),
-            Binding::StackPointer => (MAIN.to_string(), "__stack_pointer".to_string()),
-            Binding::Tag(TagSource::Main(t)) => (MAIN.to_string(), main_module::tag_export(t)),
-            Binding::Tag(TagSource::Lib(m, k)) => {
-                let tag = libs[m.index()]
-                    .tags
-                    .get(*k as usize)
-                    .ok_or_else(|| anyhow!("internal error: tag {k} out of range"))?;
-                (
-                    layout::group_module(layout.group_of[m.index()]),
-                    layout::export_name(*m, &tag.0),
-                )
-            }
-            Binding::OwnStack => (ENV.to_string(), env::stack_pointer(lib.0)),
-            Binding::MemoryBase => (ENV.to_string(), env::memory_base(lib.0)),
-            Binding::TableBase => (ENV.to_string(), env::table_base(lib.0)),
-            Binding::Got(g) => (ENV.to_string(), env::got(*g)),
-            Binding::Func(src) => match (layout.trampolines.get(&(lib, i)), src) {
-                (Some(g), _) => (ENV.to_string(), env::trampoline(*g)),
-                (None, FuncSource::Main(name)) if name == atexit::SYMBOL => {
-                    (atexit::MODULE.to_string(), atexit::register(lib.0))
-                }
-                (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
-                (None, src) if env::is_dlsym(src) => (ENV.to_string(), env::dlsym_from(lib.0)),
-                (None, FuncSource::Reexport(h)) => (
-                    MAIN.to_string(),
-                    main_module::reexport_name(&h.module, &h.field),
-                ),
-                (None, FuncSource::Lib(m, k)) => (
-                    layout::group_module(layout.group_of[m.index()]),
-                    layout::export_name(*m, &libs[m.index()].funcs[*k as usize].0),
-                ),
-                (None, FuncSource::Trap) => {
-                    let n = layout
-                        .stub_of
-                        .get(&(lib, i))
-                        .ok_or_else(|| anyhow!("internal error: missing trap stub"))?;
-                    (ENV.to_string(), env::stub(*n))
-                }
-            },
-        };
-        names.push(name);
-    }
-    Ok(names)
-}
-
-/// The composition-wide modules the synth pass made (see `synth`).
-#[derive(Clone, Copy)]
-pub struct Synthesized<'a> {
-    /// The env module (GOT and base globals, trampolines, stubs).
-    pub env: &'a [u8],
-    /// The per-library destructor lists, if any library registers destructors.
-    pub atexit: Option<&'a [u8]>,
-    /// The loader.
-    pub loader: &'a [u8],
 }
 
 /// Appends modules and instances to wit-component's main component (see the module docs).
@@ -184,23 +104,24 @@ impl Appender {
     }
 
     /// Appends the env module, the library groups and the loader; returns the component.
-    /// `group_modules[g]` is the module of `layout.groups[g]`. `validate` is `None` only when
+    /// `validate` is `None` only when
     /// the caller validates a component containing this one anyway (validation is most of the
     /// cost of a large composition); otherwise the modules made from validated inputs, whose
     /// unchanged bodies need no second validation (see [`crate::validate::component`]).
     pub fn append(
         mut self,
-        group_modules: &[Vec<u8>],
-        import_names: &[Vec<(String, String)>],
         layout: &Layout,
-        modules: &Synthesized<'_>,
+        synthesized: &Synthesized,
         validate: Option<&[crate::validate::Copied<'_>]>,
     ) -> Result<Vec<u8>> {
         let Synthesized {
             env: env_module,
             atexit: atexit_module,
             loader: loader_module,
-        } = *modules;
+            groups: group_modules,
+            import_names,
+            ..
+        } = synthesized;
         let fixed = self.core_instances + self.component_instances + 3;
         let needed = fixed as u64 + group_modules.len() as u64;
         if needed > MAX_INSTANCES as u64 {

@@ -78,7 +78,7 @@ fn wanted(libs: &[Input]) -> Result<Wanted> {
             // dlfcn.h functions declared without its import module come from the dl shim.
             let dl_call = imp.module == "env"
                 && matches!(&imp.kind, parse::ImportKind::Func(ty)
-                    if crate::synth::shim::func_type(&imp.field).as_ref() == Some(ty));
+                    if crate::dlfcn::func_type(&imp.field).as_ref() == Some(ty));
             // Tags are linked by wasm-dl itself (defined in main when no module defines them).
             let tag = matches!(imp.kind, parse::ImportKind::Tag(_));
             if !symbol || dl_call || tag || is_linker_provided(&imp.module, &imp.field) {

@@ -24,6 +24,9 @@
 //! The provider (`provider/src/index.rs`) is the only reader. The composer places the encoded
 //! index in the provider's own linear memory (see `provider.rs`), so it is read in place.
 
+use crate::parse::{Library, MainModule};
+use crate::resolve::Resolution;
+
 /// The format version (the provider accepts only this one).
 pub const VERSION: u32 = 4;
 
@@ -113,4 +116,76 @@ pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>], startup: &[u32]) 
         put_u32(&mut out, *l);
     }
     out
+}
+
+/// The index of a composition: every library's names (its name, basename and `aliases[j]`),
+/// sizes, dependencies and symbols, and the symbols of main that `dlsym` finds. Decided by
+/// the resolution alone (the layout does not change it).
+pub fn build(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    aliases: &[Vec<&str>],
+    res: &Resolution,
+) -> Vec<u8> {
+    let entries: Vec<LibEntry<'_>> = libs
+        .iter()
+        .enumerate()
+        .map(|(i, lib)| {
+            let base = lib.basename();
+            let mut syms: Vec<Symbol<'_>> = lib
+                .funcs
+                .iter()
+                .enumerate()
+                .map(|(k, (name, _))| Symbol {
+                    name,
+                    kind: KIND_FUNC,
+                    value: k as u32,
+                })
+                .collect();
+            syms.extend(lib.data.iter().map(|(name, off)| Symbol {
+                name,
+                kind: KIND_DATA,
+                value: *off,
+            }));
+            let mut names: Vec<&[u8]> = if base != lib.name_bytes.as_slice() {
+                vec![base]
+            } else {
+                Vec::new()
+            };
+            names.extend(aliases.get(i).into_iter().flatten().map(|a| a.as_bytes()));
+            LibEntry {
+                name: &lib.name_bytes,
+                aliases: names,
+                table_size: lib.table_size,
+                mem_size: lib.mem_size,
+                deps: res.deps[i].iter().map(|d| d.0).collect(),
+                syms,
+            }
+        })
+        .collect();
+    let mut main_syms: Vec<Symbol<'_>> = main
+        .data
+        .iter()
+        .map(|(name, v)| Symbol {
+            name,
+            kind: KIND_DATA,
+            value: *v,
+        })
+        .collect();
+    main_syms.extend(res.main_func_slots.iter().map(|(name, slot)| Symbol {
+        name,
+        kind: KIND_FUNC,
+        value: *slot,
+    }));
+    // Functions main imports and takes the address of: their PLT entry is their address.
+    main_syms.extend(main.lib_imports.iter().filter_map(|imp| {
+        Some(Symbol {
+            name: &imp.name,
+            kind: KIND_FUNC,
+            value: main.canonical_plt_slot(&imp.name)?,
+        })
+    }));
+    main_syms.sort_by(|a, b| a.name.cmp(b.name));
+    let startup: Vec<u32> = res.startup.iter().map(|l| l.0).collect();
+    encode(&entries, &main_syms, &startup)
 }

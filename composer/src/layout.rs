@@ -1,9 +1,8 @@
 //! Pass 3: decide the shape of the composition: the order libraries are instantiated in,
 //! which cross-library calls need a trampoline (the callee is instantiated later, e.g. in a
-//! cycle), which GOT entries each library's allocation fills in, and the provider's index.
+//! cycle), and which GOT entries each library's allocation fills in.
 
-use crate::index::{self, LibEntry, Symbol};
-use crate::parse::{Library, MainModule};
+use crate::parse::Library;
 use crate::resolve::{Binding, FuncSource, GotId, GotTarget, LibId, Resolution};
 use hashbrown::HashMap;
 
@@ -27,8 +26,9 @@ pub struct Layout {
     pub stub_of: HashMap<(LibId, usize), usize>,
     /// Per library: whether it gets a stack of its own (`Binding::OwnStack`).
     pub own_stack: Vec<bool>,
-    /// The encoded provider index.
-    pub index: Vec<u8>,
+    /// Every GOT entry: the resolution's (`Resolution::gots`, same ids), then one per callee
+    /// of a trampoline.
+    pub gots: Vec<GotTarget>,
 }
 
 /// Most core modules the libraries may take. Runtimes bound the core modules and instances of a
@@ -46,13 +46,8 @@ pub fn export_name(lib: LibId, name: &str) -> String {
     format!("{}:{name}", lib.0)
 }
 
-/// Computes the layout. May add GOT entries (for trampolines) to `res`.
-pub fn layout(
-    main: &MainModule<'_>,
-    libs: &[Library<'_>],
-    aliases: &[Vec<&str>],
-    res: &mut Resolution,
-) -> Layout {
+/// Computes the layout.
+pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
     // Instantiation order: depth-first post-order over direct function imports.
     let n = libs.len();
     let mut order = Vec::with_capacity(n);
@@ -94,8 +89,8 @@ pub fn layout(
         }
     }
 
-    let mut got_index: HashMap<GotTarget, GotId> = res
-        .gots
+    let mut gots = res.gots.clone();
+    let mut got_index: HashMap<GotTarget, GotId> = gots
         .iter()
         .enumerate()
         .map(|(i, t)| (t.clone(), GotId(i as u32)))
@@ -109,8 +104,8 @@ pub fn layout(
                 if group_of[m.index()] > group_of[l] {
                     let t = GotTarget::LibFunc(*m, *k);
                     let id = *got_index.entry(t.clone()).or_insert_with(|| {
-                        res.gots.push(t);
-                        GotId(res.gots.len() as u32 - 1)
+                        gots.push(t);
+                        GotId(gots.len() as u32 - 1)
                     });
                     trampolines.insert((LibId(l as u32), i), id);
                 }
@@ -138,7 +133,7 @@ pub fn layout(
     }
 
     let mut got_by_lib = vec![Vec::new(); n];
-    for (i, t) in res.gots.iter().enumerate() {
+    for (i, t) in gots.iter().enumerate() {
         match t {
             GotTarget::LibData(l, _) | GotTarget::LibFunc(l, _) => {
                 got_by_lib[l.index()].push(GotId(i as u32))
@@ -146,68 +141,6 @@ pub fn layout(
             GotTarget::Null | GotTarget::Abs(_) => {}
         }
     }
-
-    let entries: Vec<LibEntry<'_>> = libs
-        .iter()
-        .enumerate()
-        .map(|(i, lib)| {
-            let base = lib.basename();
-            let mut syms: Vec<Symbol<'_>> = lib
-                .funcs
-                .iter()
-                .enumerate()
-                .map(|(k, (name, _))| Symbol {
-                    name,
-                    kind: index::KIND_FUNC,
-                    value: k as u32,
-                })
-                .collect();
-            syms.extend(lib.data.iter().map(|(name, off)| Symbol {
-                name,
-                kind: index::KIND_DATA,
-                value: *off,
-            }));
-            let mut names: Vec<&[u8]> = if base != lib.name_bytes.as_slice() {
-                vec![base]
-            } else {
-                Vec::new()
-            };
-            names.extend(aliases.get(i).into_iter().flatten().map(|a| a.as_bytes()));
-            LibEntry {
-                name: &lib.name_bytes,
-                aliases: names,
-                table_size: lib.table_size,
-                mem_size: lib.mem_size,
-                deps: res.deps[i].iter().map(|d| d.0).collect(),
-                syms,
-            }
-        })
-        .collect();
-    let mut main_syms: Vec<Symbol<'_>> = main
-        .data
-        .iter()
-        .map(|(name, v)| Symbol {
-            name,
-            kind: index::KIND_DATA,
-            value: *v,
-        })
-        .collect();
-    main_syms.extend(res.main_func_slots.iter().map(|(name, slot)| Symbol {
-        name,
-        kind: index::KIND_FUNC,
-        value: *slot,
-    }));
-    // Functions main imports and takes the address of: their PLT entry is their address.
-    main_syms.extend(main.lib_imports.iter().filter_map(|imp| {
-        Some(Symbol {
-            name: &imp.name,
-            kind: index::KIND_FUNC,
-            value: main.canonical_plt_slot(&imp.name)?,
-        })
-    }));
-    main_syms.sort_by(|a, b| a.name.cmp(b.name));
-    let startup: Vec<u32> = res.startup.iter().map(|l| l.0).collect();
-    let index = index::encode(&entries, &main_syms, &startup);
 
     Layout {
         order,
@@ -222,6 +155,6 @@ pub fn layout(
             .iter()
             .map(|b| b.contains(&Binding::OwnStack))
             .collect(),
-        index,
+        gots,
     }
 }

@@ -1,8 +1,19 @@
 //! wasm-dl: compose a WebAssembly main module and `dylink.0` shared libraries into one component
 //! whose `dlopen`/`dlsym` are answered by a precompiled provider component.
 //!
-//! The composer is a pipeline of passes over plain data:
-//! [`parse`] → [`resolve`] → [`layout`] → [`synth`] → [`encode`].
+//! The composer is a pipeline of passes over plain data, each handing new data to the next
+//! (`Composer::compose_report`, then `compose.rs`):
+//!
+//! 1. [`parse`]: every input validated (function bodies in the background, on all cores; see
+//!    [`validate`]) and read into a `MainModule` and `Library`s; an all-PIC set gets the
+//!    root module `synth::root` makes, and wasm-dl's setjmp runtime is added when needed.
+//!    After it, every input is known to be a well-formed module with a readable `dylink.0`.
+//! 2. [`resolve`]: every import bound to one definition (Linux's precedence, `resolve::scope`);
+//!    the [`index`] the provider reads is built from it. After it, nothing is undefined.
+//! 3. [`layout`]: instantiation order, module groups, trampolines, GOT entries per library.
+//! 4. [`synth`]: every module besides wit-component's, as bytes.
+//! 5. [`encode`]: wit-component's main component, the libraries appended, the provider
+//!    plugged in; the result validated before it is returned.
 //!
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
@@ -13,6 +24,8 @@
 //! # Ok(()) }
 //! ```
 
+mod compose;
+pub mod dlfcn;
 pub mod encode;
 pub mod flags;
 pub(crate) mod host;
@@ -32,13 +45,8 @@ pub mod wit;
 pub use linker::{Linked, Linker};
 
 use anyhow::{bail, Context, Result};
-use wasi_preview1_component_adapter_provider::{
-    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-    WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-};
 
-/// The core module name main imports the `dl*` functions from (see `include/dlfcn.h`).
-pub const DL_MODULE: &str = "wasm-dl";
+pub use dlfcn::DL_MODULE;
 
 /// Where the `dl` interface comes from in the composed component.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -213,261 +221,6 @@ impl Composer {
             composed
         })
     }
-
-    /// Passes 2 to 5 on the parsed inputs.
-    fn compose_parsed(
-        &self,
-        main: &parse::MainModule<'_>,
-        libs: &[parse::Library<'_>],
-        validated: &[validate::ValidatedModule<'_>],
-    ) -> Result<Composed> {
-        let (main, libs) = (main, libs);
-        if !main.synthesized {
-            check_main(main, !libs.is_empty())?;
-        }
-        let table_alloc = synth::ftalloc::of(main)?;
-        // Passes 2 and 3: resolve, layout.
-        let (res, layout) = self.resolve_and_layout(main, libs)?;
-        // Pass 4: synthesize.
-        let mut rewritten = Vec::with_capacity(libs.len());
-        let mut has_start = Vec::with_capacity(libs.len());
-        let mut slot_tables = Vec::with_capacity(libs.len());
-        let mut import_names = Vec::with_capacity(libs.len());
-        let slot_base = slot_bases(libs, &layout)?;
-        encode::check_table_count(libs, layout.groups.len())?;
-        for (j, lib) in libs.iter().enumerate() {
-            let names = encode::import_names(resolve::LibId(j as u32), libs, &res, &layout)?;
-            let prefix = layout::export_name(resolve::LibId(j as u32), "");
-            let r = synth::library::rewrite(lib, &names, &prefix, slot_base[j])?;
-            import_names.push(names);
-            rewritten.push(r.bytes);
-            has_start.push(r.has_start);
-            slot_tables.push(r.slot_table);
-        }
-        let env = synth::env::EnvModule::new(libs, &res, &layout);
-        let env_module = env.encode(
-            libs.len() as u32,
-            &res.gots,
-            &layout.stubs,
-            &layout.own_stack,
-        );
-        let atexit_users: Vec<u32> = import_names
-            .iter()
-            .enumerate()
-            .filter(|(_, names)| names.iter().any(|(m, _)| m == synth::atexit::MODULE))
-            .map(|(j, _)| j as u32)
-            .collect();
-        let atexit_module = (!atexit_users.is_empty())
-            .then(|| synth::atexit::encode(libs.len() as u32, &atexit_users, table_alloc));
-        let loader_module = synth::loader::encode(
-            libs,
-            &has_start,
-            &res.gots,
-            &layout,
-            atexit_module.is_some(),
-            &main_slots(main, &res),
-            table_alloc,
-        );
-        let main_bytes = match synth::plt::Plan::new(main, &res) {
-            Some(plan) => std::borrow::Cow::Owned(synth::plt::rewrite(main, &plan)?),
-            None => std::borrow::Cow::Borrowed(main.bytes),
-        };
-        let patched_main = synth::main_module::patch(
-            main,
-            &main_bytes,
-            &res.reexports,
-            &res.main_new_slots,
-            &res.main_tags,
-        )?;
-        let uses_dl = !main.dl_imports.is_empty()
-            || !res.startup.is_empty()
-            || res.reexports.iter().any(|h| h.module == DL_MODULE)
-            || res
-                .main_imports
-                .iter()
-                .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE));
-        // Pass 5: encode.
-        // A main that exports `wasi:cli/run` itself (a preview 2 command, as the root of a
-        // wasip2 all-PIC set) needs only WASI preview 1 functions, not a command.
-        let user_adapter = |name: &str| self.adapters.iter().find(|a| a.name == name);
-        let adapter: &[u8] = match user_adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME) {
-            Some(a) => a.bytes.as_slice(),
-            None if main.exports_run => WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-            None => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-        };
-        let mut warnings = Vec::new();
-        if self.stack_size.is_some() && !main.synthesized {
-            warnings.push(format!(
-                "{}: the stack size given is not used: an ordinary main module has its own \
-                 stack (link it with `-Wl,-z,stack-size=N`)",
-                main.name
-            ));
-        }
-        host::check_wasi_p1(libs, &res, adapter)?;
-        // What main gained for the libraries, to name them if wit-component refuses it.
-        let gained = || {
-            let list: Vec<String> = host::added(main, &res)
-                .iter()
-                .filter(|h| h.module != DL_MODULE)
-                .map(|h| {
-                    let who = host::importer(libs, h).map_or("a library", |l| l.name.as_str());
-                    format!("`{}.{}` for {who}", h.module, h.field)
-                })
-                .collect();
-            if list.is_empty() {
-                format!("{}: cannot make a component of it", main.name)
-            } else {
-                format!(
-                    "{}: cannot make a component of it with the host imports the libraries \
-                     need ({})",
-                    main.name,
-                    list.join(", ")
-                )
-            }
-        };
-        let mut encoder = wit_component::ComponentEncoder::default();
-        encoder
-            .validate(true)
-            .module(&patched_main)
-            .with_context(gained)?
-            .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
-            .with_context(|| format!("the {WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME} adapter"))?;
-        for a in &self.adapters {
-            if a.name == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME {
-                continue;
-            }
-            if a.name == DL_MODULE || main.synthesized {
-                bail!(
-                    "adapter `{}`: wasm-dl adapts only `{WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME}` {}; \
-                     leave this adapter out",
-                    a.name,
-                    if main.synthesized {
-                        "in an all-PIC set (its libraries reach the host only through WASI)"
-                    } else {
-                        "and provides `wasm-dl` itself"
-                    }
-                );
-            }
-            encoder
-                .adapter(&a.name, &a.bytes)
-                .with_context(|| format!("adapter `{}`", a.name))?;
-        }
-        if uses_dl {
-            encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
-        }
-        let component = encoder.encode().with_context(gained)?;
-        let group_modules =
-            synth::merge::group_modules(libs, rewritten, &slot_tables, &import_names, &layout)?;
-        // The modules of a group of one library are that library rewritten, most of its
-        // function bodies copied byte for byte: the output's validation skips the copies it
-        // can prove valid from the input's validation (see `validate::component`).
-        let copies: Vec<validate::Copied<'_>> = layout
-            .groups
-            .iter()
-            .zip(&group_modules)
-            .filter_map(|(members, module)| match members.as_slice() {
-                [one] => Some(validate::Copied {
-                    module,
-                    input: validated.get(one.index())?,
-                }),
-                _ => None,
-            })
-            .collect();
-        // The plugged component is validated as a whole, which covers this one.
-        let plug = self.provider == ProviderMode::Embedded && uses_dl;
-        let component = encode::Appender::new(component)?.append(
-            &group_modules,
-            &import_names,
-            &layout,
-            &encode::Synthesized {
-                env: &env_module,
-                atexit: atexit_module.as_deref(),
-                loader: &loader_module,
-            },
-            (!plug).then_some(copies.as_slice()),
-        )?;
-        let component = if plug {
-            encode::plug_provider(&component, &layout.index, &copies)?
-        } else {
-            component
-        };
-        let map = self
-            .want_map
-            .then(|| map::render(main, libs, &res, &layout, table_alloc));
-        warnings.extend(res.warnings);
-        if let Some(w) = synth::ftalloc::ignored_in_pic_main(main, libs) {
-            warnings.push(w);
-        }
-        Ok(Composed {
-            component,
-            warnings,
-            map,
-        })
-    }
-}
-
-/// Where each library's function slots start in its group's shared slot table (see
-/// `synth::merge`): after those of the group's earlier members. A group's table holds at most
-/// `parse::MAX_TABLE_SLOTS` entries (the largest table a module may declare).
-fn slot_bases(libs: &[parse::Library<'_>], layout: &layout::Layout) -> Result<Vec<u32>> {
-    let mut base = vec![0u32; libs.len()];
-    for members in &layout.groups {
-        let mut next = 0u64;
-        for l in members {
-            base[l.index()] = next as u32;
-            next += libs[l.index()].funcs.len() as u64;
-            if next > u64::from(parse::MAX_TABLE_SLOTS) {
-                bail!(
-                    "the libraries merged with {} into one core module export {next} functions \
-                     or more, more than one table may hold ({}); compose fewer libraries or \
-                     libraries exporting fewer functions",
-                    libs[l.index()].name,
-                    parse::MAX_TABLE_SLOTS
-                );
-            }
-        }
-    }
-    Ok(base)
-}
-
-/// The globals of main that point into libraries, for the loader to set (see `synth::plt`):
-/// the slots of main's PLT entries and what its `GOT.*` imports became.
-fn main_slots(
-    main: &parse::MainModule<'_>,
-    res: &resolve::Resolution,
-) -> Vec<synth::loader::MainSlot> {
-    use resolve::GotTarget;
-    let plt = main
-        .lib_imports
-        .iter()
-        .zip(&res.main_imports)
-        .filter_map(|(imp, src)| match src {
-            resolve::FuncSource::Lib(lib, k) => Some(synth::loader::MainSlot {
-                global: synth::plt::plt_global(&imp.name),
-                lib: *lib,
-                k: *k,
-                func: true,
-            }),
-            _ => None,
-        });
-    let got = main
-        .got_imports
-        .iter()
-        .zip(&res.main_gots)
-        .filter_map(|(g, t)| {
-            let (lib, k, func) = match t {
-                GotTarget::LibFunc(l, k) => (*l, *k, true),
-                GotTarget::LibData(l, off) => (*l, *off, false),
-                _ => return None,
-            };
-            Some(synth::loader::MainSlot {
-                global: synth::plt::got_global(g.func, &g.name),
-                lib,
-                k,
-                func,
-            })
-        });
-    plt.chain(got).collect()
 }
 
 impl Composer {
@@ -579,41 +332,6 @@ impl Composer {
         main.synthesized = true;
         Ok((main, libs))
     }
-
-    /// Passes 2 and 3: bind every import, then decide the layout (and so the index).
-    fn resolve_and_layout(
-        &self,
-        main: &parse::MainModule<'_>,
-        libs: &[parse::Library<'_>],
-    ) -> Result<(resolve::Resolution, layout::Layout)> {
-        let mut res = resolve::resolve(main, libs, self.link)?;
-        // Libraries reach `dlsym` through env-module wrappers that send `RTLD_NEXT` to the
-        // shim's `dlsym`-from-a-library (see `synth::env::DLSYM_NEXT`): main re-exports it too.
-        let calls_dlsym = res
-            .bindings
-            .iter()
-            .flatten()
-            .any(|b| matches!(b, resolve::Binding::Func(src) if synth::env::is_dlsym(src)));
-        if calls_dlsym {
-            res.reexports.push(resolve::HostImport {
-                module: DL_MODULE.to_string(),
-                field: synth::env::DLSYM_NEXT.to_string(),
-                ty: wasmparser::FuncType::new(
-                    [wasmparser::ValType::I32; 2],
-                    [wasmparser::ValType::I32],
-                ),
-            });
-        }
-        let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
-        for (alias, target) in &self.aliases {
-            let id = resolve::find_lib(libs, target).with_context(|| {
-                format!("alias `{alias}`: no library named `{target}` was given")
-            })?;
-            aliases[id.index()].push(alias);
-        }
-        let layout = layout::layout(main, libs, &aliases, &mut res);
-        Ok((res, layout))
-    }
 }
 
 /// Appends wasm-dl's setjmp runtime (`synth::sjlj`) to the libraries when some module calls it
@@ -678,11 +396,11 @@ fn check_main(main: &parse::MainModule<'_>, has_libs: bool) -> Result<()> {
         );
     }
     for name in &main.dl_imports {
-        if !synth::shim::EXPORTS.contains(&name.as_str()) {
+        if !dlfcn::EXPORTS.contains(&name.as_str()) {
             bail!(
                 "{}: imports `{DL_MODULE}.{name}`, which wasm-dl does not provide (it provides {})",
                 main.name,
-                synth::shim::EXPORTS.join(", ")
+                dlfcn::EXPORTS.join(", ")
             );
         }
     }

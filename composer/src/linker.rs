@@ -68,7 +68,7 @@ pub struct Linked {
 }
 
 /// The entry points that make a library the program's main module.
-const ENTRIES: &[&str] = &["_start", crate::synth::root::RUN_EXPORT];
+const ENTRIES: &[&str] = &["_start", crate::parse::RUN_EXPORT];
 
 /// What wit-component's built-in `libdl.so` exports (wit-component calls it with the table of
 /// `dlopen`able libraries); wasm-dl's own provider replaces that library.
@@ -207,7 +207,7 @@ fn main_index(libs: &[&(String, Vec<u8>, bool)]) -> Result<usize> {
         [] => bail!(
             "no main module: none of the modules given without --dl-openable exports `_start` or \
              `{}` ({}); give the program's own module, linked with wasi-libc's `crt1-command.o`",
-            crate::synth::root::RUN_EXPORT,
+            crate::parse::RUN_EXPORT,
             names(&(0..libs.len()).filter(|&i| !libs[i].2).collect::<Vec<_>>())
         ),
         many => bail!(

@@ -229,12 +229,12 @@ pub fn provider_component(index: &[u8]) -> Result<Vec<u8>> {
 impl crate::Composer {
     /// The provider component for this composition (its index plugged in), for a component
     /// composed with [`ProviderMode::External`](crate::ProviderMode::External): runs the passes
-    /// up to the layout, which decides the index.
+    /// up to the resolution, which decides the index.
     pub fn provider_component(&self) -> Result<Vec<u8>> {
         let (mut root, mut runtime) = (None, None);
         let (main, libs) = self.parse(&mut root, &mut runtime)?;
-        let (_, layout) = self.resolve_and_layout(&main, &libs)?;
-        provider_component(&layout.index)
+        let res = crate::resolve::resolve(&main, &libs, self.link)?;
+        provider_component(&self.index(&main, &libs, &res)?)
     }
 }
 

@@ -316,7 +316,7 @@ pub(crate) fn read_main(input: &Input) -> Result<MainModule<'_>> {
     }
     main.exports_run = exports
         .iter()
-        .any(|(n, k, _)| n == crate::synth::root::RUN_EXPORT && *k == ExternalKind::Func);
+        .any(|(n, k, _)| n == super::RUN_EXPORT && *k == ExternalKind::Func);
     for (ename, kind, index) in exports {
         match kind {
             ExternalKind::Func => {

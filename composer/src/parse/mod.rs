@@ -107,6 +107,11 @@ impl Library<'_> {
 /// Largest MEM_INFO table alignment (log2) accepted: up to 2^16 - 1 padding slots per library.
 pub const MAX_TABLE_ALIGN: u32 = 16;
 
+/// The export of a WASI preview 2 command's entry point: `wasi:cli/run`'s `run`, `() -> result`
+/// as `() -> i32` (a PIC main built with wasip2's `crt1-command.o` exports it; so does the root
+/// module of an all-PIC set that uses preview 2, see `synth::root`).
+pub const RUN_EXPORT: &str = "wasi:cli/run@0.2.0#run";
+
 /// Most table slots main's table may reach: wasmparser's limit on a table's declared size
 /// (`MAX_WASM_TABLE_ENTRIES`), 10 million slots (80 MB of table in wasmtime). One library asks
 /// for at most this many (its MEM_INFO table size, one slot per exported function and the

@@ -85,7 +85,7 @@ pub(super) fn resolve_main_imports(
                 FuncSource::Lib(l, k)
             }
             // Declared without dlfcn.h's import module: still the dl shim's.
-            _ if crate::synth::shim::func_type(name).as_ref() == Some(&imp.ty) => {
+            _ if crate::dlfcn::func_type(name).as_ref() == Some(&imp.ty) => {
                 FuncSource::Reexport(HostImport::new(crate::DL_MODULE, name, &imp.ty))
             }
             _ if imp.weak => FuncSource::Trap,

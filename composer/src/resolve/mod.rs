@@ -44,6 +44,14 @@ pub enum FuncSource {
     Trap,
 }
 
+impl FuncSource {
+    /// Whether this is the dl shim's `dlsym` (which a library reaches through a `dlsym` of its
+    /// own, `synth::env::dlsym_from`, so that `RTLD_NEXT` knows the caller).
+    pub fn is_dlsym(&self) -> bool {
+        matches!(self, FuncSource::Reexport(h) if h.module == crate::DL_MODULE && h.field == "dlsym")
+    }
+}
+
 /// The value a GOT entry holds once its target is loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GotTarget {
@@ -445,7 +453,7 @@ pub fn resolve(
                     Binding::Got(got(format!("{module}.{field}"), target, &mut res.gots))
                 }
                 ("env", ImportKind::Func(ty)) => {
-                    let dl_ty = crate::synth::shim::func_type(field);
+                    let dl_ty = crate::dlfcn::func_type(field);
                     let (src, found) = if let Some((_, mty)) = main.funcs.get(field) {
                         (FuncSource::Main(field.to_string()), mty)
                     } else {
@@ -491,7 +499,7 @@ pub fn resolve(
                     &mut errors,
                 )),
                 (crate::DL_MODULE, ImportKind::Func(ty)) => {
-                    match crate::synth::shim::func_type(field) {
+                    match crate::dlfcn::func_type(field) {
                         Some(dl_ty) if dl_ty == *ty => {}
                         Some(dl_ty) => errors.push(format!(
                             "{what}: type mismatch: imported as {} but the dl shim defines it as \
@@ -501,7 +509,7 @@ pub fn resolve(
                         )),
                         None => errors.push(format!(
                             "{what}: wasm-dl does not provide `{field}` (it provides {})",
-                            crate::synth::shim::EXPORTS.join(", ")
+                            crate::dlfcn::EXPORTS.join(", ")
                         )),
                     }
                     Binding::Func(FuncSource::Reexport(HostImport::new(
@@ -569,6 +577,21 @@ pub fn resolve(
                 ));
             }
         }
+    }
+    // Libraries reach `dlsym` through env-module wrappers that send `RTLD_NEXT` to the shim's
+    // `dlsym`-from-a-library (`dlfcn::DLSYM_NEXT`): main re-exports that too.
+    if res
+        .bindings
+        .iter()
+        .flatten()
+        .any(|b| matches!(b, Binding::Func(src) if src.is_dlsym()))
+    {
+        res.reexports.push(HostImport {
+            module: crate::DL_MODULE.to_string(),
+            field: crate::dlfcn::DLSYM_NEXT.to_string(),
+            ty: crate::dlfcn::func_type(crate::dlfcn::DLSYM_NEXT)
+                .ok_or_else(|| anyhow::anyhow!("internal error: no type for dlsym_next"))?,
+        });
     }
     if opts.strict && !res.warnings.is_empty() {
         errors.extend(

@@ -31,10 +31,6 @@ pub fn stack_pointer(lib: u32) -> String {
 pub fn dlsym_from(lib: u32) -> String {
     format!("dlsym{lib}")
 }
-/// The dl shim's `dlsym(RTLD_NEXT, name)` for a library: `(caller, name) -> value`. Not in
-/// dlfcn.h and not importable by main or a library (only the env module imports it), so the
-/// caller cannot be forged with a handle value.
-pub const DLSYM_NEXT: &str = "__wasm_dl_dlsym_next";
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
     format!("got{}", id.0)
@@ -57,13 +53,7 @@ pub struct EnvModule {
 }
 
 pub use super::section::func_type;
-
-/// Whether a function source is the dl shim's `dlsym` (which a library reaches through its own
-/// [`dlsym_from`], so that `RTLD_NEXT` knows the caller).
-pub fn is_dlsym(src: &crate::resolve::FuncSource) -> bool {
-    matches!(src, crate::resolve::FuncSource::Reexport(h)
-        if h.module == crate::DL_MODULE && h.field == "dlsym")
-}
+use crate::dlfcn::DLSYM_NEXT;
 
 impl EnvModule {
     /// The env module for a composition: a trampoline for every call into a later group.
@@ -84,7 +74,7 @@ impl EnvModule {
                 {
                     env.trampoline(*g, ty);
                 }
-                let dlsym = matches!(bind, crate::resolve::Binding::Func(src) if is_dlsym(src));
+                let dlsym = matches!(bind, crate::resolve::Binding::Func(src) if src.is_dlsym());
                 if dlsym && !env.dlsym_callers.contains(&(l as u32)) {
                     env.dlsym_callers.push(l as u32);
                 }

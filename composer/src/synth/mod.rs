@@ -1,4 +1,10 @@
 //! Pass 4: synthesize the modules of the composition (plain bytes, validated by the encoder).
+//!
+//! [`synthesize`] takes the resolution and the layout and makes every module besides what
+//! wit-component makes: main with its PLT and re-exports, each library rewritten to import
+//! from the instances that provide its symbols (merged per group), the env module, the
+//! destructor lists and the loader. It reads no module another step of it made, except the
+//! import names, which the rewritten libraries and the destructor lists share.
 
 pub mod atexit;
 pub mod env;
@@ -7,8 +13,158 @@ pub mod library;
 pub mod loader;
 pub mod main_module;
 pub mod merge;
+pub mod names;
 pub mod plt;
 pub mod root;
 pub mod section;
 pub mod shim;
 pub mod sjlj;
+
+use crate::layout::{self, Layout};
+use crate::parse::{Library, MainModule};
+use crate::resolve::{FuncSource, GotTarget, LibId, Resolution};
+use anyhow::{bail, Result};
+use ftalloc::TableAllocator;
+
+/// What pass 4 hands to pass 5.
+pub struct Synthesized {
+    /// Main with its PLT, GOT and re-exports (`plt`, `main_module`): wit-component's input.
+    pub main: Vec<u8>,
+    /// Per library, what its imports are renamed to (`names::import_names`).
+    pub import_names: Vec<Vec<(String, String)>>,
+    /// The module of each group of `Layout::groups` (`merge`).
+    pub groups: Vec<Vec<u8>>,
+    /// The env module (GOT and base globals, trampolines, stubs).
+    pub env: Vec<u8>,
+    /// The per-library destructor lists, if any library registers destructors.
+    pub atexit: Option<Vec<u8>>,
+    /// The loader.
+    pub loader: Vec<u8>,
+}
+
+/// Pass 4.
+pub fn synthesize(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    res: &Resolution,
+    layout: &Layout,
+    table_alloc: Option<TableAllocator>,
+) -> Result<Synthesized> {
+    let mut rewritten = Vec::with_capacity(libs.len());
+    let mut has_start = Vec::with_capacity(libs.len());
+    let mut slot_tables = Vec::with_capacity(libs.len());
+    let mut import_names = Vec::with_capacity(libs.len());
+    let slot_base = slot_bases(libs, layout)?;
+    for (j, lib) in libs.iter().enumerate() {
+        let names = names::import_names(LibId(j as u32), libs, res, layout)?;
+        let prefix = layout::export_name(LibId(j as u32), "");
+        let r = library::rewrite(lib, &names, &prefix, slot_base[j])?;
+        import_names.push(names);
+        rewritten.push(r.bytes);
+        has_start.push(r.has_start);
+        slot_tables.push(r.slot_table);
+    }
+    let env = env::EnvModule::new(libs, res, layout).encode(
+        libs.len() as u32,
+        &layout.gots,
+        &layout.stubs,
+        &layout.own_stack,
+    );
+    let atexit_users: Vec<u32> = import_names
+        .iter()
+        .enumerate()
+        .filter(|(_, names)| names.iter().any(|(m, _)| m == atexit::MODULE))
+        .map(|(j, _)| j as u32)
+        .collect();
+    let atexit = (!atexit_users.is_empty())
+        .then(|| atexit::encode(libs.len() as u32, &atexit_users, table_alloc));
+    let loader = loader::encode(
+        libs,
+        &has_start,
+        &layout.gots,
+        layout,
+        atexit.is_some(),
+        &main_slots(main, res),
+        table_alloc,
+    );
+    let main_bytes = match plt::Plan::new(main, res) {
+        Some(plan) => std::borrow::Cow::Owned(plt::rewrite(main, &plan)?),
+        None => std::borrow::Cow::Borrowed(main.bytes),
+    };
+    let main = main_module::patch(
+        main,
+        &main_bytes,
+        &res.reexports,
+        &res.main_new_slots,
+        &res.main_tags,
+    )?;
+    let groups = merge::group_modules(libs, rewritten, &slot_tables, &import_names, layout)?;
+    Ok(Synthesized {
+        main,
+        import_names,
+        groups,
+        env,
+        atexit,
+        loader,
+    })
+}
+
+/// Where each library's function slots start in its group's shared slot table (see
+/// `synth::merge`): after those of the group's earlier members. A group's table holds at most
+/// `crate::parse::MAX_TABLE_SLOTS` entries (the largest table a module may declare).
+fn slot_bases(libs: &[Library<'_>], layout: &Layout) -> Result<Vec<u32>> {
+    let mut base = vec![0u32; libs.len()];
+    for members in &layout.groups {
+        let mut next = 0u64;
+        for l in members {
+            base[l.index()] = next as u32;
+            next += libs[l.index()].funcs.len() as u64;
+            if next > u64::from(crate::parse::MAX_TABLE_SLOTS) {
+                bail!(
+                    "the libraries merged with {} into one core module export {next} functions \
+                     or more, more than one table may hold ({}); compose fewer libraries or \
+                     libraries exporting fewer functions",
+                    libs[l.index()].name,
+                    crate::parse::MAX_TABLE_SLOTS
+                );
+            }
+        }
+    }
+    Ok(base)
+}
+
+/// The globals of main that point into libraries, for the loader to set (see `synth::plt`):
+/// the slots of main's PLT entries and what its `GOT.*` imports became.
+fn main_slots(main: &MainModule<'_>, res: &Resolution) -> Vec<loader::MainSlot> {
+    let plt = main
+        .lib_imports
+        .iter()
+        .zip(&res.main_imports)
+        .filter_map(|(imp, src)| match src {
+            FuncSource::Lib(lib, k) => Some(loader::MainSlot {
+                global: plt::plt_global(&imp.name),
+                lib: *lib,
+                k: *k,
+                func: true,
+            }),
+            _ => None,
+        });
+    let got = main
+        .got_imports
+        .iter()
+        .zip(&res.main_gots)
+        .filter_map(|(g, t)| {
+            let (lib, k, func) = match t {
+                GotTarget::LibFunc(l, k) => (*l, *k, true),
+                GotTarget::LibData(l, off) => (*l, *off, false),
+                _ => return None,
+            };
+            Some(loader::MainSlot {
+                global: plt::got_global(g.func, &g.name),
+                lib,
+                k,
+                func,
+            })
+        });
+    plt.chain(got).collect()
+}

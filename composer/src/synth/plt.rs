@@ -29,7 +29,7 @@ use wasm_encoder::{
 use wasmparser::{ExternalKind, Name, Payload, TypeRef};
 
 /// Exports that are a command's entry point: wrapped so that start-up runs first.
-const ENTRY_EXPORTS: &[&str] = &["_start", super::root::RUN_EXPORT];
+const ENTRY_EXPORTS: &[&str] = &["_start", crate::parse::RUN_EXPORT];
 
 /// The shim export main's `_start` wrapper calls first: `() -> ()`.
 pub const STARTUP_IMPORT: &str = "__wasm_dl_startup";

@@ -44,8 +44,7 @@ const FREE_LISTS: u32 = 512;
 /// 32-bit memory, so that the heap keeps room.
 pub const MAX_STACK_SIZE: u32 = 1 << 30;
 
-/// The root's entry point: `wasi:cli/run`'s `run`, `() -> result` as `() -> i32`.
-pub const RUN_EXPORT: &str = "wasi:cli/run@0.2.0#run";
+pub use crate::parse::RUN_EXPORT;
 
 /// The PIC main's entry point export, in order of preference.
 const ENTRIES: &[&str] = &[RUN_EXPORT, "_start"];

@@ -1,0 +1,202 @@
+//! The pipeline after parsing, as a flat list of passes (lld's `Writer::run` is the model).
+//! Each pass takes the data the earlier ones made and hands new data on; none edits what an
+//! earlier pass made.
+
+use crate::synth::{self, Synthesized};
+use crate::{
+    encode, host, index, layout, map, parse, resolve, validate, Composed, Composer, ProviderMode,
+    DL_MODULE,
+};
+use anyhow::{bail, Context, Result};
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+};
+
+impl Composer {
+    /// Passes 2 to 5 on the parsed inputs (`validated`: what validating each library saw).
+    pub(crate) fn compose_parsed(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        validated: &[validate::ValidatedModule<'_>],
+    ) -> Result<Composed> {
+        if !main.synthesized {
+            crate::check_main(main, !libs.is_empty())?;
+        }
+        // Pass 2: bind every import of main and the libraries to one definition.
+        let res = resolve::resolve(main, libs, self.link)?;
+        // The provider's index: every library's names, dependencies and symbols.
+        let index = self.index(main, libs, &res)?;
+        // Pass 3: instantiation order, groups, trampolines, which GOT entries each placement
+        // sets. From here on the resolution does not change.
+        let layout = layout::layout(libs, &res);
+        encode::check_table_count(libs, layout.groups.len())?;
+        // Pass 4: every module besides what wit-component makes.
+        let table_alloc = synth::ftalloc::of(main)?;
+        let synthesized = synth::synthesize(main, libs, &res, &layout, table_alloc)?;
+        // Pass 5: wit-component's main component, the libraries appended to it, the provider
+        // plugged in; validated.
+        let mut warnings = Vec::new();
+        let component = self.encode(main, libs, &res, &layout, &synthesized, &index, validated)?;
+        // Reports.
+        let map = self
+            .want_map
+            .then(|| map::render(main, libs, &res, &layout, table_alloc));
+        if self.stack_size.is_some() && !main.synthesized {
+            warnings.push(format!(
+                "{}: the stack size given is not used: an ordinary main module has its own \
+                 stack (link it with `-Wl,-z,stack-size=N`)",
+                main.name
+            ));
+        }
+        warnings.extend(res.warnings);
+        if let Some(w) = synth::ftalloc::ignored_in_pic_main(main, libs) {
+            warnings.push(w);
+        }
+        Ok(Composed {
+            component,
+            warnings,
+            map,
+        })
+    }
+
+    /// The index (with this composer's `--lib` aliases).
+    pub(crate) fn index(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        res: &resolve::Resolution,
+    ) -> Result<Vec<u8>> {
+        let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
+        for (alias, target) in &self.aliases {
+            let id = resolve::find_lib(libs, target).with_context(|| {
+                format!("alias `{alias}`: no library named `{target}` was given")
+            })?;
+            aliases[id.index()].push(alias);
+        }
+        Ok(index::build(main, libs, &aliases, res))
+    }
+
+    /// Pass 5.
+    #[allow(clippy::too_many_arguments)]
+    fn encode(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        res: &resolve::Resolution,
+        layout: &layout::Layout,
+        synthesized: &Synthesized,
+        index: &[u8],
+        validated: &[validate::ValidatedModule<'_>],
+    ) -> Result<Vec<u8>> {
+        let uses_dl = !main.dl_imports.is_empty()
+            || !res.startup.is_empty()
+            || res.reexports.iter().any(|h| h.module == DL_MODULE)
+            || res
+                .main_imports
+                .iter()
+                .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE));
+        let component = self.main_component(main, libs, res, &synthesized.main, uses_dl)?;
+        // The modules of a group of one library are that library rewritten, most of its
+        // function bodies copied byte for byte: the output's validation skips the copies it
+        // can prove valid from the input's validation (see `validate::component`).
+        let copies: Vec<validate::Copied<'_>> = layout
+            .groups
+            .iter()
+            .zip(&synthesized.groups)
+            .filter_map(|(members, module)| match members.as_slice() {
+                [one] => Some(validate::Copied {
+                    module,
+                    input: validated.get(one.index())?,
+                }),
+                _ => None,
+            })
+            .collect();
+        // The plugged component is validated as a whole, which covers this one.
+        let plug = self.provider == ProviderMode::Embedded && uses_dl;
+        let component = encode::Appender::new(component)?.append(
+            layout,
+            synthesized,
+            (!plug).then_some(copies.as_slice()),
+        )?;
+        if plug {
+            encode::plug_provider(&component, index, &copies)
+        } else {
+            Ok(component)
+        }
+    }
+
+    /// wit-component's component of the patched main, its adapters and (if `uses_dl`) the dl
+    /// shim.
+    fn main_component(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        res: &resolve::Resolution,
+        patched_main: &[u8],
+        uses_dl: bool,
+    ) -> Result<Vec<u8>> {
+        // A main that exports `wasi:cli/run` itself (a preview 2 command, as the root of a
+        // wasip2 all-PIC set) needs only WASI preview 1 functions, not a command.
+        let user_adapter = |name: &str| self.adapters.iter().find(|a| a.name == name);
+        let adapter: &[u8] = match user_adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME) {
+            Some(a) => a.bytes.as_slice(),
+            None if main.exports_run => WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            None => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+        };
+        host::check_wasi_p1(libs, res, adapter)?;
+        // What main gained for the libraries, to name them if wit-component refuses it.
+        let gained = || {
+            let list: Vec<String> = host::added(main, res)
+                .iter()
+                .filter(|h| h.module != DL_MODULE)
+                .map(|h| {
+                    let who = host::importer(libs, h).map_or("a library", |l| l.name.as_str());
+                    format!("`{}.{}` for {who}", h.module, h.field)
+                })
+                .collect();
+            if list.is_empty() {
+                format!("{}: cannot make a component of it", main.name)
+            } else {
+                format!(
+                    "{}: cannot make a component of it with the host imports the libraries \
+                     need ({})",
+                    main.name,
+                    list.join(", ")
+                )
+            }
+        };
+        let mut encoder = wit_component::ComponentEncoder::default();
+        encoder
+            .validate(true)
+            .module(patched_main)
+            .with_context(gained)?
+            .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
+            .with_context(|| format!("the {WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME} adapter"))?;
+        for a in &self.adapters {
+            if a.name == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME {
+                continue;
+            }
+            if a.name == DL_MODULE || main.synthesized {
+                bail!(
+                    "adapter `{}`: wasm-dl adapts only `{WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME}` {}; \
+                     leave this adapter out",
+                    a.name,
+                    if main.synthesized {
+                        "in an all-PIC set (its libraries reach the host only through WASI)"
+                    } else {
+                        "and provides `wasm-dl` itself"
+                    }
+                );
+            }
+            encoder
+                .adapter(&a.name, &a.bytes)
+                .with_context(|| format!("adapter `{}`", a.name))?;
+        }
+        if uses_dl {
+            encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
+        }
+        encoder.encode().with_context(gained)
+    }
+}
