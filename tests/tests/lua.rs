@@ -7,13 +7,14 @@
 //! `error()` inside it and catches it with `pcall`, unwinds Lua errors and coroutine yields through
 //! its frames, and requires a missing module and a library without `luaopen_noinit`.
 //!
-//! wasm-dl provides the setjmp runtime and the one `__c_longjmp` tag every module shares, so a
-//! `luaL_error` in luamod.so longjmps to the `_setjmp` of `lua_pcall` in another module. Two
-//! builds, the way Lua is ported:
+//! wasm-dl provides the setjmp runtime (`__wasm_setjmp`, ...; no input defines it) and the one
+//! `__c_longjmp` tag every module shares, so an error raised in luamod.so (`luaL_error`, whose
+//! `_longjmp` is in Lua's `luaD_throw`) unwinds through luamod.so's frames to the `_setjmp` of
+//! `lua_pcall` or `coroutine.resume`. Two builds, the way Lua is ported:
 //! - **Lua in main**: the interpreter `examples/lua/lua.c` and Lua, non-PIC, with the flags of
 //!   `wasm-dl flags main luamod.so noinit.so` (Lua's Linux makefile links `lua` with `-Wl,-E`);
-//! - **liblua.so**: Lua as a PIC shared library (`-DLUA_BUILD_AS_DLL`'s Unix counterpart:
-//!   Debian's `liblua5.4.so`), and lua.c linked against it.
+//! - **liblua.so**: Lua as a PIC shared library (as Debian packages it: `liblua5.4.so`, which its
+//!   `lua5.4` links against), and lua.c linked against it.
 //!
 //! The expected output is what the same lua.c, Lua sources, luamod.c and test.lua print built
 //! with gcc as Lua's makefile does on Linux (`-DLUA_COMPAT_5_3 -DLUA_USE_LINUX`, `-Wl,-E -ldl`,
@@ -320,8 +321,9 @@ fn lua_in_main_requires_c_modules_like_linux() -> Result<()> {
     })
 }
 
-/// Lua as a shared library: `liblua.so` (Lua, PIC) and lua.c linked against it (`-fPIC`: lua.c
-/// passes the address of its own msghandler, a `GOT.func` import); luamod.so binds its `lua_*`
+/// Lua as a shared library: `liblua.so` (Lua, PIC) and lua.c linked against it, compiled `-fPIC`
+/// as `wasm-dl flags main` advises for a main linked against libraries (lua.c takes no address
+/// of a liblua function, so a non-PIC lua.c links and runs as well); luamod.so binds its `lua_*`
 /// and `luaL_*` imports to liblua.so, whose `_setjmp` catches the longjmp of luamod's errors.
 #[test]
 fn lua_as_a_shared_library() -> Result<()> {
