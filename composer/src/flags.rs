@@ -84,7 +84,10 @@ fn wanted(libs: &[Input]) -> Result<Wanted> {
             if !symbol || dl_call || tag || is_linker_provided(&imp.module, &imp.field) {
                 continue;
             }
-            if defined.contains(imp.field.as_str()) || imp.weak {
+            // The setjmp runtime: wasm-dl provides it where no input defines it (a main may,
+            // from a static libsetjmp.a; then its copy is the one every library binds to).
+            let runtime = crate::synth::sjlj::FUNCS.contains(&imp.field.as_str());
+            if defined.contains(imp.field.as_str()) || imp.weak || runtime {
                 wanted.if_defined.insert(imp.field.clone());
             } else {
                 wanted.required.insert(imp.field.clone());
@@ -120,4 +123,40 @@ pub fn main_flags(libs: &[Input]) -> Result<Vec<String>> {
         flags.push(format!("-Wl,--export-if-defined={name}"));
     }
     Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A library that calls the setjmp runtime and `puts`: main must export `puts`, and the
+    /// runtime only if it defines it (wasm-dl provides it otherwise, so a main that never calls
+    /// setjmp itself, e.g. one that links against a `liblua.so`, does not define it).
+    #[test]
+    fn the_setjmp_runtime_is_exported_only_if_main_defines_it() {
+        let lib = wat::parse_str(
+            r#"(module (@dylink.0)
+                 (import "env" "__wasm_setjmp" (func (param i32 i32 i32)))
+                 (import "env" "__wasm_longjmp" (func (param i32 i32)))
+                 (import "env" "puts" (func (param i32) (result i32))))"#,
+        )
+        .expect("test module");
+        let libs = [Input {
+            name: "liblua.so".into(),
+            bytes: lib,
+        }];
+        let flags = main_flags(&libs).expect("flags");
+        assert!(
+            flags.contains(&"-Wl,--export=puts".to_string()),
+            "{flags:?}"
+        );
+        for f in ["__wasm_setjmp", "__wasm_longjmp"] {
+            assert!(
+                flags.contains(&format!("-Wl,--export-if-defined={f}")),
+                "{flags:?}"
+            );
+            assert!(!flags.contains(&format!("-Wl,--export={f}")), "{flags:?}");
+        }
+        assert_eq!(main_exports(&libs).expect("exports"), ["puts"]);
+    }
 }

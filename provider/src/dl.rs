@@ -69,6 +69,10 @@ struct LibState {
     global: bool,
     /// Ever opened with `RTLD_NODELETE`: never unloaded.
     nodelete: bool,
+    /// The name `dlopen` loaded it by, when that name is a path (has a `/`): what glibc keeps
+    /// as the object's name (`l_name`) and puts in `dlsym`'s error, e.g.
+    /// `./mod.so: undefined symbol: f` (Lua's `require` prints it). Cleared when unloaded.
+    opened_as: Option<Vec<u8>>,
 }
 
 /// The dl state of one composition.
@@ -174,7 +178,14 @@ impl Dl {
                 load: Vec::new(),
             });
         }
-        Ok(self.open_id(lib, mode))
+        let first_load = !state.loaded;
+        let opened = self.open_id(lib, mode);
+        if first_load && name.contains(&b'/') {
+            if let Some(s) = self.libs.get_mut(lib as usize) {
+                s.opened_as = Some(Vec::from(name));
+            }
+        }
+        Ok(opened)
     }
 
     /// The libraries main was linked against, as a dynamic linker loads an executable's NEEDED
@@ -263,6 +274,7 @@ impl Dl {
         for &l in &undo.load {
             if let Some(s) = self.libs.get_mut(l as usize) {
                 s.loaded = false;
+                s.opened_as = None;
             }
         }
         self.load_order.truncate(undo.load_order_len);
@@ -392,10 +404,17 @@ impl Dl {
                         return Ok(v);
                     }
                 }
-                let who = index
+                let who = match self
                     .libs
                     .get(lib as usize)
-                    .map_or(&[][..], |l| index.str(&l.name));
+                    .and_then(|s| s.opened_as.as_ref())
+                {
+                    Some(path) => path.as_slice(),
+                    None => index
+                        .libs
+                        .get(lib as usize)
+                        .map_or(&[][..], |l| index.str(&l.name)),
+                };
                 Err(undefined(who))
             }
         }
@@ -523,6 +542,7 @@ impl Dl {
                 s.loaded = false;
                 s.global = false;
                 s.refcount = 0;
+                s.opened_as = None;
             }
         }
         self.load_order

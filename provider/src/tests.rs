@@ -508,7 +508,7 @@ fn open_non_utf8_names() {
     assert!(d
         .sym(5, b"\xff")
         .unwrap_err()
-        .starts_with(b"lib\xff\xfe.so: undefined symbol: \xff"));
+        .starts_with(b"dir/lib\xff\xfe.so: undefined symbol: \xff")); // the path it was opened by
 }
 
 #[test]
@@ -732,6 +732,30 @@ fn sym_global_scope() {
         assert_eq!(d.sym(h, b"shout"), Ok(50 + 3 + 1));
         assert!(d.sym(h, b"other").is_err()); // not loaded
     }
+}
+
+/// glibc names a library in dlsym's error by the path it was first opened by (its `l_name`), as
+/// given: Lua's `require` prints `./mod.so: undefined symbol: luaopen_mod`.
+#[test]
+fn sym_error_names_the_path_the_library_was_opened_by() {
+    let mut d = Dl::new(encode(&greet_set(), &main_syms()));
+    let g = open(&mut d, "./here/libgreet.so", RTLD_NOW).handle;
+    d.loaded(0, 0x3000, 50);
+    d.loaded(1, 0x2000, 40);
+    // A second open by another name does not rename it.
+    assert_eq!(open(&mut d, "/elsewhere/libgreet.so", RTLD_NOW).handle, g);
+    assert_eq!(
+        msg(d.sym(g, b"other").unwrap_err()),
+        "./here/libgreet.so: undefined symbol: other"
+    );
+    // Unloaded, then opened by a name without a slash: its composed name again.
+    assert!(d.close(g).is_ok());
+    assert!(d.close(g).is_ok());
+    let g = open(&mut d, "libgreet.so", RTLD_NOW).handle;
+    assert_eq!(
+        msg(d.sym(g, b"other").unwrap_err()),
+        "plugins/libgreet.so: undefined symbol: other"
+    );
 }
 
 #[test]
