@@ -37,6 +37,8 @@
 //!
 //! - `expected-warnings` (optional): each non-empty line must occur in a warning of the
 //!   composition (checked through the API);
+//! - snapshots, written by `BLESS=1` and compared whole by `::api`: `link.map`, the link map
+//!   of a success case (`--map`), and `error.txt`, the whole compose error of an `error-*` case;
 //! - `peer-differs` (optional, all-PIC cases): why `wasm-tools component link` cannot give the
 //!   expected output (a feature it lacks); without it, the peer's program must print it too.
 //!
@@ -369,6 +371,25 @@ impl LibBuild<'_> {
     }
 }
 
+/// The API's composer for these inputs (`aliases`: `ALIAS=LIB` and the `compose-options`).
+fn composer(main: &Named, libs: &[Named], aliases: &[String]) -> Result<wasm_dl::Composer> {
+    let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
+    for (name, bytes) in libs {
+        c = c.library(name.clone(), bytes.clone());
+    }
+    for a in aliases {
+        match a.as_str() {
+            "--strict" => c = c.strict(true),
+            "--stub-missing" => c = c.stub_missing(true),
+            _ => {
+                let (alias, lib) = a.split_once('=').context("aliases: expected ALIAS=LIB")?;
+                c = c.alias(alias, lib);
+            }
+        }
+    }
+    Ok(c)
+}
+
 /// Composes through the API or the CLI. `Err` is the compose error (message, or CLI stderr); the
 /// outer `Result` is a harness failure.
 fn compose(
@@ -379,22 +400,9 @@ fn compose(
 ) -> Result<Result<Vec<u8>, String>> {
     match via {
         Via::Api | Via::Jco | Via::Native | Via::Peer | Via::Llvm22 => {
-            let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
-            for (name, bytes) in libs {
-                c = c.library(name.clone(), bytes.clone());
-            }
-            for a in aliases {
-                match a.as_str() {
-                    "--strict" => c = c.strict(true),
-                    "--stub-missing" => c = c.stub_missing(true),
-                    _ => {
-                        let (alias, lib) =
-                            a.split_once('=').context("aliases: expected ALIAS=LIB")?;
-                        c = c.alias(alias, lib);
-                    }
-                }
-            }
-            Ok(c.compose().map_err(|e| format!("{e:#}")))
+            Ok(composer(main, libs, aliases)?
+                .compose()
+                .map_err(|e| format!("{e:#}")))
         }
         Via::Cli => {
             let dir = tempfile::tempdir()?;
@@ -471,6 +479,9 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
                 "compose error lacks {want:?}; the error was:\n{message}"
             );
         }
+        if let Via::Api = via {
+            wasm_dl_tests::snapshot::check(&dir.join("error.txt"), &format!("{message}\n"))?;
+        }
         return Ok(());
     }
 
@@ -485,18 +496,19 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         Ok(c) => c,
         Err(m) => bail!("compose failed:\n{m}"),
     };
-    if let (Via::Api, Some(want)) = (via, files.text("expected-warnings")?) {
-        let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
-        for (name, bytes) in &libs {
-            c = c.library(name.clone(), bytes.clone());
+    if let Via::Api = via {
+        let report = composer(&main, &libs, &aliases)?.map(true).compose_report()?;
+        if let Some(want) = files.text("expected-warnings")? {
+            let warnings = report.warnings.join("\n");
+            for line in want.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                ensure!(
+                    warnings.contains(line),
+                    "no warning contains {line:?}; the warnings were:\n{warnings}"
+                );
+            }
         }
-        let warnings = c.compose_report()?.warnings.join("\n");
-        for line in want.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            ensure!(
-                warnings.contains(line),
-                "no warning contains {line:?}; the warnings were:\n{warnings}"
-            );
-        }
+        let map = report.map.context("the API rendered no link map")?;
+        wasm_dl_tests::snapshot::check(&dir.join("link.map"), &map)?;
     }
     let out = match via {
         Via::Native => bail!("native cases are not composed"),
