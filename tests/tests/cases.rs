@@ -497,7 +497,9 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         Err(m) => bail!("compose failed:\n{m}"),
     };
     if let Via::Api = via {
-        let report = composer(&main, &libs, &aliases)?.map(true).compose_report()?;
+        let report = composer(&main, &libs, &aliases)?
+            .map(true)
+            .compose_report()?;
         if let Some(want) = files.text("expected-warnings")? {
             let warnings = report.warnings.join("\n");
             for line in want.lines().map(str::trim).filter(|l| !l.is_empty()) {
