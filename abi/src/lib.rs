@@ -4,4 +4,5 @@
 
 #![no_std]
 
+pub mod path;
 pub mod system;
