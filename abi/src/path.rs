@@ -9,9 +9,10 @@
 //! - a name containing `/` is a path: the library at that guest path (relative paths are taken
 //!   from `/`, the component's initial working directory; `chdir` does not change them);
 //! - a name without `/` is searched for in the directories of `LD_LIBRARY_PATH` (the component's
-//!   environment when it starts, as glibc reads it at start-up) and then of the RUNPATH of the
+//!   environment when it starts, as glibc reads it at start-up), then of the RUNPATH of the
 //!   object that asks (`wasm-ld -rpath`, `$ORIGIN` being the directory of that object's guest
-//!   path); NEEDED entries are resolved at compose time, with the needing library's RUNPATH.
+//!   path), then in the default directories [`DEFAULT_DIRS`]; NEEDED entries are resolved at
+//!   compose time, with the needing library's RUNPATH (no `LD_LIBRARY_PATH`).
 //!
 //! What no directory finds falls back to *basename matching*, as if every bundled library also
 //! sat in the default directories: the library whose basename (or a `--lib` alias without `/`)
@@ -115,6 +116,10 @@ pub fn search_path(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b':' || b == b';')
 }
 
+/// The default directories searched after `LD_LIBRARY_PATH` and RUNPATH: `/`, where a library
+/// given without a directory is bundled, then glibc's own defaults.
+pub const DEFAULT_DIRS: [&[u8]; 3] = [b"/", b"/lib", b"/usr/lib"];
+
 /// What basename matching found (see [`lookup`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Basename {
@@ -151,7 +156,7 @@ impl Found {
 
 /// Resolves `name` (a `dlopen` argument or a NEEDED entry; see the module docs). `dirs` are the
 /// search directories for a name without `/`, in order (`LD_LIBRARY_PATH`'s, then the asking
-/// object's RUNPATH with `$ORIGIN` expanded); `by_path` finds the library at a normalized guest
+/// object's RUNPATH with `$ORIGIN` expanded), before [`DEFAULT_DIRS`]; `by_path` finds the library at a normalized guest
 /// path; `by_basename` the libraries whose basename or `/`-less alias is the given one.
 pub fn lookup<'d>(
     name: &[u8],
@@ -168,7 +173,7 @@ pub fn lookup<'d>(
             return Found::Path(lib);
         }
     } else {
-        for dir in dirs {
+        for dir in dirs.into_iter().chain(DEFAULT_DIRS) {
             if let Some(lib) = join(dir, name).and_then(|p| by_path(&p)) {
                 return Found::Path(lib);
             }
@@ -218,7 +223,13 @@ mod tests {
     #[test]
     fn lookup_order() {
         // Two `libx.so`: /a/libx.so (0), /b/libx.so (1); one /c/liby.so (2).
-        let paths: [&[u8]; 3] = [b"/a/libx.so", b"/b/libx.so", b"/c/liby.so"];
+        let paths: [&[u8]; 5] = [
+            b"/a/libx.so",
+            b"/b/libx.so",
+            b"/c/liby.so",
+            b"/usr/lib/libz.so",
+            b"/z/libz.so",
+        ];
         let by_path = |p: &[u8]| paths.iter().position(|q| *q == p).map(|i| i as u32);
         let by_base = |b: &[u8]| {
             let mut hits = paths.iter().enumerate().filter(|(_, p)| basename(p) == b);
@@ -243,7 +254,11 @@ mod tests {
         assert_eq!(find("/elsewhere/libx.so", &["/a"]), Found::Ambiguous);
         assert_eq!(find("/elsewhere/liby.so", &[]), Found::Basename(2));
         assert_eq!(find("liby.so", &["/a"]), Found::Basename(2));
-        assert_eq!(find("libz.so", &["/a"]), Found::Missing);
+        assert_eq!(find("libw.so", &["/a"]), Found::Missing);
+        // A default directory picks one; a path elsewhere does not.
+        assert_eq!(find("libz.so", &[]), Found::Path(3));
+        assert_eq!(find("libz.so", &["/z"]), Found::Path(4));
+        assert_eq!(find("/elsewhere/libz.so", &[]), Found::Ambiguous);
         assert_eq!(find("/c/liby.so/", &[]), Found::Missing);
     }
 }

@@ -151,7 +151,6 @@ pub fn layout(
         .iter()
         .enumerate()
         .map(|(i, lib)| {
-            let base = lib.basename();
             let mut syms: Vec<Symbol<'_>> = lib
                 .funcs
                 .iter()
@@ -167,15 +166,16 @@ pub fn layout(
                 kind: index::KIND_DATA,
                 value: *off,
             }));
-            let mut names: Vec<&[u8]> = if base != lib.name_bytes.as_slice() {
-                vec![base]
-            } else {
-                Vec::new()
-            };
-            names.extend(aliases.get(i).into_iter().flatten().map(|a| a.as_bytes()));
             LibEntry {
                 name: &lib.name_bytes,
-                aliases: names,
+                path: &lib.path,
+                aliases: aliases
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .map(|a| alias_name(a))
+                    .collect(),
+                runpath: crate::resolve::search::runpath_dirs(&lib.runpath, &lib.path),
                 table_size: lib.table_size,
                 mem_size: lib.mem_size,
                 deps: res.deps[i].iter().map(|d| d.0).collect(),
@@ -207,7 +207,11 @@ pub fn layout(
     }));
     main_syms.sort_by(|a, b| a.name.cmp(b.name));
     let startup: Vec<u32> = res.startup.iter().map(|l| l.0).collect();
-    let index = index::encode(&entries, &main_syms, &startup);
+    let main_runpath = crate::resolve::search::runpath_dirs(
+        &main.runpath,
+        &crate::resolve::search::main_path(main),
+    );
+    let index = index::encode(&entries, &main_runpath, &main_syms, &startup);
 
     Layout {
         order,
@@ -224,4 +228,14 @@ pub fn layout(
             .collect(),
         index,
     }
+}
+
+/// An alias as the index holds it: one containing `/` is a guest path, normalized as the
+/// provider normalizes `dlopen` paths (see [`wasm_dl_abi::path`]).
+fn alias_name(alias: &str) -> Vec<u8> {
+    match alias.contains('/') {
+        true => wasm_dl_abi::path::normalize(alias.as_bytes()),
+        false => None,
+    }
+    .unwrap_or_else(|| alias.as_bytes().to_vec())
 }

@@ -551,7 +551,7 @@ impl Composer {
             }
             libs.push(parsed);
         }
-        check_names(&libs)?;
+        resolve::search::assign_paths(&mut libs)?;
         if !pic {
             return Ok((parse::read_main(main_input)?, libs));
         }
@@ -567,6 +567,8 @@ impl Composer {
         let mut main = parse::main_module(root)
             .with_context(|| format!("{}: internal error in the root module", root.name))?;
         main.needed.push(main_input.name.clone());
+        // dlopen from the PIC main searches its RUNPATH.
+        main.runpath = libs[0].runpath.clone();
         // Its functions (run, malloc, cabi_realloc, ...) are plumbing, not symbols: libraries
         // bind `malloc` to libc.so's, as they would with the PIC main alone. `__cxa_atexit`
         // (libc's) stays, so that library destructors go to per-library lists (`atexit`).
@@ -627,21 +629,6 @@ fn add_runtime<'a>(
             parse::library(input)
                 .context("internal error: wasm-dl's setjmp runtime does not parse")?,
         );
-    }
-    Ok(())
-}
-
-fn check_names(libs: &[parse::Library<'_>]) -> Result<()> {
-    let mut seen = hashbrown::HashMap::new();
-    for lib in libs {
-        let base = lib.basename();
-        if let Some(other) = seen.insert(base, lib.name.clone()) {
-            bail!(
-                "two libraries are named `{}` ({other} and {}); give each library once",
-                display_name(base),
-                lib.name
-            );
-        }
     }
     Ok(())
 }

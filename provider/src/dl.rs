@@ -6,6 +6,7 @@ mod addr;
 mod msg;
 
 use crate::index::{Corrupt, Index, Kind, Sym};
+use wasm_dl_abi::path::Found;
 use alloc::vec;
 use alloc::vec::Vec;
 use msg::Msg;
@@ -97,6 +98,8 @@ pub struct Dl {
     global_order: Vec<u32>,
     /// How to undo the last `open` (see [`Dl::abort`]).
     undo: Option<Undo>,
+    /// `LD_LIBRARY_PATH` of the component's environment (`None`: not set).
+    library_path: Option<Vec<u8>>,
 }
 
 /// The state an `open` changed, for [`Dl::abort`].
@@ -130,7 +133,14 @@ impl Dl {
             load_order: Vec::new(),
             global_order: Vec::new(),
             undo: None,
+            library_path: None,
         }
+    }
+
+    /// Sets the `LD_LIBRARY_PATH` value (`None` when unset) that `dlopen` of a name without
+    /// `/` searches first: the component's environment at start-up, as glibc reads it then.
+    pub fn set_library_path(&mut self, value: Option<Vec<u8>>) {
+        self.library_path = value;
     }
 
     /// The decoded index, or the corrupt-index message.
@@ -138,8 +148,19 @@ impl Dl {
         self.index.as_ref().map_err(corrupt)
     }
 
-    /// `dlopen(name, mode)`; `None` is `dlopen(NULL)`.
+    /// `dlopen(name, mode)` from main; `None` is `dlopen(NULL)`.
     pub fn open(&mut self, name: Option<&[u8]>, mode: i32) -> Result<Opened, Error> {
+        self.open_from(None, name, mode)
+    }
+
+    /// `dlopen(name, mode)` from library `caller` (`None`: from main), whose RUNPATH a name
+    /// without `/` is searched in after `LD_LIBRARY_PATH`.
+    pub fn open_from(
+        &mut self,
+        caller: Option<u32>,
+        name: Option<&[u8]>,
+        mode: i32,
+    ) -> Result<Opened, Error> {
         let index = self.index.as_ref().map_err(corrupt)?;
         if mode & (RTLD_LAZY | RTLD_NOW) == 0 {
             return Err(Msg::new("dlopen: invalid mode ")
@@ -161,7 +182,33 @@ impl Dl {
                 load: Vec::new(),
             });
         };
-        let Some(lib) = index.find_lib(name) else {
+        let runpath = match caller {
+            Some(l) => index.libs.get(l as usize).map_or(&[][..], |l| &l.runpath[..]),
+            None => &index.main_runpath[..],
+        };
+        let dirs = self
+            .library_path
+            .as_deref()
+            .into_iter()
+            .flat_map(wasm_dl_abi::path::search_path)
+            .chain(runpath.iter().map(|r| index.str(r)));
+        let found = index.find_lib(name, dirs);
+        if found == Found::Ambiguous {
+            let base = wasm_dl_abi::path::basename(name);
+            let mut m = Msg::new("")
+                .b(name)
+                .s(": cannot open shared object file: No such file or directory (wasm-dl: ")
+                .b(base)
+                .s(" is the name of several bundled libraries:");
+            for p in index.paths_with_basename(base) {
+                m = m.s(" ").b(p);
+            }
+            return Err(m
+                .s("; dlopen one by its path, or name its directory in LD_LIBRARY_PATH or in \
+                    the caller's RUNPATH)")
+                .end());
+        }
+        let Some(lib) = found.lib() else {
             // libdl.so.2, libm.so.6, ...: their functions are libc's and ours, in the global
             // scope; glibc's dlopen of them succeeds too (also with RTLD_NOLOAD: always loaded).
             if wasm_dl_abi::system::is_system_library(name) {

@@ -11,6 +11,8 @@ const DATA: u8 = 1;
 struct L {
     name: &'static [u8],
     aliases: Vec<&'static [u8]>,
+    /// RUNPATH directories (as the composer writes them: `$ORIGIN` expanded).
+    runpath: Vec<&'static [u8]>,
     table_size: u32,
     mem_size: u32,
     deps: Vec<u32>,
@@ -53,6 +55,12 @@ fn encode_with_startup(libs: &[L], main: &[(&[u8], u8, u32)], startup: &[u32]) -
     encode_blocks(libs, main, startup, &|_, b| b.to_vec())
 }
 
+thread_local! {
+    /// Main's RUNPATH for the encoder (tests of `dlopen` from main set it).
+    static MAIN_RUNPATH: core::cell::RefCell<Vec<&'static [u8]>> =
+        const { core::cell::RefCell::new(Vec::new()) };
+}
+
 /// The index encoder, with `block(lib, encoded)` replacing each library's symbol block (the
 /// length prefix follows the replacement).
 fn encode_blocks(
@@ -62,13 +70,20 @@ fn encode_blocks(
     block: &dyn Fn(usize, &[u8]) -> Vec<u8>,
 ) -> Vec<u8> {
     let mut out = Vec::from(&b"WDLX"[..]);
-    put_u32(&mut out, 4);
+    put_u32(&mut out, 5);
     put_u32(&mut out, libs.len() as u32);
     for (i, l) in libs.iter().enumerate() {
         put_str(&mut out, l.name);
+        // The guest path, as the composer computes it.
+        let path = wasm_dl_abi::path::normalize(l.name).unwrap_or_else(|| l.name.to_vec());
+        put_str(&mut out, &path);
         put_u32(&mut out, l.aliases.len() as u32);
         for a in &l.aliases {
             put_str(&mut out, a);
+        }
+        put_u32(&mut out, l.runpath.len() as u32);
+        for r in &l.runpath {
+            put_str(&mut out, r);
         }
         put_u32(&mut out, l.table_size);
         put_u32(&mut out, l.mem_size);
@@ -82,6 +97,13 @@ fn encode_blocks(
         put_u32(&mut out, syms.len() as u32);
         out.extend_from_slice(&syms);
     }
+    MAIN_RUNPATH.with(|r| {
+        let r = r.borrow();
+        put_u32(&mut out, r.len() as u32);
+        for d in r.iter() {
+            put_str(&mut out, d);
+        }
+    });
     put_syms(&mut out, main);
     put_u32(&mut out, startup.len() as u32);
     for l in startup {
@@ -123,6 +145,7 @@ fn greet_set() -> Vec<L> {
                 (b"greet_count", DATA, 16),
                 (b"shout", FUNC, 1),
             ],
+            ..L::default()
         },
         L {
             name: b"libutil.so",
@@ -135,6 +158,7 @@ fn greet_set() -> Vec<L> {
                 (b"shout", FUNC, 1),
                 (b"util_data", DATA, 8),
             ],
+            ..L::default()
         },
         L {
             name: b"/opt/lib/libother.so",
@@ -1058,4 +1082,81 @@ fn garbage_handles_are_not_rtld_next() {
     }
     // A caller the index does not have is refused, not searched.
     assert!(d.sym_next(7, b"shout").is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// open: search directories (LD_LIBRARY_PATH, RUNPATH) between libraries of one basename
+
+/// `a/libx.so` (0), `b/libx.so` (1), `/opt/top/libtop.so` (2, RUNPATH `/b`), `liby.so` (3).
+fn same_basename_set() -> Vec<L> {
+    vec![
+        lib("a/libx.so", &[]),
+        lib("b/libx.so", &[]),
+        L {
+            name: b"/opt/top/libtop.so",
+            runpath: vec![b"/opt/top/../../b"],
+            ..L::default()
+        },
+        lib("liby.so", &[]),
+    ]
+}
+
+#[test]
+fn open_same_basename_by_path() {
+    let mut d = dl(&same_basename_set());
+    assert_eq!(open(&mut d, "/a/libx.so", RTLD_NOW).handle, 2);
+    assert_eq!(open(&mut d, "b/libx.so", RTLD_NOW).handle, 3);
+    assert_eq!(open(&mut d, "./a/../b//libx.so", RTLD_NOW).handle, 3);
+    // A unique basename is still found anywhere.
+    assert_eq!(open(&mut d, "/somewhere/liby.so", RTLD_NOW).handle, 5);
+    assert_eq!(open(&mut d, "liby.so", RTLD_NOW).handle, 5);
+    assert_eq!(
+        open_err(&mut d, b"libx.so", RTLD_NOW),
+        "libx.so: cannot open shared object file: No such file or directory (wasm-dl: \
+         libx.so is the name of several bundled libraries: /a/libx.so /b/libx.so; dlopen one \
+         by its path, or name its directory in LD_LIBRARY_PATH or in the caller's RUNPATH)"
+    );
+    assert!(open_err(&mut d, b"/c/libx.so", RTLD_NOW).starts_with("/c/libx.so: cannot open"));
+}
+
+#[test]
+fn open_searches_ld_library_path_then_runpath() {
+    let mut d = dl(&same_basename_set());
+    d.set_library_path(Some(b"/nowhere::/a;/b".to_vec()));
+    assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 2);
+    // From libtop.so: LD_LIBRARY_PATH first, as glibc.
+    assert_eq!(d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW).unwrap().handle, 2);
+    d.set_library_path(Some(b"/b".to_vec()));
+    assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 3);
+    // A path ignores the search path.
+    assert_eq!(open(&mut d, "/a/libx.so", RTLD_NOW).handle, 2);
+    d.set_library_path(None);
+    // libtop.so's RUNPATH picks b; main has none.
+    assert_eq!(d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW).unwrap().handle, 3);
+    assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several bundled libraries"));
+    // An empty LD_LIBRARY_PATH entry is the working directory, `/`: nothing there.
+    d.set_library_path(Some(b"".to_vec()));
+    assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several bundled libraries"));
+}
+
+#[test]
+fn open_searches_main_runpath() {
+    MAIN_RUNPATH.with(|r| *r.borrow_mut() = vec![b"/a"]);
+    let bytes = encode(&same_basename_set(), &[]);
+    MAIN_RUNPATH.with(|r| r.borrow_mut().clear());
+    let mut d = Dl::new(bytes);
+    assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 2);
+    d.set_library_path(Some(b"/b".to_vec()));
+    assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 3);
+}
+
+#[test]
+fn open_by_path_alias() {
+    let mut libs = same_basename_set();
+    libs[1].aliases = vec![b"/usr/lib/libx.so.1"];
+    let mut d = dl(&libs);
+    assert_eq!(open(&mut d, "/usr/lib/libx.so.1", RTLD_NOW).handle, 3);
+    assert_eq!(open(&mut d, "libx.so.1", RTLD_NOW).handle, 3);
+    // The default directory /usr/lib holds no `libx.so`: still ambiguous.
+    assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several"));
 }

@@ -5,6 +5,7 @@
 
 mod main;
 mod scope;
+pub mod search;
 mod tags;
 
 pub use tags::TagSource;
@@ -192,12 +193,24 @@ pub(crate) enum Needed {
     System,
     /// Not at all.
     Missing,
+    /// Several given libraries have its basename, and no path or RUNPATH directory picks one.
+    Ambiguous,
 }
 
-/// Satisfies a NEEDED name: a given library (exact name, then basename), else a system library.
-pub(crate) fn find_needed(libs: &[Library<'_>], name: &str, res: &mut Resolution) -> Needed {
-    if let Some(id) = find_lib(libs, name) {
-        return Needed::Lib(id);
+/// Satisfies a NEEDED name of an object whose RUNPATH directories are `dirs`: a given library
+/// (see [`wasm_dl_abi::path`]), else a system library.
+pub(crate) fn find_needed(
+    names: &search::Names,
+    dirs: &[Vec<u8>],
+    name: &str,
+    res: &mut Resolution,
+) -> Needed {
+    match names.find(name, dirs) {
+        wasm_dl_abi::path::Found::Path(l) | wasm_dl_abi::path::Found::Basename(l) => {
+            return Needed::Lib(LibId(l))
+        }
+        wasm_dl_abi::path::Found::Ambiguous => return Needed::Ambiguous,
+        wasm_dl_abi::path::Found::Missing => {}
     }
     if !wasm_dl_abi::system::is_system_library(name.as_bytes()) {
         return Needed::Missing;
@@ -208,13 +221,13 @@ pub(crate) fn find_needed(libs: &[Library<'_>], name: &str, res: &mut Resolution
     Needed::System
 }
 
-/// Finds a library by a NEEDED name: exact name, then basename.
+/// Finds a library by the name it was given (`--lib ALIAS=LIB`'s LIB): that name exactly,
+/// else as a NEEDED entry without RUNPATH would (its path, else its unique basename).
 pub fn find_lib(libs: &[Library<'_>], name: &str) -> Option<LibId> {
-    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
-    libs.iter()
-        .position(|l| l.name == name)
-        .or_else(|| libs.iter().position(|l| base(&l.name) == base(name)))
-        .map(|i| LibId(i as u32))
+    if let Some(i) = libs.iter().position(|l| l.name == name) {
+        return Some(LibId(i as u32));
+    }
+    search::Names::new(libs).find(name, &[]).lib().map(LibId)
 }
 
 pub(crate) fn sig(ty: &FuncType) -> String {
@@ -273,12 +286,14 @@ pub fn resolve(
     let tag_defs = tags::definitions(libs);
     tags::main_tags(main, libs, &tag_defs, &mut res, &mut errors);
 
-    // NEEDED edges.
+    // NEEDED edges, each found through the needing library's RUNPATH.
+    let names = search::Names::new(libs);
     let mut needed: Vec<Vec<LibId>> = Vec::with_capacity(libs.len());
     for lib in libs {
         let mut n = Vec::new();
+        let dirs = search::runpath_dirs(&lib.runpath, &lib.path);
         for name in &lib.needed {
-            match find_needed(libs, name, &mut res) {
+            match find_needed(&names, &dirs, name, &mut res) {
                 // libc++.so records `libc.so` twice: one edge each.
                 Needed::Lib(id) if !n.contains(&id) => n.push(id),
                 Needed::Lib(_) | Needed::System => {}
@@ -287,6 +302,9 @@ pub fn resolve(
                      `wasm-dl compose` command line",
                     lib.name
                 )),
+                Needed::Ambiguous => {
+                    errors.push(search::ambiguous(&lib.name, name, libs, &names))
+                }
             }
         }
         needed.push(n);
@@ -308,10 +326,11 @@ pub fn resolve(
         }
     }
     // The global scope the program starts with: main's NEEDED closure (a PIC main first).
+    let main_dirs = search::runpath_dirs(&main.runpath, &search::main_path(main));
     let main_needed: Vec<LibId> = main
         .needed
         .iter()
-        .filter_map(|n| find_lib(libs, n))
+        .filter_map(|n| names.find(n, &main_dirs).lib().map(LibId))
         .collect();
     let global = scope::bfs_ranks(main_needed, &needed);
     let outside = scope::Scope {

@@ -1,0 +1,122 @@
+//! Which bundled library a name means: the guest paths of the libraries and the lookup of
+//! NEEDED entries through the needing object's RUNPATH, as glibc's `ld.so` looks them up (the
+//! rules, shared with the provider's `dlopen`, are [`wasm_dl_abi::path`]'s).
+
+use super::LibId;
+use crate::parse::{Library, MainModule};
+use anyhow::{bail, Result};
+use hashbrown::HashMap;
+use wasm_dl_abi::path::{self, Basename, Found};
+
+/// Sets every library's guest path ([`Library::path`]) and refuses two libraries at one path
+/// (the same name given twice).
+pub fn assign_paths(libs: &mut [Library<'_>]) -> Result<()> {
+    let mut seen: HashMap<Vec<u8>, String> = HashMap::new();
+    for lib in libs.iter_mut() {
+        let Some(p) = path::normalize(&lib.name_bytes) else {
+            bail!(
+                "library `{}`: the name ends in a directory (`/`, `.` or `..`); give the \
+                 library's file name",
+                lib.name
+            );
+        };
+        if let Some(other) = seen.insert(p.clone(), lib.name.clone()) {
+            bail!(
+                "two libraries are named `{}` ({other} and {}); give each library once",
+                crate::display_name(&p),
+                lib.name
+            );
+        }
+        lib.path = p;
+    }
+    Ok(())
+}
+
+/// The names of the bundled libraries: by guest path and by basename.
+pub struct Names {
+    by_path: HashMap<Vec<u8>, LibId>,
+    by_base: HashMap<Vec<u8>, Vec<LibId>>,
+}
+
+impl Names {
+    /// The names of `libs` (their guest paths set).
+    pub fn new(libs: &[Library<'_>]) -> Self {
+        let mut by_path = HashMap::with_capacity(libs.len());
+        let mut by_base: HashMap<Vec<u8>, Vec<LibId>> = HashMap::with_capacity(libs.len());
+        for (i, lib) in libs.iter().enumerate() {
+            let id = LibId(i as u32);
+            by_path.entry(lib.path.clone()).or_insert(id);
+            by_base
+                .entry(path::basename(&lib.path).to_vec())
+                .or_default()
+                .push(id);
+        }
+        Names { by_path, by_base }
+    }
+
+    /// The libraries whose basename is `base`.
+    pub fn with_basename(&self, base: &[u8]) -> &[LibId] {
+        self.by_base.get(base).map_or(&[], Vec::as_slice)
+    }
+
+    /// Resolves `name` with the search directories `dirs` (see [`path::lookup`]).
+    pub fn find(&self, name: &str, dirs: &[Vec<u8>]) -> Found {
+        path::lookup(
+            name.as_bytes(),
+            dirs.iter().map(Vec::as_slice),
+            |p| self.by_path.get(p).map(|l| l.0),
+            |b| match self.with_basename(b) {
+                [] => Basename::None,
+                [one] => Basename::One(one.0),
+                _ => Basename::Many,
+            },
+        )
+    }
+}
+
+/// The main module's guest path: its name, made absolute (`$ORIGIN` of its RUNPATH is that
+/// directory, as for an executable on Linux).
+pub fn main_path(main: &MainModule<'_>) -> Vec<u8> {
+    path::normalize(main.name.as_bytes()).unwrap_or_else(|| b"/".to_vec())
+}
+
+/// The RUNPATH directories of an object at guest path `at`: each entry with `$ORIGIN` expanded
+/// to `at`'s directory.
+pub fn runpath_dirs(runpath: &[String], at: &[u8]) -> Vec<Vec<u8>> {
+    let origin = path::dirname(at);
+    runpath
+        .iter()
+        .map(|e| path::expand_origin(e.as_bytes(), origin))
+        .collect()
+}
+
+/// The message for a NEEDED entry `name` of `who` that several libraries could satisfy.
+pub fn ambiguous(who: &str, name: &str, libs: &[Library<'_>], names: &Names) -> String {
+    let base = path::basename(name.as_bytes());
+    let candidates: Vec<String> = names
+        .with_basename(base)
+        .iter()
+        .map(|l| crate::display_name(&libs[l.index()].path))
+        .collect();
+    format!(
+        "{who}: needs `{name}` (dylink.0 NEEDED), and {} given libraries are called that ({}); \
+         no RUNPATH of {who} picks one: link {who} with `-Wl,-rpath,'$ORIGIN/DIR'` (wasm-ld 20 \
+         or later) naming the directory of the one it needs, or give only one",
+        candidates.len(),
+        candidates.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runpath_expands_origin_at_the_guest_path() {
+        let dirs = runpath_dirs(
+            &["$ORIGIN/../b".to_string(), "/opt/lib".to_string()],
+            b"/plugins/a/libtop.so",
+        );
+        assert_eq!(dirs, [b"/plugins/a/../b".to_vec(), b"/opt/lib".to_vec()]);
+    }
+}
