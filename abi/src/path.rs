@@ -204,7 +204,10 @@ mod tests {
         assert_eq!(n("."), None);
         assert_eq!(n(""), None);
         assert_eq!(join(b"", b"libx.so").as_deref(), Some(&b"/libx.so"[..]));
-        assert_eq!(join(b"/opt/", b"libx.so").as_deref(), Some(&b"/opt/libx.so"[..]));
+        assert_eq!(
+            join(b"/opt/", b"libx.so").as_deref(),
+            Some(&b"/opt/libx.so"[..])
+        );
         assert_eq!(dirname(b"/a/b/libx.so"), b"/a/b");
         assert_eq!(dirname(b"/libx.so"), b"/");
     }

@@ -98,6 +98,7 @@ pub fn import_names(
                 }
                 (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
                 (None, src) if env::is_dlsym(src) => (ENV.to_string(), env::dlsym_from(lib.0)),
+                (None, src) if env::is_dlopen(src) => (ENV.to_string(), env::dlopen_from(lib.0)),
                 (None, FuncSource::Reexport(h)) => (
                     MAIN.to_string(),
                     main_module::reexport_name(&h.module, &h.field),

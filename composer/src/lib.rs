@@ -584,23 +584,9 @@ impl Composer {
         libs: &[parse::Library<'_>],
     ) -> Result<(resolve::Resolution, layout::Layout)> {
         let mut res = resolve::resolve(main, libs, self.link)?;
-        // Libraries reach `dlsym` through env-module wrappers that send `RTLD_NEXT` to the
-        // shim's `dlsym`-from-a-library (see `synth::env::DLSYM_NEXT`): main re-exports it too.
-        let calls_dlsym = res
-            .bindings
-            .iter()
-            .flatten()
-            .any(|b| matches!(b, resolve::Binding::Func(src) if synth::env::is_dlsym(src)));
-        if calls_dlsym {
-            res.reexports.push(resolve::HostImport {
-                module: DL_MODULE.to_string(),
-                field: synth::env::DLSYM_NEXT.to_string(),
-                ty: wasmparser::FuncType::new(
-                    [wasmparser::ValType::I32; 2],
-                    [wasmparser::ValType::I32],
-                ),
-            });
-        }
+        // Libraries reach `dlsym` and `dlopen` through env-module wrappers that tell the shim
+        // the caller (see `synth::env::DLSYM_NEXT`, `DLOPEN_FROM`): main re-exports those too.
+        synth::env::add_reexports(&mut res);
         let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
         for (alias, target) in &self.aliases {
             let id = resolve::find_lib(libs, target).with_context(|| {

@@ -6,10 +6,10 @@ mod addr;
 mod msg;
 
 use crate::index::{Corrupt, Index, Kind, Sym};
-use wasm_dl_abi::path::Found;
 use alloc::vec;
 use alloc::vec::Vec;
 use msg::Msg;
+use wasm_dl_abi::path::Found;
 
 /// `RTLD_LAZY` (include/dlfcn.h).
 pub const RTLD_LAZY: i32 = 0x1;
@@ -183,7 +183,10 @@ impl Dl {
             });
         };
         let runpath = match caller {
-            Some(l) => index.libs.get(l as usize).map_or(&[][..], |l| &l.runpath[..]),
+            Some(l) => index
+                .libs
+                .get(l as usize)
+                .map_or(&[][..], |l| &l.runpath[..]),
             None => &index.main_runpath[..],
         };
         let dirs = self
@@ -204,8 +207,10 @@ impl Dl {
                 m = m.s(" ").b(p);
             }
             return Err(m
-                .s("; dlopen one by its path, or name its directory in LD_LIBRARY_PATH or in \
-                    the caller's RUNPATH)")
+                .s(
+                    "; dlopen one by its path, or name its directory in LD_LIBRARY_PATH or in \
+                    the caller's RUNPATH)",
+                )
                 .end());
         }
         let Some(lib) = found.lib() else {

@@ -100,6 +100,13 @@ mod glue {
             })
         }
 
+        fn open_from(caller: u32, name: Option<Vec<u8>>, mode: i32) -> Result<Opened, Vec<u8>> {
+            with(|dl| dl.open_from(Some(caller), name.as_deref(), mode)).map(|o| Opened {
+                handle: o.handle,
+                load: o.load,
+            })
+        }
+
         fn startup() -> Result<Vec<u32>, Vec<u8>> {
             with(|dl| dl.startup())
         }

@@ -1125,14 +1125,24 @@ fn open_searches_ld_library_path_then_runpath() {
     d.set_library_path(Some(b"/nowhere::/a;/b".to_vec()));
     assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 2);
     // From libtop.so: LD_LIBRARY_PATH first, as glibc.
-    assert_eq!(d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW).unwrap().handle, 2);
+    assert_eq!(
+        d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW)
+            .unwrap()
+            .handle,
+        2
+    );
     d.set_library_path(Some(b"/b".to_vec()));
     assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 3);
     // A path ignores the search path.
     assert_eq!(open(&mut d, "/a/libx.so", RTLD_NOW).handle, 2);
     d.set_library_path(None);
     // libtop.so's RUNPATH picks b; main has none.
-    assert_eq!(d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW).unwrap().handle, 3);
+    assert_eq!(
+        d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW)
+            .unwrap()
+            .handle,
+        3
+    );
     assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several bundled libraries"));
     // An empty LD_LIBRARY_PATH entry is the working directory, `/`: nothing there.
     d.set_library_path(Some(b"".to_vec()));

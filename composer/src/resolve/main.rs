@@ -3,7 +3,9 @@
 //! executable's PLT: main's NEEDED closure first, then every library in load order.
 
 use super::scope::Scope;
-use super::{find_needed, search, sig, LibId, Def, FuncSource, GotTarget, HostImport, Needed, Resolution};
+use super::{
+    find_needed, search, sig, Def, FuncSource, GotTarget, HostImport, LibId, Needed, Resolution,
+};
 use crate::parse::{Library, MainModule};
 use hashbrown::HashMap;
 

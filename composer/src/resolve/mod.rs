@@ -302,9 +302,7 @@ pub fn resolve(
                      `wasm-dl compose` command line",
                     lib.name
                 )),
-                Needed::Ambiguous => {
-                    errors.push(search::ambiguous(&lib.name, name, libs, &names))
-                }
+                Needed::Ambiguous => errors.push(search::ambiguous(&lib.name, name, libs, &names)),
             }
         }
         needed.push(n);

@@ -35,6 +35,14 @@ pub fn dlsym_from(lib: u32) -> String {
 /// dlfcn.h and not importable by main or a library (only the env module imports it), so the
 /// caller cannot be forged with a handle value.
 pub const DLSYM_NEXT: &str = "__wasm_dl_dlsym_next";
+/// Export name of library `lib`'s `dlopen`: it calls the shim's [`DLOPEN_FROM`] with `lib` as
+/// the caller, whose RUNPATH a name without `/` is searched in.
+pub fn dlopen_from(lib: u32) -> String {
+    format!("dlopen{lib}")
+}
+/// The dl shim's `dlopen` for a library: `(caller, name, mode) -> handle`. Like
+/// [`DLSYM_NEXT`], only the env module imports it.
+pub const DLOPEN_FROM: &str = "__wasm_dl_dlopen_from";
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
     format!("got{}", id.0)
@@ -54,6 +62,8 @@ pub struct EnvModule {
     trampolines: Vec<(GotId, FuncType)>,
     /// Libraries that call `dlsym` (each gets a [`dlsym_from`] of its own).
     dlsym_callers: Vec<u32>,
+    /// Libraries that call `dlopen` (each gets a [`dlopen_from`] of its own).
+    dlopen_callers: Vec<u32>,
 }
 
 pub use super::section::func_type;
@@ -63,6 +73,37 @@ pub use super::section::func_type;
 pub fn is_dlsym(src: &crate::resolve::FuncSource) -> bool {
     matches!(src, crate::resolve::FuncSource::Reexport(h)
         if h.module == crate::DL_MODULE && h.field == "dlsym")
+}
+
+/// Whether a function source is the dl shim's `dlopen` (which a library reaches through its own
+/// [`dlopen_from`], so that its RUNPATH is searched).
+pub fn is_dlopen(src: &crate::resolve::FuncSource) -> bool {
+    matches!(src, crate::resolve::FuncSource::Reexport(h)
+        if h.module == crate::DL_MODULE && h.field == "dlopen")
+}
+
+/// Adds to main's re-exports the shim functions the env module's wrappers call: [`DLSYM_NEXT`]
+/// when a library calls `dlsym`, [`DLOPEN_FROM`] when one calls `dlopen`.
+pub fn add_reexports(res: &mut crate::resolve::Resolution) {
+    use wasmparser::{FuncType, ValType};
+    let calls = |f: fn(&crate::resolve::FuncSource) -> bool, res: &crate::resolve::Resolution| {
+        res.bindings
+            .iter()
+            .flatten()
+            .any(|b| matches!(b, crate::resolve::Binding::Func(src) if f(src)))
+    };
+    for (f, field, params) in [
+        (is_dlsym as fn(&_) -> bool, DLSYM_NEXT, 2),
+        (is_dlopen, DLOPEN_FROM, 3),
+    ] {
+        if calls(f, res) {
+            res.reexports.push(crate::resolve::HostImport {
+                module: crate::DL_MODULE.to_string(),
+                field: field.to_string(),
+                ty: FuncType::new(vec![ValType::I32; params], [ValType::I32]),
+            });
+        }
+    }
 }
 
 impl EnvModule {
@@ -87,6 +128,10 @@ impl EnvModule {
                 let dlsym = matches!(bind, crate::resolve::Binding::Func(src) if is_dlsym(src));
                 if dlsym && !env.dlsym_callers.contains(&(l as u32)) {
                     env.dlsym_callers.push(l as u32);
+                }
+                let dlopen = matches!(bind, crate::resolve::Binding::Func(src) if is_dlopen(src));
+                if dlopen && !env.dlopen_callers.contains(&(l as u32)) {
+                    env.dlopen_callers.push(l as u32);
                 }
             }
         }
@@ -170,20 +215,38 @@ impl EnvModule {
         };
         // `dlsym<lib>(handle, name)`: `RTLD_NEXT` (-1) goes to the shim's `DLSYM_NEXT(lib,
         // name)`, any other handle to its `dlsym` (both re-exported by main).
+        // Imports come first: (dlsym, DLSYM_NEXT) at 0 and 1 if any library calls dlsym, then
+        // DLOPEN_FROM if one calls dlopen.
+        let t2 = ty_of(
+            &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
+            &mut types,
+        );
         let mut f = 0;
-        if !self.dlsym_callers.is_empty() {
-            let t = ty_of(
-                &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
-                &mut types,
+        let mut import = |field: &str, t: u32, f: &mut u32| {
+            imports.import(
+                "main",
+                &crate::synth::main_module::reexport_name(crate::DL_MODULE, field),
+                EntityType::Function(t),
             );
-            for field in ["dlsym", DLSYM_NEXT] {
-                imports.import(
-                    "main",
-                    &crate::synth::main_module::reexport_name(crate::DL_MODULE, field),
-                    EntityType::Function(t),
+            *f += 1;
+            *f - 1
+        };
+        if !self.dlsym_callers.is_empty() {
+            import("dlsym", t2, &mut f);
+            import(DLSYM_NEXT, t2, &mut f);
+        }
+        let open_from = match self.dlopen_callers.is_empty() {
+            true => None,
+            false => {
+                let t3 = ty_of(
+                    &FuncType::new([wasmparser::ValType::I32; 3], [wasmparser::ValType::I32]),
+                    &mut types,
                 );
+                Some(import(DLOPEN_FROM, t3, &mut f))
             }
-            f = 2;
+        };
+        if !self.dlsym_callers.is_empty() {
+            let t = t2;
             for &lib in &self.dlsym_callers {
                 funcs.function(t);
                 let mut body = Function::new([]);
@@ -203,6 +266,22 @@ impl EnvModule {
                     .end();
                 code.function(&body);
                 exports.export(&dlsym_from(lib), ExportKind::Func, f);
+                f += 1;
+            }
+        }
+        // `dlopen<lib>(name, mode)`: the shim's `DLOPEN_FROM(lib, name, mode)`.
+        if let Some(open_from) = open_from {
+            for &lib in &self.dlopen_callers {
+                funcs.function(t2);
+                let mut body = Function::new([]);
+                body.instructions()
+                    .i32_const(lib as i32)
+                    .local_get(0)
+                    .local_get(1)
+                    .call(open_from)
+                    .end();
+                code.function(&body);
+                exports.export(&dlopen_from(lib), ExportKind::Func, f);
                 f += 1;
             }
         }
