@@ -3,13 +3,13 @@
 //! Plain Rust with no knowledge of the component model: the wasm glue in `lib.rs` forwards here.
 
 mod addr;
+mod find;
 mod msg;
 
 use crate::index::{Corrupt, Index, Kind, Sym};
 use alloc::vec;
 use alloc::vec::Vec;
 use msg::Msg;
-use wasm_dl_abi::path::Found;
 
 /// `RTLD_LAZY` (include/dlfcn.h).
 pub const RTLD_LAZY: i32 = 0x1;
@@ -85,6 +85,10 @@ struct LibState {
     global: bool,
     /// Ever opened with `RTLD_NODELETE`: never unloaded.
     nodelete: bool,
+    /// Names without `/` a `dlopen` found it by while loaded: a later `dlopen` of one of them
+    /// returns it before any search, as glibc matches loaded objects' names first. Cleared when
+    /// unloaded.
+    requested: Vec<Vec<u8>>,
 }
 
 /// The dl state of one composition.
@@ -182,37 +186,7 @@ impl Dl {
                 load: Vec::new(),
             });
         };
-        let runpath = match caller {
-            Some(l) => index
-                .libs
-                .get(l as usize)
-                .map_or(&[][..], |l| &l.runpath[..]),
-            None => &index.main_runpath[..],
-        };
-        let dirs = self
-            .library_path
-            .as_deref()
-            .into_iter()
-            .flat_map(wasm_dl_abi::path::search_path)
-            .chain(runpath.iter().map(|r| index.str(r)));
-        let found = index.find_lib(name, dirs);
-        if found == Found::Ambiguous {
-            let base = wasm_dl_abi::path::basename(name);
-            let mut m = Msg::new("")
-                .b(name)
-                .s(": cannot open shared object file: No such file or directory (wasm-dl: ")
-                .b(base)
-                .s(" is the name of several bundled libraries:");
-            for p in index.paths_with_basename(base) {
-                m = m.s(" ").b(p);
-            }
-            return Err(m
-                .s(
-                    "; dlopen one by its path, or name its directory in LD_LIBRARY_PATH or in \
-                    the caller's RUNPATH)",
-                )
-                .end());
-        }
+        let found = self.find(index, caller, name)?;
         let Some(lib) = found.lib() else {
             // libdl.so.2, libm.so.6, ...: their functions are libc's and ours, in the global
             // scope; glibc's dlopen of them succeeds too (also with RTLD_NOLOAD: always loaded).
@@ -241,7 +215,9 @@ impl Dl {
                 load: Vec::new(),
             });
         }
-        Ok(self.open_id(lib, mode))
+        let opened = self.open_id(lib, mode);
+        self.requested_by(lib, name);
+        Ok(opened)
     }
 
     /// The libraries main was linked against, as a dynamic linker loads an executable's NEEDED
@@ -322,6 +298,7 @@ impl Dl {
         for &l in &undo.load {
             if let Some(s) = self.libs.get_mut(l as usize) {
                 s.loaded = false;
+                s.requested.clear();
             }
         }
         self.load_order.truncate(undo.load_order_len);
@@ -615,6 +592,7 @@ impl Dl {
                 s.loaded = false;
                 s.global = false;
                 s.refcount = 0;
+                s.requested.clear();
             }
         }
         self.load_order

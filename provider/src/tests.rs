@@ -1119,34 +1119,68 @@ fn open_same_basename_by_path() {
     assert!(open_err(&mut d, b"/c/libx.so", RTLD_NOW).starts_with("/c/libx.so: cannot open"));
 }
 
+/// A fresh state over [`same_basename_set`] with `LD_LIBRARY_PATH` set to `ldlp`.
+fn same_basename_dl(ldlp: Option<&[u8]>) -> Dl {
+    let mut d = dl(&same_basename_set());
+    d.set_library_path(ldlp.map(<[u8]>::to_vec));
+    d
+}
+
 #[test]
 fn open_searches_ld_library_path_then_runpath() {
-    let mut d = dl(&same_basename_set());
-    d.set_library_path(Some(b"/nowhere::/a;/b".to_vec()));
+    let mut d = same_basename_dl(Some(b"/nowhere::/a;/b"));
     assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 2);
     // From libtop.so: LD_LIBRARY_PATH first, as glibc.
+    let mut d = same_basename_dl(Some(b"/nowhere::/a;/b"));
     assert_eq!(
         d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW)
             .unwrap()
             .handle,
         2
     );
-    d.set_library_path(Some(b"/b".to_vec()));
+    let mut d = same_basename_dl(Some(b"/b"));
     assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 3);
     // A path ignores the search path.
     assert_eq!(open(&mut d, "/a/libx.so", RTLD_NOW).handle, 2);
-    d.set_library_path(None);
     // libtop.so's RUNPATH picks b; main has none.
+    let mut d = same_basename_dl(None);
+    assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several bundled libraries"));
     assert_eq!(
         d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW)
             .unwrap()
             .handle,
         3
     );
-    assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several bundled libraries"));
     // An empty LD_LIBRARY_PATH entry is the working directory, `/`: nothing there.
-    d.set_library_path(Some(b"".to_vec()));
+    let mut d = same_basename_dl(Some(b""));
     assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several bundled libraries"));
+    // A caller that is no library: the index is corrupt.
+    assert!(msg(d
+        .open_from(Some(99), Some(b"libx.so"), RTLD_NOW)
+        .unwrap_err())
+    .contains("corrupt"));
+}
+
+#[test]
+fn open_by_a_name_already_loaded_skips_the_search() {
+    // libtop.so's dlopen("libx.so") found /b/libx.so: main's dlopen("libx.so") gets it too
+    // (glibc matches the names of loaded objects first), though main's search finds a.
+    let mut d = same_basename_dl(None);
+    assert_eq!(
+        d.open_from(Some(2), Some(b"libx.so"), RTLD_NOW)
+            .unwrap()
+            .handle,
+        3
+    );
+    assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 3);
+    // Unloaded, the name is forgotten.
+    assert_eq!(d.close(3), Ok(vec![]));
+    assert_eq!(d.close(3), Ok(vec![1]));
+    assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several"));
+    // A path is no such name: /a/libx.so loaded by path is not `libx.so`.
+    let mut d = same_basename_dl(Some(b"/b"));
+    assert_eq!(open(&mut d, "/a/libx.so", RTLD_NOW).handle, 2);
+    assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 3);
 }
 
 #[test]
@@ -1154,8 +1188,9 @@ fn open_searches_main_runpath() {
     MAIN_RUNPATH.with(|r| *r.borrow_mut() = vec![b"/a"]);
     let bytes = encode(&same_basename_set(), &[]);
     MAIN_RUNPATH.with(|r| r.borrow_mut().clear());
-    let mut d = Dl::new(bytes);
+    let mut d = Dl::new(bytes.clone());
     assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 2);
+    let mut d = Dl::new(bytes);
     d.set_library_path(Some(b"/b".to_vec()));
     assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 3);
 }
