@@ -232,6 +232,7 @@ impl Dl {
                 self.open_id(lib, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE)
                     .load,
             );
+            self.requested_by_needed(lib);
         }
         Ok(load)
     }
@@ -251,6 +252,9 @@ impl Dl {
                 s.loaded = true;
             }
             self.load_order.push(l);
+            if l != lib {
+                self.requested_by_needed(l);
+            }
         }
         if let Some(s) = self.libs.get_mut(lib as usize) {
             s.refcount = s.refcount.saturating_add(1);

@@ -1205,3 +1205,18 @@ fn open_by_path_alias() {
     // The default directory /usr/lib holds no `libx.so`: still ambiguous.
     assert!(open_err(&mut d, b"libx.so", RTLD_NOW).contains("several"));
 }
+
+#[test]
+fn open_by_a_name_a_dependency_was_loaded_by() {
+    // libtop.so (RUNPATH /b) depends on /b/libx.so: loaded as its NEEDED `libx.so`, so main's
+    // dlopen("libx.so") means it, as in glibc, though main's search alone is ambiguous.
+    let mut libs = same_basename_set();
+    libs[2].deps = vec![1];
+    let mut d = dl(&libs);
+    assert_eq!(open(&mut d, "/opt/top/libtop.so", RTLD_NOW).load, [1, 2]);
+    assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 3);
+    // Libraries main was linked against likewise.
+    let mut d = Dl::new(encode_with_startup(&libs, &[], &[0]));
+    assert_eq!(d.startup(), Ok(vec![0]));
+    assert_eq!(open(&mut d, "libx.so", RTLD_NOW).handle, 2);
+}

@@ -64,6 +64,21 @@ impl Dl {
             .end())
     }
 
+    /// Records that `lib` was loaded as a dependency: by the NEEDED entry it was found by at
+    /// compose time, which is its basename (wasm-ld writes the basename, and a NEEDED name
+    /// without `/` finds only libraries of that basename), so a later `dlopen` of that name
+    /// means it, as in glibc.
+    pub(super) fn requested_by_needed(&mut self, lib: u32) {
+        let Ok(index) = &self.index else {
+            return;
+        };
+        let Some(l) = index.libs.get(lib as usize) else {
+            return;
+        };
+        let base = path::basename(index.str(&l.path)).to_vec();
+        self.requested_by(lib, &base);
+    }
+
     /// Records that `dlopen(name)` found `lib` (see [`Dl::find`]).
     pub(super) fn requested_by(&mut self, lib: u32, name: &[u8]) {
         if name.contains(&b'/') {
