@@ -116,7 +116,9 @@ impl Composer {
         self
     }
 
-    /// Adds a shared library; `name` is what `dlopen` finds it by (its basename works too).
+    /// Adds a shared library; `name` is its path in the component (`dlopen` finds it by that
+    /// path, made absolute from `/`, by a search of its directory, or by its basename when no
+    /// other library has it: see [`wasm_dl_abi::path`]).
     pub fn library(mut self, name: impl Into<String>, bytes: Vec<u8>) -> Self {
         self.libs.push(Input {
             name: name.into(),
@@ -140,7 +142,7 @@ impl Composer {
     }
 
     /// Makes `dlopen(alias)` find the library given as `library` (like a soname link:
-    /// `libfoo.so.1` → `libfoo.so`).
+    /// `libfoo.so.1` → `libfoo.so`); an alias containing `/` is one more path of the library.
     pub fn alias(mut self, alias: impl Into<String>, library: impl Into<String>) -> Self {
         self.aliases.push((alias.into(), library.into()));
         self
@@ -590,7 +592,10 @@ impl Composer {
         let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
         for (alias, target) in &self.aliases {
             let id = resolve::find_lib(libs, target).with_context(|| {
-                format!("alias `{alias}`: no library named `{target}` was given")
+                format!(
+                    "alias `{alias}`: {}",
+                    resolve::search::no_library(libs, target)
+                )
             })?;
             aliases[id.index()].push(alias);
         }

@@ -167,9 +167,7 @@ pub fn run_native(case: &NativeCase<'_>) -> Result<crate::Output> {
             _ => cmd.env(k, v),
         };
     }
-    let run = cmd
-        .output()
-        .context("running the native main program")?;
+    let run = cmd.output().context("running the native main program")?;
     Ok(crate::Output {
         code: run.status.code().unwrap_or(-1),
         stdout: run.stdout,

@@ -107,6 +107,69 @@ pub fn ambiguous(who: &str, name: &str, libs: &[Library<'_>], names: &Names) -> 
     )
 }
 
+/// Why no library is named `target` (a `--lib ALIAS=LIB`'s LIB): none is, or several have its
+/// basename.
+pub fn no_library(libs: &[Library<'_>], target: &str) -> String {
+    let names = Names::new(libs);
+    let candidates: Vec<String> = names
+        .with_basename(path::basename(target.as_bytes()))
+        .iter()
+        .map(|l| libs[l.index()].name.clone())
+        .collect();
+    match candidates.len() {
+        0 | 1 => format!("no library named `{target}` was given"),
+        n => format!(
+            "{n} given libraries are called `{target}` ({}); name one by the path it was given",
+            candidates.join(", ")
+        ),
+    }
+}
+
+/// The link map's lines for a library's names (see `map`): its guest path, its RUNPATH, and
+/// which library each NEEDED entry found and how.
+pub fn render_paths(
+    out: &mut String,
+    lib: &Library<'_>,
+    libs: &[Library<'_>],
+    names: &Names,
+    res: &super::Resolution,
+) {
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "  guest path: {}", crate::display_name(&lib.path));
+    if !lib.runpath.is_empty() {
+        let dirs: Vec<String> = runpath_dirs(&lib.runpath, &lib.path)
+            .iter()
+            .map(|d| crate::display_name(d))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  runpath: {} (searched: {})",
+            lib.runpath.join(":"),
+            dirs.join(":")
+        );
+    }
+    if lib.needed.is_empty() {
+        return;
+    }
+    let dirs = runpath_dirs(&lib.runpath, &lib.path);
+    let needed: Vec<String> = lib
+        .needed
+        .iter()
+        .map(|n| match names.find(n, &dirs) {
+            Found::Path(l) => format!("{n} -> {}", crate::display_name(&libs[l as usize].path)),
+            Found::Basename(l) => format!(
+                "{n} -> {} (by basename)",
+                crate::display_name(&libs[l as usize].path)
+            ),
+            _ if res.system.binary_search(n).is_ok() => {
+                format!("{n} (system library, provided by wasm-dl)")
+            }
+            _ => n.clone(),
+        })
+        .collect();
+    let _ = writeln!(out, "  needed: {}", needed.join(", "));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
