@@ -72,8 +72,8 @@ fn one_path_given_twice_is_an_error() -> Result<()> {
     let msg = format!("{err:#}");
     ensure!(
         msg.contains(
-            "two libraries are named `/sub/libx.so` (sub/libx.so and ./sub//libx.so); give each \
-             library once"
+            "two libraries are at the guest path `/sub/libx.so` (sub/libx.so and ./sub//libx.so); \
+             give each library once"
         ),
         "{msg}"
     );

@@ -11,7 +11,7 @@ use wasm_dl_abi::path::{self, Basename, Found};
 /// Sets every library's guest path ([`Library::path`]) and refuses two libraries at one path
 /// (the same name given twice).
 pub fn assign_paths(libs: &mut [Library<'_>]) -> Result<()> {
-    let mut seen: HashMap<Vec<u8>, String> = HashMap::new();
+    let mut seen: HashMap<Vec<u8>, (String, Vec<u8>)> = HashMap::new();
     for lib in libs.iter_mut() {
         let Some(p) = path::normalize(&lib.name_bytes) else {
             bail!(
@@ -20,9 +20,18 @@ pub fn assign_paths(libs: &mut [Library<'_>]) -> Result<()> {
                 lib.name
             );
         };
-        if let Some(other) = seen.insert(p.clone(), lib.name.clone()) {
+        if let Some((other, other_bytes)) =
+            seen.insert(p.clone(), (lib.name.clone(), lib.name_bytes.clone()))
+        {
+            if other_bytes == lib.name_bytes {
+                bail!(
+                    "two libraries are named `{}` ({other} and {}); give each library once",
+                    crate::display_name(&lib.name_bytes),
+                    lib.name
+                );
+            }
             bail!(
-                "two libraries are named `{}` ({other} and {}); give each library once",
+                "two libraries are at the guest path `{}` ({other} and {}); give each library once",
                 crate::display_name(&p),
                 lib.name
             );
