@@ -141,12 +141,6 @@ impl Dl {
         }
     }
 
-    /// Sets the `LD_LIBRARY_PATH` value (`None` when unset) that `dlopen` of a name without
-    /// `/` searches first: the component's environment at start-up, as glibc reads it then.
-    pub fn set_library_path(&mut self, value: Option<Vec<u8>>) {
-        self.library_path = value;
-    }
-
     /// The decoded index, or the corrupt-index message.
     fn index(&self) -> Result<&Index, Error> {
         self.index.as_ref().map_err(corrupt)

@@ -83,6 +83,51 @@ impl Names {
     }
 }
 
+/// How a NEEDED name is satisfied.
+pub(crate) enum Needed {
+    /// By a given library.
+    Lib(LibId),
+    /// By wasm-dl itself: a system library (its functions live in libc and the dynamic linker).
+    System,
+    /// Not at all.
+    Missing,
+    /// Several given libraries have its basename, and no path or RUNPATH directory picks one.
+    Ambiguous,
+}
+
+/// Satisfies a NEEDED name of an object whose RUNPATH directories are `dirs`: a given library
+/// (see [`wasm_dl_abi::path`]), else a system library.
+pub(crate) fn find_needed(
+    names: &Names,
+    dirs: &[Vec<u8>],
+    name: &str,
+    res: &mut super::Resolution,
+) -> Needed {
+    match names.find(name, dirs) {
+        wasm_dl_abi::path::Found::Path(l) | wasm_dl_abi::path::Found::Basename(l) => {
+            return Needed::Lib(LibId(l))
+        }
+        wasm_dl_abi::path::Found::Ambiguous => return Needed::Ambiguous,
+        wasm_dl_abi::path::Found::Missing => {}
+    }
+    if !wasm_dl_abi::system::is_system_library(name.as_bytes()) {
+        return Needed::Missing;
+    }
+    if let Err(at) = res.system.binary_search_by(|n| n.as_str().cmp(name)) {
+        res.system.insert(at, name.to_string());
+    }
+    Needed::System
+}
+
+/// Finds a library by the name it was given (`--lib ALIAS=LIB`'s LIB): that name exactly,
+/// else as a NEEDED entry without RUNPATH would (its path, else its unique basename).
+pub fn find_lib(libs: &[Library<'_>], name: &str) -> Option<LibId> {
+    if let Some(i) = libs.iter().position(|l| l.name == name) {
+        return Some(LibId(i as u32));
+    }
+    Names::new(libs).find(name, &[]).lib().map(LibId)
+}
+
 /// The main module's guest path: its name, made absolute (`$ORIGIN` of its RUNPATH is that
 /// directory, as for an executable on Linux).
 pub fn main_path(main: &MainModule<'_>) -> Vec<u8> {

@@ -3,9 +3,16 @@
 
 use super::{corrupt, Dl, Error, Msg};
 use crate::index::{Corrupt, Index};
+use alloc::vec::Vec;
 use wasm_dl_abi::path::{self, Found};
 
 impl Dl {
+    /// Sets the `LD_LIBRARY_PATH` value (`None` when unset) that `dlopen` of a name without
+    /// `/` searches first: the component's environment at start-up, as glibc reads it then.
+    pub fn set_library_path(&mut self, value: Option<Vec<u8>>) {
+        self.library_path = value;
+    }
+
     /// The library `name` means for a `dlopen` from `caller` (`None`: main). Like glibc, a name
     /// without `/` that a loaded library was already opened by means that library, whatever the
     /// search would find now (another caller's RUNPATH may differ). Several bundled libraries
