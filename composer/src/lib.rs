@@ -128,8 +128,8 @@ impl Composer {
         self
     }
 
-    /// Adds a shared library named by a byte string (a file name need not be UTF-8): `dlopen`
-    /// finds it by exactly these bytes (or its basename); messages show it as
+    /// Adds a shared library named by a byte string (a file name need not be UTF-8): its path in
+    /// the component is these bytes, as for [`Composer::library`]; messages show it as
     /// [`display_name`] does.
     pub fn library_bytes_name(mut self, name: impl Into<Vec<u8>>, bytes: Vec<u8>) -> Self {
         let name = name.into();
