@@ -71,7 +71,10 @@ impl Composer {
         let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
         for (alias, target) in &self.aliases {
             let id = resolve::find_lib(libs, target).with_context(|| {
-                format!("alias `{alias}`: no library named `{target}` was given")
+                format!(
+                    "alias `{alias}`: {}",
+                    resolve::search::no_library(libs, target)
+                )
             })?;
             aliases[id.index()].push(alias);
         }

@@ -16,6 +16,11 @@ pub const EXPORTS: &[&str] = &["dlopen", "dlsym", "dlclose", "dlerror", "dladdr"
 /// handle value.
 pub const DLSYM_NEXT: &str = "__wasm_dl_dlsym_next";
 
+/// The shim's `dlopen` for a library: `(caller, name, mode) -> handle`, so that a name
+/// without `/` is searched in the caller's RUNPATH. Like [`DLSYM_NEXT`], only the env module
+/// imports it (`synth::env::dlopen_from`).
+pub const DLOPEN_FROM: &str = "__wasm_dl_dlopen_from";
+
 /// The core type of a dlfcn.h function the shim exports: every parameter is an `i32` (pointer,
 /// handle or mode) and the result is one `i32`.
 pub fn func_type(name: &str) -> Option<wasmparser::FuncType> {
@@ -23,6 +28,7 @@ pub fn func_type(name: &str) -> Option<wasmparser::FuncType> {
         "dlerror" => 0,
         "dlclose" => 1,
         "dlopen" | "dlsym" | "dladdr" | DLSYM_NEXT => 2,
+        DLOPEN_FROM => 3,
         _ => return None,
     };
     Some(wasmparser::FuncType::new(

@@ -2,11 +2,13 @@
 //!
 //! Byte format (every integer a little-endian u32; `str` = u32 length + bytes):
 //! ```text
-//! magic "WDLX", version 4
+//! magic "WDLX", version 5
 //! nlibs
 //! per library (its position is its id):
-//!   str name            the name given at compose time
-//!   n_aliases, str...   other names (soname, --lib aliases)
+//!   str name            the name given at compose time (messages, `dladdr`)
+//!   str path            its guest path (`wasm_dl_abi::path`): the name, absolute, normalized
+//!   n_aliases, str...   `--lib` aliases (one containing `/` is a guest path too)
+//!   n_runpath, str...   its RUNPATH directories, `$ORIGIN` expanded (for its `dlopen`s)
 //!   table_size          slots of its own element segments; its function slots follow them
 //!   mem_size            bytes of memory it is given (MEM_INFO), for `dladdr`
 //!   n_deps, u32...      direct dependencies (load these first)
@@ -17,6 +19,7 @@
 //!                       (function: k, slot = table_base + table_size + k;
 //!                        data: offset from memory_base)
 //! main:
+//!   n_runpath, str...   main's RUNPATH directories, `$ORIGIN` expanded
 //!   n_syms, then per symbol: str name, u8 kind, u32 value (absolute slot or address)
 //! start-up:
 //!   n, u32...           libraries main was linked against: loaded before it runs, in order
@@ -28,7 +31,7 @@ use crate::parse::{Library, MainModule};
 use crate::resolve::Resolution;
 
 /// The format version (the provider accepts only this one).
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Symbol kind tag: a function.
 pub const KIND_FUNC: u8 = 0;
@@ -51,8 +54,12 @@ pub struct Symbol<'a> {
 pub struct LibEntry<'a> {
     /// Name given at compose time (a byte string: file names need not be UTF-8).
     pub name: &'a [u8],
-    /// Other names it is found by.
-    pub aliases: Vec<&'a [u8]>,
+    /// Its guest path.
+    pub path: &'a [u8],
+    /// Other names it is found by (`--lib` aliases; one containing `/` normalized like a path).
+    pub aliases: Vec<Vec<u8>>,
+    /// Its RUNPATH directories, `$ORIGIN` expanded.
+    pub runpath: Vec<Vec<u8>>,
     /// MEM_INFO table size.
     pub table_size: u32,
     /// MEM_INFO memory size.
@@ -85,18 +92,29 @@ fn put_syms(out: &mut Vec<u8>, syms: &[Symbol<'_>]) {
     }
 }
 
-/// Encodes the index.
-pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>], startup: &[u32]) -> Vec<u8> {
+fn put_list(out: &mut Vec<u8>, items: impl ExactSizeIterator<Item = impl AsRef<[u8]>>) {
+    put_u32(out, items.len() as u32);
+    for i in items {
+        put_bytes(out, i.as_ref());
+    }
+}
+
+/// Encodes the index; `main_runpath` are main's RUNPATH directories, `$ORIGIN` expanded.
+pub fn encode(
+    libs: &[LibEntry<'_>],
+    main_runpath: &[Vec<u8>],
+    main_syms: &[Symbol<'_>],
+    startup: &[u32],
+) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(b"WDLX");
     put_u32(&mut out, VERSION);
     put_u32(&mut out, libs.len() as u32);
     for lib in libs {
         put_bytes(&mut out, lib.name);
-        put_u32(&mut out, lib.aliases.len() as u32);
-        for a in &lib.aliases {
-            put_bytes(&mut out, a);
-        }
+        put_bytes(&mut out, lib.path);
+        put_list(&mut out, lib.aliases.iter());
+        put_list(&mut out, lib.runpath.iter());
         put_u32(&mut out, lib.table_size);
         put_u32(&mut out, lib.mem_size);
         put_u32(&mut out, lib.deps.len() as u32);
@@ -110,6 +128,7 @@ pub fn encode(libs: &[LibEntry<'_>], main_syms: &[Symbol<'_>], startup: &[u32]) 
         let len = (out.len() - len_at - 4) as u32;
         out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
     }
+    put_list(&mut out, main_runpath.iter());
     put_syms(&mut out, main_syms);
     put_u32(&mut out, startup.len() as u32);
     for l in startup {
@@ -131,7 +150,6 @@ pub fn build(
         .iter()
         .enumerate()
         .map(|(i, lib)| {
-            let base = lib.basename();
             let mut syms: Vec<Symbol<'_>> = lib
                 .funcs
                 .iter()
@@ -147,15 +165,16 @@ pub fn build(
                 kind: KIND_DATA,
                 value: *off,
             }));
-            let mut names: Vec<&[u8]> = if base != lib.name_bytes.as_slice() {
-                vec![base]
-            } else {
-                Vec::new()
-            };
-            names.extend(aliases.get(i).into_iter().flatten().map(|a| a.as_bytes()));
             LibEntry {
                 name: &lib.name_bytes,
-                aliases: names,
+                path: &lib.path,
+                aliases: aliases
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .map(|a| alias_name(a))
+                    .collect(),
+                runpath: crate::resolve::search::runpath_dirs(&lib.runpath, &lib.path),
                 table_size: lib.table_size,
                 mem_size: lib.mem_size,
                 deps: res.deps[i].iter().map(|d| d.0).collect(),
@@ -187,5 +206,19 @@ pub fn build(
     }));
     main_syms.sort_by(|a, b| a.name.cmp(b.name));
     let startup: Vec<u32> = res.startup.iter().map(|l| l.0).collect();
-    encode(&entries, &main_syms, &startup)
+    let main_runpath = crate::resolve::search::runpath_dirs(
+        &main.runpath,
+        &crate::resolve::search::main_path(main),
+    );
+    encode(&entries, &main_runpath, &main_syms, &startup)
+}
+
+/// An alias as the index holds it: one containing `/` is a guest path, normalized as the
+/// provider normalizes `dlopen` paths (see [`wasm_dl_abi::path`]).
+fn alias_name(alias: &str) -> Vec<u8> {
+    match alias.contains('/') {
+        true => wasm_dl_abi::path::normalize(alias.as_bytes()),
+        false => None,
+    }
+    .unwrap_or_else(|| alias.as_bytes().to_vec())
 }

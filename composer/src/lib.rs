@@ -124,7 +124,9 @@ impl Composer {
         self
     }
 
-    /// Adds a shared library; `name` is what `dlopen` finds it by (its basename works too).
+    /// Adds a shared library; `name` is its path in the component (`dlopen` finds it by that
+    /// path, made absolute from `/`, by a search of its directory, or by its basename when no
+    /// other library has it: see [`wasm_dl_abi::path`]).
     pub fn library(mut self, name: impl Into<String>, bytes: Vec<u8>) -> Self {
         self.libs.push(Input {
             name: name.into(),
@@ -134,8 +136,8 @@ impl Composer {
         self
     }
 
-    /// Adds a shared library named by a byte string (a file name need not be UTF-8): `dlopen`
-    /// finds it by exactly these bytes (or its basename); messages show it as
+    /// Adds a shared library named by a byte string (a file name need not be UTF-8): its path in
+    /// the component is these bytes, as for [`Composer::library`]; messages show it as
     /// [`display_name`] does.
     pub fn library_bytes_name(mut self, name: impl Into<Vec<u8>>, bytes: Vec<u8>) -> Self {
         let name = name.into();
@@ -148,7 +150,7 @@ impl Composer {
     }
 
     /// Makes `dlopen(alias)` find the library given as `library` (like a soname link:
-    /// `libfoo.so.1` → `libfoo.so`).
+    /// `libfoo.so.1` → `libfoo.so`); an alias containing `/` is one more path of the library.
     pub fn alias(mut self, alias: impl Into<String>, library: impl Into<String>) -> Self {
         self.aliases.push((alias.into(), library.into()));
         self
@@ -309,7 +311,7 @@ impl Composer {
             }
             libs.push(parsed);
         }
-        check_names(&libs)?;
+        resolve::search::assign_paths(&mut libs)?;
         if !pic {
             return Ok((parse::read_main(main_input)?, libs));
         }
@@ -325,6 +327,8 @@ impl Composer {
         let mut main = parse::main_module(root)
             .with_context(|| format!("{}: internal error in the root module", root.name))?;
         main.needed.push(main_input.name.clone());
+        // dlopen from the PIC main searches its RUNPATH.
+        main.runpath = libs[0].runpath.clone();
         // Its functions (run, malloc, cabi_realloc, ...) are plumbing, not symbols: libraries
         // bind `malloc` to libc.so's, as they would with the PIC main alone. `__cxa_atexit`
         // (libc's) stays, so that library destructors go to per-library lists (`atexit`).
@@ -350,21 +354,6 @@ fn add_runtime<'a>(
             parse::library(input)
                 .context("internal error: wasm-dl's setjmp runtime does not parse")?,
         );
-    }
-    Ok(())
-}
-
-fn check_names(libs: &[parse::Library<'_>]) -> Result<()> {
-    let mut seen = hashbrown::HashMap::new();
-    for lib in libs {
-        let base = lib.basename();
-        if let Some(other) = seen.insert(base, lib.name.clone()) {
-            bail!(
-                "two libraries are named `{}` ({other} and {}); give each library once",
-                display_name(base),
-                lib.name
-            );
-        }
     }
     Ok(())
 }

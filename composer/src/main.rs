@@ -36,7 +36,9 @@ enum Command {
     Compose {
         /// The main module (a non-PIC wasm-ld executable).
         main: PathBuf,
-        /// Shared libraries (`wasm-ld -shared`); `dlopen` finds each by this path or its basename.
+        /// Shared libraries (`wasm-ld -shared`), each bundled at this path made absolute from `/`;
+        /// `dlopen` finds one by that path, through `LD_LIBRARY_PATH` and RUNPATH, or by its
+        /// basename when no other library has it.
         libs: Vec<PathBuf>,
         /// Where to write the component.
         #[arg(short, long)]

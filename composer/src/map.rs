@@ -30,6 +30,7 @@ pub fn render(
     table_alloc: Option<TableAllocator>,
 ) -> String {
     let mut out = String::new();
+    let names = crate::resolve::search::Names::new(libs);
     let name = |l: &LibId| libs[l.index()].name.as_str();
     let _ = writeln!(out, "# wasm-dl link map");
     let _ = writeln!(out, "main {}", main.name);
@@ -95,17 +96,7 @@ pub fn render(
             lib.funcs.len(),
             lib.table_align
         );
-        if !lib.needed.is_empty() {
-            let needed: Vec<String> = lib
-                .needed
-                .iter()
-                .map(|n| match res.system.binary_search(n) {
-                    Ok(_) => format!("{n} (system library, provided by wasm-dl)"),
-                    Err(_) => n.clone(),
-                })
-                .collect();
-            let _ = writeln!(out, "  needed: {}", needed.join(", "));
-        }
+        crate::resolve::search::render_paths(&mut out, lib, libs, &names, res);
         let _ = writeln!(
             out,
             "  dlopen loads and initialises: {}",

@@ -3,6 +3,7 @@
 //! Plain Rust with no knowledge of the component model: the wasm glue in `lib.rs` forwards here.
 
 mod addr;
+mod find;
 mod msg;
 
 use crate::index::{Corrupt, Index, Kind, Sym};
@@ -73,6 +74,10 @@ struct LibState {
     /// as the object's name (`l_name`) and puts in `dlsym`'s error, e.g.
     /// `./mod.so: undefined symbol: f` (Lua's `require` prints it). Cleared when unloaded.
     opened_as: Option<Vec<u8>>,
+    /// Names without `/` a `dlopen` found it by while loaded: a later `dlopen` of one of them
+    /// returns it before any search, as glibc matches loaded objects' names first. Cleared when
+    /// unloaded.
+    requested: Vec<Vec<u8>>,
 }
 
 /// The dl state of one composition.
@@ -86,6 +91,8 @@ pub struct Dl {
     global_order: Vec<u32>,
     /// How to undo the last `open` (see [`Dl::abort`]).
     undo: Option<Undo>,
+    /// `LD_LIBRARY_PATH` of the component's environment (`None`: not set).
+    library_path: Option<Vec<u8>>,
 }
 
 /// The state an `open` changed, for [`Dl::abort`].
@@ -119,6 +126,7 @@ impl Dl {
             load_order: Vec::new(),
             global_order: Vec::new(),
             undo: None,
+            library_path: None,
         }
     }
 
@@ -127,8 +135,19 @@ impl Dl {
         self.index.as_ref().map_err(corrupt)
     }
 
-    /// `dlopen(name, mode)`; `None` is `dlopen(NULL)`.
+    /// `dlopen(name, mode)` from main; `None` is `dlopen(NULL)`.
     pub fn open(&mut self, name: Option<&[u8]>, mode: i32) -> Result<Opened, Error> {
+        self.open_from(None, name, mode)
+    }
+
+    /// `dlopen(name, mode)` from library `caller` (`None`: from main), whose RUNPATH a name
+    /// without `/` is searched in after `LD_LIBRARY_PATH`.
+    pub fn open_from(
+        &mut self,
+        caller: Option<u32>,
+        name: Option<&[u8]>,
+        mode: i32,
+    ) -> Result<Opened, Error> {
         let index = self.index.as_ref().map_err(corrupt)?;
         if mode & (RTLD_LAZY | RTLD_NOW) == 0 {
             return Err(Msg::new("dlopen: invalid mode ")
@@ -150,7 +169,8 @@ impl Dl {
                 load: Vec::new(),
             });
         };
-        let Some(lib) = index.find_lib(name) else {
+        let found = self.find(index, caller, name)?;
+        let Some(lib) = found.lib() else {
             // libdl.so.2, libm.so.6, ...: their functions are libc's and ours, in the global
             // scope; glibc's dlopen of them succeeds too (also with RTLD_NOLOAD: always loaded).
             if wasm_dl_abi::system::is_system_library(name) {
@@ -180,6 +200,7 @@ impl Dl {
         }
         let first_load = !state.loaded;
         let opened = self.open_id(lib, mode);
+        self.requested_by(lib, name);
         if first_load && name.contains(&b'/') {
             if let Some(s) = self.libs.get_mut(lib as usize) {
                 s.opened_as = Some(Vec::from(name));
@@ -200,6 +221,7 @@ impl Dl {
                 self.open_id(lib, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE)
                     .load,
             );
+            self.requested_by_needed(lib);
         }
         Ok(load)
     }
@@ -219,6 +241,9 @@ impl Dl {
                 s.loaded = true;
             }
             self.load_order.push(l);
+            if l != lib {
+                self.requested_by_needed(l);
+            }
         }
         if let Some(s) = self.libs.get_mut(lib as usize) {
             s.refcount = s.refcount.saturating_add(1);
@@ -275,6 +300,7 @@ impl Dl {
             if let Some(s) = self.libs.get_mut(l as usize) {
                 s.loaded = false;
                 s.opened_as = None;
+                s.requested.clear();
             }
         }
         self.load_order.truncate(undo.load_order_len);
@@ -543,6 +569,7 @@ impl Dl {
                 s.global = false;
                 s.refcount = 0;
                 s.opened_as = None;
+                s.requested.clear();
             }
         }
         self.load_order

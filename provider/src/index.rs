@@ -2,11 +2,13 @@
 //!
 //! Format (all integers u32 little-endian; `str` = u32 byte length + bytes):
 //! ```text
-//! magic b"WDLX", u32 version = 4
+//! magic b"WDLX", u32 version = 5
 //! u32 nlibs
 //! per library (its position is its lib id, 0-based):
-//!   str  name
-//!   u32  n_aliases, then n_aliases x str
+//!   str  name                                   as given at compose time
+//!   str  path                                   its guest path (`wasm_dl_abi::path`)
+//!   u32  n_aliases, then n_aliases x str        (one containing `/` is a guest path)
+//!   u32  n_runpath, then n_runpath x str        RUNPATH directories, `$ORIGIN` expanded
 //!   u32  table_size
 //!   u32  mem_size
 //!   u32  n_deps, then n_deps x u32 lib id
@@ -14,6 +16,7 @@
 //!   symbol block (sym_len bytes):
 //!        u32  n_syms, then per symbol: str name, u8 kind (0 = function, 1 = data), u32 value
 //! main:
+//!   u32  n_runpath, then n_runpath x str
 //!   u32  n_syms, then per symbol: str name, u8 kind, u32 value
 //! start-up:
 //!   u32  n, then n x u32 lib id: libraries main was linked against, loaded before it runs
@@ -31,11 +34,12 @@ use alloc::vec::Vec;
 use core::cell::OnceCell;
 use core::ops::Range;
 use hashbrown::HashTable;
+use wasm_dl_abi::path::{Basename, Found};
 
 /// The index magic.
 pub const MAGIC: &[u8; 4] = b"WDLX";
 /// The only index version understood.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// What a symbol is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +75,12 @@ pub struct Symbols {
 pub struct Lib {
     /// The name given at compose time.
     pub name: Range<usize>,
-    /// Other names (soname, aliases).
+    /// Its guest path.
+    pub path: Range<usize>,
+    /// Other names (`--lib` aliases).
     pub aliases: Vec<Range<usize>>,
+    /// Its RUNPATH directories (`$ORIGIN` expanded): searched by its `dlopen`s.
+    pub runpath: Vec<Range<usize>>,
     /// Table slots used by the library's own elements; its function slots follow them.
     pub table_size: u32,
     /// Bytes of memory the library is given.
@@ -151,12 +159,13 @@ pub struct Index {
     pub main: Symbols,
     /// Libraries main was linked against (lib ids, all valid), loaded before it runs.
     pub startup: Vec<u32>,
-    /// Library names -> lib id (first wins).
-    by_name: NameTable,
-    /// Aliases -> lib id (first wins).
-    by_alias: NameTable,
-    /// Basenames of library names -> lib id (first wins).
-    by_basename: NameTable,
+    /// Main's RUNPATH directories (`$ORIGIN` expanded).
+    pub main_runpath: Vec<Range<usize>>,
+    /// Guest paths (of libraries and `/` aliases) -> lib id (first wins).
+    by_path: NameTable,
+    /// Basenames of guest paths and aliases -> the first lib id, and whether another library
+    /// has it too.
+    by_basename: HashTable<(u32, Range<usize>, bool)>,
 }
 
 /// Why an index could not be decoded.
@@ -183,13 +192,7 @@ pub fn hash(bytes: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-/// The text after the last `/` (the whole name if there is none).
-pub fn basename(name: &[u8]) -> &[u8] {
-    match name.iter().rposition(|&b| b == b'/') {
-        Some(i) => name.get(i + 1..).unwrap_or(&[]),
-        None => name,
-    }
-}
+pub use wasm_dl_abi::path::basename;
 
 fn slice<'a>(bytes: &'a [u8], r: &Range<usize>) -> &'a [u8] {
     bytes.get(r.clone()).unwrap_or(&[])
@@ -275,6 +278,15 @@ impl Reader<'_> {
         Ok(n)
     }
 
+    fn strs(&mut self, what: &'static str) -> Result<Vec<Range<usize>>, Corrupt> {
+        let n = self.count(4, what)?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(self.str(what)?);
+        }
+        Ok(v)
+    }
+
     fn syms(&mut self) -> Result<Vec<Sym>, Corrupt> {
         let n = self.count(9, "symbol count")?;
         let mut syms = Vec::with_capacity(n);
@@ -319,17 +331,15 @@ impl Index {
                 at: 4,
             });
         }
-        // A library takes at least 28 bytes: name length, n_aliases, table_size, mem_size,
-        // n_deps, sym_len, n_syms.
-        let nlibs = r.count(28, "library count")?;
-        let mut raw = Vec::with_capacity(nlibs);
+        // A library takes at least 36 bytes: name length, path length, n_aliases, n_runpath,
+        // table_size, mem_size, n_deps, sym_len, n_syms.
+        let nlibs = r.count(36, "library count")?;
+        let mut libs = Vec::with_capacity(nlibs);
         for _ in 0..nlibs {
             let name = r.str("library name")?;
-            let naliases = r.count(4, "alias count")?;
-            let mut aliases = Vec::with_capacity(naliases);
-            for _ in 0..naliases {
-                aliases.push(r.str("alias")?);
-            }
+            let path = r.str("library path")?;
+            let aliases = r.strs("alias")?;
+            let runpath = r.strs("runpath")?;
             let table_size = r.u32("table size")?;
             let mem_size = r.u32("memory size")?;
             let ndeps = r.count(4, "dependency count")?;
@@ -347,8 +357,19 @@ impl Index {
             }
             let sym_len = r.u32("symbol block length")?;
             let sym_bytes = r.take(sym_len as usize, "symbol block length")?;
-            raw.push((name, aliases, table_size, mem_size, deps, sym_bytes));
+            libs.push(Lib {
+                name,
+                path,
+                aliases,
+                runpath,
+                table_size,
+                mem_size,
+                deps,
+                sym_bytes,
+                symbols: OnceCell::new(),
+            });
         }
+        let main_runpath = r.strs("main runpath")?;
         let main = r.syms()?;
         let nstartup = r.count(4, "start-up count")?;
         let mut startup = Vec::with_capacity(nstartup);
@@ -367,36 +388,18 @@ impl Index {
             return Err(r.err("trailing bytes"));
         }
 
-        let libs: Vec<Lib> = raw
-            .into_iter()
-            .map(
-                |(name, aliases, table_size, mem_size, deps, sym_bytes)| Lib {
-                    name,
-                    aliases,
-                    table_size,
-                    mem_size,
-                    deps,
-                    sym_bytes,
-                    symbols: OnceCell::new(),
-                },
-            )
-            .collect();
         let main = Symbols::build(main, &bytes);
 
-        let mut by_name = NameTable::with_capacity(libs.len());
-        let mut by_alias = NameTable::new();
-        let mut by_basename = NameTable::with_capacity(libs.len());
+        let mut by_path = NameTable::with_capacity(libs.len());
+        let mut by_basename = HashTable::with_capacity(libs.len());
         for (i, l) in libs.iter().enumerate() {
-            let base_len = basename(slice(&bytes, &l.name)).len();
-            add_name(&mut by_name, &bytes, i as u32, l.name.clone());
-            add_name(
-                &mut by_basename,
-                &bytes,
-                i as u32,
-                l.name.end - base_len..l.name.end,
-            );
-            for a in &l.aliases {
-                add_name(&mut by_alias, &bytes, i as u32, a.clone());
+            let lib = i as u32;
+            for r in core::iter::once(&l.path).chain(&l.aliases) {
+                if slice(&bytes, r).contains(&b'/') {
+                    add_name(&mut by_path, &bytes, lib, r.clone());
+                }
+                let base_len = basename(slice(&bytes, r)).len();
+                add_basename(&mut by_basename, &bytes, lib, r.end - base_len..r.end);
             }
         }
         Ok(Index {
@@ -404,8 +407,8 @@ impl Index {
             libs,
             main,
             startup,
-            by_name,
-            by_alias,
+            main_runpath,
+            by_path,
             by_basename,
         })
     }
@@ -415,26 +418,61 @@ impl Index {
         slice(&self.bytes, r)
     }
 
-    /// Finds a library: exact name, then alias, then the basename of `name` compared against
-    /// names, aliases and the basenames of names.
-    pub fn find_lib(&self, name: &[u8]) -> Option<u32> {
-        let base = basename(name);
-        self.lookup(&self.by_name, name)
-            .or_else(|| self.lookup(&self.by_alias, name))
-            .or_else(|| self.lookup(&self.by_name, base))
-            .or_else(|| self.lookup(&self.by_alias, base))
-            .or_else(|| self.lookup(&self.by_basename, base))
+    /// Finds the library `name` means (see [`wasm_dl_abi::path`]): `dirs` are the search
+    /// directories of a name without `/` (`LD_LIBRARY_PATH`'s, then the caller's RUNPATH).
+    pub fn find_lib<'d>(&self, name: &[u8], dirs: impl IntoIterator<Item = &'d [u8]>) -> Found {
+        wasm_dl_abi::path::lookup(
+            name,
+            dirs,
+            |p| {
+                self.by_path
+                    .find(hash(p), |(_, r)| slice(&self.bytes, r) == p)
+                    .map(|(lib, _)| *lib)
+            },
+            |b| match self
+                .by_basename
+                .find(hash(b), |(_, r, _)| slice(&self.bytes, r) == b)
+            {
+                None => Basename::None,
+                Some((_, _, true)) => Basename::Many,
+                Some((lib, _, false)) => Basename::One(*lib),
+            },
+        )
     }
 
-    fn lookup(&self, table: &NameTable, key: &[u8]) -> Option<u32> {
-        table
-            .find(hash(key), |(_, r)| slice(&self.bytes, r) == key)
-            .map(|(lib, _)| *lib)
+    /// The guest paths of the libraries whose basename (or an alias) is `base`, for messages.
+    pub fn paths_with_basename(&self, base: &[u8]) -> Vec<&[u8]> {
+        self.libs
+            .iter()
+            .filter(|l| {
+                core::iter::once(&l.path)
+                    .chain(&l.aliases)
+                    .any(|r| basename(self.str(r)) == base)
+            })
+            .map(|l| self.str(&l.path))
+            .collect()
     }
 }
 
 /// Library names (lib id, key range) keyed by the key bytes.
 type NameTable = HashTable<(u32, Range<usize>)>;
+
+/// Adds a basename of library `lib`: the first library keeps it; another marks it shared.
+fn add_basename(
+    table: &mut HashTable<(u32, Range<usize>, bool)>,
+    bytes: &[u8],
+    lib: u32,
+    r: Range<usize>,
+) {
+    let key = slice(bytes, &r);
+    let h = hash(key);
+    match table.find_mut(h, |(_, k, _)| slice(bytes, k) == key) {
+        Some((first, _, many)) => *many |= *first != lib,
+        None => {
+            table.insert_unique(h, (lib, r, false), |(_, k, _)| hash(slice(bytes, k)));
+        }
+    }
+}
 
 /// Adds a name of library `lib` unless the name is taken already (first wins).
 fn add_name(table: &mut NameTable, bytes: &[u8], lib: u32, r: Range<usize>) {

@@ -30,6 +30,8 @@ mod glue {
     wit_bindgen::generate!({
         world: "provider",
         path: "../wit",
+        // The WASI interface it imports (`wit/deps`) is generated here too.
+        generate_all,
     });
 
     use exports::wasm_dl::dl::dl::{AddrInfo, Failure, Guest, Opened};
@@ -55,8 +57,20 @@ mod glue {
     fn with<R>(f: impl FnOnce(&mut Dl) -> R) -> R {
         // SAFETY: see `State`; the borrow ends before `with` returns.
         let slot = unsafe { &mut *STATE.0.get() };
-        let dl = slot.get_or_insert_with(|| Dl::new(index()));
+        let dl = slot.get_or_insert_with(|| {
+            let mut dl = Dl::new(index());
+            dl.set_library_path(library_path());
+            dl
+        });
         f(dl)
+    }
+
+    /// `LD_LIBRARY_PATH` of the component's environment, if set.
+    fn library_path() -> Option<Vec<u8>> {
+        wasi::cli::environment::get_environment()
+            .into_iter()
+            .find(|(k, _)| k == "LD_LIBRARY_PATH")
+            .map(|(_, v)| v.into_bytes())
     }
 
     /// The encoded index, where the composer placed it in this module's memory (the imported
@@ -81,6 +95,13 @@ mod glue {
     impl Guest for Provider {
         fn open(name: Option<Vec<u8>>, mode: i32) -> Result<Opened, Vec<u8>> {
             with(|dl| dl.open(name.as_deref(), mode)).map(|o| Opened {
+                handle: o.handle,
+                load: o.load,
+            })
+        }
+
+        fn open_from(caller: u32, name: Option<Vec<u8>>, mode: i32) -> Result<Opened, Vec<u8>> {
+            with(|dl| dl.open_from(Some(caller), name.as_deref(), mode)).map(|o| Opened {
                 handle: o.handle,
                 load: o.load,
             })

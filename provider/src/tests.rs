@@ -1,5 +1,7 @@
 //! Host unit tests of the index decoder and the dl state machine.
 
+mod paths;
+
 use crate::dl::*;
 use crate::index::{basename, Index, Kind};
 
@@ -11,6 +13,8 @@ const DATA: u8 = 1;
 struct L {
     name: &'static [u8],
     aliases: Vec<&'static [u8]>,
+    /// RUNPATH directories (as the composer writes them: `$ORIGIN` expanded).
+    runpath: Vec<&'static [u8]>,
     table_size: u32,
     mem_size: u32,
     deps: Vec<u32>,
@@ -53,6 +57,12 @@ fn encode_with_startup(libs: &[L], main: &[(&[u8], u8, u32)], startup: &[u32]) -
     encode_blocks(libs, main, startup, &|_, b| b.to_vec())
 }
 
+thread_local! {
+    /// Main's RUNPATH for the encoder (tests of `dlopen` from main set it).
+    static MAIN_RUNPATH: core::cell::RefCell<Vec<&'static [u8]>> =
+        const { core::cell::RefCell::new(Vec::new()) };
+}
+
 /// The index encoder, with `block(lib, encoded)` replacing each library's symbol block (the
 /// length prefix follows the replacement).
 fn encode_blocks(
@@ -62,13 +72,20 @@ fn encode_blocks(
     block: &dyn Fn(usize, &[u8]) -> Vec<u8>,
 ) -> Vec<u8> {
     let mut out = Vec::from(&b"WDLX"[..]);
-    put_u32(&mut out, 4);
+    put_u32(&mut out, 5);
     put_u32(&mut out, libs.len() as u32);
     for (i, l) in libs.iter().enumerate() {
         put_str(&mut out, l.name);
+        // The guest path, as the composer computes it.
+        let path = wasm_dl_abi::path::normalize(l.name).unwrap_or_else(|| l.name.to_vec());
+        put_str(&mut out, &path);
         put_u32(&mut out, l.aliases.len() as u32);
         for a in &l.aliases {
             put_str(&mut out, a);
+        }
+        put_u32(&mut out, l.runpath.len() as u32);
+        for r in &l.runpath {
+            put_str(&mut out, r);
         }
         put_u32(&mut out, l.table_size);
         put_u32(&mut out, l.mem_size);
@@ -82,6 +99,13 @@ fn encode_blocks(
         put_u32(&mut out, syms.len() as u32);
         out.extend_from_slice(&syms);
     }
+    MAIN_RUNPATH.with(|r| {
+        let r = r.borrow();
+        put_u32(&mut out, r.len() as u32);
+        for d in r.iter() {
+            put_str(&mut out, d);
+        }
+    });
     put_syms(&mut out, main);
     put_u32(&mut out, startup.len() as u32);
     for l in startup {
@@ -123,6 +147,7 @@ fn greet_set() -> Vec<L> {
                 (b"greet_count", DATA, 16),
                 (b"shout", FUNC, 1),
             ],
+            ..L::default()
         },
         L {
             name: b"libutil.so",
@@ -135,6 +160,7 @@ fn greet_set() -> Vec<L> {
                 (b"shout", FUNC, 1),
                 (b"util_data", DATA, 8),
             ],
+            ..L::default()
         },
         L {
             name: b"/opt/lib/libother.so",

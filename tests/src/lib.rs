@@ -3,6 +3,7 @@
 //!
 //! Needs the toolchain that `scripts/setup.sh` installs (clang-19, wasm-ld-19, a wasi sysroot).
 
+pub mod case_files;
 pub mod cli;
 pub mod componentize_py;
 pub mod jco;

@@ -15,6 +15,8 @@ pub struct NativeCase<'a> {
     pub libs: &'a BTreeMap<String, PathBuf>,
     /// Extra gcc flags for the main program (the case's `native` file).
     pub main_flags: Vec<String>,
+    /// The program's environment (the case's `env` file).
+    pub env: Vec<(String, String)>,
 }
 
 /// `-l<stem>` for a system library name (`libdl.so.2` -> `-ldl`), which the native build takes
@@ -28,8 +30,9 @@ fn system_flag(name: &str) -> Option<String> {
     Some(format!("-l{stem}"))
 }
 
-fn needs(case: &NativeCase<'_>, stem: &str) -> Result<Vec<String>> {
-    Ok(match case.files.get(&format!("{stem}.needs")) {
+/// The words of the case's `<stem>.<what>` file.
+fn needs_file(case: &NativeCase<'_>, stem: &str, what: &str) -> Result<Vec<String>> {
+    Ok(match case.files.get(&format!("{stem}.{what}")) {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("reading {}", p.display()))?
             .split_whitespace()
@@ -39,21 +42,34 @@ fn needs(case: &NativeCase<'_>, stem: &str) -> Result<Vec<String>> {
     })
 }
 
+fn needs(case: &NativeCase<'_>, stem: &str) -> Result<Vec<String>> {
+    needs_file(case, stem, "needs")
+}
+
 /// Link flags for a list of NEEDED names: a case library by its path, a system library by `-l`.
 fn link_flags(case: &NativeCase<'_>, out: &Path, names: &[String]) -> Result<Vec<String>> {
-    names
-        .iter()
-        .map(|n| match system_flag(n) {
-            Some(flag) if !case.libs.contains_key(n) => Ok(flag),
+    let mut flags = Vec::new();
+    for n in names {
+        match system_flag(n) {
+            Some(flag) if !case.libs.contains_key(n) => flags.push(flag),
             _ => {
                 ensure!(
                     case.libs.contains_key(n),
                     "`.needs` names {n}, which the case lacks"
                 );
-                Ok(out.join(n).display().to_string())
+                match n.rsplit_once('/') {
+                    // In a subdirectory: found through `-L`, so that NEEDED is the basename
+                    // (as wasm-ld records it), searched for at run time.
+                    Some((dir, base)) => {
+                        flags.push(format!("-L{}", out.join(dir).display()));
+                        flags.push(format!("-l:{base}"));
+                    }
+                    None => flags.push(out.join(n).display().to_string()),
+                }
             }
-        })
-        .collect()
+        }
+    }
+    Ok(flags)
 }
 
 fn gcc(args: &[String], what: &str) -> Result<()> {
@@ -85,11 +101,16 @@ fn build_lib(
         .libs
         .get(name)
         .with_context(|| format!("no C source for {name}"))?;
-    let stem = src
+    // The stem with its directory (`a/libx`), as the case names its `.needs` file.
+    let file_stem = src
         .file_stem()
         .context("library source without a name")?
         .to_string_lossy()
         .into_owned();
+    let stem = match name.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{file_stem}"),
+        None => file_stem,
+    };
     let deps = needs(case, &stem)?;
     for d in &deps {
         if case.libs.contains_key(d) {
@@ -100,9 +121,14 @@ fn build_lib(
         .iter()
         .map(|s| s.to_string())
         .collect();
-    args.push(out.join(name).display().to_string());
+    let file = out.join(name);
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    args.push(file.display().to_string());
     args.push(src.display().to_string());
     args.extend(link_flags(case, out, &deps)?);
+    args.extend(needs_file(case, &stem, "ldflags")?);
     gcc(&args, name)?;
     built.push(name.to_string());
     Ok(())
@@ -131,11 +157,17 @@ pub fn run_native(case: &NativeCase<'_>) -> Result<crate::Output> {
     args.extend(case.main_flags.iter().cloned());
     args.push("-ldl".to_string());
     gcc(&args, "main")?;
-    let run = Command::new(out.join("main"))
-        .current_dir(out)
-        .env("LD_LIBRARY_PATH", out)
-        .output()
-        .context("running the native main program")?;
+    let mut cmd = Command::new(out.join("main"));
+    cmd.current_dir(out).env("LD_LIBRARY_PATH", out);
+    for (k, v) in &case.env {
+        match k.as_str() {
+            // The case's directories first, then the build directory (where `dlopen("libx.so")`
+            // of a library at the top of the case finds it).
+            "LD_LIBRARY_PATH" => cmd.env(k, format!("{v}:{}", out.display())),
+            _ => cmd.env(k, v),
+        };
+    }
+    let run = cmd.output().context("running the native main program")?;
     Ok(crate::Output {
         code: run.status.code().unwrap_or(-1),
         stdout: run.stdout,

@@ -367,6 +367,10 @@ pub fn link_against(name: &str, bytes: &[u8]) -> Result<String> {
         .join(format!("{:x}", Sha256::digest(bytes)));
     std::fs::create_dir_all(&dir)?;
     let file = dir.join(name);
+    // `name` may have a directory (`b/libx.so`); wasm-ld records the basename as NEEDED.
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
     if !file.exists() {
         // Cases run in parallel and share libraries: write aside, then rename into place, so
         // that no link ever reads a half-written file.

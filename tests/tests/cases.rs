@@ -30,6 +30,17 @@
 //! - `native` (optional): the case is also built with gcc and run with glibc's `ld.so` (`::native`),
 //!   whose output must be `expected-stdout` too: Linux is the specification. The file's words are
 //!   extra gcc flags for main (`-rdynamic`, ...).
+//! - subdirectories (one level): a library source `a/libx.c` builds `a/libx.so`, composed under
+//!   that name (its guest path `/a/libx.so`), so that two libraries can share a basename;
+//!   natively it is built in that directory of the program's, and a library linked against it
+//!   (`.needs`) records its basename as NEEDED (`-L DIR -l:libx.so`), as wasm-ld does;
+//! - `<stem>.ldflags` (optional): extra link flags of one library, for clang and gcc alike
+//!   (`-Wl,-rpath,$ORIGIN/../b`; wasm-ld 20 or later writes RUNPATH: such a case says `llvm`
+//!   `22`);
+//! - `env` (optional): `NAME=VALUE` lines, the component's environment (wasmtime and jco) and
+//!   the native program's (there, `LD_LIBRARY_PATH` is followed by the build directory; give
+//!   directories relative to the case, which are relative to the program's working directory
+//!   natively and to `/` in the component).
 //!
 //! A `.needs` name that is no library of the case but a system library (`libdl.so`, `libm.so.6`:
 //! [`wasm_dl_abi::system`]) is linked against an empty placeholder, as wasi-sdk's sysroot has one,
@@ -61,6 +72,7 @@ use anyhow::{bail, ensure, Context, Result};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use wasm_dl_tests::case_files::{so_name, words, CaseFiles};
 use wasm_dl_tests::cli::run_cli;
 use wasm_dl_tests::{
     build_lib, build_main, build_main_with_flags, build_plain_module, main_flags, run, CSource,
@@ -155,56 +167,6 @@ impl Via {
             Via::Llvm22 => "llvm22",
         }
     }
-}
-
-/// The files of a case: the case directory over its optional `sources` directory.
-struct CaseFiles {
-    files: BTreeMap<String, PathBuf>,
-}
-
-impl CaseFiles {
-    fn load(dir: &Path) -> Result<Self> {
-        let mut files = BTreeMap::new();
-        let mut add_dir = |d: &Path| -> Result<()> {
-            for e in std::fs::read_dir(d).with_context(|| format!("reading {}", d.display()))? {
-                let p = e?.path();
-                if p.is_file() {
-                    files.insert(p.file_name().unwrap().to_string_lossy().into_owned(), p);
-                }
-            }
-            Ok(())
-        };
-        if let Ok(rel) = std::fs::read_to_string(dir.join("sources")) {
-            add_dir(&dir.join(rel.trim()))?;
-        }
-        add_dir(dir)?;
-        Ok(Self { files })
-    }
-
-    fn text(&self, name: &str) -> Result<Option<String>> {
-        match self.files.get(name) {
-            Some(p) => Ok(Some(
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-            )),
-            None => Ok(None),
-        }
-    }
-}
-
-fn so_name(stem: &str) -> String {
-    if stem.starts_with("lib") {
-        format!("{stem}.so")
-    } else {
-        format!("lib{stem}.so")
-    }
-}
-
-fn words(s: &Option<String>) -> Vec<String> {
-    s.as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
 }
 
 /// A file name and its bytes.
@@ -356,6 +318,7 @@ impl LibBuild<'_> {
             .get(name)
             .with_context(|| format!("a `.needs` file names {name}, which the case lacks"))?;
         let mut flags: Vec<String> = self.flags.iter().map(|s| s.to_string()).collect();
+        flags.extend(words(&self.files.text(&format!("{stem}.ldflags"))?));
         for dep in words(&self.files.text(&format!("{stem}.needs"))?) {
             flags.push(self.link_needed(&dep, libs, depth)?);
         }
@@ -409,7 +372,11 @@ fn compose(
             std::fs::write(dir.path().join(&main.0), &main.1)?;
             let mut args = vec!["compose", main.0.as_str()];
             for (name, bytes) in libs {
-                std::fs::write(dir.path().join(name), bytes)?;
+                let file = dir.path().join(name);
+                if let Some(parent) = file.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(file, bytes)?;
                 args.push(name);
             }
             for a in aliases {
@@ -496,6 +463,7 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         Ok(c) => c,
         Err(m) => bail!("compose failed:\n{m}"),
     };
+    let env = files.env()?;
     if let Via::Api = via {
         let report = composer(&main, &libs, &aliases)?
             .map(true)
@@ -516,9 +484,20 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         Via::Native => bail!("native cases are not composed"),
         Via::Jco => {
             let jco = wasm_dl_tests::tools::jco()?;
-            wasm_dl_tests::jco::run_jco(&jco, &component)?
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+            let run = wasm_dl_tests::jco::JcoRun {
+                env: &env,
+                ..Default::default()
+            };
+            match env.is_empty() {
+                true => wasm_dl_tests::jco::run_jco(&jco, &component)?,
+                false => wasm_dl_tests::jco::run_jco_with(&jco, &component, &run)?,
+            }
         }
-        _ => run(&component, &["app.wasm"], &[])?,
+        _ => {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+            run(&component, &["app.wasm"], &env)?
+        }
     };
     if out.stdout_str() != expected || out.code != expected_exit {
         bail!(
@@ -550,6 +529,7 @@ fn run_native_case(files: &CaseFiles) -> Result<()> {
         files: &files.files,
         libs: &libs,
         main_flags: words(&files.text("native")?),
+        env: files.env()?,
     };
     let out = wasm_dl_tests::native::run_native(&case)?;
     let expected = files

@@ -52,6 +52,8 @@ pub(crate) fn read_library_as(input: &Input, role: Role) -> Result<Library<'_>> 
         table_size: 0,
         table_align: 0,
         needed: Vec::new(),
+        runpath: Vec::new(),
+        path: Vec::new(),
         imports: Vec::new(),
         funcs: Vec::new(),
         data: Vec::new(),
@@ -112,6 +114,9 @@ pub(crate) fn read_library_as(input: &Input, role: Role) -> Result<Library<'_>> 
                             Dylink0Subsection::Needed(n) => {
                                 lib.needed.extend(n.iter().map(|s| s.to_string()))
                             }
+                            Dylink0Subsection::RuntimePath(r) => {
+                                lib.runpath.extend(r.iter().map(|s| s.to_string()))
+                            }
                             Dylink0Subsection::ExportInfo(infos) => {
                                 for i in infos {
                                     if i.flags.contains(SymbolFlags::TLS) {
@@ -140,8 +145,7 @@ pub(crate) fn read_library_as(input: &Input, role: Role) -> Result<Library<'_>> 
                                     }
                                 }
                             }
-                            Dylink0Subsection::RuntimePath(_)
-                            | Dylink0Subsection::Unknown { .. } => {}
+                            Dylink0Subsection::Unknown { .. } => {}
                         }
                     }
                 }

@@ -45,6 +45,8 @@ pub struct MainModule<'a> {
     pub host_imports: Vec<(String, String)>,
     /// NEEDED names of its `dylink.0` (wasm-ld writes them when main is linked against a `.so`).
     pub needed: Vec<String>,
+    /// RUNPATH entries of its `dylink.0` (`-Wl,-rpath,DIR` with wasm-ld 20 or later), as written.
+    pub runpath: Vec<String>,
     /// Functions main imports from `env`: defined by a library it was linked against (or left
     /// undefined with `--allow-undefined`), in import order.
     pub lib_imports: Vec<MainImport>,
@@ -114,6 +116,7 @@ pub(crate) fn read_main(input: &Input) -> Result<MainModule<'_>> {
         defines_table: false,
         table_min: 0,
         needed: Vec::new(),
+        runpath: Vec::new(),
         lib_imports: Vec::new(),
         host_imports: Vec::new(),
         synthesized: false,
@@ -148,6 +151,9 @@ pub(crate) fn read_main(input: &Input) -> Result<MainModule<'_>> {
                         match sub.with_context(|| format!("{name}: malformed `dylink.0`"))? {
                             Dylink0Subsection::Needed(n) => {
                                 main.needed.extend(n.iter().map(|s| s.to_string()))
+                            }
+                            Dylink0Subsection::RuntimePath(r) => {
+                                main.runpath.extend(r.iter().map(|s| s.to_string()))
                             }
                             Dylink0Subsection::ImportInfo(infos) => weak.extend(
                                 infos

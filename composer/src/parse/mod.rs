@@ -69,6 +69,11 @@ pub struct Library<'a> {
     pub table_align: u32,
     /// NEEDED names.
     pub needed: Vec<String>,
+    /// Its `dylink.0` RUNPATH entries (`wasm-ld -rpath`), as written (`$ORIGIN` unexpanded).
+    pub runpath: Vec<String>,
+    /// Its guest path (see [`wasm_dl_abi::path`]): [`Library::name_bytes`] made absolute and
+    /// normalized; set once every name is known (`resolve::search::assign_paths`).
+    pub path: Vec<u8>,
     /// Every import, in order.
     pub imports: Vec<Import>,
     /// Exported functions that are symbols, in export order; slot k is `table_base + table_size + k`.
@@ -92,16 +97,6 @@ pub struct Library<'a> {
     /// Tables it defines itself (`wasm-ld -shared` defines none): each is a table of the
     /// component, which runtimes count (see `encode::MAX_STORE_TABLES`).
     pub own_tables: u32,
-}
-
-impl Library<'_> {
-    /// The last `/`-separated component of [`Library::name_bytes`].
-    pub fn basename(&self) -> &[u8] {
-        self.name_bytes
-            .rsplit(|&b| b == b'/')
-            .next()
-            .unwrap_or(&self.name_bytes)
-    }
 }
 
 /// Largest MEM_INFO table alignment (log2) accepted: up to 2^16 - 1 padding slots per library.

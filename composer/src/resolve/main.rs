@@ -3,7 +3,9 @@
 //! executable's PLT: main's NEEDED closure first, then every library in load order.
 
 use super::scope::Scope;
-use super::{find_needed, sig, Def, FuncSource, GotTarget, HostImport, Needed, Resolution};
+use super::{
+    find_needed, search, sig, Def, FuncSource, GotTarget, HostImport, LibId, Needed, Resolution,
+};
 use crate::parse::{Library, MainModule};
 use hashbrown::HashMap;
 
@@ -18,8 +20,10 @@ pub(super) fn resolve_main_imports(
     errors: &mut Vec<String>,
     missing: &mut Vec<String>,
 ) {
+    let names = search::Names::new(libs);
+    let dirs = search::runpath_dirs(&main.runpath, &search::main_path(main));
     for name in &main.needed {
-        match find_needed(libs, name, res) {
+        match find_needed(&names, &dirs, name, res) {
             Needed::Lib(id) => {
                 if !res.startup.contains(&id) {
                     res.startup.push(id);
@@ -31,9 +35,15 @@ pub(super) fn resolve_main_imports(
                  given; add it to the `wasm-dl compose` command line",
                 main.name
             )),
+            Needed::Ambiguous => errors.push(search::ambiguous(&main.name, name, libs, &names)),
         }
     }
-    warn_non_pic_main(main, libs, res);
+    let linked: Vec<LibId> = main
+        .needed
+        .iter()
+        .filter_map(|n| names.find(n, &dirs).lib().map(LibId))
+        .collect();
+    warn_non_pic_main(main, libs, &linked, res);
     // The definition main binds `name` to: the best of `defs` of the wanted kind.
     let best = |name: &str, func: bool| -> Option<Def> {
         defs.get(name).and_then(|list| scope.best(list, Some(func)))
@@ -111,7 +121,12 @@ pub(super) fn resolve_main_imports(
 /// the addresses it takes of library functions, as 0, without a diagnostic, and leaves no trace of
 /// them in the output. What can be seen: main was linked against libraries that export data, and
 /// main was not compiled `-fPIC` (it has no `GOT.*` imports). Say so, with the fix.
-fn warn_non_pic_main(main: &MainModule<'_>, libs: &[Library<'_>], res: &mut Resolution) {
+fn warn_non_pic_main(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    linked: &[LibId],
+    res: &mut Resolution,
+) {
     if main.synthesized || !main.got_imports.is_empty() {
         return;
     }
@@ -119,7 +134,7 @@ fn warn_non_pic_main(main: &MainModule<'_>, libs: &[Library<'_>], res: &mut Reso
         let Some(lib) = libs.get(id.index()) else {
             continue;
         };
-        if !main.needed.contains(&lib.name) || lib.data.is_empty() {
+        if !linked.contains(id) || lib.data.is_empty() {
             continue;
         }
         let mut names: Vec<&str> = lib.data.iter().map(|(n, _)| n.as_str()).collect();

@@ -5,7 +5,11 @@
 
 mod main;
 mod scope;
+pub mod search;
 mod tags;
+
+pub use search::find_lib;
+pub(crate) use search::{find_needed, Needed};
 
 pub use tags::TagSource;
 
@@ -49,6 +53,12 @@ impl FuncSource {
     /// own, `synth::env::dlsym_from`, so that `RTLD_NEXT` knows the caller).
     pub fn is_dlsym(&self) -> bool {
         matches!(self, FuncSource::Reexport(h) if h.module == crate::DL_MODULE && h.field == "dlsym")
+    }
+
+    /// Whether this is the dl shim's `dlopen` (which a library reaches through a `dlopen` of
+    /// its own, `synth::env::dlopen_from`, so that its RUNPATH is searched).
+    pub fn is_dlopen(&self) -> bool {
+        matches!(self, FuncSource::Reexport(h) if h.module == crate::DL_MODULE && h.field == "dlopen")
     }
 }
 
@@ -192,39 +202,6 @@ fn assign_main_slots(main: &MainModule<'_>, res: &mut Resolution) -> Result<()> 
     Ok(())
 }
 
-/// How a NEEDED name is satisfied.
-pub(crate) enum Needed {
-    /// By a given library.
-    Lib(LibId),
-    /// By wasm-dl itself: a system library (its functions live in libc and the dynamic linker).
-    System,
-    /// Not at all.
-    Missing,
-}
-
-/// Satisfies a NEEDED name: a given library (exact name, then basename), else a system library.
-pub(crate) fn find_needed(libs: &[Library<'_>], name: &str, res: &mut Resolution) -> Needed {
-    if let Some(id) = find_lib(libs, name) {
-        return Needed::Lib(id);
-    }
-    if !wasm_dl_abi::system::is_system_library(name.as_bytes()) {
-        return Needed::Missing;
-    }
-    if let Err(at) = res.system.binary_search_by(|n| n.as_str().cmp(name)) {
-        res.system.insert(at, name.to_string());
-    }
-    Needed::System
-}
-
-/// Finds a library by a NEEDED name: exact name, then basename.
-pub fn find_lib(libs: &[Library<'_>], name: &str) -> Option<LibId> {
-    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
-    libs.iter()
-        .position(|l| l.name == name)
-        .or_else(|| libs.iter().position(|l| base(&l.name) == base(name)))
-        .map(|i| LibId(i as u32))
-}
-
 pub(crate) fn sig(ty: &FuncType) -> String {
     let list = |v: &[ValType]| {
         v.iter()
@@ -281,12 +258,14 @@ pub fn resolve(
     let tag_defs = tags::definitions(libs);
     tags::main_tags(main, libs, &tag_defs, &mut res, &mut errors);
 
-    // NEEDED edges.
+    // NEEDED edges, each found through the needing library's RUNPATH.
+    let names = search::Names::new(libs);
     let mut needed: Vec<Vec<LibId>> = Vec::with_capacity(libs.len());
     for lib in libs {
         let mut n = Vec::new();
+        let dirs = search::runpath_dirs(&lib.runpath, &lib.path);
         for name in &lib.needed {
-            match find_needed(libs, name, &mut res) {
+            match find_needed(&names, &dirs, name, &mut res) {
                 // libc++.so records `libc.so` twice: one edge each.
                 Needed::Lib(id) if !n.contains(&id) => n.push(id),
                 Needed::Lib(_) | Needed::System => {}
@@ -295,6 +274,7 @@ pub fn resolve(
                      `wasm-dl compose` command line",
                     lib.name
                 )),
+                Needed::Ambiguous => errors.push(search::ambiguous(&lib.name, name, libs, &names)),
             }
         }
         needed.push(n);
@@ -316,10 +296,11 @@ pub fn resolve(
         }
     }
     // The global scope the program starts with: main's NEEDED closure (a PIC main first).
+    let main_dirs = search::runpath_dirs(&main.runpath, &search::main_path(main));
     let main_needed: Vec<LibId> = main
         .needed
         .iter()
-        .filter_map(|n| find_lib(libs, n))
+        .filter_map(|n| names.find(n, &main_dirs).lib().map(LibId))
         .collect();
     let global = scope::bfs_ranks(main_needed, &needed);
     let outside = scope::Scope {
@@ -578,19 +559,27 @@ pub fn resolve(
             }
         }
     }
-    // Libraries reach `dlsym` through env-module wrappers that send `RTLD_NEXT` to the shim's
-    // `dlsym`-from-a-library (`dlfcn::DLSYM_NEXT`): main re-exports that too.
-    if res
-        .bindings
-        .iter()
-        .flatten()
-        .any(|b| matches!(b, Binding::Func(src) if src.is_dlsym()))
-    {
+    // Libraries reach `dlsym` and `dlopen` through env-module wrappers that tell the shim the
+    // caller (`dlfcn::DLSYM_NEXT`, `dlfcn::DLOPEN_FROM`): main re-exports those too.
+    let calls = |f: fn(&FuncSource) -> bool| {
+        res.bindings
+            .iter()
+            .flatten()
+            .any(|b| matches!(b, Binding::Func(src) if f(src)))
+    };
+    let wrapped: Vec<&str> = [
+        (calls(FuncSource::is_dlsym), crate::dlfcn::DLSYM_NEXT),
+        (calls(FuncSource::is_dlopen), crate::dlfcn::DLOPEN_FROM),
+    ]
+    .into_iter()
+    .filter_map(|(called, field)| called.then_some(field))
+    .collect();
+    for field in wrapped {
         res.reexports.push(HostImport {
             module: crate::DL_MODULE.to_string(),
-            field: crate::dlfcn::DLSYM_NEXT.to_string(),
-            ty: crate::dlfcn::func_type(crate::dlfcn::DLSYM_NEXT)
-                .ok_or_else(|| anyhow::anyhow!("internal error: no type for dlsym_next"))?,
+            field: field.to_string(),
+            ty: crate::dlfcn::func_type(field)
+                .ok_or_else(|| anyhow::anyhow!("internal error: no type for {field}"))?,
         });
     }
     if opts.strict && !res.warnings.is_empty() {

@@ -31,6 +31,11 @@ pub fn stack_pointer(lib: u32) -> String {
 pub fn dlsym_from(lib: u32) -> String {
     format!("dlsym{lib}")
 }
+/// Export name of library `lib`'s `dlopen`: it calls the shim's [`DLOPEN_FROM`] with `lib` as
+/// the caller, whose RUNPATH a name without `/` is searched in.
+pub fn dlopen_from(lib: u32) -> String {
+    format!("dlopen{lib}")
+}
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
     format!("got{}", id.0)
@@ -50,10 +55,12 @@ pub struct EnvModule {
     trampolines: Vec<(GotId, FuncType)>,
     /// Libraries that call `dlsym` (each gets a [`dlsym_from`] of its own).
     dlsym_callers: Vec<u32>,
+    /// Libraries that call `dlopen` (each gets a [`dlopen_from`] of its own).
+    dlopen_callers: Vec<u32>,
 }
 
 pub use super::section::func_type;
-use crate::dlfcn::DLSYM_NEXT;
+use crate::dlfcn::{DLOPEN_FROM, DLSYM_NEXT};
 
 impl EnvModule {
     /// The env module for a composition: a trampoline for every call into a later group.
@@ -77,6 +84,10 @@ impl EnvModule {
                 let dlsym = matches!(bind, crate::resolve::Binding::Func(src) if src.is_dlsym());
                 if dlsym && !env.dlsym_callers.contains(&(l as u32)) {
                     env.dlsym_callers.push(l as u32);
+                }
+                let dlopen = matches!(bind, crate::resolve::Binding::Func(src) if src.is_dlopen());
+                if dlopen && !env.dlopen_callers.contains(&(l as u32)) {
+                    env.dlopen_callers.push(l as u32);
                 }
             }
         }
@@ -160,20 +171,38 @@ impl EnvModule {
         };
         // `dlsym<lib>(handle, name)`: `RTLD_NEXT` goes to the shim's `DLSYM_NEXT(lib,
         // name)`, any other handle to its `dlsym` (both re-exported by main).
+        // Imports come first: (dlsym, DLSYM_NEXT) at 0 and 1 if any library calls dlsym, then
+        // DLOPEN_FROM if one calls dlopen.
+        let t2 = ty_of(
+            &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
+            &mut types,
+        );
         let mut f = 0;
-        if !self.dlsym_callers.is_empty() {
-            let t = ty_of(
-                &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
-                &mut types,
+        let mut import = |field: &str, t: u32, f: &mut u32| {
+            imports.import(
+                "main",
+                &crate::synth::main_module::reexport_name(crate::DL_MODULE, field),
+                EntityType::Function(t),
             );
-            for field in ["dlsym", DLSYM_NEXT] {
-                imports.import(
-                    "main",
-                    &crate::synth::main_module::reexport_name(crate::DL_MODULE, field),
-                    EntityType::Function(t),
+            *f += 1;
+            *f - 1
+        };
+        if !self.dlsym_callers.is_empty() {
+            import("dlsym", t2, &mut f);
+            import(DLSYM_NEXT, t2, &mut f);
+        }
+        let open_from = match self.dlopen_callers.is_empty() {
+            true => None,
+            false => {
+                let t3 = ty_of(
+                    &FuncType::new([wasmparser::ValType::I32; 3], [wasmparser::ValType::I32]),
+                    &mut types,
                 );
+                Some(import(DLOPEN_FROM, t3, &mut f))
             }
-            f = 2;
+        };
+        if !self.dlsym_callers.is_empty() {
+            let t = t2;
             for &lib in &self.dlsym_callers {
                 funcs.function(t);
                 let mut body = Function::new([]);
@@ -193,6 +222,22 @@ impl EnvModule {
                     .end();
                 code.function(&body);
                 exports.export(&dlsym_from(lib), ExportKind::Func, f);
+                f += 1;
+            }
+        }
+        // `dlopen<lib>(name, mode)`: the shim's `DLOPEN_FROM(lib, name, mode)`.
+        if let Some(open_from) = open_from {
+            for &lib in &self.dlopen_callers {
+                funcs.function(t2);
+                let mut body = Function::new([]);
+                body.instructions()
+                    .i32_const(lib as i32)
+                    .local_get(0)
+                    .local_get(1)
+                    .call(open_from)
+                    .end();
+                code.function(&body);
+                exports.export(&dlopen_from(lib), ExportKind::Func, f);
                 f += 1;
             }
         }

@@ -56,6 +56,7 @@ pub fn import_names(
                 }
                 (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
                 (None, src) if src.is_dlsym() => (ENV.to_string(), env::dlsym_from(lib.0)),
+                (None, src) if src.is_dlopen() => (ENV.to_string(), env::dlopen_from(lib.0)),
                 (None, FuncSource::Reexport(h)) => (
                     MAIN.to_string(),
                     main_module::reexport_name(&h.module, &h.field),

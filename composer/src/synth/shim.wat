@@ -13,6 +13,8 @@
   ;; open: (name: option<list<u8>>, mode: s32) -> result<opened, list<u8>>, via a return area:
   ;; byte 0 = 1 on error; ok: handle @4, load list ptr @8, len @12; err: message ptr @4, len @8.
   (import "wasm-dl:dl/dl@0.1.0" "open" (func $open (param i32 i32 i32 i32 i32)))
+  ;; open-from: (caller, option<list<u8>> name, s32 mode) -> result<opened, list<u8>>, as open.
+  (import "wasm-dl:dl/dl@0.1.0" "open-from" (func $open_from (param i32 i32 i32 i32 i32 i32)))
   (import "wasm-dl:dl/dl@0.1.0" "loaded" (func $loaded (param i32 i32 i32)))
   ;; abort: (handle, lib, why: failure) -> list<u8>: ptr @0, len @4. why: 0 memory, 1 table,
   ;; 2 allocator (main's ftalloc failed), 3 allocator-range (ftalloc's answer is unusable).
@@ -101,7 +103,7 @@
     end)
 
   (func (export "dlopen") (param $name i32) (param $mode i32) (result i32)
-    (local $r i32) (local $handle i32) (local $failed i32)
+    (local $r i32)
     call $retarea
     local.set $r
     local.get $name
@@ -118,6 +120,38 @@
     local.get $mode
     local.get $r
     call $open
+    local.get $r
+    call $opened)
+
+  ;; dlopen(name, mode) from library $caller (its RUNPATH is searched): only the env module's
+  ;; per-library dlopen wrappers import it (main may not: see shim.rs EXPORTS).
+  (func (export "__wasm_dl_dlopen_from") (param $caller i32) (param $name i32) (param $mode i32)
+    (result i32)
+    (local $r i32)
+    call $retarea
+    local.set $r
+    local.get $caller
+    local.get $name
+    i32.const 0
+    i32.ne
+    local.get $name
+    local.get $name
+    if (result i32)
+      local.get $name
+      call $strlen
+    else
+      i32.const 0
+    end
+    local.get $mode
+    local.get $r
+    call $open_from
+    local.get $r
+    call $opened)
+
+  ;; The rest of a dlopen, once the provider answered into the return area $r: the error, or
+  ;; the libraries of the load list placed, relocated and constructed, and the handle.
+  (func $opened (param $r i32) (result i32)
+    (local $handle i32) (local $failed i32)
     local.get $r
     i32.load8_u
     if

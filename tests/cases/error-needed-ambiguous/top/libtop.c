@@ -1,0 +1,2 @@
+int x(void);
+int top(void) { return x(); }
