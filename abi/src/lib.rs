@@ -8,6 +8,7 @@ extern crate alloc;
 
 pub mod dl;
 pub mod ftalloc;
+pub mod index;
 pub mod loader;
 pub mod order;
 pub mod path;

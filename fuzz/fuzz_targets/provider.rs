@@ -15,6 +15,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
+use wasm_dl_abi::index;
 use wasm_dl_provider::dl::{self, Dl};
 
 /// Which resource a fuzzed placement failure ran out of.
@@ -30,7 +31,10 @@ fn failure(bits: u32) -> dl::Failure {
 #[derive(Arbitrary, Debug)]
 struct LibDesc {
     name: u8,
+    /// Its guest path (any name: the provider must not trust the index).
+    path: u8,
     aliases: Vec<u8>,
+    runpath: Vec<u8>,
     table_size: u32,
     mem_size: u32,
     deps: Vec<u8>,
@@ -104,20 +108,14 @@ fn name(i: u8) -> &'static [u8] {
     NAMES[i as usize % NAMES.len()]
 }
 
-fn put_u32(o: &mut Vec<u8>, v: u32) {
-    o.extend_from_slice(&v.to_le_bytes());
-}
-fn put_str(o: &mut Vec<u8>, s: &[u8]) {
-    put_u32(o, s.len() as u32);
-    o.extend_from_slice(s);
-}
-fn put_syms(o: &mut Vec<u8>, syms: &[(u8, bool, u32)]) {
-    put_u32(o, syms.len() as u32);
-    for &(n, data, v) in syms {
-        put_str(o, name(n));
-        o.push(data as u8);
-        put_u32(o, v);
-    }
+fn symbols(syms: &[(u8, bool, u32)]) -> Vec<index::Symbol<'static>> {
+    syms.iter()
+        .map(|&(n, data, value)| index::Symbol {
+            name: name(n),
+            kind: if data { index::KIND_DATA } else { index::KIND_FUNC },
+            value,
+        })
+        .collect()
 }
 
 /// What the model knows of a library (the encoded description, with deps as valid lib ids).
@@ -127,6 +125,7 @@ struct ModelLib {
     syms: Option<Vec<(u8, bool, u32)>>,
 }
 
+/// The index of the description, written by the composer's encoder (`wasm_dl_abi::index`).
 fn encode(
     libs: &[LibDesc],
     main: &[(u8, bool, u32)],
@@ -134,49 +133,34 @@ fn encode(
 ) -> (Vec<u8>, Vec<ModelLib>, Vec<u32>) {
     let n = libs.len().min(12);
     let libs = &libs[..n];
-    let mut o = Vec::from(&b"WDLX"[..]);
-    put_u32(&mut o, 4);
-    put_u32(&mut o, n as u32);
     let mut model = Vec::new();
+    let mut entries = Vec::new();
     for l in libs {
-        put_str(&mut o, name(l.name));
-        put_u32(&mut o, l.aliases.len() as u32);
-        for &a in &l.aliases {
-            put_str(&mut o, name(a));
-        }
-        put_u32(&mut o, l.table_size);
-        put_u32(&mut o, l.mem_size);
         let deps: Vec<u32> = l.deps.iter().map(|&d| d as u32 % n as u32).collect();
-        put_u32(&mut o, deps.len() as u32);
-        for &d in &deps {
-            put_u32(&mut o, d);
-        }
-        let block = match &l.bad_block {
-            Some(b) => b.clone(),
-            None => {
-                let mut b = Vec::new();
-                put_syms(&mut b, &l.syms);
-                b
-            }
-        };
-        put_u32(&mut o, block.len() as u32);
-        o.extend_from_slice(&block);
+        entries.push(index::LibEntry {
+            name: name(l.name),
+            path: name(l.path),
+            aliases: l.aliases.iter().map(|&a| name(a).to_vec()).collect(),
+            runpath: l.runpath.iter().map(|&r| name(r).to_vec()).collect(),
+            table_size: l.table_size,
+            mem_size: l.mem_size,
+            deps: deps.clone(),
+            syms: symbols(&l.syms),
+        });
         model.push(ModelLib {
             table_size: l.table_size,
             deps,
             syms: l.bad_block.is_none().then(|| l.syms.clone()),
         });
     }
-    put_syms(&mut o, main);
     let startup: Vec<u32> = if n == 0 {
         Vec::new()
     } else {
         startup.iter().map(|&s| s as u32 % n as u32).collect()
     };
-    put_u32(&mut o, startup.len() as u32);
-    for &s in &startup {
-        put_u32(&mut o, s);
-    }
+    let o = index::encode_with_blocks(&entries, &[], &symbols(main), &startup, &mut |i, b| {
+        libs[i].bad_block.clone().unwrap_or(b)
+    });
     (o, model, startup)
 }
 

@@ -1,26 +1,7 @@
 //! Decoding of the library index written by the composer.
 //!
-//! Format (all integers u32 little-endian; `str` = u32 byte length + bytes):
-//! ```text
-//! magic b"WDLX", u32 version = 5
-//! u32 nlibs
-//! per library (its position is its lib id, 0-based):
-//!   str  name                                   as given at compose time
-//!   str  path                                   its guest path (`wasm_dl_abi::path`)
-//!   u32  n_aliases, then n_aliases x str        (one containing `/` is a guest path)
-//!   u32  n_runpath, then n_runpath x str        RUNPATH directories, `$ORIGIN` expanded
-//!   u32  table_size
-//!   u32  mem_size
-//!   u32  n_deps, then n_deps x u32 lib id
-//!   u32  sym_len: the byte length of the symbol block that follows
-//!   symbol block (sym_len bytes):
-//!        u32  n_syms, then per symbol: str name, u8 kind (0 = function, 1 = data), u32 value
-//! main:
-//!   u32  n_runpath, then n_runpath x str
-//!   u32  n_syms, then per symbol: str name, u8 kind, u32 value
-//! start-up:
-//!   u32  n, then n x u32 lib id: libraries main was linked against, loaded before it runs
-//! ```
+//! The format is [`wasm_dl_abi::index`]'s (its `encode` is the composer's writer).
+//!
 //! Strings are kept as ranges into the index bytes; every name lookup is a hash-table lookup.
 //!
 //! [`Index::decode`] checks everything but the libraries' symbol blocks, which it skips by their
@@ -36,10 +17,8 @@ use core::ops::Range;
 use hashbrown::HashTable;
 use wasm_dl_abi::path::{Basename, Found};
 
-/// The index magic.
-pub const MAGIC: &[u8; 4] = b"WDLX";
-/// The only index version understood.
-pub const VERSION: u32 = 5;
+use wasm_dl_abi::index::{KIND_DATA, KIND_FUNC};
+pub use wasm_dl_abi::index::{MAGIC, VERSION};
 
 /// What a symbol is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,8 +272,8 @@ impl Reader<'_> {
         for _ in 0..n {
             let name = self.str("symbol name")?;
             let kind = match self.u8("symbol kind")? {
-                0 => Kind::Func,
-                1 => Kind::Data,
+                KIND_FUNC => Kind::Func,
+                KIND_DATA => Kind::Data,
                 _ => {
                     return Err(Corrupt {
                         what: "symbol kind",

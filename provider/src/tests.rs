@@ -5,8 +5,7 @@ mod paths;
 use crate::dl::*;
 use crate::index::{basename, Index, Kind};
 
-const FUNC: u8 = 0;
-const DATA: u8 = 1;
+use wasm_dl_abi::index::{KIND_DATA as DATA, KIND_FUNC as FUNC};
 
 /// A library for the test encoder.
 #[derive(Clone, Default)]
@@ -29,25 +28,8 @@ fn lib(name: &'static str, deps: &[u32]) -> L {
     }
 }
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_str(out: &mut Vec<u8>, s: &[u8]) {
-    put_u32(out, s.len() as u32);
-    out.extend_from_slice(s);
-}
-
-fn put_syms(out: &mut Vec<u8>, syms: &[(&[u8], u8, u32)]) {
-    put_u32(out, syms.len() as u32);
-    for (name, kind, value) in syms {
-        put_str(out, name);
-        out.push(*kind);
-        put_u32(out, *value);
-    }
-}
-
-/// The tiny index encoder (the format of `index.rs`).
+/// The index of `libs` and `main`'s symbols, written by the composer's encoder
+/// (`wasm_dl_abi::index::encode`): these tests are the round trip of the format.
 fn encode(libs: &[L], main: &[(&[u8], u8, u32)]) -> Vec<u8> {
     encode_with_startup(libs, main, &[])
 }
@@ -63,6 +45,12 @@ thread_local! {
         const { core::cell::RefCell::new(Vec::new()) };
 }
 
+fn symbols<'a>(syms: &[(&'a [u8], u8, u32)]) -> Vec<wasm_dl_abi::index::Symbol<'a>> {
+    syms.iter()
+        .map(|&(name, kind, value)| wasm_dl_abi::index::Symbol { name, kind, value })
+        .collect()
+}
+
 /// The index encoder, with `block(lib, encoded)` replacing each library's symbol block (the
 /// length prefix follows the replacement).
 fn encode_blocks(
@@ -71,47 +59,34 @@ fn encode_blocks(
     startup: &[u32],
     block: &dyn Fn(usize, &[u8]) -> Vec<u8>,
 ) -> Vec<u8> {
-    let mut out = Vec::from(&b"WDLX"[..]);
-    put_u32(&mut out, 5);
-    put_u32(&mut out, libs.len() as u32);
-    for (i, l) in libs.iter().enumerate() {
-        put_str(&mut out, l.name);
-        // The guest path, as the composer computes it.
-        let path = wasm_dl_abi::path::normalize(l.name).unwrap_or_else(|| l.name.to_vec());
-        put_str(&mut out, &path);
-        put_u32(&mut out, l.aliases.len() as u32);
-        for a in &l.aliases {
-            put_str(&mut out, a);
-        }
-        put_u32(&mut out, l.runpath.len() as u32);
-        for r in &l.runpath {
-            put_str(&mut out, r);
-        }
-        put_u32(&mut out, l.table_size);
-        put_u32(&mut out, l.mem_size);
-        put_u32(&mut out, l.deps.len() as u32);
-        for d in &l.deps {
-            put_u32(&mut out, *d);
-        }
-        let mut syms = Vec::new();
-        put_syms(&mut syms, &l.syms);
-        let syms = block(i, &syms);
-        put_u32(&mut out, syms.len() as u32);
-        out.extend_from_slice(&syms);
-    }
-    MAIN_RUNPATH.with(|r| {
-        let r = r.borrow();
-        put_u32(&mut out, r.len() as u32);
-        for d in r.iter() {
-            put_str(&mut out, d);
-        }
-    });
-    put_syms(&mut out, main);
-    put_u32(&mut out, startup.len() as u32);
-    for l in startup {
-        put_u32(&mut out, *l);
-    }
-    out
+    // The guest paths, as the composer computes them.
+    let paths: Vec<Vec<u8>> = libs
+        .iter()
+        .map(|l| wasm_dl_abi::path::normalize(l.name).unwrap_or_else(|| l.name.to_vec()))
+        .collect();
+    let entries: Vec<wasm_dl_abi::index::LibEntry<'_>> = libs
+        .iter()
+        .zip(&paths)
+        .map(|(l, path)| wasm_dl_abi::index::LibEntry {
+            name: l.name,
+            path,
+            aliases: l.aliases.iter().map(|a| a.to_vec()).collect(),
+            runpath: l.runpath.iter().map(|r| r.to_vec()).collect(),
+            table_size: l.table_size,
+            mem_size: l.mem_size,
+            deps: l.deps.clone(),
+            syms: symbols(&l.syms),
+        })
+        .collect();
+    let main_runpath: Vec<Vec<u8>> =
+        MAIN_RUNPATH.with(|r| r.borrow().iter().map(|d| d.to_vec()).collect());
+    wasm_dl_abi::index::encode_with_blocks(
+        &entries,
+        &main_runpath,
+        &symbols(main),
+        startup,
+        &mut |i, b| block(i, &b),
+    )
 }
 
 fn dl(libs: &[L]) -> Dl {
@@ -369,9 +344,12 @@ fn assert_lazy_corrupt(bytes: Vec<u8>, what: &str, at: Option<usize>) {
 
 /// The symbol block of library 0 of `greet_set`, encoded.
 fn greet_block() -> Vec<u8> {
-    let mut b = Vec::new();
-    put_syms(&mut b, &greet_set()[0].syms);
-    b
+    let block = core::cell::RefCell::new(Vec::new());
+    encode_blocks(&greet_set()[..1], &[], &[], &|_, b| {
+        *block.borrow_mut() = b.to_vec();
+        b.to_vec()
+    });
+    block.into_inner()
 }
 
 #[test]
