@@ -7,6 +7,7 @@ pub mod loader;
 pub mod main_module;
 pub mod merge;
 pub mod plt;
+pub mod rewrite;
 pub mod root;
 pub mod section;
 pub mod shim;
