@@ -249,7 +249,7 @@ impl Composer {
             &res.gots,
             &layout.stubs,
             &layout.own_stack,
-        );
+        )?;
         let atexit_users: Vec<u32> = import_names
             .iter()
             .enumerate()

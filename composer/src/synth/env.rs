@@ -6,6 +6,7 @@
 //! later (cycles) and the trap stubs for weak undefined functions.
 
 use crate::resolve::{GotId, GotTarget};
+use anyhow::Result;
 use hashbrown::HashMap;
 use wasm_encoder::{
     CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
@@ -56,7 +57,7 @@ pub struct EnvModule {
     dlsym_callers: Vec<u32>,
 }
 
-pub use super::section::func_type;
+pub use super::rewrite::func_type;
 
 /// Whether a function source is the dl shim's `dlsym` (which a library reaches through its own
 /// [`dlsym_from`], so that `RTLD_NEXT` knows the caller).
@@ -107,7 +108,7 @@ impl EnvModule {
         gots: &[GotTarget],
         stubs: &[(String, FuncType)],
         own_stack: &[bool],
-    ) -> Vec<u8> {
+    ) -> Result<Vec<u8>> {
         let mut types = TypeSection::new();
         let mut imports = ImportSection::new();
         let mut funcs = FunctionSection::new();
@@ -161,12 +162,14 @@ impl EnvModule {
         }
 
         let mut ty_index: HashMap<FuncType, u32> = HashMap::new();
-        let mut ty_of = |ty: &FuncType, types: &mut TypeSection| -> u32 {
-            *ty_index.entry(ty.clone()).or_insert_with(|| {
-                let (p, r) = func_type(ty);
-                types.ty().function(p, r);
-                types.len() - 1
-            })
+        let mut ty_of = |ty: &FuncType, types: &mut TypeSection| -> Result<u32> {
+            if let Some(i) = ty_index.get(ty) {
+                return Ok(*i);
+            }
+            let (p, r) = func_type(ty)?;
+            types.ty().function(p, r);
+            ty_index.insert(ty.clone(), types.len() - 1);
+            Ok(types.len() - 1)
         };
         // `dlsym<lib>(handle, name)`: `RTLD_NEXT` (-1) goes to the shim's `DLSYM_NEXT(lib,
         // name)`, any other handle to its `dlsym` (both re-exported by main).
@@ -175,7 +178,7 @@ impl EnvModule {
             let t = ty_of(
                 &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
                 &mut types,
-            );
+            )?;
             for field in ["dlsym", DLSYM_NEXT] {
                 imports.import(
                     "main",
@@ -207,7 +210,7 @@ impl EnvModule {
             }
         }
         for (id, ty) in &self.trampolines {
-            let t = ty_of(ty, &mut types);
+            let t = ty_of(ty, &mut types)?;
             funcs.function(t);
             let mut body = Function::new([]);
             let mut ins = body.instructions();
@@ -222,7 +225,7 @@ impl EnvModule {
         // Each stub is named after its symbol, so a trap's backtrace says what was missing.
         let mut names = NameMap::new();
         for (n, (symbol, ty)) in stubs.iter().enumerate() {
-            let t = ty_of(ty, &mut types);
+            let t = ty_of(ty, &mut types)?;
             funcs.function(t);
             let mut body = Function::new([]);
             body.instructions().unreachable().end();
@@ -242,6 +245,6 @@ impl EnvModule {
         let mut name_section = NameSection::new();
         name_section.functions(&names);
         module.section(&name_section);
-        module.finish()
+        Ok(module.finish())
     }
 }

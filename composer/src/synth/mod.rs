@@ -9,6 +9,5 @@ pub mod merge;
 pub mod plt;
 pub mod rewrite;
 pub mod root;
-pub mod section;
 pub mod shim;
 pub mod sjlj;

@@ -16,9 +16,9 @@
 //! rewriter (`rewrite`) with index maps, which keeps every body at its code offset, so main
 //! keeps its DWARF, and renumbers the name section.
 
+use super::rewrite::{self as rw, Additions, Edit, ImportAt, IndexMap, Maps};
 use crate::parse::{MainGot, MainImport, MainModule};
 use crate::resolve::{FuncSource, HostImport, Resolution};
-use super::rewrite::{self as rw, Additions, Edit, ImportAt, IndexMap, Maps};
 use anyhow::{bail, Context, Result};
 use wasm_encoder::{
     ConstExpr, EntityType, ExportKind, ExportSection, Function, GlobalType, ImportSection, ValType,

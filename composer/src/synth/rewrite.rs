@@ -104,9 +104,9 @@ pub struct Additions {
     pub exports: Vec<(String, ExportKind, u32)>,
     /// Active element segments.
     pub elements: Vec<ActiveFuncs>,
-    /// Whether the output must have a data count section (for `memory.init` in an added
-    /// function): one is inserted if the input has none.
-    pub data_count: bool,
+    /// The data count section the output must have (for `memory.init` in an added function),
+    /// inserted if the input has none: the number of the input's data segments.
+    pub data_count: Option<u32>,
 }
 
 /// Where an import is: its position among all imports and among those of its kind.
@@ -212,7 +212,6 @@ pub fn rewrite(bytes: &[u8], maps: &Maps, add: Additions, edit: &mut impl Edit) 
         add,
         edit,
         done: Vec::new(),
-        n_data: 0,
         code_moved: false,
         imported: [0; 5],
     };
@@ -268,8 +267,6 @@ struct Rewriter<'a, E> {
     edit: &'a mut E,
     /// The sections written so far (non-custom).
     done: Vec<SectionId>,
-    /// Data segments of the input (for an inserted data count section).
-    n_data: u32,
     /// Whether the input's bodies moved in the code section (the `.debug_*` sections go).
     code_moved: bool,
     /// The input's imports of each kind: functions, tables, memories, globals, tags.
@@ -295,9 +292,6 @@ impl<E: Edit> Rewriter<'_, E> {
         let mut module = Module::new();
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
-            if let Payload::DataSection(r) = &payload {
-                self.n_data = r.count();
-            }
             if let Some((id, _)) = payload.as_section() {
                 if id != SectionId::Custom as u8 {
                     self.before(&mut module, id)?;
@@ -371,7 +365,7 @@ impl<E: Edit> Rewriter<'_, E> {
                 SectionId::Global => !a.globals.is_empty(),
                 SectionId::Export => !a.exports.is_empty(),
                 SectionId::Element => !a.elements.is_empty(),
-                SectionId::DataCount => a.data_count,
+                SectionId::DataCount => a.data_count.is_some(),
                 _ => false,
             };
             if !needed {
@@ -387,7 +381,9 @@ impl<E: Edit> Rewriter<'_, E> {
                 SectionId::Export => self.exports(module, None)?,
                 SectionId::Element => self.elements(module, None)?,
                 SectionId::DataCount => {
-                    module.section(&DataCountSection { count: self.n_data });
+                    if let Some(count) = self.add.data_count {
+                        module.section(&DataCountSection { count });
+                    }
                 }
                 _ => self.code(module, None)?,
             }
@@ -433,9 +429,7 @@ impl<E: Edit> Rewriter<'_, E> {
             };
             counts[kind] += 1;
             let ty = self.entity_type(imp.ty)?;
-            self.edit
-                .import(at, &imp, ty, &mut imports)
-                .map_err(user)?;
+            self.edit.import(at, &imp, ty, &mut imports).map_err(user)?;
         }
         self.imported = counts;
         for (module, name, ty) in std::mem::take(&mut self.add.imports) {
@@ -461,7 +455,11 @@ impl<E: Edit> Rewriter<'_, E> {
         Ok(())
     }
 
-    fn tables(&mut self, module: &mut Module, r: Option<wasmparser::TableSectionReader>) -> Res<()> {
+    fn tables(
+        &mut self,
+        module: &mut Module,
+        r: Option<wasmparser::TableSectionReader>,
+    ) -> Res<()> {
         let mut tables = TableSection::new();
         if let Some(r) = r {
             for t in r {
