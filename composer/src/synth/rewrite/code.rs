@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
     CodeSection, ConstExpr, ElementSection, Elements, Encode, ExportSection, IndirectNameMap,
-    Module, NameMap, NameSection, RawSection, SectionId,
+    Module, NameMap, NameSection, SectionId,
 };
 use wasmparser::{BinaryReader, FunctionBody, KnownCustom, Name, Operator};
 
@@ -99,19 +99,19 @@ impl<E: Edit> Rewriter<'_, E> {
         let total = count
             .checked_add(added.len() as u32)
             .ok_or_else(|| reencode::Error::UserError("too many functions".into()))?;
-        let mut data = Vec::with_capacity(payload.len() + 64 * added.len());
-        if !leb_at_width(&mut data, total, width) {
+        let mut head = Vec::with_capacity(5);
+        if !leb_at_width(&mut head, total, width) {
             // The count outgrew its encoding: every body moves by the difference.
             self.code_moved = true;
-            total.encode(&mut data);
+            total.encode(&mut head);
         }
-        data.extend_from_slice(&entries);
+        let mut tail = Vec::new();
         for (_, f) in &added {
-            f.encode(&mut data);
+            f.encode(&mut tail);
         }
-        module.section(&RawSection {
-            id: SectionId::Code as u8,
-            data: &data,
+        // Written in place: the input's bodies are most of a large module.
+        module.section(&CodeParts {
+            parts: [&head, &entries, &tail],
         });
         Ok(())
     }
@@ -261,6 +261,27 @@ impl<E: Edit> Rewriter<'_, E> {
             out.append(*i, names);
         }
         Ok(out)
+    }
+}
+
+/// A code section written from its parts, without copying them into one buffer first.
+struct CodeParts<'a> {
+    parts: [&'a [u8]; 3],
+}
+
+impl Encode for CodeParts<'_> {
+    fn encode(&self, sink: &mut Vec<u8>) {
+        let len: usize = self.parts.iter().map(|p| p.len()).sum();
+        len.encode(sink);
+        for p in self.parts {
+            sink.extend_from_slice(p);
+        }
+    }
+}
+
+impl wasm_encoder::Section for CodeParts<'_> {
+    fn id(&self) -> u8 {
+        SectionId::Code as u8
     }
 }
 
