@@ -9,6 +9,7 @@ pub mod jco;
 pub mod native;
 pub mod peer;
 pub mod run;
+pub mod snapshot;
 pub mod toolchain;
 pub mod tools;
 

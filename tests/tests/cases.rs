@@ -25,7 +25,10 @@
 //!   otherwise extra clang flags;
 //! - `expected-stdout`: the exact output; `expected-exit` (optional, default 0);
 //! - or, for cases named `error-*`, `expected-error`: each non-empty line must occur in the compose error
-//!   (API) and in the CLI's stderr, and no output file may be written.
+//!   (API) and in the CLI's stderr, and no output file may be written;
+//! - snapshots (`::api`), compared whole and written with `BLESS=1` (review the diff):
+//!   `expected-map`, the link map (`--map`) of a success case; `expected-error-message`, the
+//!   whole compose error of an `error-*` case.
 //!
 //! - `native` (optional): the case is also built with gcc and run with glibc's `ld.so` (`::native`),
 //!   whose output must be `expected-stdout` too: Linux is the specification. The file's words are
@@ -60,6 +63,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use wasm_dl_tests::cli::run_cli;
+use wasm_dl_tests::snapshot;
 use wasm_dl_tests::{
     build_lib, build_main, build_main_with_flags, build_plain_module, main_flags, run, CSource,
 };
@@ -369,6 +373,25 @@ impl LibBuild<'_> {
     }
 }
 
+/// The API's composer for a case.
+fn composer(main: &Named, libs: &[Named], aliases: &[String]) -> Result<wasm_dl::Composer> {
+    let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
+    for (name, bytes) in libs {
+        c = c.library(name.clone(), bytes.clone());
+    }
+    for a in aliases {
+        c = match a.as_str() {
+            "--strict" => c.strict(true),
+            "--stub-missing" => c.stub_missing(true),
+            _ => {
+                let (alias, lib) = a.split_once('=').context("aliases: expected ALIAS=LIB")?;
+                c.alias(alias, lib)
+            }
+        };
+    }
+    Ok(c)
+}
+
 /// Composes through the API or the CLI. `Err` is the compose error (message, or CLI stderr); the
 /// outer `Result` is a harness failure.
 fn compose(
@@ -379,22 +402,9 @@ fn compose(
 ) -> Result<Result<Vec<u8>, String>> {
     match via {
         Via::Api | Via::Jco | Via::Native | Via::Peer | Via::Llvm22 => {
-            let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
-            for (name, bytes) in libs {
-                c = c.library(name.clone(), bytes.clone());
-            }
-            for a in aliases {
-                match a.as_str() {
-                    "--strict" => c = c.strict(true),
-                    "--stub-missing" => c = c.stub_missing(true),
-                    _ => {
-                        let (alias, lib) =
-                            a.split_once('=').context("aliases: expected ALIAS=LIB")?;
-                        c = c.alias(alias, lib);
-                    }
-                }
-            }
-            Ok(c.compose().map_err(|e| format!("{e:#}")))
+            Ok(composer(main, libs, aliases)?
+                .compose()
+                .map_err(|e| format!("{e:#}")))
         }
         Via::Cli => {
             let dir = tempfile::tempdir()?;
@@ -471,6 +481,10 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
                 "compose error lacks {want:?}; the error was:\n{message}"
             );
         }
+        // The whole message, as a snapshot (the CLI's adds `error:` and the cause chain's form).
+        if let Via::Api = via {
+            snapshot::check(&dir.join("expected-error-message"), &format!("{message}\n"))?;
+        }
         return Ok(());
     }
 
@@ -485,6 +499,13 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         Ok(c) => c,
         Err(m) => bail!("compose failed:\n{m}"),
     };
+    if let Via::Api = via {
+        let report = composer(&main, &libs, &aliases)?
+            .map(true)
+            .compose_report()?;
+        let map = report.map.context("compose_report gave no map")?;
+        snapshot::check(&dir.join("expected-map"), &map)?;
+    }
     if let (Via::Api, Some(want)) = (via, files.text("expected-warnings")?) {
         let mut c = wasm_dl::Composer::new().main(main.0.clone(), main.1.clone());
         for (name, bytes) in &libs {
