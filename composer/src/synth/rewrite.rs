@@ -18,7 +18,11 @@
 //! at the width the input gave them (wasm-ld pads relocated indices to 5 bytes, so any index
 //! fits); the function count keeps its width too. Only when that is impossible (an index that
 //! outgrows its encoding, a tag renumbered) are the bodies re-encoded and the `.debug_*`
-//! sections, which would then point at the wrong code, dropped.
+//! sections, which would then point at the wrong code, dropped (LLVM writes them after the code
+//! section, so that is known when they come).
+//!
+//! Merging several libraries into one module (`merge`) is not a rewrite of one module: it
+//! renumbers every index space and re-encodes the bodies through wasm-encoder's reencoder too.
 
 use anyhow::{anyhow, Result};
 use wasm_encoder::reencode::{self, Reencode};
