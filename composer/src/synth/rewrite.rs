@@ -34,6 +34,8 @@ use wasm_encoder::{
 use wasmparser::{DataKind, ElementKind, Parser, Payload};
 
 mod code;
+#[cfg(test)]
+mod tests;
 
 /// Where the indices of one index space go: input index to output index.
 #[derive(Clone, Debug, Default)]
