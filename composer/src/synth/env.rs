@@ -6,6 +6,7 @@
 //! later (cycles) and the trap stubs for weak undefined functions.
 
 use crate::resolve::{GotId, GotTarget};
+use anyhow::Result;
 use hashbrown::HashMap;
 use wasm_encoder::{
     CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
@@ -59,7 +60,7 @@ pub struct EnvModule {
     dlopen_callers: Vec<u32>,
 }
 
-pub use super::section::func_type;
+pub use super::rewrite::func_type;
 use crate::dlfcn::{DLOPEN_FROM, DLSYM_NEXT};
 
 impl EnvModule {
@@ -108,7 +109,7 @@ impl EnvModule {
         gots: &[GotTarget],
         stubs: &[(String, FuncType)],
         own_stack: &[bool],
-    ) -> Vec<u8> {
+    ) -> Result<Vec<u8>> {
         let mut types = TypeSection::new();
         let mut imports = ImportSection::new();
         let mut funcs = FunctionSection::new();
@@ -162,12 +163,14 @@ impl EnvModule {
         }
 
         let mut ty_index: HashMap<FuncType, u32> = HashMap::new();
-        let mut ty_of = |ty: &FuncType, types: &mut TypeSection| -> u32 {
-            *ty_index.entry(ty.clone()).or_insert_with(|| {
-                let (p, r) = func_type(ty);
-                types.ty().function(p, r);
-                types.len() - 1
-            })
+        let mut ty_of = |ty: &FuncType, types: &mut TypeSection| -> Result<u32> {
+            if let Some(i) = ty_index.get(ty) {
+                return Ok(*i);
+            }
+            let (p, r) = func_type(ty)?;
+            types.ty().function(p, r);
+            ty_index.insert(ty.clone(), types.len() - 1);
+            Ok(types.len() - 1)
         };
         // `dlsym<lib>(handle, name)`: `RTLD_NEXT` goes to the shim's `DLSYM_NEXT(lib,
         // name)`, any other handle to its `dlsym` (both re-exported by main).
@@ -176,7 +179,7 @@ impl EnvModule {
         let t2 = ty_of(
             &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
             &mut types,
-        );
+        )?;
         let mut f = 0;
         let mut import = |field: &str, t: u32, f: &mut u32| {
             imports.import(
@@ -197,7 +200,7 @@ impl EnvModule {
                 let t3 = ty_of(
                     &FuncType::new([wasmparser::ValType::I32; 3], [wasmparser::ValType::I32]),
                     &mut types,
-                );
+                )?;
                 Some(import(DLOPEN_FROM, t3, &mut f))
             }
         };
@@ -242,7 +245,7 @@ impl EnvModule {
             }
         }
         for (id, ty) in &self.trampolines {
-            let t = ty_of(ty, &mut types);
+            let t = ty_of(ty, &mut types)?;
             funcs.function(t);
             let mut body = Function::new([]);
             let mut ins = body.instructions();
@@ -257,7 +260,7 @@ impl EnvModule {
         // Each stub is named after its symbol, so a trap's backtrace says what was missing.
         let mut names = NameMap::new();
         for (n, (symbol, ty)) in stubs.iter().enumerate() {
-            let t = ty_of(ty, &mut types);
+            let t = ty_of(ty, &mut types)?;
             funcs.function(t);
             let mut body = Function::new([]);
             body.instructions().unreachable().end();
@@ -277,6 +280,6 @@ impl EnvModule {
         let mut name_section = NameSection::new();
         name_section.functions(&names);
         module.section(&name_section);
-        module.finish()
+        Ok(module.finish())
     }
 }

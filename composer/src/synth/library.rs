@@ -19,19 +19,18 @@
 //! function, for every bundled library, opened or not), while a defined table with a constant
 //! active segment is an image filled lazily, at the `table.copy` of the library's first load.
 //!
-//! Everything else is copied byte for byte.
+//! Everything else is kept, by the rewriter (`rewrite`): function bodies byte for byte, custom
+//! sections (names, DWARF) as they are, except `dylink.0`.
 
 mod init;
 
+use super::rewrite::{ActiveFuncs, Additions, Edit, ImportAt, Maps, SegmentAs};
 use crate::parse::Library;
 use anyhow::{anyhow, bail, Context, Result};
 use init::{base_global, init_body, relative_offset, BaseGlobal, SlotTable};
-use std::borrow::Cow;
-use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
-    CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, EntityType,
-    ExportKind, ExportSection, FunctionSection, GlobalType, ImportSection, Module, RefType,
-    TableSection, TableType, ValType,
+    ConstExpr, EntityType, ExportKind, ExportSection, GlobalType, ImportSection, RefType,
+    TableType, ValType,
 };
 use wasmparser::{DataKind, ElementItems, ElementKind, Parser, Payload, TypeRef};
 
@@ -87,10 +86,11 @@ fn rewrite_inner(
     let mut has_table = false;
     // Tables, imported and defined: the private slot table comes after them.
     let mut n_tables = 0u32;
-    let mut has_table_section = false;
     // The functions that get a slot each (`dlsym`, GOT.func), in the order `parse` numbers them.
     let mut slot_funcs: Vec<u32> = Vec::new();
     let mut base_globals: Vec<BaseGlobal> = Vec::new();
+    let mut elem_segs: Vec<(u32, u32, u32, u32)> = Vec::new(); // (segment, table, offset, count)
+    let (mut saw_export, mut saw_imports) = (false, false);
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
             Payload::GlobalSection(r) => {
@@ -102,6 +102,7 @@ fn rewrite_inner(
                 }
             }
             Payload::ExportSection(r) => {
+                saw_export = true;
                 for e in r {
                     let e = e?;
                     if e.kind == wasmparser::ExternalKind::Func
@@ -119,6 +120,7 @@ fn rewrite_inner(
                 }
             }
             Payload::ImportSection(r) => {
+                saw_imports = true;
                 for imp in r.into_imports() {
                     let imp = imp?;
                     match imp.ty {
@@ -142,10 +144,26 @@ fn rewrite_inner(
             }
             Payload::FunctionSection(r) => n_funcs += r.count(),
             Payload::TableSection(r) => {
-                has_table_section = true;
                 n_tables += r.count();
             }
             Payload::StartSection { func, .. } => start = Some(func),
+            Payload::ElementSection(r) => {
+                for (i, e) in r.into_iter().enumerate() {
+                    let e = e?;
+                    let count = match &e.items {
+                        ElementItems::Functions(f) => f.count(),
+                        ElementItems::Expressions(_, x) => x.count(),
+                    };
+                    if let ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } = e.kind
+                    {
+                        let off = relative_offset(&offset_expr, table_base, "element")?;
+                        elem_segs.push((i as u32, table_index.unwrap_or(0), off, count));
+                    }
+                }
+            }
             Payload::DataSection(r) => {
                 n_data = r.count();
                 for (i, d) in r.into_iter().enumerate() {
@@ -184,6 +202,18 @@ fn rewrite_inner(
         }
     }
 
+    for &(i, _, off, count) in &elem_segs {
+        let end = u64::from(off) + u64::from(count);
+        if end > u64::from(lib.table_size) {
+            bail!(
+                "its element segment {i} fills table slots {off}..{end} from `__table_base`, \
+                 past the {} slots its `dylink.0` MEM_INFO table size reserves (it would \
+                 overwrite slots it does not own); relink it with `wasm-ld -shared`",
+                lib.table_size
+            );
+        }
+    }
+
     if slot_funcs.len() != lib.funcs.len() {
         bail!(
             "internal error: {} function slots, but parse counted {} exported functions",
@@ -192,13 +222,12 @@ fn rewrite_inner(
         );
     }
 
-    let mut module = Module::new();
-    let mut reencoder = RoundtripReencoder;
-    let mut elem_segs: Vec<(u32, u32, u32, u32)> = Vec::new(); // (segment, table, offset, count)
-    let mut code: Option<CodeSection> = None;
-    let mut saw_export = false;
-    let mut saw_imports = false;
-    let mut saw_elems = false;
+    if !saw_export {
+        bail!("has no export section; build it with `-fvisibility=default`");
+    }
+    if !saw_imports {
+        bail!("imports nothing (not even `env.memory`); not a module `wasm-ld -shared` emits");
+    }
     let init_type = n_types;
     let init_func = n_funcs;
     if !has_table {
@@ -212,243 +241,60 @@ fn rewrite_inner(
         count: slot_funcs.len() as u32,
         src: slot_base,
     });
-    let slot_table = |tables: &mut TableSection| {
-        if let Some(s) = slots {
-            let size = u64::from(s.src) + u64::from(s.count);
-            tables.table(TableType {
+    let mut add = Additions {
+        data_count: Some(n_data), // `memory.init` in init needs it
+        ..Additions::default()
+    };
+    add.types.push((vec![ValType::I32, ValType::I32], vec![]));
+    if !has_table {
+        // Its slots are filled from inside the library, which needs the table.
+        add.imports.push((
+            "main".to_string(),
+            crate::synth::main_module::TABLE_EXPORT.to_string(),
+            EntityType::Table(TableType {
                 element_type: RefType::FUNCREF,
-                minimum: size,
-                maximum: Some(size),
+                minimum: 0,
+                maximum: None,
                 table64: false,
                 shared: false,
-            });
-        }
+            }),
+        ));
+    }
+    let init = init_body(&data_segs, &elem_segs, slots, &base_globals);
+    add.funcs.push((init_type, init));
+    if let Some(s) = slots {
+        let size = u64::from(s.src) + u64::from(s.count);
+        add.tables.push(TableType {
+            element_type: RefType::FUNCREF,
+            minimum: size,
+            maximum: Some(size),
+            table64: false,
+            shared: false,
+        });
+        add.elements.push(ActiveFuncs {
+            table: Some(s.table),
+            offset: s.src as i32,
+            funcs: slot_funcs,
+        });
+    }
+    add.exports.push((
+        format!("{export_prefix}{INIT_EXPORT}"),
+        ExportKind::Func,
+        init_func,
+    ));
+    if let Some(s) = start {
+        add.exports.push((
+            format!("{export_prefix}{START_EXPORT}"),
+            ExportKind::Func,
+            s,
+        ));
+    }
+    let mut edit = LibEdit {
+        import_names,
+        export_prefix,
+        base_globals: &base_globals,
     };
-    let slot_segment = |elems: &mut ElementSection| {
-        if let Some(s) = slots {
-            elems.active(
-                Some(s.table),
-                &ConstExpr::i32_const(s.src as i32),
-                Elements::Functions(Cow::Borrowed(&slot_funcs)),
-            );
-        }
-    };
-
-    for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload?;
-        if let Payload::CodeSectionEntry(body) = &payload {
-            if let Some(code) = code.as_mut() {
-                code.raw(body.as_bytes());
-            }
-            continue;
-        }
-        if let Some(mut c) = code.take() {
-            c.function(&init_body(&data_segs, &elem_segs, slots, &base_globals));
-            module.section(&c);
-        }
-        match &payload {
-            Payload::TypeSection(r) => {
-                let mut types = super::section::copy_types(r)?;
-                types.ty().function([ValType::I32, ValType::I32], []);
-                module.section(&types);
-            }
-            Payload::ImportSection(r) => {
-                let mut imports = ImportSection::new();
-                for (i, imp) in r.clone().into_imports().enumerate() {
-                    let imp = imp?;
-                    let mut ty: EntityType = reencoder.entity_type(imp.ty)?;
-                    // wasm-ld declares the table (and memory) import with the library's own
-                    // size as minimum; main's may start smaller, and the loader grows the table
-                    // before the library uses it, so ask for nothing.
-                    match &mut ty {
-                        EntityType::Table(t) => {
-                            t.minimum = 0;
-                            t.maximum = None;
-                        }
-                        EntityType::Memory(m) => {
-                            m.minimum = 0;
-                            m.maximum = None;
-                        }
-                        _ => {}
-                    }
-                    if imp.module == "env"
-                        && (imp.name == "__memory_base" || imp.name == "__table_base")
-                    {
-                        ty = EntityType::Global(GlobalType {
-                            val_type: ValType::I32,
-                            mutable: true,
-                            shared: false,
-                        });
-                    }
-                    let (module, field) = import_names
-                        .get(i)
-                        .ok_or_else(|| anyhow!("import {i} has no binding"))?;
-                    imports.import(module, field, ty);
-                }
-                if !has_table {
-                    // Its slots are filled from inside the library, which needs the table.
-                    imports.import(
-                        "main",
-                        crate::synth::main_module::TABLE_EXPORT,
-                        EntityType::Table(wasm_encoder::TableType {
-                            element_type: wasm_encoder::RefType::FUNCREF,
-                            minimum: 0,
-                            maximum: None,
-                            table64: false,
-                            shared: false,
-                        }),
-                    );
-                }
-                saw_imports = true;
-                module.section(&imports);
-            }
-            Payload::FunctionSection(r) => {
-                let mut funcs = FunctionSection::new();
-                for t in r.clone() {
-                    funcs.function(t?);
-                }
-                funcs.function(init_type);
-                module.section(&funcs);
-                if !has_table_section && slots.is_some() {
-                    let mut tables = TableSection::new();
-                    slot_table(&mut tables);
-                    module.section(&tables);
-                }
-            }
-            Payload::TableSection(r) => {
-                let mut tables = TableSection::new();
-                for t in r.clone() {
-                    reencoder.parse_table(&mut tables, t?)?;
-                }
-                slot_table(&mut tables);
-                module.section(&tables);
-            }
-            Payload::ExportSection(r) => {
-                saw_export = true;
-                let mut exports = ExportSection::new();
-                for e in r.clone() {
-                    let e = e?;
-                    exports.export(
-                        &format!("{export_prefix}{}", e.name),
-                        export_kind(e.kind),
-                        e.index,
-                    );
-                }
-                exports.export(
-                    &format!("{export_prefix}{INIT_EXPORT}"),
-                    ExportKind::Func,
-                    init_func,
-                );
-                if let Some(s) = start {
-                    exports.export(
-                        &format!("{export_prefix}{START_EXPORT}"),
-                        ExportKind::Func,
-                        s,
-                    );
-                }
-                module.section(&exports);
-            }
-            Payload::GlobalSection(r) => {
-                let mut globals = wasm_encoder::GlobalSection::new();
-                for (k, g) in r.clone().into_iter().enumerate() {
-                    let g = g?;
-                    let mut ty = reencoder.global_type(g.ty)?;
-                    let index = n_globals + k as u32;
-                    if base_globals.iter().any(|b| b.index == index) {
-                        ty.mutable = true;
-                        let zero = match ty.val_type {
-                            ValType::I64 => wasm_encoder::ConstExpr::i64_const(0),
-                            _ => wasm_encoder::ConstExpr::i32_const(0),
-                        };
-                        globals.global(ty, &zero);
-                    } else {
-                        globals.global(ty, &reencoder.const_expr(g.init_expr)?);
-                    }
-                }
-                module.section(&globals);
-            }
-            // The start function runs at load time instead (see START_EXPORT).
-            Payload::StartSection { .. } => {}
-            Payload::ElementSection(r) => {
-                let mut elems = ElementSection::new();
-                for (i, e) in r.clone().into_iter().enumerate() {
-                    let e = e?;
-                    let items = match e.items {
-                        ElementItems::Functions(f) => Elements::Functions(Cow::Owned(
-                            f.into_iter().collect::<wasmparser::Result<Vec<u32>>>()?,
-                        )),
-                        ElementItems::Expressions(ty, exprs) => {
-                            let mut list = Vec::new();
-                            for x in exprs {
-                                list.push(reencoder.const_expr(x?)?);
-                            }
-                            Elements::Expressions(reencoder.ref_type(ty)?, Cow::Owned(list))
-                        }
-                    };
-                    let count = match &items {
-                        Elements::Functions(f) => f.len(),
-                        Elements::Expressions(_, x) => x.len(),
-                    } as u32;
-                    match e.kind {
-                        ElementKind::Active {
-                            table_index,
-                            offset_expr,
-                        } => {
-                            let off = relative_offset(&offset_expr, table_base, "element")?;
-                            let end = u64::from(off) + u64::from(count);
-                            if end > u64::from(lib.table_size) {
-                                bail!(
-                                    "its element segment {i} fills table slots {off}..{end} \
-                                     from `__table_base`, past the {} slots its `dylink.0` \
-                                     MEM_INFO table size reserves (it would overwrite slots it \
-                                     does not own); relink it with `wasm-ld -shared`",
-                                    lib.table_size
-                                );
-                            }
-                            elem_segs.push((i as u32, table_index.unwrap_or(0), off, count));
-                            elems.passive(items);
-                        }
-                        ElementKind::Passive => {
-                            elems.passive(items);
-                        }
-                        ElementKind::Declared => {
-                            elems.declared(items);
-                        }
-                    }
-                }
-                slot_segment(&mut elems);
-                saw_elems = true;
-                module.section(&elems);
-            }
-            // Re-emitted right before the code section, which `memory.init` needs.
-            Payload::DataCountSection { .. } => {}
-            Payload::CodeSectionStart { .. } => {
-                if !saw_elems {
-                    let mut elems = ElementSection::new();
-                    slot_segment(&mut elems);
-                    module.section(&elems);
-                }
-                module.section(&DataCountSection { count: n_data });
-                code = Some(CodeSection::new());
-            }
-            Payload::DataSection(r) => {
-                let mut data = DataSection::new();
-                for d in r.clone() {
-                    data.passive(d?.data.iter().copied());
-                }
-                module.section(&data);
-            }
-            Payload::CustomSection(c) if c.name() == "dylink.0" => {}
-            other => super::section::copy_raw(&mut module, bytes, other)?,
-        }
-    }
-    if !saw_export {
-        bail!("has no export section; build it with `-fvisibility=default`");
-    }
-    if !saw_imports {
-        bail!("imports nothing (not even `env.memory`); not a module `wasm-ld -shared` emits");
-    }
-    let bytes = module.finish();
+    let bytes = super::rewrite::rewrite(lib.bytes, &Maps::default(), add, &mut edit)?;
     // The finished component is validated in every build; validating each module as well
     // names the culprit, at a cost that matters for large compositions: debug builds only.
     if cfg!(debug_assertions) {
@@ -463,13 +309,93 @@ fn rewrite_inner(
     })
 }
 
-fn export_kind(kind: wasmparser::ExternalKind) -> ExportKind {
-    match kind {
-        wasmparser::ExternalKind::Func => ExportKind::Func,
-        wasmparser::ExternalKind::Table => ExportKind::Table,
-        wasmparser::ExternalKind::Memory => ExportKind::Memory,
-        wasmparser::ExternalKind::Global => ExportKind::Global,
-        wasmparser::ExternalKind::Tag => ExportKind::Tag,
-        wasmparser::ExternalKind::FuncExact => ExportKind::Func,
+/// The changes to the library's own items (see the module docs).
+struct LibEdit<'a> {
+    /// The new (module, field) of each import.
+    import_names: &'a [(String, String)],
+    export_prefix: &'a str,
+    /// The globals init computes: mutable, 0 until then.
+    base_globals: &'a [BaseGlobal],
+}
+
+impl Edit for LibEdit<'_> {
+    fn import(
+        &mut self,
+        at: ImportAt,
+        imp: &wasmparser::Import<'_>,
+        mut ty: EntityType,
+        out: &mut ImportSection,
+    ) -> Result<()> {
+        // wasm-ld declares the table (and memory) import with the library's own size as
+        // minimum; main's may start smaller, and the loader grows the table before the library
+        // uses it, so ask for nothing.
+        match &mut ty {
+            EntityType::Table(t) => {
+                t.minimum = 0;
+                t.maximum = None;
+            }
+            EntityType::Memory(m) => {
+                m.minimum = 0;
+                m.maximum = None;
+            }
+            _ => {}
+        }
+        if imp.module == "env" && (imp.name == "__memory_base" || imp.name == "__table_base") {
+            ty = EntityType::Global(GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            });
+        }
+        let (module, field) = self
+            .import_names
+            .get(at.index as usize)
+            .ok_or_else(|| anyhow!("import {} has no binding", at.index))?;
+        out.import(module, field, ty);
+        Ok(())
+    }
+
+    fn export(
+        &mut self,
+        name: &str,
+        kind: ExportKind,
+        index: u32,
+        out: &mut ExportSection,
+    ) -> Result<()> {
+        out.export(&format!("{}{name}", self.export_prefix), kind, index);
+        Ok(())
+    }
+
+    fn global(&mut self, index: u32, ty: &mut GlobalType) -> Result<Option<ConstExpr>> {
+        if !self.base_globals.iter().any(|b| b.index == index) {
+            return Ok(None);
+        }
+        ty.mutable = true;
+        Ok(Some(match ty.val_type {
+            ValType::I64 => ConstExpr::i64_const(0),
+            _ => ConstExpr::i32_const(0),
+        }))
+    }
+
+    // Active segments are placed by init, at bases known only at load time.
+    fn element(&mut self, _: u32, kind: &ElementKind<'_>, _: u32) -> Result<SegmentAs> {
+        Ok(match kind {
+            ElementKind::Active { .. } => SegmentAs::Passive,
+            _ => SegmentAs::Keep,
+        })
+    }
+
+    fn data(&mut self, _: u32, _: &DataKind<'_>, _: u32) -> Result<SegmentAs> {
+        Ok(SegmentAs::Passive)
+    }
+
+    /// The start function runs at load time instead (see [`START_EXPORT`]).
+    fn keep_start(&self) -> bool {
+        false
+    }
+
+    /// `dylink.0` describes the input, which the component does not load as a shared library.
+    fn keep_custom(&self, name: &str) -> bool {
+        name != "dylink.0"
     }
 }

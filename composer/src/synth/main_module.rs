@@ -17,16 +17,16 @@
 //! module defines are defined after them (`Resolution::main_tags`); each is exported as
 //! [`tag_export`], for the libraries to import (see `resolve::tags`).
 //! Everything is appended, so no existing index moves (main's imported tags are replaced, in
-//! order, by the first definitions: tag indices stay).
+//! order, by the first definitions: tag indices stay); the module is copied by the rewriter
+//! (`rewrite`), which keeps every other section, debug info included.
 
+use super::rewrite::{ActiveFuncs, Additions, Edit, ImportAt, Maps};
 use crate::parse::MainModule;
 use crate::resolve::HostImport;
 use anyhow::{anyhow, bail, Context, Result};
-use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
-    CodeSection, ConstExpr, ElementSection, Elements, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, ImportSection, Module, TableSection, TableType,
-    TagKind, TagSection, TagType, ValType,
+    ConstExpr, EntityType, ExportKind, Function, GlobalType, ImportSection, TableType, TagKind,
+    TagType, ValType,
 };
 use wasmparser::{ExternalKind, FuncType, Parser, Payload};
 
@@ -36,26 +36,6 @@ pub const DISPATCH_EXPORT: &str = "__wasm_dl_dispatch";
 pub const SLOT_EXPORT: &str = "__wasm_dl_loader_slot";
 /// Name of main's exported table.
 pub const TABLE_EXPORT: &str = "__indirect_function_table";
-
-/// Section order ranks of the core binary format (custom sections excluded).
-fn rank(id: u8) -> u8 {
-    match id {
-        1 => 1,   // type
-        2 => 2,   // import
-        3 => 3,   // function
-        4 => 4,   // table
-        5 => 5,   // memory
-        13 => 6,  // tag
-        6 => 7,   // global
-        7 => 8,   // export
-        8 => 9,   // start
-        9 => 10,  // element
-        12 => 11, // data count
-        10 => 12, // code
-        11 => 13, // data
-        _ => 0,
-    }
-}
 
 /// Name of main's export of tag `name` (one it defines, or one wasm-dl defines there).
 pub fn tag_export(name: &str) -> String {
@@ -175,24 +155,6 @@ fn patch_inner(
         (Some((_, first)), Some((_, last))) => Some((*first, u64::from(*last) + 1)),
         _ => None,
     };
-    let mut elems_done = new_segment.is_none();
-    let new_elems = |module: &mut Module,
-                     existing: Option<wasmparser::ElementSectionReader<'_>>|
-     -> Result<()> {
-        let mut elems = ElementSection::new();
-        if let Some(r) = existing {
-            RoundtripReencoder.parse_element_section(&mut elems, r)?;
-        }
-        if let Some((first, _)) = new_segment {
-            elems.active(
-                None,
-                &ConstExpr::i32_const(first as i32),
-                Elements::Functions(std::borrow::Cow::Borrowed(&new_funcs)),
-            );
-        }
-        module.section(&elems);
-        Ok(())
-    };
     // The first `n_tag_imports` of `tags` replace main's imports, the rest follow its own.
     if tags.len() < n_tag_imports as usize
         || tags
@@ -224,199 +186,57 @@ fn patch_inner(
     let dispatch_func = n_funcs;
     let slot_global = n_globals;
 
-    let mut module = Module::new();
-    let mut re = RoundtripReencoder;
-    let mut code: Option<CodeSection> = None;
-    let mut globals_done = false;
-    let mut exports_done = false;
-    let mut tags_done = tags.is_empty();
-    let new_tags =
-        |module: &mut Module, existing: Option<wasmparser::TagSectionReader<'_>>| -> Result<()> {
-            let mut section = TagSection::new();
-            let tag = |i: usize| TagType {
-                kind: TagKind::Exception,
-                func_type_idx: first_tag_type + i as u32,
-            };
-            for i in 0..n_tag_imports as usize {
-                section.tag(tag(i));
-            }
-            if let Some(r) = existing {
-                for t in r {
-                    section.tag(RoundtripReencoder.tag_type(t?)?);
-                }
-            }
-            for i in n_tag_imports as usize..tags.len() {
-                section.tag(tag(i));
-            }
-            module.section(&section);
-            Ok(())
-        };
-
-    let new_globals = |module: &mut Module,
-                       existing: Option<wasmparser::GlobalSectionReader<'_>>|
-     -> Result<()> {
-        let mut globals = GlobalSection::new();
-        if let Some(r) = existing {
-            for g in r {
-                let g = g?;
-                globals.global(
-                    RoundtripReencoder.global_type(g.ty)?,
-                    &RoundtripReencoder.const_expr(g.init_expr)?,
-                );
-            }
-        }
-        globals.global(
-            GlobalType {
-                val_type: ValType::I32,
-                mutable: true,
-                shared: false,
-            },
-            &ConstExpr::i32_const(-1),
-        );
-        module.section(&globals);
-        Ok(())
-    };
-    let new_exports = |module: &mut Module,
-                       existing: Option<wasmparser::ExportSectionReader<'_>>|
-     -> Result<()> {
-        let mut exports = ExportSection::new();
-        if let Some(r) = existing {
-            for e in r {
-                let e = e?;
-                let kind = match e.kind {
-                    ExternalKind::Func | ExternalKind::FuncExact => ExportKind::Func,
-                    ExternalKind::Table => ExportKind::Table,
-                    ExternalKind::Memory => ExportKind::Memory,
-                    ExternalKind::Global => ExportKind::Global,
-                    ExternalKind::Tag => ExportKind::Tag,
-                };
-                exports.export(e.name, kind, e.index);
-            }
-        }
-        if !table_exported {
-            exports.export(TABLE_EXPORT, ExportKind::Table, 0);
-        }
-        exports.export(DISPATCH_EXPORT, ExportKind::Func, dispatch_func);
-        for (name, f) in &reexported {
-            exports.export(name, ExportKind::Func, *f);
-        }
-        exports.export(SLOT_EXPORT, ExportKind::Global, slot_global);
-        for (name, index) in &tag_export_list {
-            exports.export(name, ExportKind::Tag, *index);
-        }
-        module.section(&exports);
-        Ok(())
-    };
-
-    for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload?;
-        if let Payload::CodeSectionEntry(body) = &payload {
-            if let Some(code) = code.as_mut() {
-                code.raw(body.as_bytes());
-            }
-            continue;
-        }
-        if let Some(mut c) = code.take() {
-            let mut f = Function::new([]);
-            f.instructions()
-                .local_get(0)
-                .local_get(1)
-                .global_get(slot_global)
-                .call_indirect(0, dispatch_type)
-                .end();
-            c.function(&f);
-            module.section(&c);
-        }
-        let section_rank = payload.as_section().map(|(id, _)| rank(id)).unwrap_or(0);
-        if section_rank > rank(13) && !tags_done {
-            new_tags(&mut module, None)?;
-            tags_done = true;
-        }
-        if section_rank > rank(6) && !globals_done {
-            new_globals(&mut module, None)?;
-            globals_done = true;
-        }
-        if section_rank > rank(7) && !exports_done {
-            new_exports(&mut module, None)?;
-            exports_done = true;
-        }
-        if section_rank > rank(9) && !elems_done {
-            new_elems(&mut module, None)?;
-            elems_done = true;
-        }
-        match &payload {
-            Payload::TypeSection(r) => {
-                let mut types = super::section::copy_types(r)?;
-                types
-                    .ty()
-                    .function([ValType::I32, ValType::I32], [ValType::I32]);
-                for (_, ty) in tags {
-                    let (params, results) = super::section::func_type(ty);
-                    types.ty().function(params, results);
-                }
-                module.section(&types);
-            }
-            Payload::ImportSection(r) if n_tag_imports > 0 => {
-                // Its tags become definitions (see `new_tags`).
-                let mut imports = ImportSection::new();
-                for imp in r.clone().into_imports() {
-                    let imp = imp?;
-                    if !matches!(imp.ty, wasmparser::TypeRef::Tag(_)) {
-                        imports.import(imp.module, imp.name, re.entity_type(imp.ty)?);
-                    }
-                }
-                module.section(&imports);
-            }
-            Payload::TagSection(r) => {
-                new_tags(&mut module, Some(r.clone()))?;
-                tags_done = true;
-            }
-            Payload::FunctionSection(r) => {
-                let mut funcs = FunctionSection::new();
-                for t in r.clone() {
-                    funcs.function(t?);
-                }
-                funcs.function(dispatch_type);
-                module.section(&funcs);
-            }
-            Payload::TableSection(r) => {
-                let mut tables = TableSection::new();
-                for (i, t) in r.clone().into_iter().enumerate() {
-                    let t = t?;
-                    let mut ty: TableType = re.table_type(t.ty)?;
-                    if i == 0 {
-                        // The loader grows the table; wasm-ld without `--growable-table` caps it.
-                        ty.maximum = None;
-                        if let Some((_, end)) = new_segment {
-                            ty.minimum = ty.minimum.max(end);
-                        }
-                    }
-                    match t.init {
-                        wasmparser::TableInit::RefNull => tables.table(ty),
-                        wasmparser::TableInit::Expr(e) => {
-                            tables.table_with_init(ty, &re.const_expr(e)?)
-                        }
-                    };
-                }
-                module.section(&tables);
-            }
-            Payload::GlobalSection(r) => {
-                new_globals(&mut module, Some(r.clone()))?;
-                globals_done = true;
-            }
-            Payload::ExportSection(r) => {
-                new_exports(&mut module, Some(r.clone()))?;
-                exports_done = true;
-            }
-            Payload::ElementSection(r) if !elems_done => {
-                new_elems(&mut module, Some(r.clone()))?;
-                elems_done = true;
-            }
-            Payload::CodeSectionStart { .. } => code = Some(CodeSection::new()),
-            other => super::section::copy_raw(&mut module, bytes, other)?,
-        }
+    let mut add = Additions::default();
+    add.types
+        .push((vec![ValType::I32, ValType::I32], vec![ValType::I32]));
+    for (_, ty) in tags {
+        add.types.push(super::rewrite::func_type(ty)?);
     }
-    let out = module.finish();
+    let tag = |i: usize| TagType {
+        kind: TagKind::Exception,
+        func_type_idx: first_tag_type + i as u32,
+    };
+    add.tags_first = (0..n_tag_imports as usize).map(tag).collect();
+    add.tags = (n_tag_imports as usize..tags.len()).map(tag).collect();
+    let mut f = Function::new([]);
+    f.instructions()
+        .local_get(0)
+        .local_get(1)
+        .global_get(slot_global)
+        .call_indirect(0, dispatch_type)
+        .end();
+    add.funcs.push((dispatch_type, f));
+    let slot_type = GlobalType {
+        val_type: ValType::I32,
+        mutable: true,
+        shared: false,
+    };
+    add.globals.push((slot_type, ConstExpr::i32_const(-1)));
+    if !table_exported {
+        add.exports
+            .push((TABLE_EXPORT.to_string(), ExportKind::Table, 0));
+    }
+    add.exports
+        .push((DISPATCH_EXPORT.to_string(), ExportKind::Func, dispatch_func));
+    for (name, f) in reexported {
+        add.exports.push((name, ExportKind::Func, f));
+    }
+    add.exports
+        .push((SLOT_EXPORT.to_string(), ExportKind::Global, slot_global));
+    for (name, index) in tag_export_list {
+        add.exports.push((name, ExportKind::Tag, index));
+    }
+    if let Some((first, _)) = new_segment {
+        add.elements.push(ActiveFuncs {
+            table: None,
+            offset: first as i32,
+            funcs: new_funcs,
+        });
+    }
+    let mut edit = Patch {
+        table_min: new_segment.map(|(_, end)| end),
+    };
+    let out = super::rewrite::rewrite(bytes, &Maps::default(), add, &mut edit)?;
     // The finished component is validated in every build; validating each module as well
     // names the culprit, at a cost that matters for large compositions: debug builds only.
     if cfg!(debug_assertions) {
@@ -425,4 +245,38 @@ fn patch_inner(
             .map_err(|e| anyhow!("the patched module does not validate: {e}"))?;
     }
     Ok(out)
+}
+
+/// The changes to main's own items: its tag imports go (they become definitions), its table
+/// grows without bound.
+struct Patch {
+    /// The least initial size of table 0 (to hold the new slots).
+    table_min: Option<u64>,
+}
+
+impl Edit for Patch {
+    fn import(
+        &mut self,
+        _: ImportAt,
+        imp: &wasmparser::Import<'_>,
+        ty: EntityType,
+        out: &mut ImportSection,
+    ) -> Result<()> {
+        // Its tags become definitions (see `Additions::tags_first`).
+        if !matches!(imp.ty, wasmparser::TypeRef::Tag(_)) {
+            out.import(imp.module, imp.name, ty);
+        }
+        Ok(())
+    }
+
+    fn table(&mut self, index: u32, ty: &mut TableType) -> Result<()> {
+        if index == 0 {
+            // The loader grows the table; wasm-ld without `--growable-table` caps it.
+            ty.maximum = None;
+            if let Some(end) = self.table_min {
+                ty.minimum = ty.minimum.max(end);
+            }
+        }
+        Ok(())
+    }
 }

@@ -5,6 +5,11 @@
 //! The libraries keep their own functions, globals, segments and (already prefixed) exports; the
 //! merged module shares one import of main's memory and table, imports every other name once,
 //! and calls between libraries of the group become direct calls.
+//!
+//! This is not a copy of one module with changes (`rewrite`) but a new module made of several:
+//! every index space is renumbered, so the bodies are re-encoded through each part's index maps
+//! (wasm-encoder's reencoder). The parts' function and global names are kept, renumbered; their
+//! DWARF is not (merging DWARF is relocation work, a linker's: a merged library has none).
 
 use anyhow::{anyhow, bail, Context, Result};
 use hashbrown::HashMap;
@@ -154,7 +159,7 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
                 Payload::TypeSection(r) => {
                     for ty in r.into_iter_err_on_gc_types() {
                         let ty = ty?;
-                        let (params, results) = crate::synth::section::func_type(&ty);
+                        let (params, results) = crate::synth::rewrite::func_type(&ty)?;
                         types.ty().function(params, results);
                         remap.types.push(n_types);
                         n_types += 1;
@@ -332,6 +337,7 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
         }
     }
     let mut shared_table: Option<u32> = None;
+    let mut names = Names::default();
 
     // Pass 2: definitions, re-encoded through each part's index maps.
     let (mut n_globals_defined, mut n_data, mut n_elems) = (0u32, 0u32, 0u32);
@@ -426,6 +432,11 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
                         n_data += 1;
                     }
                 }
+                Payload::CustomSection(c) => {
+                    if let wasmparser::KnownCustom::Name(reader) = c.as_known() {
+                        names.add(remap, reader)?;
+                    }
+                }
                 _ => {}
             }
         }
@@ -445,6 +456,7 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
     module.section(&DataCountSection { count: n_data });
     module.section(&code);
     module.section(&data);
+    names.encode(&mut module);
     let bytes = module.finish();
     // The finished component is validated in every build; validating each module as well
     // names the culprit, at a cost that matters for large compositions: debug builds only.
@@ -456,4 +468,60 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
             })?;
     }
     Ok(bytes)
+}
+
+/// The function and global names of the parts' name sections, in merged numbering (a function
+/// named by several parts, a shared import or a call resolved inside the group, keeps the first
+/// name).
+#[derive(Default)]
+struct Names {
+    funcs: Vec<(u32, String)>,
+    globals: Vec<(u32, String)>,
+}
+
+impl Names {
+    fn add(&mut self, remap: &mut Remap, reader: wasmparser::NameSectionReader<'_>) -> Result<()> {
+        for sub in reader {
+            match sub? {
+                wasmparser::Name::Function(map) => {
+                    for n in map {
+                        let n = n?;
+                        let i = remap.function_index(n.index).map_err(err)?;
+                        self.funcs.push((i, n.name.to_string()));
+                    }
+                }
+                wasmparser::Name::Global(map) => {
+                    for n in map {
+                        let n = n?;
+                        let i = remap.global_index(n.index).map_err(err)?;
+                        self.globals.push((i, n.name.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn encode(mut self, module: &mut Module) {
+        if self.funcs.is_empty() && self.globals.is_empty() {
+            return;
+        }
+        let mut section = wasm_encoder::NameSection::new();
+        for (list, funcs) in [(&mut self.funcs, true), (&mut self.globals, false)] {
+            // Stable: the first part's name of an index comes first, and stays.
+            list.sort_by_key(|(i, _)| *i);
+            list.dedup_by_key(|(i, _)| *i);
+            let mut map = wasm_encoder::NameMap::new();
+            for (i, name) in list.iter() {
+                map.append(*i, name);
+            }
+            if funcs {
+                section.functions(&map);
+            } else {
+                section.globals(&map);
+            }
+        }
+        module.section(&section);
+    }
 }

@@ -15,8 +15,8 @@ pub mod main_module;
 pub mod merge;
 pub mod names;
 pub mod plt;
+pub mod rewrite;
 pub mod root;
-pub mod section;
 pub mod shim;
 pub mod sjlj;
 
@@ -69,7 +69,7 @@ pub fn synthesize(
         &layout.gots,
         &layout.stubs,
         &layout.own_stack,
-    );
+    )?;
     let atexit_users: Vec<u32> = import_names
         .iter()
         .enumerate()

@@ -12,21 +12,18 @@
 //! libraries call but main does not (main re-exports them, see `main_module`), and renames
 //! main's `env` imports of dlfcn.h functions (declared without `include/dlfcn.h`) to `wasm-dl`.
 //!
-//! Removing imports renumbers main's functions, so the whole module is re-encoded with a
-//! function index map. DWARF sections are dropped (their code offsets no longer hold); the name
-//! section is renumbered.
+//! Removing imports renumbers main's functions and globals: the module is copied by the
+//! rewriter (`rewrite`) with index maps, which keeps every body at its code offset, so main
+//! keeps its DWARF, and renumbers the name section.
 
+use super::rewrite::{self as rw, Additions, Edit, ImportAt, IndexMap, Maps};
 use crate::parse::{MainGot, MainImport, MainModule};
 use crate::resolve::{FuncSource, HostImport, Resolution};
-use anyhow::{anyhow, bail, Context, Result};
-use std::convert::Infallible;
-use wasm_encoder::reencode::{self, Reencode};
+use anyhow::{bail, Context, Result};
 use wasm_encoder::{
-    CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    GlobalSection, GlobalType, ImportSection, IndirectNameMap, NameMap, NameSection, TypeSection,
-    ValType,
+    ConstExpr, EntityType, ExportKind, ExportSection, Function, GlobalType, ImportSection, ValType,
 };
-use wasmparser::{ExternalKind, Name, Payload, TypeRef};
+use wasmparser::{ExternalKind, Payload, TypeRef};
 
 /// Exports that are a command's entry point: wrapped so that start-up runs first.
 const ENTRY_EXPORTS: &[&str] = &["_start", crate::parse::RUN_EXPORT];
@@ -173,150 +170,71 @@ impl Plt<'_> {
     }
 }
 
-impl Reencode for Plt<'_> {
-    type Error = Infallible;
-
-    fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Infallible>> {
-        Ok(self.map(func))
-    }
-
-    fn global_index(&mut self, global: u32) -> Result<u32, reencode::Error<Infallible>> {
-        Ok(self.map_global(global))
-    }
-
-    fn parse_type_section(
+impl Edit for Plt<'_> {
+    fn import(
         &mut self,
-        types: &mut TypeSection,
-        section: wasmparser::TypeSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Infallible>> {
-        reencode::utils::parse_type_section(self, types, section)?;
-        types.ty().function([], []);
-        for h in &self.plan.added {
-            let (params, results) = super::env::func_type(&h.ty);
-            types.ty().function(params, results);
-        }
-        Ok(())
-    }
-
-    fn parse_import_section(
-        &mut self,
-        imports: &mut ImportSection,
-        section: wasmparser::ImportSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Infallible>> {
-        let (mut func, mut global) = (0u32, 0u32);
-        for imp in section.into_imports() {
-            let imp = imp?;
-            let mut module = imp.module;
-            if let TypeRef::Global(_) = imp.ty {
-                global += 1;
-                if self.removed_globals.binary_search(&(global - 1)).is_ok() {
-                    continue;
-                }
+        at: ImportAt,
+        imp: &wasmparser::Import<'_>,
+        ty: EntityType,
+        out: &mut ImportSection,
+    ) -> Result<()> {
+        let mut module = imp.module;
+        match imp.ty {
+            TypeRef::Global(_) if self.removed_globals.binary_search(&at.kind_index).is_ok() => {
+                return Ok(());
             }
-            if let TypeRef::Func(_) = imp.ty {
-                func += 1;
-                if self.removed.binary_search(&(func - 1)).is_ok() {
-                    continue;
+            TypeRef::Func(_) => {
+                if self.removed.binary_search(&at.kind_index).is_ok() {
+                    return Ok(());
                 }
-                if self.plan.renamed.contains(&(func - 1)) {
+                if self.plan.renamed.contains(&at.kind_index) {
                     module = crate::DL_MODULE;
                 }
             }
-            imports.import(module, imp.name, self.entity_type(imp.ty)?);
+            _ => {}
+        }
+        out.import(module, imp.name, ty);
+        Ok(())
+    }
+
+    fn export(
+        &mut self,
+        name: &str,
+        kind: ExportKind,
+        index: u32,
+        out: &mut ExportSection,
+    ) -> Result<()> {
+        match self.entries.iter().position(|(n, _, _)| n == name) {
+            Some(i) if self.plan.startup => out.export(name, kind, self.wrapper_func(i)),
+            _ => out.export(name, kind, index),
+        };
+        Ok(())
+    }
+}
+
+impl Plt<'_> {
+    /// What the pass appends: the PLT entries and their globals, the start-up import and the
+    /// entry wrappers, the host imports libraries need.
+    fn additions(&self) -> Result<Additions> {
+        let mut add = Additions::default();
+        add.types.push((vec![], vec![]));
+        for h in &self.plan.added {
+            add.types.push(rw::func_type(&h.ty)?);
         }
         if self.plan.startup {
-            imports.import(
-                crate::DL_MODULE,
-                STARTUP_IMPORT,
+            add.imports.push((
+                crate::DL_MODULE.to_string(),
+                STARTUP_IMPORT.to_string(),
                 EntityType::Function(self.void_type),
-            );
+            ));
         }
         for (i, h) in self.plan.added.iter().enumerate() {
-            imports.import(
-                &h.module,
-                &h.field,
+            add.imports.push((
+                h.module.clone(),
+                h.field.clone(),
                 EntityType::Function(self.void_type + 1 + i as u32),
-            );
+            ));
         }
-        Ok(())
-    }
-
-    fn parse_function_section(
-        &mut self,
-        funcs: &mut FunctionSection,
-        section: wasmparser::FunctionSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Infallible>> {
-        reencode::utils::parse_function_section(self, funcs, section)?;
-        for imp in &self.plan.plt {
-            funcs.function(imp.type_index);
-        }
-        if self.plan.startup {
-            for (_, _, ty) in &self.entries {
-                funcs.function(*ty);
-            }
-        }
-        Ok(())
-    }
-
-    fn parse_global_section(
-        &mut self,
-        globals: &mut GlobalSection,
-        section: wasmparser::GlobalSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Infallible>> {
-        reencode::utils::parse_global_section(self, globals, section)?;
-        // The PLT slots, then what the GOT imports became: set by the loader, 0 until then.
-        for _ in 0..self.plan.plt.len() + self.plan.gots.len() {
-            globals.global(
-                GlobalType {
-                    val_type: ValType::I32,
-                    mutable: true,
-                    shared: false,
-                },
-                &ConstExpr::i32_const(0),
-            );
-        }
-        Ok(())
-    }
-
-    fn parse_export_section(
-        &mut self,
-        exports: &mut ExportSection,
-        section: wasmparser::ExportSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Infallible>> {
-        for e in section {
-            let e = e?;
-            let entry = self.entries.iter().position(|(n, _, _)| n == e.name);
-            if let (Some(i), true) = (entry, self.plan.startup) {
-                exports.export(e.name, ExportKind::Func, self.wrapper_func(i));
-            } else {
-                reencode::utils::parse_export(self, exports, e)?;
-            }
-        }
-        for (i, imp) in self.plan.plt.iter().enumerate() {
-            exports.export(
-                &plt_global(&imp.name),
-                ExportKind::Global,
-                self.first_plt_global + i as u32,
-            );
-        }
-        let first_got = self.first_plt_global + self.plan.plt.len() as u32;
-        for (j, got) in self.plan.gots.iter().enumerate() {
-            // The import order is the global order (`removed_globals` is sorted by it).
-            exports.export(
-                &got_global(got.func, &got.name),
-                ExportKind::Global,
-                first_got + j as u32,
-            );
-        }
-        Ok(())
-    }
-
-    fn parse_code_section(
-        &mut self,
-        code: &mut CodeSection,
-        section: wasmparser::CodeSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Infallible>> {
-        reencode::utils::parse_code_section(self, code, section)?;
         for (i, imp) in self.plan.plt.iter().enumerate() {
             let mut f = Function::new([]);
             let mut ins = f.instructions();
@@ -326,73 +244,44 @@ impl Reencode for Plt<'_> {
             ins.global_get(self.first_plt_global + i as u32)
                 .call_indirect(0, imp.type_index)
                 .end();
-            code.function(&f);
+            add.funcs.push((imp.type_index, f));
         }
         if self.plan.startup {
-            for (_, func, _) in &self.entries {
+            for (_, func, ty) in &self.entries {
                 let mut f = Function::new([]);
                 f.instructions()
                     .call(self.first_added())
                     .call(self.map(*func))
                     .end();
-                code.function(&f);
+                add.funcs.push((*ty, f));
             }
         }
-        Ok(())
-    }
-
-    fn parse_custom_section(
-        &mut self,
-        module: &mut wasm_encoder::Module,
-        section: wasmparser::CustomSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Infallible>> {
-        if section.name().starts_with(".debug_") {
-            return Ok(());
+        // The PLT slots, then what the GOT imports became: set by the loader, 0 until then.
+        for _ in 0..self.plan.plt.len() + self.plan.gots.len() {
+            let ty = GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            };
+            add.globals.push((ty, ConstExpr::i32_const(0)));
         }
-        reencode::utils::parse_custom_section(self, module, section)
-    }
-
-    fn parse_custom_name_subsection(
-        &mut self,
-        names: &mut NameSection,
-        section: Name<'_>,
-    ) -> Result<(), reencode::Error<Infallible>> {
-        // Name maps must stay in increasing index order, and the PLT entries moved to the end.
-        match section {
-            Name::Function(map) => {
-                let mut v = Vec::new();
-                for n in map {
-                    let n = n?;
-                    v.push((self.map(n.index), n.name));
-                }
-                v.sort_by_key(|(i, _)| *i);
-                let mut out = NameMap::new();
-                for (i, n) in v {
-                    out.append(i, n);
-                }
-                names.functions(&out);
-            }
-            Name::Local(map) => {
-                let mut v = Vec::new();
-                for n in map {
-                    let n = n?;
-                    let mut locals = NameMap::new();
-                    for l in n.names {
-                        let l = l?;
-                        locals.append(l.index, l.name);
-                    }
-                    v.push((self.map(n.index), locals));
-                }
-                v.sort_by_key(|(i, _)| *i);
-                let mut out = IndirectNameMap::new();
-                for (i, l) in &v {
-                    out.append(*i, l);
-                }
-                names.locals(&out);
-            }
-            other => reencode::utils::parse_custom_name_subsection(self, names, other)?,
+        for (i, imp) in self.plan.plt.iter().enumerate() {
+            add.exports.push((
+                plt_global(&imp.name),
+                ExportKind::Global,
+                self.first_plt_global + i as u32,
+            ));
         }
-        Ok(())
+        let first_got = self.first_plt_global + self.plan.plt.len() as u32;
+        for (j, got) in self.plan.gots.iter().enumerate() {
+            // The import order is the global order (`removed_globals` is sorted by it).
+            add.exports.push((
+                got_global(got.func, &got.name),
+                ExportKind::Global,
+                first_got + j as u32,
+            ));
+        }
+        Ok(add)
     }
 }
 
@@ -475,8 +364,11 @@ fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
         n_global_imports,
         removed_globals: plan.gots.iter().map(|g| g.global).collect(),
     };
-    let mut module = wasm_encoder::Module::new();
-    plt.parse_core_module(&mut module, wasmparser::Parser::new(0), bytes)
-        .map_err(|e| anyhow!("{e}"))?;
-    Ok(module.finish())
+    let maps = Maps {
+        funcs: IndexMap::Table((0..plt.n_funcs).map(|f| plt.map(f)).collect()),
+        globals: IndexMap::Table((0..n_globals).map(|g| plt.map_global(g)).collect()),
+        tags: IndexMap::Identity,
+    };
+    let add = plt.additions()?;
+    rw::rewrite(bytes, &maps, add, &mut plt)
 }

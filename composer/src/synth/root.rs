@@ -191,7 +191,7 @@ pub fn encode(
         }
     }
     for (module, field, ty) in &host {
-        let (params, results) = super::section::func_type(ty);
+        let (params, results) = super::rewrite::func_type(ty)?;
         types.ty().function(params, results);
         imports.import(module, field, EntityType::Function(types.len() - 1));
     }

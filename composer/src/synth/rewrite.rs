@@ -1,0 +1,559 @@
+//! The one module rewriter: copies a core module, changing only what a pass asks for.
+//!
+//! The passes that edit an input module (the PLT pass and the patch of main, the library
+//! rewrite) describe their change as data and hooks, and [`rewrite`] does the copying on
+//! wasm-encoder's reencoder:
+//! - [`Maps`]: where the input's functions, globals and tags land (removing an import, or
+//!   turning it into a definition, renumbers the rest);
+//! - an [`Edit`]: hooks for the imports, exports, tables, globals and segments the pass changes
+//!   (removed, renamed, retyped, made passive), everything else kept as it is;
+//! - [`Additions`]: what is appended to each section (a section the input lacks is inserted in
+//!   its place in the section order).
+//!
+//! Every section the pass does not change is kept: tags, the start function, custom sections
+//! (`producers`, `target_features`, the name section renumbered through the maps) and the
+//! DWARF `.debug_*` sections. DWARF addresses code by its offset in the code section, so the
+//! code section is written to keep every input body at its offset: bodies are copied byte for
+//! byte, and when indices move, the function and global indices in them are rewritten in place
+//! at the width the input gave them (wasm-ld pads relocated indices to 5 bytes, so any index
+//! fits); the function count keeps its width too. Only when that is impossible (an index that
+//! outgrows its encoding, a tag renumbered) are the bodies re-encoded and the `.debug_*`
+//! sections, which would then point at the wrong code, dropped (LLVM writes them after the code
+//! section, so that is known when they come).
+//!
+//! Merging several libraries into one module (`merge`) is not a rewrite of one module: it
+//! renumbers every index space and re-encodes the bodies through wasm-encoder's reencoder too.
+
+use anyhow::{anyhow, Result};
+use wasm_encoder::reencode::{self, Reencode};
+use wasm_encoder::{
+    ConstExpr, DataCountSection, DataSection, EntityType, ExportKind, ExportSection, Function,
+    FunctionSection, GlobalSection, GlobalType, ImportSection, Module, RawSection, SectionId,
+    StartSection, TableSection, TableType, TagSection, TagType, TypeSection, ValType,
+};
+use wasmparser::{DataKind, ElementKind, Parser, Payload};
+
+mod code;
+#[cfg(test)]
+mod tests;
+
+/// Where the indices of one index space go: input index to output index.
+#[derive(Clone, Debug, Default)]
+pub enum IndexMap {
+    /// No index moves.
+    #[default]
+    Identity,
+    /// `map[i]` is the output index of input index `i`.
+    Table(Vec<u32>),
+}
+
+impl IndexMap {
+    fn get(&self, i: u32, what: &str) -> Result<u32, reencode::Error<String>> {
+        match self {
+            IndexMap::Identity => Ok(i),
+            IndexMap::Table(map) => map.get(i as usize).copied().ok_or_else(|| {
+                reencode::Error::UserError(format!("{what} index {i} is out of range"))
+            }),
+        }
+    }
+
+    fn is_identity(&self) -> bool {
+        match self {
+            IndexMap::Identity => true,
+            IndexMap::Table(map) => map.iter().enumerate().all(|(i, j)| i as u32 == *j),
+        }
+    }
+}
+
+/// The index maps of a rewrite (types, tables, memories and segments never move: a pass only
+/// appends to them).
+#[derive(Clone, Debug, Default)]
+pub struct Maps {
+    /// Functions (imports first, then definitions, as in the binary format).
+    pub funcs: IndexMap,
+    /// Globals.
+    pub globals: IndexMap,
+    /// Tags.
+    pub tags: IndexMap,
+}
+
+/// An active segment of function references a rewrite appends.
+#[derive(Clone, Debug)]
+pub struct ActiveFuncs {
+    /// The table (`None`: table 0 in the MVP encoding).
+    pub table: Option<u32>,
+    /// The first slot.
+    pub offset: i32,
+    /// The functions, by output index.
+    pub funcs: Vec<u32>,
+}
+
+/// What a rewrite appends to each section (output indices).
+#[derive(Debug, Default)]
+pub struct Additions {
+    /// Function types: (params, results).
+    pub types: Vec<(Vec<ValType>, Vec<ValType>)>,
+    /// Imports: (module, name, type).
+    pub imports: Vec<(String, String, EntityType)>,
+    /// Defined functions: (type index, body), after the input's.
+    pub funcs: Vec<(u32, Function)>,
+    /// Defined tables.
+    pub tables: Vec<TableType>,
+    /// Tags defined *before* the input's: they take the place of tag imports the rewrite
+    /// removes, so that no tag index moves.
+    pub tags_first: Vec<TagType>,
+    /// Tags defined after the input's.
+    pub tags: Vec<TagType>,
+    /// Defined globals.
+    pub globals: Vec<(GlobalType, ConstExpr)>,
+    /// Exports: (name, kind, index).
+    pub exports: Vec<(String, ExportKind, u32)>,
+    /// Active element segments.
+    pub elements: Vec<ActiveFuncs>,
+    /// The data count section the output must have (for `memory.init` in an added function),
+    /// inserted if the input has none: the number of the input's data segments.
+    pub data_count: Option<u32>,
+}
+
+/// Where an import is: its position among all imports and among those of its kind.
+#[derive(Clone, Copy, Debug)]
+pub struct ImportAt {
+    /// Position in the import section.
+    pub index: u32,
+    /// Index in its own index space (the function index of a function import, ...).
+    pub kind_index: u32,
+}
+
+/// What becomes of a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentAs {
+    /// Kept as it is (indices mapped).
+    Keep,
+    /// Made passive (an active segment whose place is known only at load time).
+    Passive,
+}
+
+/// The hooks of a rewrite; each defaults to keeping the item as it is (indices mapped).
+pub trait Edit {
+    /// Writes import `imp` (its type already converted) to `out`, changed, or not at all to
+    /// remove it (the pass's [`Maps`] account for the removal).
+    fn import(
+        &mut self,
+        at: ImportAt,
+        imp: &wasmparser::Import<'_>,
+        ty: EntityType,
+        out: &mut ImportSection,
+    ) -> Result<()> {
+        let _ = at;
+        out.import(imp.module, imp.name, ty);
+        Ok(())
+    }
+
+    /// Writes export `name` (its index already mapped) to `out`, changed, or not at all.
+    fn export(
+        &mut self,
+        name: &str,
+        kind: ExportKind,
+        index: u32,
+        out: &mut ExportSection,
+    ) -> Result<()> {
+        out.export(name, kind, index);
+        Ok(())
+    }
+
+    /// Changes the type of defined table `index` (counted among all tables).
+    fn table(&mut self, index: u32, ty: &mut TableType) -> Result<()> {
+        let _ = (index, ty);
+        Ok(())
+    }
+
+    /// Changes defined global `index` (counted among all globals, input numbering): its type,
+    /// and its initializer when `Some` is returned.
+    fn global(&mut self, index: u32, ty: &mut GlobalType) -> Result<Option<ConstExpr>> {
+        let _ = (index, ty);
+        Ok(None)
+    }
+
+    /// What becomes of element segment `index` of `count` items.
+    fn element(&mut self, index: u32, kind: &ElementKind<'_>, count: u32) -> Result<SegmentAs> {
+        let _ = (index, kind, count);
+        Ok(SegmentAs::Keep)
+    }
+
+    /// What becomes of data segment `index` of `len` bytes.
+    fn data(&mut self, index: u32, kind: &DataKind<'_>, len: u32) -> Result<SegmentAs> {
+        let _ = (index, kind, len);
+        Ok(SegmentAs::Keep)
+    }
+
+    /// Whether the start section is kept.
+    fn keep_start(&self) -> bool {
+        true
+    }
+
+    /// Whether custom section `name` is kept (`.debug_*` also needs the code offsets kept).
+    fn keep_custom(&self, name: &str) -> bool {
+        let _ = name;
+        true
+    }
+}
+
+/// The encoder's form of a function type: (params, results), reference types as given.
+pub fn func_type(ty: &wasmparser::FuncType) -> Result<(Vec<ValType>, Vec<ValType>)> {
+    let mut re = reencode::RoundtripReencoder;
+    let mut conv = |types: &[wasmparser::ValType]| -> Result<Vec<ValType>> {
+        types
+            .iter()
+            .map(|t| re.val_type(*t).map_err(|e| anyhow!("{e}")))
+            .collect()
+    };
+    Ok((conv(ty.params())?, conv(ty.results())?))
+}
+
+/// Copies module `bytes` with the changes `maps`, `edit` and `add` describe (see the module
+/// docs).
+pub fn rewrite(bytes: &[u8], maps: &Maps, add: Additions, edit: &mut impl Edit) -> Result<Vec<u8>> {
+    let mut rw = Rewriter {
+        maps,
+        add,
+        edit,
+        done: Vec::new(),
+        code_moved: false,
+        imported: [0; 5],
+    };
+    rw.run(bytes).map_err(|e| match e {
+        reencode::Error::UserError(e) => anyhow!("{e}"),
+        other => anyhow!("{other}"),
+    })
+}
+
+/// The rank of a non-custom section in the binary format's order.
+fn rank(id: SectionId) -> u8 {
+    match id {
+        SectionId::Custom => 0,
+        SectionId::Type => 1,
+        SectionId::Import => 2,
+        SectionId::Function => 3,
+        SectionId::Table => 4,
+        SectionId::Memory => 5,
+        SectionId::Tag => 6,
+        SectionId::Global => 7,
+        SectionId::Export => 8,
+        SectionId::Start => 9,
+        SectionId::Element => 10,
+        SectionId::DataCount => 11,
+        SectionId::Code => 12,
+        SectionId::Data => 13,
+    }
+}
+
+/// The sections [`Additions`] can add to, in order.
+const ADDABLE: [SectionId; 10] = [
+    SectionId::Type,
+    SectionId::Import,
+    SectionId::Function,
+    SectionId::Table,
+    SectionId::Tag,
+    SectionId::Global,
+    SectionId::Export,
+    SectionId::Element,
+    SectionId::DataCount,
+    SectionId::Code,
+];
+
+type Res<T> = Result<T, reencode::Error<String>>;
+
+fn user(e: anyhow::Error) -> reencode::Error<String> {
+    reencode::Error::UserError(format!("{e:#}"))
+}
+
+struct Rewriter<'a, E> {
+    maps: &'a Maps,
+    add: Additions,
+    edit: &'a mut E,
+    /// The sections written so far (non-custom).
+    done: Vec<SectionId>,
+    /// Whether the input's bodies moved in the code section (the `.debug_*` sections go).
+    code_moved: bool,
+    /// The input's imports of each kind: functions, tables, memories, globals, tags.
+    imported: [u32; 5],
+}
+
+impl<E> Reencode for Rewriter<'_, E> {
+    type Error = String;
+
+    fn function_index(&mut self, f: u32) -> Res<u32> {
+        self.maps.funcs.get(f, "function")
+    }
+    fn global_index(&mut self, g: u32) -> Res<u32> {
+        self.maps.globals.get(g, "global")
+    }
+    fn tag_index(&mut self, t: u32) -> Res<u32> {
+        self.maps.tags.get(t, "tag")
+    }
+}
+
+impl<E: Edit> Rewriter<'_, E> {
+    fn run(&mut self, bytes: &[u8]) -> Res<Vec<u8>> {
+        let mut module = Module::new();
+        for payload in Parser::new(0).parse_all(bytes) {
+            let payload = payload?;
+            if let Some((id, _)) = payload.as_section() {
+                if id != SectionId::Custom as u8 {
+                    self.before(&mut module, id)?;
+                }
+            }
+            match payload {
+                Payload::TypeSection(r) => self.types(&mut module, Some(r))?,
+                Payload::ImportSection(r) => self.imports(&mut module, Some(r))?,
+                Payload::FunctionSection(r) => self.functions(&mut module, Some(r))?,
+                Payload::TableSection(r) => self.tables(&mut module, Some(r))?,
+                Payload::TagSection(r) => self.tags(&mut module, Some(r))?,
+                Payload::GlobalSection(r) => self.globals(&mut module, Some(r))?,
+                Payload::ExportSection(r) => self.exports(&mut module, Some(r))?,
+                Payload::ElementSection(r) => self.elements(&mut module, Some(r))?,
+                Payload::DataCountSection { count, .. } => {
+                    module.section(&DataCountSection { count });
+                }
+                Payload::StartSection { func, .. } => {
+                    if self.edit.keep_start() {
+                        let function_index = self.function_index(func)?;
+                        module.section(&StartSection { function_index });
+                    }
+                }
+                Payload::CodeSectionStart { range, .. } => {
+                    let payload = slice(bytes, range)?;
+                    self.code(&mut module, Some(payload))?;
+                }
+                Payload::CodeSectionEntry(_) | Payload::Version { .. } => {}
+                Payload::DataSection(r) => {
+                    let mut data = DataSection::new();
+                    for (i, d) in r.into_iter().enumerate() {
+                        let d = d?;
+                        let len = d.data.len() as u32;
+                        match self.edit.data(i as u32, &d.kind, len).map_err(user)? {
+                            SegmentAs::Keep => self.parse_data(&mut data, d)?,
+                            SegmentAs::Passive => {
+                                data.passive(d.data.iter().copied());
+                            }
+                        }
+                    }
+                    module.section(&data);
+                }
+                Payload::CustomSection(c) => self.custom(&mut module, c)?,
+                Payload::End(_) => self.before(&mut module, u8::MAX)?,
+                other => {
+                    if let Some((id, range)) = other.as_section() {
+                        let data = slice(bytes, range)?;
+                        module.section(&RawSection { id, data });
+                    }
+                }
+            }
+        }
+        Ok(module.finish())
+    }
+
+    /// Inserts the sections with additions that the input lacks and that come before a
+    /// section of id `next` (all of them at the end).
+    fn before(&mut self, module: &mut Module, next: u8) -> Res<()> {
+        let next_rank = section_id(next).map_or(u8::MAX, rank);
+        for id in ADDABLE {
+            if rank(id) >= next_rank || self.done.contains(&id) {
+                continue;
+            }
+            let a = &self.add;
+            let needed = match id {
+                SectionId::Type => !a.types.is_empty(),
+                SectionId::Import => !a.imports.is_empty(),
+                SectionId::Function | SectionId::Code => !a.funcs.is_empty(),
+                SectionId::Table => !a.tables.is_empty(),
+                SectionId::Tag => !a.tags.is_empty() || !a.tags_first.is_empty(),
+                SectionId::Global => !a.globals.is_empty(),
+                SectionId::Export => !a.exports.is_empty(),
+                SectionId::Element => !a.elements.is_empty(),
+                SectionId::DataCount => a.data_count.is_some(),
+                _ => false,
+            };
+            if !needed {
+                continue;
+            }
+            match id {
+                SectionId::Type => self.types(module, None)?,
+                SectionId::Import => self.imports(module, None)?,
+                SectionId::Function => self.functions(module, None)?,
+                SectionId::Table => self.tables(module, None)?,
+                SectionId::Tag => self.tags(module, None)?,
+                SectionId::Global => self.globals(module, None)?,
+                SectionId::Export => self.exports(module, None)?,
+                SectionId::Element => self.elements(module, None)?,
+                SectionId::DataCount => {
+                    if let Some(count) = self.add.data_count {
+                        module.section(&DataCountSection { count });
+                    }
+                }
+                _ => self.code(module, None)?,
+            }
+            self.done.push(id);
+        }
+        if let Some(id) = section_id(next) {
+            self.done.push(id);
+        }
+        Ok(())
+    }
+
+    fn types(&mut self, module: &mut Module, r: Option<wasmparser::TypeSectionReader>) -> Res<()> {
+        let mut types = TypeSection::new();
+        if let Some(r) = r {
+            self.parse_type_section(&mut types, r)?;
+        }
+        for (params, results) in std::mem::take(&mut self.add.types) {
+            types.ty().function(params, results);
+        }
+        module.section(&types);
+        Ok(())
+    }
+
+    fn imports(
+        &mut self,
+        module: &mut Module,
+        r: Option<wasmparser::ImportSectionReader>,
+    ) -> Res<()> {
+        let mut imports = ImportSection::new();
+        let mut counts = [0u32; 5]; // func, table, memory, global, tag
+        for (index, imp) in r.into_iter().flat_map(|r| r.into_imports()).enumerate() {
+            let imp = imp?;
+            let kind = match imp.ty {
+                wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_) => 0,
+                wasmparser::TypeRef::Table(_) => 1,
+                wasmparser::TypeRef::Memory(_) => 2,
+                wasmparser::TypeRef::Global(_) => 3,
+                wasmparser::TypeRef::Tag(_) => 4,
+            };
+            let at = ImportAt {
+                index: index as u32,
+                kind_index: counts[kind],
+            };
+            counts[kind] += 1;
+            let ty = self.entity_type(imp.ty)?;
+            self.edit.import(at, &imp, ty, &mut imports).map_err(user)?;
+        }
+        self.imported = counts;
+        for (module, name, ty) in std::mem::take(&mut self.add.imports) {
+            imports.import(&module, &name, ty);
+        }
+        module.section(&imports);
+        Ok(())
+    }
+
+    fn functions(
+        &mut self,
+        module: &mut Module,
+        r: Option<wasmparser::FunctionSectionReader>,
+    ) -> Res<()> {
+        let mut funcs = FunctionSection::new();
+        if let Some(r) = r {
+            self.parse_function_section(&mut funcs, r)?;
+        }
+        for (ty, _) in &self.add.funcs {
+            funcs.function(*ty);
+        }
+        module.section(&funcs);
+        Ok(())
+    }
+
+    fn tables(
+        &mut self,
+        module: &mut Module,
+        r: Option<wasmparser::TableSectionReader>,
+    ) -> Res<()> {
+        let mut tables = TableSection::new();
+        if let Some(r) = r {
+            for t in r {
+                let t = t?;
+                let mut ty = self.table_type(t.ty)?;
+                // Tables are counted among all tables: the imported ones come first.
+                let index = self.imported[1] + tables.len();
+                self.edit.table(index, &mut ty).map_err(user)?;
+                match t.init {
+                    wasmparser::TableInit::RefNull => tables.table(ty),
+                    wasmparser::TableInit::Expr(e) => {
+                        let e = self.const_expr(e)?;
+                        tables.table_with_init(ty, &e)
+                    }
+                };
+            }
+        }
+        for ty in std::mem::take(&mut self.add.tables) {
+            tables.table(ty);
+        }
+        module.section(&tables);
+        Ok(())
+    }
+
+    fn tags(&mut self, module: &mut Module, r: Option<wasmparser::TagSectionReader>) -> Res<()> {
+        let mut tags = TagSection::new();
+        for t in std::mem::take(&mut self.add.tags_first) {
+            tags.tag(t);
+        }
+        if let Some(r) = r {
+            self.parse_tag_section(&mut tags, r)?;
+        }
+        for t in std::mem::take(&mut self.add.tags) {
+            tags.tag(t);
+        }
+        module.section(&tags);
+        Ok(())
+    }
+
+    fn globals(
+        &mut self,
+        module: &mut Module,
+        r: Option<wasmparser::GlobalSectionReader>,
+    ) -> Res<()> {
+        let mut globals = GlobalSection::new();
+        if let Some(r) = r {
+            let first = self.imported[3];
+            for (k, g) in r.into_iter().enumerate() {
+                let g = g?;
+                let mut ty = self.global_type(g.ty)?;
+                let init = match self.edit.global(first + k as u32, &mut ty).map_err(user)? {
+                    Some(init) => init,
+                    None => self.const_expr(g.init_expr)?,
+                };
+                globals.global(ty, &init);
+            }
+        }
+        for (ty, init) in std::mem::take(&mut self.add.globals) {
+            globals.global(ty, &init);
+        }
+        module.section(&globals);
+        Ok(())
+    }
+}
+
+fn section_id(id: u8) -> Option<SectionId> {
+    [
+        SectionId::Type,
+        SectionId::Import,
+        SectionId::Function,
+        SectionId::Table,
+        SectionId::Memory,
+        SectionId::Global,
+        SectionId::Export,
+        SectionId::Start,
+        SectionId::Element,
+        SectionId::Code,
+        SectionId::Data,
+        SectionId::DataCount,
+        SectionId::Tag,
+    ]
+    .into_iter()
+    .find(|s| *s as u8 == id)
+}
+
+fn slice(bytes: &[u8], range: std::ops::Range<u64>) -> Res<&[u8]> {
+    usize::try_from(range.end)
+        .ok()
+        .and_then(|end| bytes.get(range.start as usize..end))
+        .ok_or_else(|| reencode::Error::UserError("a section extends past the end".into()))
+}

@@ -1,0 +1,331 @@
+//! The rewriter's exports, element segments, code section and custom sections (see `rewrite`).
+
+use super::{user, Edit, Res, Rewriter, SegmentAs};
+use std::borrow::Cow;
+use wasm_encoder::reencode::{self, Reencode};
+use wasm_encoder::{
+    CodeSection, ConstExpr, ElementSection, Elements, Encode, ExportSection, IndirectNameMap,
+    Module, NameMap, NameSection, SectionId,
+};
+use wasmparser::{BinaryReader, FunctionBody, KnownCustom, Name, Operator};
+
+impl<E: Edit> Rewriter<'_, E> {
+    pub(super) fn exports(
+        &mut self,
+        module: &mut Module,
+        r: Option<wasmparser::ExportSectionReader>,
+    ) -> Res<()> {
+        let mut exports = ExportSection::new();
+        if let Some(r) = r {
+            for e in r {
+                let e = e?;
+                let kind = self.export_kind(e.kind)?;
+                let index = self.external_index(e.kind, e.index)?;
+                self.edit
+                    .export(e.name, kind, index, &mut exports)
+                    .map_err(user)?;
+            }
+        }
+        for (name, kind, index) in std::mem::take(&mut self.add.exports) {
+            exports.export(&name, kind, index);
+        }
+        module.section(&exports);
+        Ok(())
+    }
+
+    pub(super) fn elements(
+        &mut self,
+        module: &mut Module,
+        r: Option<wasmparser::ElementSectionReader>,
+    ) -> Res<()> {
+        let mut elems = ElementSection::new();
+        for (i, e) in r.into_iter().flatten().enumerate() {
+            let e = e?;
+            let count = match &e.items {
+                wasmparser::ElementItems::Functions(f) => f.count(),
+                wasmparser::ElementItems::Expressions(_, x) => x.count(),
+            };
+            match self.edit.element(i as u32, &e.kind, count).map_err(user)? {
+                SegmentAs::Keep => self.parse_element(&mut elems, e)?,
+                SegmentAs::Passive => {
+                    let declared = matches!(e.kind, wasmparser::ElementKind::Declared);
+                    let items = self.element_items(e.items)?;
+                    if declared {
+                        elems.declared(items);
+                    } else {
+                        elems.passive(items);
+                    }
+                }
+            }
+        }
+        for a in std::mem::take(&mut self.add.elements) {
+            elems.active(
+                a.table,
+                &ConstExpr::i32_const(a.offset),
+                Elements::Functions(Cow::Owned(a.funcs)),
+            );
+        }
+        module.section(&elems);
+        Ok(())
+    }
+
+    /// Writes the code section: the input's bodies (`payload`, the section's contents, count
+    /// included) at their offsets if it can (see the module docs), then the added functions.
+    pub(super) fn code(&mut self, module: &mut Module, payload: Option<&[u8]>) -> Res<()> {
+        let added = std::mem::take(&mut self.add.funcs);
+        let Some(payload) = payload else {
+            let mut code = CodeSection::new();
+            for (_, f) in &added {
+                code.function(f);
+            }
+            module.section(&code);
+            return Ok(());
+        };
+        let mut reader = BinaryReader::new(payload, 0);
+        let count = reader.read_var_u32()?;
+        let width = reader.original_position() as usize;
+        let entries = payload
+            .get(width..)
+            .ok_or_else(|| reencode::Error::UserError("empty code section".into()))?;
+        let maps = self.maps;
+        let entries: Cow<'_, [u8]> = if maps.funcs.is_identity() && maps.globals.is_identity() {
+            Cow::Borrowed(entries)
+        } else {
+            match self.patch(entries, count)? {
+                Some(patched) => Cow::Owned(patched),
+                None => return self.reencode_code(module, payload, added),
+            }
+        };
+        let total = count
+            .checked_add(added.len() as u32)
+            .ok_or_else(|| reencode::Error::UserError("too many functions".into()))?;
+        let mut head = Vec::with_capacity(5);
+        if !leb_at_width(&mut head, total, width) {
+            // The count outgrew its encoding: every body moves by the difference.
+            self.code_moved = true;
+            total.encode(&mut head);
+        }
+        let mut tail = Vec::new();
+        for (_, f) in &added {
+            f.encode(&mut tail);
+        }
+        // Written in place: the input's bodies are most of a large module.
+        module.section(&CodeParts {
+            parts: [&head, &entries, &tail],
+        });
+        Ok(())
+    }
+
+    /// The bodies `entries` (`count` of them, sizes included) with their function and global
+    /// indices mapped in place at their input width, or `None` if one does not fit (or a tag
+    /// moves: the bodies are then re-encoded).
+    fn patch(&mut self, entries: &[u8], count: u32) -> Res<Option<Vec<u8>>> {
+        if !self.maps.tags.is_identity() {
+            return Ok(None);
+        }
+        let mut out = entries.to_vec();
+        let mut reader = BinaryReader::new(entries, 0);
+        for _ in 0..count {
+            let body: FunctionBody<'_> = reader.read()?;
+            let mut ops = body.get_operators_reader()?;
+            while !ops.eof() {
+                let (op, at) = ops.read_with_offset()?;
+                let (old, new) = match op {
+                    Operator::Call { function_index }
+                    | Operator::ReturnCall { function_index }
+                    | Operator::RefFunc { function_index } => {
+                        (function_index, self.function_index(function_index)?)
+                    }
+                    Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } => {
+                        (global_index, self.global_index(global_index)?)
+                    }
+                    _ => continue,
+                };
+                if old == new {
+                    continue;
+                }
+                // Each of these is a one-byte opcode followed by the index.
+                let start = at as usize + 1;
+                let end = ops.original_position() as usize;
+                let mut leb = Vec::with_capacity(5);
+                if !leb_at_width(&mut leb, new, end.saturating_sub(start)) {
+                    return Ok(None);
+                }
+                match out.get_mut(start..end) {
+                    Some(dst) => dst.copy_from_slice(&leb),
+                    None => return Ok(None),
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The code section re-encoded instruction by instruction (bodies move: DWARF goes).
+    fn reencode_code(
+        &mut self,
+        module: &mut Module,
+        payload: &[u8],
+        added: Vec<(u32, wasm_encoder::Function)>,
+    ) -> Res<()> {
+        self.code_moved = true;
+        let mut code = CodeSection::new();
+        let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(payload, 0))?;
+        for body in reader {
+            self.parse_function_body(&mut code, body?)?;
+        }
+        for (_, f) in &added {
+            code.function(f);
+        }
+        module.section(&code);
+        Ok(())
+    }
+
+    /// Copies custom section `c` unless the pass drops it (and `.debug_*` when the code moved);
+    /// the name section is renumbered through the maps.
+    pub(super) fn custom(
+        &mut self,
+        module: &mut Module,
+        c: wasmparser::CustomSectionReader<'_>,
+    ) -> Res<()> {
+        if !self.edit.keep_custom(c.name()) || (self.code_moved && c.name().starts_with(".debug_"))
+        {
+            return Ok(());
+        }
+        let maps = self.maps;
+        match c.as_known() {
+            KnownCustom::Name(names)
+                if !(maps.funcs.is_identity() && maps.globals.is_identity()) =>
+            {
+                let mut out = NameSection::new();
+                for sub in names {
+                    self.name_subsection(&mut out, sub?)?;
+                }
+                module.section(&out);
+            }
+            _ => {
+                module.section(&self.custom_section(c)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn name_subsection(&mut self, out: &mut NameSection, sub: Name<'_>) -> Res<()> {
+        // Name maps must be in increasing index order, which a renumbering may not keep.
+        match sub {
+            Name::Function(map) => {
+                let mut v = Vec::new();
+                for n in map {
+                    let n = n?;
+                    v.push((self.function_index(n.index)?, n.name));
+                }
+                out.functions(&sorted(v));
+            }
+            Name::Global(map) => {
+                let mut v = Vec::new();
+                for n in map {
+                    let n = n?;
+                    v.push((self.global_index(n.index)?, n.name));
+                }
+                out.globals(&sorted(v));
+            }
+            Name::Local(map) => {
+                let map = self.indirect(map)?;
+                out.locals(&map);
+            }
+            Name::Label(map) => {
+                let map = self.indirect(map)?;
+                out.labels(&map);
+            }
+            other => reencode::utils::parse_custom_name_subsection(self, out, other)?,
+        }
+        Ok(())
+    }
+}
+
+impl<E: Edit> Rewriter<'_, E> {
+    /// A per-function name map (locals, labels) renumbered by function, in index order.
+    fn indirect(&mut self, map: wasmparser::IndirectNameMap<'_>) -> Res<IndirectNameMap> {
+        let mut v = Vec::new();
+        for n in map {
+            let n = n?;
+            let mut names = NameMap::new();
+            for l in n.names {
+                let l = l?;
+                names.append(l.index, l.name);
+            }
+            v.push((self.function_index(n.index)?, names));
+        }
+        v.sort_by_key(|(i, _)| *i);
+        let mut out = IndirectNameMap::new();
+        for (i, names) in &v {
+            out.append(*i, names);
+        }
+        Ok(out)
+    }
+}
+
+/// A code section written from its parts, without copying them into one buffer first.
+struct CodeParts<'a> {
+    parts: [&'a [u8]; 3],
+}
+
+impl Encode for CodeParts<'_> {
+    fn encode(&self, sink: &mut Vec<u8>) {
+        let len: usize = self.parts.iter().map(|p| p.len()).sum();
+        len.encode(sink);
+        for p in self.parts {
+            sink.extend_from_slice(p);
+        }
+    }
+}
+
+impl wasm_encoder::Section for CodeParts<'_> {
+    fn id(&self) -> u8 {
+        SectionId::Code as u8
+    }
+}
+
+fn sorted(mut v: Vec<(u32, &str)>) -> NameMap {
+    v.sort_by_key(|(i, _)| *i);
+    let mut map = NameMap::new();
+    for (i, name) in v {
+        map.append(i, name);
+    }
+    map
+}
+
+/// Appends `value` as an unsigned LEB128 of exactly `width` bytes (padded with continuation
+/// bytes, which the binary format allows up to 5 bytes for a u32); false if it does not fit.
+pub(super) fn leb_at_width(out: &mut Vec<u8>, value: u32, width: usize) -> bool {
+    if width == 0 || width > 5 || (width < 5 && u64::from(value) >> (7 * width) != 0) {
+        return false;
+    }
+    let mut v = value;
+    for i in 0..width {
+        let mut byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if i + 1 < width {
+            byte |= 0x80;
+        }
+        out.push(byte);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leb_at_width;
+
+    #[test]
+    fn padded_leb() {
+        let mut v = Vec::new();
+        assert!(leb_at_width(&mut v, 3, 5));
+        assert_eq!(v, [0x83, 0x80, 0x80, 0x80, 0x00]);
+        v.clear();
+        assert!(leb_at_width(&mut v, 127, 1));
+        assert_eq!(v, [0x7f]);
+        assert!(!leb_at_width(&mut Vec::new(), 128, 1));
+        assert!(leb_at_width(&mut Vec::new(), u32::MAX, 5));
+        assert!(!leb_at_width(&mut Vec::new(), 1, 6));
+    }
+}
