@@ -359,7 +359,7 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
                 let mode = *mode as i32;
                 let r = d.open(nm.map(name), mode);
                 let valid_mode =
-                    mode & (dl::RTLD_LAZY | dl::RTLD_NOW) != 0 && mode & !dl::KNOWN_MODE_BITS == 0;
+                    mode & (dl::RTLD_LAZY | dl::RTLD_NOW) != 0 && mode & !dl::RTLD_KNOWN == 0;
                 let o = match r {
                     Err(msg) => {
                         check_msg(&msg);
