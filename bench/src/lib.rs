@@ -47,7 +47,15 @@ pub struct Config {
     /// Keep every input set's libraries, components and `.cwasm`s in `work` (by default each set's
     /// directory is removed once its rows are measured: the 1000-library sets are large).
     pub keep: bool,
+    /// Measure only the real programs (`--only real`, or `--only cpython|quickjs|sqlite`), at any
+    /// scale but tiny.
+    pub only_real: bool,
+    /// The real programs to measure, of [`REAL_SETS`].
+    pub real_sets: Vec<String>,
 }
+
+/// The real programs' names, in the order they are measured.
+pub const REAL_SETS: [&str; 3] = ["cpython", "quickjs", "sqlite"];
 
 struct Plan {
     reps: usize,
@@ -315,11 +323,19 @@ impl Bench<'_> {
         const WT: Tool = Tool::WasmTools;
         // 0. Real programs (not at the tiny scale of the generator's test).
         if self.cfg.scale != Scale::Tiny {
-            let set = real::python_set(&self.tools, &self.cfg.work)?;
-            self.real(&set)?;
             let libc = real::componentize_py_libs()?.join("libc.so");
-            let set = real::quickjs_set(&self.tools, &self.cfg.work, &libc)?;
-            self.real(&set)?;
+            for name in &self.cfg.real_sets {
+                let set = match name.as_str() {
+                    "cpython" => real::python_set(&self.tools, &self.cfg.work)?,
+                    "quickjs" => real::quickjs_set(&self.tools, &self.cfg.work, &libc)?,
+                    "sqlite" => real::sqlite_set(&self.tools, &self.cfg.work, &libc)?,
+                    other => bail!("no real program `{other}` (there are {REAL_SETS:?})"),
+                };
+                self.real(&set)?;
+            }
+        }
+        if self.cfg.only_real {
+            return Ok(());
         }
         let scale = self.plan.focus;
         // 1. Compose wall time, peak RSS and output size over the grid.

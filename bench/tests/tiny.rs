@@ -15,6 +15,8 @@ fn tiny_run_fills_every_row() {
         exe: env!("CARGO_BIN_EXE_wasm-dl-bench").into(),
         limit: Duration::from_secs(300),
         keep: false,
+        only_real: false,
+        real_sets: Vec::new(),
     };
     wasm_dl_bench::run(&cfg).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
