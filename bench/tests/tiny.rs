@@ -28,7 +28,8 @@ fn tiny_run_fills_every_row() {
         "wasmtime compile peak RSS",
         "startup",
         "compose time scaling",
-        "dlsym latency",
+        "dlsym latency, repeated lookups",
+        "the first `dlsym` of a name",
         "call through the dlsym'ed pointer",
     ] {
         // As many rows in the same-input (all-PIC) table as in the non-PIC one.
