@@ -277,7 +277,7 @@ impl Bench<'_> {
                 if res.failed(t) {
                     continue;
                 }
-                let outcome = run_child(&mut self.compose_cmd(set, t), self.cfg.limit)?;
+                let outcome = run_child(&self.cfg.exe, &self.compose_cmd(set, t), self.cfg.limit)?;
                 res.push(t, outcome);
             }
         }
@@ -296,7 +296,7 @@ impl Bench<'_> {
                 let mut c = Command::new(&self.cfg.exe);
                 c.arg("child-compile").arg(&input).arg(set.cwasm(t));
                 // The time box is for the composers; wasmtime gets three times as long.
-                let outcome = run_child(&mut c, self.cfg.limit * 3)?;
+                let outcome = run_child(&self.cfg.exe, &c, self.cfg.limit * 3)?;
                 res.push(t, outcome);
             }
         }
@@ -578,6 +578,9 @@ pub fn child(args: &[String]) -> Result<()> {
             let composed = composer.compose_report()?;
             std::fs::write(out, composed.component)?;
             Ok(())
+        }
+        [mode, program, rest @ ..] if mode == "child-measure" => {
+            measure::child_measure(program, rest)
         }
         [mode, input, out] if mode == "child-compile" => {
             runtime::precompile(Path::new(input), Path::new(out))

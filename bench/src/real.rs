@@ -269,7 +269,11 @@ impl Bench<'_> {
                 if !r.failed(t) {
                     r.push(
                         t,
-                        run_child(&mut self.real_compose_cmd(set, t), self.cfg.limit)?,
+                        run_child(
+                            &self.cfg.exe,
+                            &self.real_compose_cmd(set, t),
+                            self.cfg.limit,
+                        )?,
                     );
                 }
             }
@@ -330,7 +334,7 @@ impl Bench<'_> {
                 }
                 let mut cmd = Command::new(&self.cfg.exe);
                 cmd.arg("child-compile").arg(set.out(t)).arg(set.cwasm(t));
-                c.push(t, run_child(&mut cmd, self.cfg.limit * 3)?);
+                c.push(t, run_child(&self.cfg.exe, &cmd, self.cfg.limit * 3)?);
             }
         }
         self.report.push_real(Row::durations(
