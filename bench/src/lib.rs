@@ -5,6 +5,7 @@
 //!
 //! `cargo run -p wasm-dl-bench --release [-- --quick] [-- --out FILE]`
 
+mod dlsym;
 pub mod measure;
 mod real;
 pub mod report;
@@ -47,7 +48,15 @@ pub struct Config {
     /// Keep every input set's libraries, components and `.cwasm`s in `work` (by default each set's
     /// directory is removed once its rows are measured: the 1000-library sets are large).
     pub keep: bool,
+    /// Measure only the real programs (`--only real`, or `--only cpython|quickjs|sqlite`), at any
+    /// scale but tiny.
+    pub only_real: bool,
+    /// The real programs to measure, of [`REAL_SETS`].
+    pub real_sets: Vec<String>,
 }
+
+/// The real programs' names, in the order they are measured.
+pub const REAL_SETS: [&str; 3] = ["cpython", "quickjs", "sqlite"];
 
 struct Plan {
     reps: usize,
@@ -268,7 +277,7 @@ impl Bench<'_> {
                 if res.failed(t) {
                     continue;
                 }
-                let outcome = run_child(&mut self.compose_cmd(set, t), self.cfg.limit)?;
+                let outcome = run_child(&self.cfg.exe, &self.compose_cmd(set, t), self.cfg.limit)?;
                 res.push(t, outcome);
             }
         }
@@ -287,7 +296,7 @@ impl Bench<'_> {
                 let mut c = Command::new(&self.cfg.exe);
                 c.arg("child-compile").arg(&input).arg(set.cwasm(t));
                 // The time box is for the composers; wasmtime gets three times as long.
-                let outcome = run_child(&mut c, self.cfg.limit * 3)?;
+                let outcome = run_child(&self.cfg.exe, &c, self.cfg.limit * 3)?;
                 res.push(t, outcome);
             }
         }
@@ -315,11 +324,19 @@ impl Bench<'_> {
         const WT: Tool = Tool::WasmTools;
         // 0. Real programs (not at the tiny scale of the generator's test).
         if self.cfg.scale != Scale::Tiny {
-            let set = real::python_set(&self.tools, &self.cfg.work)?;
-            self.real(&set)?;
             let libc = real::componentize_py_libs()?.join("libc.so");
-            let set = real::quickjs_set(&self.tools, &self.cfg.work, &libc)?;
-            self.real(&set)?;
+            for name in &self.cfg.real_sets {
+                let set = match name.as_str() {
+                    "cpython" => real::python_set(&self.tools, &self.cfg.work)?,
+                    "quickjs" => real::quickjs_set(&self.tools, &self.cfg.work, &libc)?,
+                    "sqlite" => real::sqlite_set(&self.tools, &self.cfg.work, &libc)?,
+                    other => bail!("no real program `{other}` (there are {REAL_SETS:?})"),
+                };
+                self.real(&set)?;
+            }
+        }
+        if self.cfg.only_real {
+            return Ok(());
         }
         let scale = self.plan.focus;
         // 1. Compose wall time, peak RSS and output size over the grid.
@@ -506,121 +523,6 @@ impl Bench<'_> {
         });
         Ok(())
     }
-
-    fn dlsym(&mut self) -> Result<()> {
-        const WT: Tool = Tool::WasmTools;
-        let m = self.plan.dlsym_funcs;
-        let set = InputSet::write(&self.cfg.work.join(format!("dlsym-m{m}")), 1, m)?;
-        let composed = self.compose(&set, 1)?;
-        let compiled = self.compile(&set, 1)?;
-        let input = format!("1 library, {} symbols ({m} functions + {m} data)", 2 * m);
-        let iters = self.plan.dlsym_iters.to_string();
-        let call_iters = self.plan.call_iters.to_string();
-        let nsyms = m.to_string();
-        let mut dlsym_ns: [Vec<f64>; 3] = Default::default();
-        let mut call_dl: [Vec<f64>; 3] = Default::default();
-        let mut call_local: [Vec<f64>; 3] = Default::default();
-        let mut fails: [Option<String>; 3] = TOOLS.map(|t| composed.fail(t).or(compiled.fail(t)));
-        let runners: Vec<Option<runtime::Runner>> = TOOLS
-            .into_iter()
-            .map(|t| {
-                let i = t.idx();
-                if fails[i].is_some() {
-                    return None;
-                }
-                match runtime::Runner::load(&set.cwasm(t)) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        fails[i] = Some(format!("{e:#}"));
-                        None
-                    }
-                }
-            })
-            .collect();
-        for rep in 0..self.plan.reps.max(3) {
-            for t in order(rep) {
-                let i = t.idx();
-                let Some(runner) = &runners[i] else { continue };
-                if fails[i].is_some() {
-                    continue;
-                }
-                let res = runner
-                    .run(&["dlsym", &nsyms, &iters])
-                    .and_then(|(_, out)| {
-                        runtime::field(&out, "dlsym_ns").context(format!("no dlsym_ns in {out:?}"))
-                    })
-                    .and_then(|d| {
-                        let (_, out) = runner.run(&["call", &call_iters])?;
-                        let a = runtime::field(&out, "call_dl_ns").context("no call_dl_ns")?;
-                        let b =
-                            runtime::field(&out, "call_local_ns").context("no call_local_ns")?;
-                        Ok((d, a, b))
-                    });
-                match res {
-                    Ok((d, a, b)) => {
-                        dlsym_ns[i].push(d);
-                        call_dl[i].push(a);
-                        call_local[i].push(b);
-                    }
-                    Err(e) => fails[i] = Some(format!("{e:#}")),
-                }
-            }
-        }
-        self.done_with(&set);
-        let d = dlsym_ns.map(median);
-        let c = call_dl.map(median);
-        let l = call_local.map(median);
-        let fail = |t: Tool| fails[t.idx()].clone();
-        self.rows("≤ 1.0×", |t, goal| {
-            Row::nanos(
-                "dlsym latency (C loop inside wasmtime, ns/call)",
-                &input,
-                d[t.idx()],
-                d[WT.idx()],
-                fail(t),
-                fail(WT),
-                goal,
-            )
-        });
-        self.rows("", |t, goal| {
-            Row::nanos(
-                "call through the dlsym'ed pointer (ns/call)",
-                &input,
-                c[t.idx()],
-                c[WT.idx()],
-                fail(t),
-                fail(WT),
-                goal,
-            )
-        });
-        self.rows("", |t, goal| {
-            Row::nanos(
-                "call through a pointer to main's own identical function (ns/call; a statically linked call_indirect)",
-                "same run",
-                l[t.idx()],
-                l[WT.idx()],
-                fail(t),
-                fail(WT),
-                goal,
-            )
-        });
-        let rel = |t: Tool| match (c[t.idx()], l[t.idx()]) {
-            (Some(c), Some(l)) if l > 0.0 => Some(format!("{:.2}×", c / l)),
-            _ => None,
-        };
-        self.rows("1.00×", |t, goal| {
-            Row::plain(
-                "dlsym'ed pointer call ÷ static pointer call (each tool against itself)",
-                "same run",
-                rel(t),
-                rel(WT),
-                fail(t),
-                fail(WT),
-                goal,
-            )
-        });
-        Ok(())
-    }
 }
 
 /// The order of the three subjects in repetition `rep`: rotated, so that none always runs first
@@ -676,6 +578,9 @@ pub fn child(args: &[String]) -> Result<()> {
             let composed = composer.compose_report()?;
             std::fs::write(out, composed.component)?;
             Ok(())
+        }
+        [mode, program, rest @ ..] if mode == "child-measure" => {
+            measure::child_measure(program, rest)
         }
         [mode, input, out] if mode == "child-compile" => {
             runtime::precompile(Path::new(input), Path::new(out))

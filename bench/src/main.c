@@ -5,6 +5,8 @@
  *
  *   main start             dlopen("lib0.so"), dlsym("l0_f0"), call it once, print "ok N"
  *   main dlsym NSYMS ITERS time ITERS dlsym calls over l0_f0..l0_f{NSYMS-1}, print "dlsym_ns X"
+ *   main dlsym-first NSYMS time the first dlsym of each of l0_f1..l0_f{NSYMS-1} (one call per
+ *                          name; l0_f0 was looked up at the start), print "dlsym_first_ns X"
  *   main call ITERS        time ITERS calls through the dlsym'ed l0_f0 and through a pointer to
  *                          main's own identical function, print "call_dl_ns X" "call_local_ns Y"
  */
@@ -66,6 +68,23 @@ int main(int argc, char **argv) {
     printf("found %ld\ndlsym_ns %.2f\n", found, (double)(t1 - t0) / (double)iters);
     return found == iters ? 0 : 1;
   }
+  if (strcmp(mode, "dlsym-first") == 0 && argc > 2) {
+    int nsyms = atoi(argv[2]);
+    if (nsyms < 2) return 2;
+    char **names = malloc(sizeof(char *) * nsyms);
+    /* Every name but l0_f0, in a strided order (7919 is prime, so k -> k * 7919 mod NSYMS permutes them), made
+     * before the clock starts. */
+    for (int k = 1; k < nsyms; k++) {
+      names[k] = malloc(24);
+      snprintf(names[k], 24, "l0_f%d", (int)(((long)k * 7919) % nsyms));
+    }
+    long found = 0;
+    long long t0 = now_ns();
+    for (int k = 1; k < nsyms; k++) found += dlsym(h, names[k]) != 0;
+    long long t1 = now_ns();
+    printf("found %ld\ndlsym_first_ns %.2f\n", found, (double)(t1 - t0) / (double)(nsyms - 1));
+    return found == nsyms - 1 ? 0 : 1;
+  }
   if (strcmp(mode, "call") == 0 && argc > 2) {
     long iters = atol(argv[2]);
     volatile fn vf = f, vl = local_f0;
@@ -80,6 +99,6 @@ int main(int argc, char **argv) {
            (double)(t2 - t1) / (double)iters);
     return 0;
   }
-  puts("usage: main [start | dlsym NSYMS ITERS | call ITERS]");
+  puts("usage: main [start | dlsym NSYMS ITERS | dlsym-first NSYMS | call ITERS]");
   return 2;
 }

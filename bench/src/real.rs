@@ -11,12 +11,19 @@
 //!   (`quickjs.c`, `libregexp.c`, `libunicode.c`, `dtoa.c`) as `libqjs.so`, a `-shared` main using
 //!   it (`quickjs_main.c`), componentize-py's `libc.so`, and quickjs-ng's native-module example
 //!   `fib.c` as `fib.so`, dl-openable.
+//! - SQLite (the amalgamation of the crates.io crate `libsqlite3-sys`) with the sqlite-vec
+//!   extension (crate `sqlite-vec`), dl-openable and loaded by `sqlite3_load_extension`
+//!   (`real/sqlite.rs`).
+
+mod sqlite;
+pub(crate) use sqlite::sqlite_set;
 
 use crate::measure::{median_duration, run_child};
 use crate::report::Row;
 use crate::toolchain::{run, workspace_root, Tools};
 use crate::{runtime, Bench, Results, Scale, Tool};
 use anyhow::{bail, Context, Result};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -93,6 +100,35 @@ impl RealSet {
     }
 }
 
+/// Compiles `src` into the `-fPIC` object `obj` with clang (`args` first: include directories,
+/// defines), as wasi-sdk builds PIC code.
+fn cc_pic<A: AsRef<OsStr>>(tools: &Tools, args: &[A], src: &Path, obj: &Path) -> Result<()> {
+    run(Command::new(&tools.clang)
+        .arg("--target=wasm32-wasi")
+        .arg(format!("--sysroot={}", tools.sysroot.display()))
+        .args(args)
+        .args(["-fPIC", "-fvisibility=default", "-O2", "-c"])
+        .arg(src)
+        .arg("-o")
+        .arg(obj))?;
+    Ok(())
+}
+
+/// Links `objs` into the shared library (or `-shared` main) `out`; what the library imports is
+/// resolved when it is composed.
+fn ld_shared(tools: &Tools, objs: &[PathBuf], out: &Path) -> Result<()> {
+    run(Command::new(&tools.wasm_ld)
+        .args([
+            "-shared",
+            "--experimental-pic",
+            "--unresolved-symbols=import-dynamic",
+        ])
+        .args(objs)
+        .arg("-o")
+        .arg(out))?;
+    Ok(())
+}
+
 /// Builds a `-fPIC` object of `src` with clang and links it `-shared` (with `extra` objects
 /// first), as wasi-sdk builds PIC programs and extensions.
 fn build_pic(
@@ -103,25 +139,21 @@ fn build_pic(
     out: &Path,
 ) -> Result<()> {
     let obj = out.with_extension("o");
-    run(Command::new(&tools.clang)
-        .arg("--target=wasm32-wasi")
-        .arg(format!("--sysroot={}", tools.sysroot.display()))
-        .arg(format!("-I{}", include.display()))
-        .args(["-fPIC", "-fvisibility=default", "-O2", "-c"])
-        .arg(src)
-        .arg("-o")
-        .arg(&obj))?;
-    run(Command::new(&tools.wasm_ld)
-        .args([
-            "-shared",
-            "--experimental-pic",
-            "--unresolved-symbols=import-dynamic",
-        ])
-        .args(extra)
-        .arg(&obj)
-        .arg("-o")
-        .arg(out))?;
-    Ok(())
+    cc_pic(tools, &[format!("-I{}", include.display())], src, &obj)?;
+    let mut objs = extra.to_vec();
+    objs.push(obj);
+    ld_shared(tools, &objs, out)
+}
+
+/// The directory of the crates.io crate `name` that tests/Cargo.toml declares as a never-built
+/// dependency (cargo downloads it, compiles none of its C), and its `name-VERSION` directory name.
+fn crate_dir(name: &str) -> Result<(PathBuf, String)> {
+    let dir = wasm_dl_tests::tools::crate_source_dir(name)?;
+    let base = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string());
+    Ok((dir, base))
 }
 
 /// componentize-py's libraries, extracted (cached) by `scripts/componentize-py-libs.py`.
@@ -237,7 +269,11 @@ impl Bench<'_> {
                 if !r.failed(t) {
                     r.push(
                         t,
-                        run_child(&mut self.real_compose_cmd(set, t), self.cfg.limit)?,
+                        run_child(
+                            &self.cfg.exe,
+                            &self.real_compose_cmd(set, t),
+                            self.cfg.limit,
+                        )?,
                     );
                 }
             }
@@ -298,7 +334,7 @@ impl Bench<'_> {
                 }
                 let mut cmd = Command::new(&self.cfg.exe);
                 cmd.arg("child-compile").arg(set.out(t)).arg(set.cwasm(t));
-                c.push(t, run_child(&mut cmd, self.cfg.limit * 3)?);
+                c.push(t, run_child(&self.cfg.exe, &cmd, self.cfg.limit * 3)?);
             }
         }
         self.report.push_real(Row::durations(
@@ -437,72 +473,27 @@ impl Bench<'_> {
 /// benchmark's main needs none of it).
 const QUICKJS_ENGINE: &[&str] = &["quickjs.c", "libregexp.c", "libunicode.c", "dtoa.c"];
 
-/// `<rquickjs-sys>/quickjs`, located with `cargo metadata` (tests/Cargo.toml declares the crate as
-/// a never-built dependency, so cargo downloads it but does not compile its C).
-fn quickjs_dir() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = run(Command::new(&cargo)
-        .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(workspace_root().join("Cargo.toml")))?;
-    // The package's manifest path, without a JSON parser: `"manifest_path":".../rquickjs-sys-V/Cargo.toml"`.
-    let manifest = out
-        .split("\"manifest_path\":\"")
-        .skip(1)
-        .filter_map(|s| s.split('"').next())
-        .find(|p| p.contains("/rquickjs-sys-"))
-        .context("cargo metadata lists no rquickjs-sys (see tests/Cargo.toml)")?;
-    let dir = Path::new(manifest)
-        .parent()
-        .context("manifest path")?
-        .join("quickjs");
-    if !dir.join("quickjs.c").is_file() {
-        bail!("{} has no quickjs.c", dir.display());
-    }
-    Ok(dir)
-}
-
 /// The QuickJS set (see the module docs). The engine takes about a minute of CPU to compile: it is
 /// built once per quickjs-ng version into the work directory.
 pub(crate) fn quickjs_set(tools: &Tools, work: &Path, libc_so: &Path) -> Result<RealSet> {
-    let q = quickjs_dir()?;
-    let version = q
-        .parent()
-        .and_then(Path::file_name)
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    // `<rquickjs-sys>/quickjs`.
+    let (krate, version) = crate_dir("rquickjs-sys")?;
+    let q = krate.join("quickjs");
+    if !q.join("quickjs.c").is_file() {
+        bail!("{} has no quickjs.c", q.display());
+    }
     let dir = work.join(format!("real-quickjs-{version}"));
     std::fs::create_dir_all(&dir)?;
     let cc = |src: &Path, obj: &Path, extra: &[&str]| -> Result<()> {
-        run(Command::new(&tools.clang)
-            .arg("--target=wasm32-wasi")
-            .arg(format!("--sysroot={}", tools.sysroot.display()))
-            .arg(format!("-I{}", q.display()))
-            .args([
-                "-fPIC",
-                "-fvisibility=default",
-                "-O2",
-                "-D_GNU_SOURCE",
-                "-w",
-                "-c",
-            ])
-            .args(extra)
-            .arg(src)
-            .arg("-o")
-            .arg(obj))?;
-        Ok(())
+        let mut args = vec![
+            format!("-I{}", q.display()),
+            "-D_GNU_SOURCE".into(),
+            "-w".into(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        cc_pic(tools, &args, src, obj)
     };
-    let ld = |objs: &[PathBuf], out: &Path| -> Result<()> {
-        run(Command::new(&tools.wasm_ld)
-            .args([
-                "-shared",
-                "--experimental-pic",
-                "--unresolved-symbols=import-dynamic",
-            ])
-            .args(objs)
-            .arg("-o")
-            .arg(out))?;
-        Ok(())
-    };
+    let ld = |objs: &[PathBuf], out: &Path| ld_shared(tools, objs, out);
     let libqjs = dir.join("libqjs.so");
     if !libqjs.is_file() {
         let objs: Vec<PathBuf> = QUICKJS_ENGINE

@@ -292,6 +292,9 @@ impl Report {
              | metric | input | wasm-dl | wasm-tools | ratio (wasm-dl ÷ wasm-tools) | goal |\n\
              |---|---|---|---|---|---|\n",
         );
+        if self.rows.is_empty() {
+            s.push_str("| (not measured in this run) | | | | | |\n");
+        }
         for r in &self.rows {
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} |\n",
@@ -307,6 +310,9 @@ impl Report {
              | metric | input | wasm-dl, non-PIC main | wasm-tools, all-PIC set | ratio (wasm-dl non-PIC ÷ wasm-tools) |\n\
              |---|---|---|---|---|\n",
         );
+        if self.nonpic.is_empty() {
+            s.push_str("| (not measured in this run) | | | | |\n");
+        }
         for r in &self.nonpic {
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",

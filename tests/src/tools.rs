@@ -113,3 +113,29 @@ pub fn run_tool(cmd: &mut Command) -> Result<Output> {
     }
     Ok(out)
 }
+
+/// The source directory of the crates.io crate `name` (where cargo unpacked it), located with
+/// `cargo metadata`. tests/Cargo.toml declares the crates whose C sources the tests and the bench
+/// build (`rquickjs-sys`, `libsqlite3-sys`, `sqlite-vec`) as dependencies that are never built (their
+/// cfg is always false), so cargo downloads them but compiles none of their C.
+pub fn crate_source_dir(name: &str) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = run_tool(
+        Command::new(&cargo)
+            .args(["metadata", "--format-version", "1", "--manifest-path"])
+            .arg(crate::workspace_root().join("Cargo.toml")),
+    )?;
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("parsing cargo metadata's output")?;
+    let manifest = meta["packages"]
+        .as_array()
+        .context("cargo metadata: no packages")?
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["manifest_path"].as_str())
+        .with_context(|| format!("cargo metadata lists no {name} (see tests/Cargo.toml)"))?;
+    let dir = std::path::Path::new(manifest)
+        .parent()
+        .with_context(|| format!("{name}'s manifest path {manifest} has no parent"))?;
+    Ok(dir.to_path_buf())
+}

@@ -102,32 +102,9 @@ fn example_dir() -> PathBuf {
     wasm_dl_tests::workspace_root().join("examples/lua")
 }
 
-/// `<lua-src>/lua-5.4.9`, located with `cargo metadata` (tests/Cargo.toml declares the crate as a
-/// never-built dependency, so cargo downloads it but does not compile its C).
+/// `<lua-src>/lua-5.4.9` (tests/Cargo.toml declares the crate as a never-built dependency).
 fn lua_dir() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(&cargo)
-        .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(wasm_dl_tests::workspace_root().join("Cargo.toml"))
-        .output()
-        .context("running cargo metadata")?;
-    ensure!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let manifest = meta["packages"]
-        .as_array()
-        .context("cargo metadata: no packages")?
-        .iter()
-        .find(|p| p["name"] == "lua-src")
-        .and_then(|p| p["manifest_path"].as_str())
-        .context("cargo metadata lists no lua-src (see tests/Cargo.toml)")?;
-    let dir = Path::new(manifest)
-        .parent()
-        .context("manifest path")?
-        .join(LUA_DIR);
+    let dir = wasm_dl_tests::tools::crate_source_dir("lua-src")?.join(LUA_DIR);
     ensure!(
         dir.join("ldo.c").is_file(),
         "{} has no ldo.c (another lua-src version than tests/Cargo.toml's?)",

@@ -90,32 +90,10 @@ fn example_dir() -> PathBuf {
     wasm_dl_tests::workspace_root().join("examples/quickjs")
 }
 
-/// `<rquickjs-sys>/quickjs`, located with `cargo metadata` (tests/Cargo.toml declares the crate as a
-/// never-built dependency, so cargo downloads it but does not compile its C).
+/// `<rquickjs-sys>/quickjs` (tests/Cargo.toml declares the crate as a never-built dependency, so
+/// cargo downloads it but does not compile its C).
 fn quickjs_dir() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(&cargo)
-        .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(wasm_dl_tests::workspace_root().join("Cargo.toml"))
-        .output()
-        .context("running cargo metadata")?;
-    ensure!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let manifest = meta["packages"]
-        .as_array()
-        .context("cargo metadata: no packages")?
-        .iter()
-        .find(|p| p["name"] == "rquickjs-sys")
-        .and_then(|p| p["manifest_path"].as_str())
-        .context("cargo metadata lists no rquickjs-sys (see tests/Cargo.toml)")?;
-    let dir = Path::new(manifest)
-        .parent()
-        .context("manifest path")?
-        .join("quickjs");
+    let dir = wasm_dl_tests::tools::crate_source_dir("rquickjs-sys")?.join("quickjs");
     ensure!(
         dir.join("quickjs.c").is_file(),
         "{} has no quickjs.c",
