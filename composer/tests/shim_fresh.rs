@@ -12,8 +12,8 @@ use anyhow::{bail, ensure, Context, Result};
 use std::collections::HashMap;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
-    CodeSection, EntityType, ExportKind, ExportSection, FunctionSection, GlobalSection,
-    GlobalType, ImportSection, Instruction, MemoryType, Module, TypeSection, ValType,
+    CodeSection, EntityType, ExportKind, ExportSection, FunctionSection, GlobalSection, GlobalType,
+    ImportSection, Instruction, MemoryType, Module, TypeSection, ValType,
 };
 use wasmparser::{ExternalKind, Operator, Parser, Payload, TypeRef};
 
@@ -133,10 +133,16 @@ fn adapt(linked: &[u8]) -> Result<Vec<u8>> {
                             } else {
                                 (&[ValType::I32], &[])
                             };
-                            let params: Vec<ValType> =
-                                ty.params().iter().map(|t| adapter.val_type(*t)).collect::<Result<_, _>>()?;
-                            let results: Vec<ValType> =
-                                ty.results().iter().map(|t| adapter.val_type(*t)).collect::<Result<_, _>>()?;
+                            let params: Vec<ValType> = ty
+                                .params()
+                                .iter()
+                                .map(|t| adapter.val_type(*t))
+                                .collect::<Result<_, _>>()?;
+                            let results: Vec<ValType> = ty
+                                .results()
+                                .iter()
+                                .map(|t| adapter.val_type(*t))
+                                .collect::<Result<_, _>>()?;
                             ensure!(
                                 (params.as_slice(), results.as_slice()) == expected,
                                 "state accessor {} has the wrong type",
@@ -149,12 +155,19 @@ fn adapt(linked: &[u8]) -> Result<Vec<u8>> {
                                     state.len() - 1
                                 }
                             } as u32;
-                            let access = if get { Access::Get(global) } else { Access::Set(global) };
+                            let access = if get {
+                                Access::Get(global)
+                            } else {
+                                Access::Set(global)
+                            };
                             adapter.accessors.insert(adapter.funcs.len() as u32, access);
                             adapter.funcs.push(None);
                         }
                         ("env", TypeRef::Memory(ty)) if import.name == "memory" => {
-                            ensure!(!ty.memory64 && !ty.shared, "the shim's memory must be main's");
+                            ensure!(
+                                !ty.memory64 && !ty.shared,
+                                "the shim's memory must be main's"
+                            );
                             let memory = MemoryType {
                                 minimum: 0,
                                 maximum: None,
@@ -171,7 +184,10 @@ fn adapt(linked: &[u8]) -> Result<Vec<u8>> {
                             kept_imports += 1;
                         }
                         (module, _) => {
-                            bail!("the shim imports {module}.{}: only functions and env.memory", import.name)
+                            bail!(
+                                "the shim imports {module}.{}: only functions and env.memory",
+                                import.name
+                            )
                         }
                     }
                 }
@@ -196,7 +212,10 @@ fn adapt(linked: &[u8]) -> Result<Vec<u8>> {
                         }
                         // wasm-ld's `__data_end` and `__heap_base`: nothing to say to main.
                         ExternalKind::Global => {}
-                        kind => bail!("the shim exports {} ({kind:?}): only functions", export.name),
+                        kind => bail!(
+                            "the shim exports {} ({kind:?}): only functions",
+                            export.name
+                        ),
                     }
                 }
             }
@@ -266,7 +285,10 @@ fn committed_shim_is_an_adapter() -> Result<()> {
                 for import in section.into_imports() {
                     let import = import?;
                     if let TypeRef::Memory(ty) = import.ty {
-                        assert_eq!((import.module, import.name, ty.initial), ("env", "memory", 0));
+                        assert_eq!(
+                            (import.module, import.name, ty.initial),
+                            ("env", "memory", 0)
+                        );
                         memory_imports += 1;
                     }
                     assert_ne!(import.module, STATE_MODULE);

@@ -37,7 +37,10 @@ mod tests {
         }
         let types = wasmparser::validate(super::SHIM).unwrap();
         let types = types.as_ref();
-        for name in crate::dlfcn::EXPORTS.iter().chain([&crate::dlfcn::DLSYM_NEXT]) {
+        for name in crate::dlfcn::EXPORTS
+            .iter()
+            .chain([&crate::dlfcn::DLSYM_NEXT])
+        {
             let index = exports[*name];
             let ty = &types[types.core_function_at(index)];
             let expected = crate::dlfcn::func_type(name).unwrap();

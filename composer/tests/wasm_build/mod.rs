@@ -74,7 +74,15 @@ pub fn build(root: &Path, package: &str, artifact: &str) -> Result<Vec<u8>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "-p", package, "--target", TARGET, "--profile", "provider"])
+        .args([
+            "build",
+            "-p",
+            package,
+            "--target",
+            TARGET,
+            "--profile",
+            "provider",
+        ])
         .env("RUSTFLAGS", &rustflags)
         .env("CARGO_TARGET_DIR", &target_dir)
         // Flags from the environment must not leak into the pinned build.
@@ -100,7 +108,11 @@ pub fn build(root: &Path, package: &str, artifact: &str) -> Result<Vec<u8>> {
 /// `WASM_DL_BLESS=1`; `script` is what rebuilds it.
 pub fn check_fresh(committed_path: &Path, built: &[u8], script: &str) -> Result<()> {
     if std::env::var_os("WASM_DL_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(committed_path, built)
+        // Through a temporary file, so that a test reading the committed file meanwhile never
+        // sees half of it.
+        let partial = committed_path.with_extension("wasm.partial");
+        std::fs::write(&partial, built)
+            .and_then(|()| std::fs::rename(&partial, committed_path))
             .with_context(|| format!("writing {}", committed_path.display()))?;
         eprintln!("wrote {} ({} bytes)", committed_path.display(), built.len());
         return Ok(());
