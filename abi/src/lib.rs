@@ -10,4 +10,5 @@ pub mod dl;
 pub mod ftalloc;
 pub mod loader;
 pub mod order;
+pub mod root;
 pub mod system;

@@ -14,11 +14,13 @@
 //!   no statics in memory), no indirect calls (no function pointers, no `dyn`);
 //! - the memory is imported (main's): the shim must not write anywhere it did not get from main's
 //!   `malloc`. Its state therefore lives in wasm globals (`sys::state`), and no function may use
-//!   the shadow stack (its linker-given place in memory is main's data). The `shim_fresh` test of
-//!   the composer turns the linked module into the adapter and fails if either rule is broken.
+//!   the shadow stack (its linker-given place in memory is main's data). The composer
+//!   (`composer/src/synth/runtime.rs`) turns the linked module into the adapter and fails if
+//!   either rule is broken.
 //!
 //! Only the wasm build has content; off wasm the crate is empty (it is a workspace member).
-//! The adapter is committed as `shim/wasm-dl-shim.wasm`; rebuild it with `scripts/build-shim.sh`.
+//! The linked module is committed as `shim/wasm-dl-shim.wasm`; rebuild it with
+//! `scripts/build-runtime.sh` (the composer's `runtime_fresh` test checks it is current).
 
 #![cfg_attr(not(test), no_std)]
 

@@ -72,8 +72,9 @@ pub mod provider {
 
 /// Declares one `u32` of shim state. Rust cannot define a wasm global, and a static would live
 /// in main's memory at an address the shim's linker chose; so the state is read and written
-/// through imports `wasm-dl-global.get_NAME`/`set_NAME`, which the `shim_fresh` test of the
-/// composer replaces with `global.get`/`global.set` of one mutable `i32` global per name.
+/// through imports `wasm-dl-global.get_NAME`/`set_NAME`, which the composer
+/// (`composer/src/synth/runtime.rs`) replaces with `global.get`/`global.set` of one mutable
+/// `i32` global per name.
 macro_rules! globals {
     ($($(#[$doc:meta])* $name:ident: $get:ident, $set:ident;)*) => {
         $(

@@ -16,6 +16,7 @@ pub mod merge;
 pub mod names;
 pub mod plt;
 pub mod root;
+pub mod runtime;
 pub mod section;
 pub mod shim;
 pub mod sjlj;

@@ -1,19 +1,20 @@
 //! The dl shim core module: `dlfcn.h`'s C ABI in front of the provider's `dl` interface, given to
 //! wit-component as the `wasm-dl` adapter of the main module. It is the same for every
-//! composition: Rust (the `wasm-dl-shim` crate, `shim/`), built and committed as
-//! `shim/wasm-dl-shim.wasm` (rebuild with `scripts/build-shim.sh`; the composer's `shim_fresh`
-//! test checks it is current). Here it only gets its `component-type` metadata embedded, so that
-//! wit-component lowers the provider's `dl` interface into it.
+//! composition: Rust (the `wasm-dl-shim` crate, `shim/`), committed as wasm-ld links it
+//! (`shim/wasm-dl-shim.wasm`; rebuild with `scripts/build-runtime.sh`, the composer's
+//! `runtime_fresh` test checks it is current). Here it becomes an adapter (`runtime`) and gets
+//! its `component-type` metadata, so that wit-component lowers the provider's `dl` interface
+//! into it.
 
 use anyhow::Result;
 use wit_component::StringEncoding;
 
-/// The committed adapter module (no component-type section yet).
+/// The linked shim.
 const SHIM: &[u8] = include_bytes!("../../../shim/wasm-dl-shim.wasm");
 
 /// The shim module, ready to be given to wit-component as the `wasm-dl` adapter.
 pub fn module() -> Result<Vec<u8>> {
-    let mut bytes = SHIM.to_vec();
+    let mut bytes = super::runtime::Linked::parse("dl shim", SHIM)?.adapter()?;
     let (resolve, pkg) = crate::wit::resolve()?;
     let world = resolve.select_world(&[pkg], Some("shim"))?;
     wit_component::embed_component_metadata(&mut bytes, &resolve, world, StringEncoding::UTF8)?;
@@ -23,19 +24,34 @@ pub fn module() -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     /// The shim exports every dlfcn.h function the composer lets main and libraries import,
-    /// with the core type the composer checks their imports against.
+    /// with the core type the composer checks their imports against, and keeps to the rules of
+    /// an adapter (wit-component checks the rest).
     #[test]
-    fn exports_the_dlfcn_functions() {
+    fn is_an_adapter_exporting_the_dlfcn_functions() {
+        let adapter = super::module().unwrap();
         let mut exports = std::collections::HashMap::new();
-        for payload in wasmparser::Parser::new(0).parse_all(super::SHIM) {
-            if let wasmparser::Payload::ExportSection(section) = payload.unwrap() {
-                for export in section {
-                    let export = export.unwrap();
-                    exports.insert(export.name.to_string(), export.index);
+        let mut memories = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&adapter) {
+            match payload.unwrap() {
+                wasmparser::Payload::ExportSection(section) => {
+                    for export in section {
+                        let export = export.unwrap();
+                        exports.insert(export.name.to_string(), export.index);
+                    }
                 }
+                wasmparser::Payload::ImportSection(section) => {
+                    for import in section.into_imports() {
+                        let import = import.unwrap();
+                        if let wasmparser::TypeRef::Memory(ty) = import.ty {
+                            memories.push((import.module, import.name, ty.initial));
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        let types = wasmparser::validate(super::SHIM).unwrap();
+        assert_eq!(memories, [("env", "memory", 0)]);
+        let types = wasmparser::validate(&adapter).unwrap();
         let types = types.as_ref();
         for name in crate::dlfcn::EXPORTS
             .iter()
