@@ -1,7 +1,8 @@
 //! `malloc`/`free` of the root module the composer synthesizes for an all-PIC input set
 //! (`composer/src/synth/root.rs`). The loader and the dl shim need them before libc's allocator
 //! (a library) is loaded, and they must never hand out memory libc's allocator also uses: so
-//! blocks come from pages this allocator grows itself (after the root's initial memory).
+//! blocks come from the page of the root's initial memory past the stack (libc's heap starts
+//! empty, at `__heap_end`, and grows memory itself), then from pages this allocator grows.
 //!
 //! Blocks of 2^c bytes (c >= 5) with a 16-byte header (c, then the free-list link): a freed
 //! block goes on its class's list (heads at `wasm_dl_abi::root::FREE_LISTS`) and is reused
