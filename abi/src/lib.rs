@@ -12,4 +12,5 @@ pub mod index;
 pub mod loader;
 pub mod order;
 pub mod path;
+pub mod root;
 pub mod system;

@@ -1,9 +1,8 @@
 //! The loader's dispatch protocol: what the dl shim asks the per-composition loader module to do
 //! for one library (`dispatch(op, lib)`), and what a placement answers.
 //!
-//! The composer generates the loader (`synth::loader`) and the shim (`synth/shim.wat`) calls it;
-//! the shim's WAT names these values as `{{NAME}}` placeholders, filled from [`WAT_CONSTANTS`]
-//! when the shim is built, so the two sides cannot drift apart.
+//! The composer generates the loader (`synth::loader`) and the dl shim (the `wasm-dl-shim` crate)
+//! calls it; both use these definitions, so the two sides cannot drift apart.
 
 /// A step of loading or unloading one library.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,18 +75,6 @@ impl Alloc {
         self as i32
     }
 }
-
-/// The values the shim's WAT refers to by name (`{{OP_ALLOC}}` and so on).
-pub const WAT_CONSTANTS: &[(&str, i32)] = &[
-    ("OP_ALLOC", Op::Alloc.code()),
-    ("OP_MEMORY_BASE", Op::MemoryBase.code()),
-    ("OP_TABLE_BASE", Op::TableBase.code()),
-    ("OP_RELOCATE", Op::Relocate.code()),
-    ("OP_CONSTRUCT", Op::Construct.code()),
-    ("OP_DESTRUCT", Op::Destruct.code()),
-    ("OP_RELEASE", Op::Release.code()),
-    ("ALLOC_OK", Alloc::Ok.code()),
-];
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,7 @@ pub mod names;
 pub mod plt;
 pub mod rewrite;
 pub mod root;
+pub mod runtime;
 pub mod shim;
 pub mod sjlj;
 

@@ -13,7 +13,7 @@
 //! - `cabi_realloc` and `__cxa_atexit`: libc's, through PLT entries;
 //! - `malloc`/`free` for the loader and the dl shim (libc's allocator is a library that is not
 //!   loaded when the first library is placed): power-of-two blocks with free lists, over pages it
-//!   grows itself;
+//!   grows itself, written in Rust (`root-alloc/`, fitted in by `runtime`);
 //! - every host function the libraries import (WASI preview 2 interfaces, preview 1), imported
 //!   (`main_module` re-exports them to the libraries), with the libraries' `component-type`
 //!   sections so that wit-component knows their WIT types;
@@ -27,6 +27,7 @@ use crate::parse::Library;
 use crate::resolve::is_host_module;
 use anyhow::{bail, Result};
 use std::borrow::Cow;
+use wasm_dl_abi::root::{ALLOC_STATE, STACK_LOW};
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, CustomSection, EntityType, ExportKind, ExportSection,
     Function, FunctionSection, GlobalSection, GlobalType, ImportSection, MemorySection, MemoryType,
@@ -36,10 +37,8 @@ use wasmparser::{FuncType, Parser, Payload};
 
 /// The stack's top (it grows down towards `STACK_LOW`).
 const STACK_HIGH: u32 = 1 << 20;
-/// The stack's bottom: the first 1 KiB stays unused, so that no object sits at or near NULL.
-const STACK_LOW: u32 = 1024;
-/// Heads of the root allocator's free lists, one per block size 2^c (c < 32), below the stack.
-const FREE_LISTS: u32 = 512;
+/// The root allocator: `malloc`/`free` (the `wasm-dl-root-alloc` crate, as wasm-ld links it).
+const ROOT_ALLOC: &[u8] = include_bytes!("../../../root-alloc/wasm-dl-root-alloc.wasm");
 /// The largest stack a root may be given (`Composer::stack_size`): 1 GiB, a quarter of a
 /// 32-bit memory, so that the heap keeps room.
 pub const MAX_STACK_SIZE: u32 = 1 << 30;
@@ -161,13 +160,11 @@ pub fn encode(
     } else {
         types.ty().function([], []); // 0: _start
     }
-    types.ty().function([ValType::I32], [ValType::I32]); // 1: malloc
-    types.ty().function([ValType::I32], []); // 2: free
     let entry_results: &[ValType] = if status { &[ValType::I32] } else { &[] };
-    types.ty().function([], entry_results.iter().copied()); // 3: entry
+    types.ty().function([], entry_results.iter().copied()); // 1: entry
     let mut imports = ImportSection::new();
     let mut exports = ExportSection::new();
-    imports.import("env", entry, EntityType::Function(3));
+    imports.import("env", entry, EntityType::Function(1));
     let entry_fn = 0;
     // Functions of libc that the component needs from main, reached through PLT entries:
     // wit-component lowers preview 2 imports that return lists with main's `cabi_realloc`, and
@@ -221,136 +218,32 @@ pub fn encode(
         ins.end();
         code.function(&f);
     }
+    // malloc/free: the committed root allocator (`root-alloc/`, see `runtime`), its state in
+    // globals 5 (next) and 6 (end), after `run`.
     let (g_next, g_end) = (5u32, 6u32);
-    let mem = |offset: u64| wasm_encoder::MemArg {
-        offset,
-        align: 2,
-        memory_index: 0,
+    let alloc = super::runtime::Linked::parse("root allocator", ROOT_ALLOC)?;
+    let globals_of_state = alloc
+        .state()
+        .iter()
+        .map(|name| match ALLOC_STATE.iter().position(|s| s == name) {
+            Some(0) => Ok(g_next),
+            Some(_) => Ok(g_end),
+            None => bail!("internal error: the root allocator keeps unknown state `{name}`"),
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    let placement = super::runtime::Placement {
+        type_base: types.len(),
+        imports: Vec::new(),
+        func_base: run + 1,
+        globals: globals_of_state,
     };
-    let malloc = n_imports + 1;
-    funcs.function(1);
-    {
-        // Blocks of 2^c bytes (c >= 5) with a 16-byte header (c, then the free-list link): a
-        // freed block goes on its class's list and is reused first; otherwise bump allocation,
-        // 16-byte aligned, with a fresh run of pages when the current one is full.
-        let (n, p, pages, c) = (0, 1, 2, 3);
-        let mut f = Function::new([(3, ValType::I32)]);
-        f.instructions()
-            .local_get(n)
-            .i32_const(0x7fff_0000)
-            .i32_gt_u()
-            .if_(BlockType::Empty)
-            .i32_const(0)
-            .return_()
-            .end()
-            .i32_const(32)
-            .local_get(n)
-            .i32_const(15)
-            .i32_add()
-            .i32_clz()
-            .i32_sub()
-            .local_tee(c)
-            .i32_const(5)
-            .local_get(c)
-            .i32_const(5)
-            .i32_gt_u()
-            .select()
-            .local_tee(c)
-            .i32_const(2)
-            .i32_shl()
-            .i32_load(mem(u64::from(FREE_LISTS)))
-            .local_tee(p)
-            .if_(BlockType::Empty)
-            .local_get(c)
-            .i32_const(2)
-            .i32_shl()
-            .local_get(p)
-            .i32_load(mem(4))
-            .i32_store(mem(u64::from(FREE_LISTS)))
-            .local_get(p)
-            .i32_const(16)
-            .i32_add()
-            .return_()
-            .end()
-            .i32_const(1)
-            .local_get(c)
-            .i32_shl()
-            .local_set(n)
-            .global_get(g_next)
-            .local_get(n)
-            .i32_add()
-            .global_get(g_end)
-            .i32_gt_u()
-            .if_(BlockType::Empty)
-            .local_get(n)
-            .i32_const(0xffff)
-            .i32_add()
-            .i32_const(16)
-            .i32_shr_u()
-            .local_tee(pages)
-            .memory_grow(0)
-            .local_tee(p)
-            .i32_const(-1)
-            .i32_eq()
-            .if_(BlockType::Empty)
-            .i32_const(0)
-            .return_()
-            .end()
-            .local_get(p)
-            .i32_const(16)
-            .i32_shl()
-            .global_set(g_next)
-            .local_get(p)
-            .local_get(pages)
-            .i32_add()
-            .i32_const(16)
-            .i32_shl()
-            .global_set(g_end)
-            .end()
-            .global_get(g_next)
-            .local_tee(p)
-            .local_get(n)
-            .i32_add()
-            .global_set(g_next)
-            .local_get(p)
-            .local_get(c)
-            .i32_store(mem(0))
-            .local_get(p)
-            .i32_const(16)
-            .i32_add()
-            .end();
-        code.function(&f);
+    alloc.encode_types(&mut types)?;
+    for ty in alloc.func_types() {
+        funcs.function(placement.type_base + ty);
     }
-    let free = n_imports + 2;
-    funcs.function(2);
-    {
-        let (ptr, p) = (0, 1);
-        let mut f = Function::new([(1, ValType::I32)]);
-        f.instructions()
-            .local_get(ptr)
-            .i32_eqz()
-            .if_(BlockType::Empty)
-            .return_()
-            .end()
-            .local_get(ptr)
-            .i32_const(16)
-            .i32_sub()
-            .local_tee(p)
-            .local_get(p)
-            .i32_load(mem(0))
-            .i32_const(2)
-            .i32_shl()
-            .i32_load(mem(u64::from(FREE_LISTS)))
-            .i32_store(mem(4))
-            .local_get(p)
-            .i32_load(mem(0))
-            .i32_const(2)
-            .i32_shl()
-            .local_get(p)
-            .i32_store(mem(u64::from(FREE_LISTS)))
-            .end();
-        code.function(&f);
-    }
+    alloc.encode_code(&placement, &mut code)?;
+    let malloc = alloc.export(&placement, "malloc")?;
+    let free = alloc.export(&placement, "free")?;
 
     let mut tables = TableSection::new();
     tables.table(TableType {

@@ -1,30 +1,20 @@
-//! The dl shim core module (see `shim.wat`), with its `component-type` metadata embedded so
-//! that wit-component lowers the provider's `dl` interface into it.
+//! The dl shim core module: `dlfcn.h`'s C ABI in front of the provider's `dl` interface, given to
+//! wit-component as the `wasm-dl` adapter of the main module. It is the same for every
+//! composition: Rust (the `wasm-dl-shim` crate, `shim/`), committed as wasm-ld links it
+//! (`shim/wasm-dl-shim.wasm`; rebuild with `scripts/build-runtime.sh`, the composer's
+//! `runtime_fresh` test checks it is current). Here it becomes an adapter (`runtime`) and gets
+//! its `component-type` metadata, so that wit-component lowers the provider's `dl` interface
+//! into it.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use wit_component::StringEncoding;
 
-const SHIM_WAT: &str = include_str!("shim.wat");
-
-/// The shim's source with the loader protocol's values (`{{NAME}}`, from
-/// [`wasm_dl_abi::loader::WAT_CONSTANTS`]) filled in.
-fn source() -> Result<String> {
-    let mut wat = SHIM_WAT.to_string();
-    for (name, value) in wasm_dl_abi::loader::WAT_CONSTANTS {
-        wat = wat.replace(&format!("{{{{{name}}}}}"), &value.to_string());
-    }
-    match wat.find("{{") {
-        Some(at) => anyhow::bail!(
-            "internal error: shim.wat names an unknown constant: {}",
-            wat[at..].lines().next().unwrap_or_default()
-        ),
-        None => Ok(wat),
-    }
-}
+/// The linked shim.
+const SHIM: &[u8] = include_bytes!("../../../shim/wasm-dl-shim.wasm");
 
 /// The shim module, ready to be given to wit-component as the `wasm-dl` adapter.
 pub fn module() -> Result<Vec<u8>> {
-    let mut bytes = wat::parse_str(source()?).context("internal error: shim.wat does not parse")?;
+    let mut bytes = super::runtime::Linked::parse("dl shim", SHIM)?.adapter()?;
     let (resolve, pkg) = crate::wit::resolve()?;
     let world = resolve.select_world(&[pkg], Some("shim"))?;
     wit_component::embed_component_metadata(&mut bytes, &resolve, world, StringEncoding::UTF8)?;
@@ -33,12 +23,44 @@ pub fn module() -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    /// The shim exports every dlfcn.h function the composer lets main and libraries import,
+    /// with the core type the composer checks their imports against, and keeps to the rules of
+    /// an adapter (wit-component checks the rest).
     #[test]
-    fn every_placeholder_is_filled() {
-        let wat = super::source().unwrap();
-        assert!(wat.contains("i32.const -1"), "{}", &wat[..200]);
-        for (name, _) in wasm_dl_abi::loader::WAT_CONSTANTS {
-            assert!(!wat.contains(name), "{name} left in the shim");
+    fn is_an_adapter_exporting_the_dlfcn_functions() {
+        let adapter = super::module().unwrap();
+        let mut exports = std::collections::HashMap::new();
+        let mut memories = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&adapter) {
+            match payload.unwrap() {
+                wasmparser::Payload::ExportSection(section) => {
+                    for export in section {
+                        let export = export.unwrap();
+                        exports.insert(export.name.to_string(), export.index);
+                    }
+                }
+                wasmparser::Payload::ImportSection(section) => {
+                    for import in section.into_imports() {
+                        let import = import.unwrap();
+                        if let wasmparser::TypeRef::Memory(ty) = import.ty {
+                            memories.push((import.module, import.name, ty.initial));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(memories, [("env", "memory", 0)]);
+        let types = wasmparser::validate(&adapter).unwrap();
+        let types = types.as_ref();
+        for name in crate::dlfcn::EXPORTS
+            .iter()
+            .chain([&crate::dlfcn::DLSYM_NEXT, &crate::dlfcn::DLOPEN_FROM])
+        {
+            let index = exports[*name];
+            let ty = &types[types.core_function_at(index)];
+            let expected = crate::dlfcn::func_type(name).unwrap();
+            assert_eq!(ty.unwrap_func(), &expected, "{name}");
         }
     }
 }

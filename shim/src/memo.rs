@@ -1,0 +1,169 @@
+//! `dlsym`'s memo: an open-addressing hash table (linear probing) of 16-byte entries (hash,
+//! handle, copy of the name or 0 when free, value) in main's memory, doubled when half full.
+//! Only successes are kept, and every `dlopen` and `dlclose` empties it: between them, search
+//! orders and symbol values do not change.
+
+use crate::sys::{load, main, state, store};
+
+/// The size of an entry in bytes.
+const ENTRY: usize = 16;
+/// The capacity of a new table.
+const FIRST_CAP: u32 = 256;
+
+/// FNV-1a over the name, mixed with the handle.
+///
+/// # Safety
+/// `name` points to `len` readable bytes.
+pub unsafe fn hash(handle: u32, name: *const u8, len: usize) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for i in 0..len {
+        h = (h ^ u32::from(*name.add(i))).wrapping_mul(0x0100_0193);
+    }
+    h ^ handle.wrapping_mul(0x9e37_79b1)
+}
+
+/// Whether the NUL-terminated strings at `a` and `b` are equal.
+///
+/// # Safety
+/// Both point to NUL-terminated strings.
+unsafe fn streq(mut a: *const u8, mut b: *const u8) -> bool {
+    loop {
+        let c = *a;
+        if c != *b {
+            return false;
+        }
+        if c == 0 {
+            return true;
+        }
+        a = a.add(1);
+        b = b.add(1);
+    }
+}
+
+/// The first entry of table `t` (capacity `cap`) on hash `h`'s probe sequence that is free or
+/// holds (`h`, `handle`, `name`); a null `name` matches free entries only.
+///
+/// # Safety
+/// `t` is a table of `cap` entries (a power of two) with at least one free entry; `name` is null
+/// or a NUL-terminated string.
+unsafe fn probe(t: *mut u8, cap: u32, h: u32, handle: u32, name: *const u8) -> *mut u8 {
+    let mut i = h;
+    loop {
+        let e = t.add(((i & cap.wrapping_sub(1)) as usize) * ENTRY);
+        let copy = load(e, 8);
+        if copy == 0 {
+            return e;
+        }
+        if !name.is_null()
+            && load(e, 0) == h
+            && load(e, 4) == handle
+            && streq(copy as *const u8, name)
+        {
+            return e;
+        }
+        i = i.wrapping_add(1);
+    }
+}
+
+/// The memoized value of `dlsym(handle, name)` (`h` its hash), if any.
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+#[inline(always)] // an `Option<u32>` result of a call is returned through the shadow stack
+pub unsafe fn get(h: u32, handle: u32, name: *const u8) -> Option<u32> {
+    if state::memo_count::get() == 0 {
+        return None;
+    }
+    let e = probe(
+        state::memo::get() as *mut u8,
+        state::memo_cap::get(),
+        h,
+        handle,
+        name,
+    );
+    (load(e, 8) != 0).then(|| load(e, 12))
+}
+
+/// Makes room for one more entry: allocates or doubles the table. False when out of memory.
+///
+/// # Safety
+/// The state describes a valid table (or none).
+unsafe fn room() -> bool {
+    let cap = state::memo_cap::get();
+    let old = state::memo::get() as *mut u8;
+    if state::memo_count::get().wrapping_add(1).wrapping_mul(2) <= cap {
+        return true;
+    }
+    let new_cap = if cap == 0 {
+        FIRST_CAP
+    } else {
+        cap.wrapping_mul(2)
+    };
+    let bytes = (new_cap as usize).wrapping_mul(ENTRY);
+    let t = main::malloc(bytes);
+    if t.is_null() {
+        return false;
+    }
+    t.write_bytes(0, bytes);
+    // Move the old entries over, by their stored hashes.
+    for k in 0..cap as usize {
+        let e = old.add(k * ENTRY);
+        if load(e, 8) != 0 {
+            let to = probe(t, new_cap, load(e, 0), 0, core::ptr::null());
+            core::ptr::copy_nonoverlapping(e, to, ENTRY);
+        }
+    }
+    if !old.is_null() {
+        main::free(old);
+    }
+    state::memo::set(t as u32);
+    state::memo_cap::set(new_cap);
+    true
+}
+
+/// Remembers `dlsym(handle, name) == value` (`h` the hash, `len` the name's length); best
+/// effort: without memory, it does not.
+///
+/// # Safety
+/// `name` is a NUL-terminated string of `len` bytes, not memoized yet for `handle`.
+pub unsafe fn put(h: u32, handle: u32, name: *const u8, len: usize, value: u32) {
+    if !room() {
+        return;
+    }
+    let size = len.wrapping_add(1);
+    let copy = main::malloc(size);
+    if copy.is_null() {
+        return;
+    }
+    core::ptr::copy_nonoverlapping(name, copy, size);
+    let e = probe(
+        state::memo::get() as *mut u8,
+        state::memo_cap::get(),
+        h,
+        0,
+        core::ptr::null(),
+    );
+    store(e, 0, h);
+    store(e, 4, handle);
+    store(e, 8, copy as u32);
+    store(e, 12, value);
+    state::memo_count::set(state::memo_count::get().wrapping_add(1));
+}
+
+/// Empties the memo (`dlopen`, `dlclose`).
+pub fn flush() {
+    let t = state::memo::get() as *mut u8;
+    for k in 0..state::memo_cap::get() as usize {
+        // SAFETY: the state describes a valid table of `memo_cap` entries; each name copy came
+        // from main's malloc and only the memo holds it.
+        unsafe {
+            let e = t.add(k * ENTRY);
+            let copy = load(e, 8);
+            if copy != 0 {
+                main::free(copy as *mut u8);
+                store(e, 8, 0);
+            }
+        }
+    }
+    state::memo_count::set(0);
+}
