@@ -12,7 +12,7 @@
 //!   body of the same function index of a validated input, in a module of the output that is
 //!   byte for byte one the composer made from that input, and that module's index spaces answer
 //!   every question a body's validation asks at least as permissively as the input's did (see
-//!   [`compatible`]). Everything else, the module structure of every module (types, imports,
+//!   `compatible`). Everything else, the module structure of every module (types, imports,
 //!   segments, constant expressions, exports), the component's instantiations and types, the
 //!   synthesized modules, main, the adapters and the provider, and every body that was
 //!   rewritten (merged libraries renumber functions; the loader, env and init functions are
@@ -22,7 +22,7 @@
 //! the module only through the [`WasmModuleResources`] it was created with: the types, the
 //! type of each function, tables, memories, globals, tags, element segments, the data count and
 //! which functions are declared referenceable. A body's validity is a function of its bytes and
-//! of those answers, and the answers [`compatible`] accepts for the output differ from the
+//! of those answers, and the answers `compatible` accepts for the output differ from the
 //! input's only where every body valid under the input's stays valid: a global that was
 //! immutable may have become mutable (a body that was valid never sets it), table and memory
 //! limits may differ (no instruction's typing depends on them), the output may have more of
