@@ -174,3 +174,19 @@ pub fn run_native(case: &NativeCase<'_>) -> Result<crate::Output> {
         stderr: run.stderr,
     })
 }
+
+/// Fails unless the component's run `out` exited 0 and printed `expected`, what the native build
+/// of the same program printed; `what` names the program in the message.
+pub fn check_same_as_native(what: &str, out: &crate::Output, expected: &str) -> Result<()> {
+    if out.code != 0 || out.stdout_str() != expected {
+        bail!(
+            "{what}: the component differs from the native build (exit {})\n\
+             --- native stdout ---\n{expected}--- component stdout ---\n{}\
+             --- component stderr ---\n{}",
+            out.code,
+            out.stdout_str(),
+            out.stderr_str()
+        );
+    }
+    Ok(())
+}

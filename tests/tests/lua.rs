@@ -23,7 +23,7 @@
 //! Node 20 (jco) is not run: it knows only the legacy exception-handling encoding (see
 //! `include/setjmp.h`).
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -263,17 +263,7 @@ fn compose_and_run(
     let script = example("test.lua")?;
     std::fs::write(dir.path().join(&script.name), &script.code)?;
     let out = run_in(&app, &["lua", "test.lua"], &[], Some(dir.path()))?;
-    if out.code != 0 || out.stdout_str() != expected {
-        bail!(
-            "Lua ({what}): the component differs from the native build (exit {})\n\
-             --- native stdout ---\n{expected}--- component stdout ---\n{}\
-             --- component stderr ---\n{}",
-            out.code,
-            out.stdout_str(),
-            out.stderr_str()
-        );
-    }
-    Ok(())
+    wasm_dl_tests::native::check_same_as_native(&format!("Lua ({what})"), &out, expected)
 }
 
 /// Lua in the main module: lua.c and Lua non-PIC, with `wasm-dl flags main` for the modules and

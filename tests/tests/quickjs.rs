@@ -325,16 +325,7 @@ fn run_scripts(app: &[u8], native: &Path) -> Result<()> {
         );
         std::fs::write(dir.path().join(&script.name), &script.code)?;
         let out = run_in(app, &["qjs", name], &[], Some(dir.path()))?;
-        if out.code != 0 || out.stdout_str() != expected {
-            bail!(
-                "{name}: the component differs from the native build (exit {})\n\
-                 --- native stdout ---\n{expected}--- component stdout ---\n{}\
-                 --- component stderr ---\n{}",
-                out.code,
-                out.stdout_str(),
-                out.stderr_str()
-            );
-        }
+        wasm_dl_tests::native::check_same_as_native(name, &out, &expected)?;
     }
     Ok(())
 }
