@@ -33,6 +33,20 @@ if(NOT WASI)
     "-DCMAKE_TOOLCHAIN_FILE=${WASM_DL_ROOT}/cmake/wasm32-wasi-toolchain.cmake")
 endif()
 
+# Stops the configure step unless TARGET is a target whose TYPE is one of TYPES (a regex
+# alternation); WHAT names its role in wasm_dl_compose(NAME ...), DEFINE how to define it, WANTED
+# what a wrong type should have been.
+function(_wasm_dl_require_target name what target types define wanted)
+  if(NOT TARGET ${target})
+    message(FATAL_ERROR "wasm_dl_compose(${name}): ${what} ${target} is no target; define it "
+      "with ${define} first")
+  endif()
+  get_target_property(type ${target} TYPE)
+  if(NOT type MATCHES "^(${types})$")
+    message(FATAL_ERROR "wasm_dl_compose(${name}): ${what} ${target} is a ${type}; ${wanted}")
+  endif()
+endfunction()
+
 function(wasm_dl_compose name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "MAIN;OUTPUT" "LIBRARIES;OPTIONS")
   if(arg_UNPARSED_ARGUMENTS)
@@ -43,26 +57,13 @@ function(wasm_dl_compose name)
     message(FATAL_ERROR "wasm_dl_compose(${name}): no MAIN; give the executable target: "
       "wasm_dl_compose(${name} MAIN <target> LIBRARIES ...)")
   endif()
-  if(NOT TARGET ${arg_MAIN})
-    message(FATAL_ERROR "wasm_dl_compose(${name}): MAIN ${arg_MAIN} is no target; define it "
-      "with add_executable(${arg_MAIN} ...) first")
-  endif()
-  get_target_property(type ${arg_MAIN} TYPE)
-  if(NOT type STREQUAL "EXECUTABLE")
-    message(FATAL_ERROR "wasm_dl_compose(${name}): MAIN ${arg_MAIN} is a ${type}; the main "
-      "module is an add_executable() target")
-  endif()
+  _wasm_dl_require_target(${name} MAIN ${arg_MAIN} "EXECUTABLE" "add_executable(${arg_MAIN} ...)"
+    "the main module is an add_executable() target")
   set(lib_files)
   foreach(lib IN LISTS arg_LIBRARIES)
-    if(NOT TARGET ${lib})
-      message(FATAL_ERROR "wasm_dl_compose(${name}): library ${lib} is no target; define it "
-        "with add_library(${lib} SHARED ...) first")
-    endif()
-    get_target_property(type ${lib} TYPE)
-    if(NOT type MATCHES "^(SHARED|MODULE)_LIBRARY$")
-      message(FATAL_ERROR "wasm_dl_compose(${name}): library ${lib} is a ${type}; wasm-dl "
-        "composes shared libraries: add_library(${lib} SHARED ...)")
-    endif()
+    _wasm_dl_require_target(${name} library ${lib} "SHARED_LIBRARY|MODULE_LIBRARY"
+      "add_library(${lib} SHARED ...)"
+      "wasm-dl composes shared libraries: add_library(${lib} SHARED ...)")
     list(APPEND lib_files "$<TARGET_FILE:${lib}>")
   endforeach()
   if(NOT arg_OUTPUT)
