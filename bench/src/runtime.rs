@@ -3,25 +3,12 @@
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasm_dl::run::{wasi_linker, WasiState};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
-
-struct State {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx};
 
 /// The engine every measurement uses: wasmtime's defaults (cranelift, parallel compilation).
 pub fn engine() -> Result<Engine> {
@@ -55,7 +42,7 @@ pub struct Env {
 pub struct Runner {
     engine: Engine,
     component: Component,
-    linker: Linker<State>,
+    linker: Linker<WasiState>,
 }
 
 impl Runner {
@@ -66,8 +53,7 @@ impl Runner {
         let component = unsafe { Component::deserialize_file(&engine, cwasm) }
             .map_err(anyhow::Error::from)
             .with_context(|| format!("loading {}", cwasm.display()))?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
+        let linker = wasi_linker(&engine)?;
         Ok(Self {
             engine,
             component,
@@ -103,13 +89,7 @@ impl Runner {
         }
         let ctx = builder.build();
         let start = Instant::now();
-        let mut store = Store::new(
-            &self.engine,
-            State {
-                ctx,
-                table: ResourceTable::new(),
-            },
-        );
+        let mut store = Store::new(&self.engine, WasiState::new(ctx));
         let result = Command::instantiate(&mut store, &self.component, &self.linker)
             .and_then(|cmd| cmd.wasi_cli_run().call_run(&mut store));
         let elapsed = start.elapsed();

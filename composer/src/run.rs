@@ -26,12 +26,24 @@ pub use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 /// The exit code `wasmtime run` gives a program that trapped on Unix (`128 + SIGABRT`).
 pub const TRAP_EXIT_CODE: i32 = 134;
 
-struct State {
+/// A store's data for a WASI preview 2 command: its WASI context and resource table. The embedders
+/// in this workspace (`wasm-dl run`, the bench, the fuzzer's instantiation check) all use it.
+pub struct WasiState {
     ctx: WasiCtx,
     table: ResourceTable,
 }
 
-impl WasiView for State {
+impl WasiState {
+    /// The state of one instance with the WASI context `ctx`.
+    pub fn new(ctx: WasiCtx) -> Self {
+        Self {
+            ctx,
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+impl WasiView for WasiState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.ctx,
@@ -51,13 +63,21 @@ pub fn engine() -> &'static Engine {
     })
 }
 
-fn linker() -> Result<&'static Linker<State>> {
-    static LINKER: OnceLock<Linker<State>> = OnceLock::new();
+/// A linker for `engine` that provides WASI preview 2 (synchronous) and nothing else.
+pub fn wasi_linker(engine: &Engine) -> Result<Linker<WasiState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        .map_err(anyhow::Error::from)
+        .context("adding WASI preview 2 to the linker")?;
+    Ok(linker)
+}
+
+fn linker() -> Result<&'static Linker<WasiState>> {
+    static LINKER: OnceLock<Linker<WasiState>> = OnceLock::new();
     if let Some(l) = LINKER.get() {
         return Ok(l);
     }
-    let mut linker = Linker::new(engine());
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    let linker = wasi_linker(engine())?;
     Ok(LINKER.get_or_init(|| linker))
 }
 
@@ -73,13 +93,7 @@ pub fn compile(component: &[u8]) -> Result<Component> {
 /// `exit`/`proc_exit`. `Err` for a trap (see [`is_trap`]) or a component that cannot be
 /// instantiated with WASI preview 2.
 pub fn run(component: &Component, wasi: &mut WasiCtxBuilder) -> Result<i32> {
-    let mut store = Store::new(
-        engine(),
-        State {
-            ctx: wasi.build(),
-            table: ResourceTable::new(),
-        },
-    );
+    let mut store = Store::new(engine(), WasiState::new(wasi.build()));
     let (what, result) = match Command::instantiate(&mut store, component, linker()?) {
         Ok(cmd) => (
             "running wasi:cli/run",

@@ -3,23 +3,10 @@
 //! of an input) are the inputs' business; any other failure (a link or limit error) is a bug.
 
 use std::sync::OnceLock;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasm_dl::run::{wasi_linker, WasiState};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-
-struct State {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
+use wasmtime_wasi::WasiCtx;
 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -31,13 +18,9 @@ fn engine() -> &'static Engine {
     })
 }
 
-fn linker() -> &'static Linker<State> {
-    static LINKER: OnceLock<Linker<State>> = OnceLock::new();
-    LINKER.get_or_init(|| {
-        let mut linker = Linker::new(engine());
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("adding WASI");
-        linker
-    })
+fn linker() -> &'static Linker<WasiState> {
+    static LINKER: OnceLock<Linker<WasiState>> = OnceLock::new();
+    LINKER.get_or_init(|| wasi_linker(engine()).expect("adding WASI"))
 }
 
 /// Panics unless `component` compiles and instantiates (or traps while instantiating).
@@ -55,13 +38,7 @@ pub fn instantiate(component: &[u8]) {
     {
         return;
     }
-    let mut store = Store::new(
-        engine(),
-        State {
-            ctx: WasiCtx::builder().build(),
-            table: ResourceTable::new(),
-        },
-    );
+    let mut store = Store::new(engine(), WasiState::new(WasiCtx::builder().build()));
     store.set_fuel(10_000_000).unwrap();
     if let Err(e) = linker().instantiate(&mut store, &component) {
         if e.downcast_ref::<wasmtime::Trap>().is_none() {
