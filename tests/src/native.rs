@@ -190,3 +190,61 @@ pub fn check_same_as_native(what: &str, out: &crate::Output, expected: &str) -> 
     }
     Ok(())
 }
+
+/// The first line of `gcc --version`: part of the cache key of every native build, so that a new
+/// gcc rebuilds the references.
+pub fn gcc_version() -> Result<String> {
+    let out = Command::new("gcc")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .context("gcc (the native reference's compiler) is missing: apt-get install gcc")?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string())
+}
+
+/// A real program's native reference: `gcc FLAGS SOURCES... -o OUT LINK...`, where SOURCES are
+/// the `.c` files of `sources` (headers among them only take part in the cache key), cached like
+/// the wasm builds by the sources, both flag lists and gcc's version.
+pub fn gcc_cached(
+    what: &str,
+    sources: &[crate::CSource],
+    flags: &[&str],
+    link: &[&str],
+) -> Result<Vec<u8>> {
+    let mut key = vec![gcc_version()?];
+    key.extend(flags.iter().map(|f| f.to_string()));
+    key.push("--".into());
+    key.extend(link.iter().map(|f| f.to_string()));
+    crate::build_cached(what, sources, &key, |dir, out| {
+        let c_files = sources
+            .iter()
+            .filter(|s| s.name.ends_with(".c"))
+            .map(|s| dir.join(&s.name));
+        crate::tools::run_tool(
+            Command::new("gcc")
+                .args(flags)
+                .args(c_files)
+                .arg("-o")
+                .arg(out)
+                .args(link),
+        )
+        .map(drop)
+    })
+}
+
+/// Writes `bytes` to `dir/name` as an executable file; returns its path.
+pub fn write_exe(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(path)
+}

@@ -27,9 +27,9 @@ use anyhow::{ensure, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+use wasm_dl_tests::native::{gcc_cached, write_exe};
 use wasm_dl_tests::toolchain::with_llvm;
-use wasm_dl_tests::tools::run_tool;
-use wasm_dl_tests::{build_cached, build_lib, build_main, link_against, run_in, CSource};
+use wasm_dl_tests::{build_lib, build_main, link_against, run_in, CSource};
 
 /// The version of `lua-src` in tests/Cargo.toml and the Lua it ships.
 const LUA_DIR: &str = "lua-5.4.9";
@@ -122,72 +122,22 @@ fn example(name: &str) -> Result<CSource> {
     CSource::file(example_dir().join(name))
 }
 
-fn gcc_version() -> Result<String> {
-    let out = Command::new("gcc")
-        .arg("--version")
-        .output()
-        .context("running gcc --version (gcc builds the native reference)")?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string())
-}
-
-/// Writes `bytes` to `dir/name`, executable.
-fn write_exe(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-    }
-    Ok(())
-}
-
 /// The native reference: `lua` (lua.c and Lua, `-Wl,-E -ldl` as Lua's makefile links it on
 /// Linux) and the modules, built with gcc; runs test.lua in a directory holding them and returns
 /// its stdout.
 fn native_output(l: &Path) -> Result<String> {
-    let gcc = gcc_version()?;
     let include = format!("-I{}", l.display());
     let mut src = vec![example("lua.c")?];
     src.extend(lua_sources(l)?);
-    let mut flags: Vec<String> = vec![gcc.clone(), "-O2".into(), include.clone()];
-    flags.extend(NATIVE_DEFINES.iter().map(|s| s.to_string()));
-    let exe = build_cached("native lua", &src, &flags, |dir, out| {
-        run_tool(
-            Command::new("gcc")
-                .args(&flags[1..])
-                .args(src.iter().map(|s| dir.join(&s.name)))
-                .arg("-o")
-                .arg(out)
-                .args(["-Wl,-E", "-ldl", "-lm"]),
-        )
-        .map(drop)
-    })?;
+    let mut flags = vec!["-O2", include.as_str()];
+    flags.extend(NATIVE_DEFINES);
+    let exe = gcc_cached("native lua", &src, &flags, &["-Wl,-E", "-ldl", "-lm"])?;
     let run_dir = tempfile::tempdir()?;
     write_exe(run_dir.path(), "lua", &exe)?;
     for m in MODULES {
         let src = [example(&format!("{m}.c"))?];
-        let flags: Vec<String> = vec![
-            gcc.clone(),
-            "-O2".into(),
-            "-fPIC".into(),
-            "-shared".into(),
-            include.clone(),
-        ];
-        let so = build_cached("native lua module", &src, &flags, |dir, out| {
-            run_tool(
-                Command::new("gcc")
-                    .args(&flags[1..])
-                    .arg(dir.join(&src[0].name))
-                    .arg("-o")
-                    .arg(out),
-            )
-            .map(drop)
-        })?;
+        let flags = ["-O2", "-fPIC", "-shared", include.as_str()];
+        let so = gcc_cached("native lua module", &src, &flags, &[])?;
         std::fs::write(run_dir.path().join(format!("{m}.so")), so)?;
     }
     let script = example("test.lua")?;

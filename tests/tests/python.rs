@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use wasm_dl_tests::componentize_py;
-use wasm_dl_tests::tools::run_tool;
+use wasm_dl_tests::native::{gcc_cached, gcc_version, write_exe};
 use wasm_dl_tests::tools::{self, require};
-use wasm_dl_tests::{build_cached, build_lib, build_pic_main, run_with_preopens, CSource};
+use wasm_dl_tests::{build_lib, build_pic_main, run_with_preopens, CSource};
 
 /// Where the guest finds the standard library (`PYTHONHOME`) and the script with the extensions.
 const GUEST_HOME: &str = "/python-home";
@@ -104,14 +104,9 @@ const EXTENSIONS: &[(&str, &str)] = &[("spam.c", "spam.abi3.so"), ("noinit.c", "
 /// The files test.py's directory holds besides the extensions.
 const SCRIPT_FILES: &[&str] = &["test.py", "bad.abi3.so"];
 
-/// gcc and this machine's CPython 3.11 (`python3.11-config`): `(gcc version, prefix, ldflags)`.
-fn native_python() -> Result<(String, String, Vec<String>)> {
-    let gcc = Command::new("gcc")
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .context("gcc is missing: apt-get install gcc")?;
+/// This machine's CPython 3.11 (`python3.11-config`): `(prefix, ldflags)`.
+fn native_python() -> Result<(String, Vec<String>)> {
+    gcc_version()?;
     let config = |arg: &[&str]| {
         Command::new("python3.11-config")
             .args(arg)
@@ -123,13 +118,7 @@ fn native_python() -> Result<(String, String, Vec<String>)> {
     };
     let prefix = config(&["--prefix"])?;
     let ldflags = config(&["--embed", "--ldflags"])?;
-    let version = String::from_utf8_lossy(&gcc.stdout)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string();
     Ok((
-        version,
         prefix,
         ldflags.split_whitespace().map(String::from).collect(),
     ))
@@ -137,49 +126,23 @@ fn native_python() -> Result<(String, String, Vec<String>)> {
 
 /// Builds main.c and the extensions with gcc (cached) into a directory with test.py; runs
 /// `main <dir>/test.py ARGS` with `PYTHONHOME` = CPython 3.11's prefix; returns its stdout.
-fn native_output(gcc: &str, prefix: &str, ldflags: &[String]) -> Result<String> {
+fn native_output(prefix: &str, ldflags: &[String]) -> Result<String> {
     let ex = example_dir();
     let dir = tempfile::tempdir()?;
     let main_src = [
         CSource::file(ex.join("main.c"))?,
         CSource::file(ex.join("py-abi.h"))?,
     ];
-    let mut flags = vec![gcc.to_string(), "-O2".into()];
-    flags.extend(ldflags.iter().cloned());
-    let exe = build_cached("native python main", &main_src, &flags, |d, out| {
-        run_tool(
-            Command::new("gcc")
-                .arg("-O2")
-                .arg(d.join("main.c"))
-                .arg("-o")
-                .arg(out)
-                .args(ldflags),
-        )
-        .map(drop)
-    })?;
-    let exe_path = dir.path().join("main");
-    std::fs::write(&exe_path, exe)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&exe_path, std::fs::Permissions::from_mode(0o755))?;
-    }
+    let link: Vec<&str> = ldflags.iter().map(String::as_str).collect();
+    let exe = gcc_cached("native python main", &main_src, &["-O2"], &link)?;
+    let exe_path = write_exe(dir.path(), "main", &exe)?;
     for (src, so) in EXTENSIONS {
         let src = [
             CSource::file(ex.join(src))?,
             CSource::file(ex.join("py-abi.h"))?,
         ];
-        let flags = vec![gcc.to_string(), "-O2 -fPIC -shared".into()];
-        let bytes = build_cached("native python extension", &src, &flags, |d, out| {
-            run_tool(
-                Command::new("gcc")
-                    .args(["-O2", "-fPIC", "-shared"])
-                    .arg(d.join(&src[0].name))
-                    .arg("-o")
-                    .arg(out),
-            )
-            .map(drop)
-        })?;
+        let flags = ["-O2", "-fPIC", "-shared"];
+        let bytes = gcc_cached("native python extension", &src, &flags, &[])?;
         std::fs::write(dir.path().join(so), bytes)?;
     }
     for f in SCRIPT_FILES {
@@ -226,8 +189,7 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     let Some(python) = require("python (componentize-py)", componentize_py::venv_python())? else {
         return Ok(());
     };
-    let Some((gcc, prefix, ldflags)) = require("python (the native reference)", native_python())?
-    else {
+    let Some((prefix, ldflags)) = require("python (the native reference)", native_python())? else {
         return Ok(());
     };
 
@@ -253,7 +215,7 @@ fn cpython_from_componentize_py_runs_like_native() -> Result<()> {
     let build_time = t.elapsed();
 
     let t = Instant::now();
-    let expected = native_output(&gcc, &prefix, &ldflags)?;
+    let expected = native_output(&prefix, &ldflags)?;
     let native_time = t.elapsed();
     ensure!(
         expected.contains("on_exit returned"),

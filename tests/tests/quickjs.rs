@@ -17,11 +17,12 @@
 //! Run with `cargo test -p wasm-dl-tests --test quickjs -- --nocapture` to see the numbers (exports,
 //! sizes, compose time).
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use wasm_dl_tests::{build_cached, build_lib, build_main, main_flags, run_in, CSource};
+use wasm_dl_tests::native::{gcc_cached, write_exe};
+use wasm_dl_tests::{build_lib, build_main, main_flags, run_in, CSource};
 
 /// The QuickJS engine and quickjs-libc (quickjs-ng's `qjs_srcs` + `qjs_libc_srcs`).
 const ENGINE: &[&str] = &[
@@ -142,85 +143,27 @@ fn check_sysroot() -> Result<()> {
     Ok(())
 }
 
-fn run_tool(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-fn gcc_version() -> Result<String> {
-    let out = Command::new("gcc")
-        .arg("--version")
-        .output()
-        .context("running gcc --version (gcc builds the native reference)")?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string())
-}
-
 /// The native reference: `qjs` (qjs.c and the engine, unmodified: quickjs-libc's Linux loader) and
 /// the modules built with gcc, in a directory where the scripts then run.
 fn native_build(q: &Path) -> Result<tempfile::TempDir> {
-    let gcc = gcc_version()?;
+    let include = format!("-I{}", q.display());
     let mut main_src = sources(q, QJS)?;
     main_src.extend(sources(q, ENGINE)?);
-    let flags: Vec<String> = vec![
-        gcc.clone(),
-        "-O2".into(),
-        "-D_GNU_SOURCE".into(),
-        "-w".into(),
-        format!("-I{}", q.display()),
-        "-rdynamic".into(),
-        "-lm".into(),
-        "-ldl".into(),
-        "-lpthread".into(),
-    ];
-    let exe = build_cached("native qjs", &main_src, &flags, |dir, out| {
-        run_tool(
-            Command::new("gcc")
-                .args(&flags[1..5])
-                .args(main_src.iter().map(|s| dir.join(&s.name)))
-                .arg("-o")
-                .arg(out)
-                .args(&flags[5..]),
-        )
-    })?;
-
+    let flags = ["-O2", "-D_GNU_SOURCE", "-w", include.as_str()];
+    let link = ["-rdynamic", "-lm", "-ldl", "-lpthread"];
+    let exe = gcc_cached("native qjs", &main_src, &flags, &link)?;
     let run_dir = tempfile::tempdir()?;
-    let exe_path = run_dir.path().join("qjs");
-    std::fs::write(&exe_path, exe)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&exe_path, std::fs::Permissions::from_mode(0o755))?;
-    }
+    write_exe(run_dir.path(), "qjs", &exe)?;
     for (path, name) in modules(q) {
         let src = [CSource::file(path)?];
-        let flags: Vec<String> = vec![
-            gcc.clone(),
-            "-O2".into(),
-            "-fPIC".into(),
-            "-shared".into(),
-            MODULE_DEFINES[0].into(),
-            format!("-I{}", q.display()),
+        let flags = [
+            "-O2",
+            "-fPIC",
+            "-shared",
+            MODULE_DEFINES[0],
+            include.as_str(),
         ];
-        let so = build_cached("native module", &src, &flags, |dir, out| {
-            run_tool(
-                Command::new("gcc")
-                    .args(&flags[1..])
-                    .arg(dir.join(&src[0].name))
-                    .arg("-o")
-                    .arg(out),
-            )
-        })?;
+        let so = gcc_cached("native module", &src, &flags, &[])?;
         std::fs::write(run_dir.path().join(name), so)?;
     }
     Ok(run_dir)
