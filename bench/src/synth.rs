@@ -228,7 +228,7 @@ mod tests {
                 name: lib_name(i),
                 bytes,
             };
-            let lib = wasm_dl::parse::library(&input).unwrap();
+            let lib = wasm_dl::inspect::library(&input).unwrap();
             assert_eq!(lib.mem_size, 4 * m);
             assert_eq!(lib.mem_align, 2);
             assert_eq!(lib.funcs.len(), m as usize);

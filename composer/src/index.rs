@@ -4,7 +4,7 @@
 
 use crate::parse::{Library, MainModule};
 use crate::resolve::Resolution;
-pub use wasm_dl_abi::index::{encode, LibEntry, Symbol, KIND_DATA, KIND_FUNC, VERSION};
+pub use wasm_dl_abi::index::{encode, LibEntry, Symbol, KIND_DATA, KIND_FUNC};
 
 /// The index of a composition: every library's names (its name, basename and `aliases[j]`),
 /// sizes, dependencies and symbols, and the symbols of main that `dlsym` finds. Decided by

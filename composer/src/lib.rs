@@ -2,17 +2,18 @@
 //! whose `dlopen`/`dlsym` are answered by a precompiled provider component.
 //!
 //! The composer is a pipeline of passes over plain data, each handing new data to the next
-//! (`Composer::compose_report`, then `compose.rs`):
+//! (`Composer::compose_report`, then `compose.rs`); the passes are private modules, and the
+//! public API is [`Composer`], [`Linker`], [`flags`], [`inspect`] and `run` (feature `run`):
 //!
-//! 1. [`parse`]: every input validated (function bodies in the background, on all cores; see
-//!    [`validate`]) and read into a `MainModule` and `Library`s; an all-PIC set gets the
+//! 1. `parse`: every input validated (function bodies in the background, on all cores; see
+//!    `validate`) and read into a `MainModule` and `Library`s; an all-PIC set gets the
 //!    root module `synth::root` makes, and wasm-dl's setjmp runtime is added when needed.
 //!    After it, every input is known to be a well-formed module with a readable `dylink.0`.
-//! 2. [`resolve`]: every import bound to one definition (Linux's precedence, `resolve::scope`);
-//!    the [`index`] the provider reads is built from it. After it, nothing is undefined.
-//! 3. [`layout`]: instantiation order, module groups, trampolines, GOT entries per library.
-//! 4. [`synth`]: every module besides wit-component's, as bytes.
-//! 5. [`encode`]: wit-component's main component, the libraries appended, the provider
+//! 2. `resolve`: every import bound to one definition (Linux's precedence, `resolve::scope`);
+//!    the `index` the provider reads is built from it. After it, nothing is undefined.
+//! 3. `layout`: instantiation order, module groups, trampolines, GOT entries per library.
+//! 4. `synth`: every module besides wit-component's, as bytes.
+//! 5. `encode`: wit-component's main component, the libraries appended, the provider
 //!    plugged in; the result validated before it is returned.
 //!
 //! ```no_run
@@ -25,22 +26,23 @@
 //! ```
 
 mod compose;
-pub mod dlfcn;
-pub mod encode;
+pub(crate) mod dlfcn;
+pub(crate) mod encode;
 pub mod flags;
 pub(crate) mod host;
-pub mod index;
-pub mod layout;
+pub(crate) mod index;
+pub mod inspect;
+pub(crate) mod layout;
 pub mod linker;
-pub mod map;
-pub mod parse;
-pub mod provider;
-pub mod resolve;
+pub(crate) mod map;
+pub(crate) mod parse;
+pub(crate) mod provider;
+pub(crate) mod resolve;
 #[cfg(feature = "run")]
 pub mod run;
-pub mod synth;
-pub mod validate;
-pub mod wit;
+pub(crate) mod synth;
+pub(crate) mod validate;
+pub(crate) mod wit;
 
 pub use linker::{Linked, Linker};
 
@@ -163,7 +165,7 @@ impl Composer {
         self
     }
 
-    /// Also renders the link map (see [`map`]).
+    /// Also renders the link map (the text `wasm-dl compose --map` writes).
     pub fn map(mut self, yes: bool) -> Self {
         self.want_map = yes;
         self

@@ -24,3 +24,32 @@ pub fn resolve() -> Result<(Resolve, PackageId)> {
         .context("internal error: wit/dl.wit does not parse")?;
     Ok((resolve, pkg))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+    use wasm_dl_abi::loader;
+    use wit_parser::TypeDefKind;
+
+    /// The loader's failure answers are the discriminants of the WIT enum `failure`, which the
+    /// shim passes to the provider's `abort` unchanged.
+    #[test]
+    fn alloc_failures_are_the_wit_enum() {
+        let (resolve, _) = resolve().unwrap();
+        let failure = resolve
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some("failure"))
+            .map(|(_, t)| &t.kind);
+        let Some(TypeDefKind::Enum(e)) = failure else {
+            panic!("no enum failure in wit/dl.wit");
+        };
+        let wit: Vec<&str> = e.cases.iter().map(|c| c.name.as_str()).collect();
+        let abi: Vec<&str> = loader::Alloc::FAILURES.iter().map(|(_, n)| *n).collect();
+        assert_eq!(wit, abi);
+        for (k, (failure, _)) in loader::Alloc::FAILURES.iter().enumerate() {
+            assert_eq!(failure.code() as usize, k);
+        }
+        assert!(loader::Alloc::Ok.code() < 0);
+    }
+}

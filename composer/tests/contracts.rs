@@ -1,8 +1,7 @@
 //! The contracts of `wasm-dl-abi` against their other spellings: `include/dlfcn.h` for C
-//! programs and `wit/dl.wit` for the provider.
+//! programs (`wit/dl.wit`'s are checked beside the WIT package, in `src/wit.rs`).
 
-use wasm_dl_abi::{dl, loader};
-use wit_parser::TypeDefKind;
+use wasm_dl_abi::dl;
 
 /// Every `#define` of dlfcn.h that wasm-dl-abi defines has the abi's value, and the abi
 /// defines every `RTLD_*` the header has.
@@ -35,26 +34,4 @@ fn dlfcn_h_spells_the_abi_values() {
         assert!(seen.iter().any(|s| s == name), "{name} not in dlfcn.h");
     }
     assert_eq!(dl::HANDLE_NEXT as i32 as i64, -1);
-}
-
-/// The loader's failure answers are the discriminants of the WIT enum `failure`, which the
-/// shim passes to the provider's `abort` unchanged.
-#[test]
-fn alloc_failures_are_the_wit_enum() {
-    let (resolve, _) = wasm_dl::wit::resolve().unwrap();
-    let failure = resolve
-        .types
-        .iter()
-        .find(|(_, t)| t.name.as_deref() == Some("failure"))
-        .map(|(_, t)| &t.kind);
-    let Some(TypeDefKind::Enum(e)) = failure else {
-        panic!("no enum failure in wit/dl.wit");
-    };
-    let wit: Vec<&str> = e.cases.iter().map(|c| c.name.as_str()).collect();
-    let abi: Vec<&str> = loader::Alloc::FAILURES.iter().map(|(_, n)| *n).collect();
-    assert_eq!(wit, abi);
-    for (k, (failure, _)) in loader::Alloc::FAILURES.iter().enumerate() {
-        assert_eq!(failure.code() as usize, k);
-    }
-    assert!(loader::Alloc::Ok.code() < 0);
 }

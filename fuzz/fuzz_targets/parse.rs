@@ -28,15 +28,14 @@ fuzz_target!(|data: &[u8]| wasm_dl_fuzz::run_guarded(|| {
         name: "libfuzz.so".into(),
         bytes: data.to_vec(),
     };
-    if let Err(e) = wasm_dl::parse::library(&lib) {
+    if let Err(e) = wasm_dl::inspect::library(&lib) {
         wasm_dl_fuzz::check_error_names(&e, &lib.name);
     }
     let main = Input {
         name: "main.wasm".into(),
         bytes: data.to_vec(),
     };
-    let _ = wasm_dl::synth::root::is_pic_main(&main.bytes);
-    if let Err(e) = wasm_dl::parse::main_module(&main) {
+    if let Err(e) = wasm_dl::inspect::main_module(&main) {
         wasm_dl_fuzz::check_error_names(&e, &main.name);
     }
     // `wasm-dl flags main LIB`: the libraries' imports, through the same parse.

@@ -35,6 +35,12 @@ pub fn library(input: &Input) -> Result<Library<'_>> {
     read_library(input)
 }
 
+/// Reads a position-independent main module (validating it first), as a library is read.
+pub fn pic_main(input: &Input) -> Result<Library<'_>> {
+    validate(&input.name, &input.bytes)?;
+    read_library_as(input, Role::PicMain)
+}
+
 /// Reads a shared library that [`super::validate_inputs`] validated.
 pub(crate) fn read_library(input: &Input) -> Result<Library<'_>> {
     read_library_as(input, Role::Library)

@@ -8,7 +8,7 @@ mod checks;
 mod library;
 mod main;
 
-pub use library::{library, Role};
+pub use library::{library, pic_main, Role};
 pub(crate) use library::{read_library, read_library_as};
 pub(crate) use main::read_main;
 pub use main::{main_module, MainGot, MainImport, MainModule};
