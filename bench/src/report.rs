@@ -31,8 +31,8 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
-fn fmt_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
+/// A time in seconds as the tables print it.
+fn fmt_secs(s: f64) -> String {
     if s >= 10.0 {
         format!("{s:.1} s")
     } else if s >= 1.0 {
@@ -70,17 +70,15 @@ impl Row {
         wt_fail: Option<String>,
         goal: &str,
     ) -> Self {
-        Self {
-            metric: metric.into(),
-            input: input.into(),
-            ratio: ratio(
-                dl.filter(|_| dl_fail.is_none()).map(|d| d.as_secs_f64()),
-                wt.filter(|_| wt_fail.is_none()).map(|d| d.as_secs_f64()),
-            ),
-            dl: cell(dl.map(fmt_duration), dl_fail),
-            wt: cell(wt.map(fmt_duration), wt_fail),
-            goal: goal.into(),
-        }
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+        Self::measured(
+            metric,
+            input,
+            [secs(dl), secs(wt)],
+            [dl_fail, wt_fail],
+            goal,
+            fmt_secs,
+        )
     }
 
     /// Sizes in bytes.
@@ -93,17 +91,7 @@ impl Row {
         wt_fail: Option<String>,
         goal: &str,
     ) -> Self {
-        Self {
-            metric: metric.into(),
-            input: input.into(),
-            ratio: ratio(
-                dl.filter(|_| dl_fail.is_none()),
-                wt.filter(|_| wt_fail.is_none()),
-            ),
-            dl: cell(dl.map(fmt_bytes), dl_fail),
-            wt: cell(wt.map(fmt_bytes), wt_fail),
-            goal: goal.into(),
-        }
+        Self::measured(metric, input, [dl, wt], [dl_fail, wt_fail], goal, fmt_bytes)
     }
 
     /// Nanoseconds measured inside wasm.
@@ -116,6 +104,20 @@ impl Row {
         wt_fail: Option<String>,
         goal: &str,
     ) -> Self {
+        let fmt = |v: f64| format!("{v:.2} ns");
+        Self::measured(metric, input, [dl, wt], [dl_fail, wt_fail], goal, fmt)
+    }
+
+    /// A row of two measured values (wasm-dl's, wasm-tools'), each shown with `fmt` or as its
+    /// failure; the ratio only when both were measured.
+    fn measured(
+        metric: &str,
+        input: &str,
+        [dl, wt]: [Option<f64>; 2],
+        [dl_fail, wt_fail]: [Option<String>; 2],
+        goal: &str,
+        fmt: impl Fn(f64) -> String,
+    ) -> Self {
         Self {
             metric: metric.into(),
             input: input.into(),
@@ -123,8 +125,8 @@ impl Row {
                 dl.filter(|_| dl_fail.is_none()),
                 wt.filter(|_| wt_fail.is_none()),
             ),
-            dl: cell(dl.map(|v| format!("{v:.2} ns")), dl_fail),
-            wt: cell(wt.map(|v| format!("{v:.2} ns")), wt_fail),
+            dl: cell(dl.map(&fmt), dl_fail),
+            wt: cell(wt.map(&fmt), wt_fail),
             goal: goal.into(),
         }
     }
