@@ -100,7 +100,7 @@ impl Composer {
                 .main_imports
                 .iter()
                 .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE));
-        let component = self.main_component(main, libs, res, &synthesized.main, uses_dl)?;
+        let main_component = self.main_component(main, libs, res, &synthesized.main, uses_dl)?;
         // The modules of a group of one library are that library rewritten, most of its
         // function bodies copied byte for byte: the output's validation skips the copies it
         // can prove valid from the input's validation (see `validate::component`).
@@ -118,15 +118,16 @@ impl Composer {
             .collect();
         // The plugged component is validated as a whole, which covers this one.
         let plug = self.provider == ProviderMode::Embedded && uses_dl;
-        let component = encode::Appender::new(component)?.append(
+        // The provider is plugged into a stand-in with the same type (see `plug_provider`).
+        let stand_in = plug.then(|| main_component.clone());
+        let component = encode::Appender::new(main_component)?.append(
             layout,
             synthesized,
             (!plug).then_some(copies.as_slice()),
         )?;
-        if plug {
-            encode::plug_provider(&component, index, &copies)
-        } else {
-            Ok(component)
+        match stand_in {
+            Some(stand_in) => encode::plug_provider(&stand_in, component, index, &copies),
+            None => Ok(component),
         }
     }
 
@@ -171,8 +172,10 @@ impl Composer {
             }
         };
         let mut encoder = wit_component::ComponentEncoder::default();
+        // Not validated here: the final component, which holds this one, is (wit-component
+        // would validate the main module's and the adapters' bodies a second time).
         encoder
-            .validate(true)
+            .validate(false)
             .module(patched_main)
             .with_context(gained)?
             .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)

@@ -247,16 +247,24 @@ fn exports_dispatch(module: &[u8]) -> bool {
 
 /// Plugs the provider (with `index`) into the main component and validates the result
 /// (`copies`: the modules made from validated inputs; see [`crate::validate::component`]).
+///
+/// `stand_in` is wit-component's main component, before [`Appender`] added the libraries: it
+/// has `component`'s imports and exports (appending adds only core modules and instances), and
+/// it is a fraction of the size. wac-graph reads and copies a package whole (validating its
+/// structure, the libraries' modules too) only to learn its type, and embeds its bytes as they
+/// are, so wac-graph composes the stand-in and the complete component takes its place in
+/// wac-graph's output ([`splice`]). The result is validated as a whole.
 pub fn plug_provider(
-    main_component: &[u8],
+    stand_in: &[u8],
+    component: Vec<u8>,
     index: &[u8],
     copies: &[crate::validate::Copied<'_>],
 ) -> Result<Vec<u8>> {
     use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
-    // The same provider component `wasm-dl provider` writes.
-    let provider_component = crate::provider::provider_component(index)?;
+    // The same provider component `wasm-dl provider` writes (validated with the result).
+    let provider_component = crate::provider::unvalidated_provider_component(index)?;
     let mut graph = CompositionGraph::new();
-    let app = Package::from_bytes("app", None, main_component.to_vec(), graph.types_mut())
+    let app = Package::from_bytes("app", None, stand_in.to_vec(), graph.types_mut())
         .context("internal error: cannot read the main component")?;
     let app = graph.register_package(app)?;
     // wit-component drops the shim's `dl` import when main's dl calls never reach the provider
@@ -265,8 +273,8 @@ pub fn plug_provider(
         .imports
         .contains_key(crate::wit::DL_INTERFACE)
     {
-        crate::validate::component(main_component, "final component", copies)?;
-        return Ok(main_component.to_vec());
+        crate::validate::component(&component, "final component", copies)?;
+        return Ok(component);
     }
     let provider = Package::from_bytes(
         "wasm-dl:provider",
@@ -289,12 +297,75 @@ pub fn plug_provider(
         let e = graph.alias_instance_export(app_inst, &name)?;
         graph.export(e, &name)?;
     }
-    let bytes = graph
+    let plugged = graph
         .encode(EncodeOptions {
             validate: false,
             ..Default::default()
         })
         .context("internal error: cannot encode the composition")?;
+    drop(graph);
+    let bytes = splice(&plugged, stand_in, &component)?;
+    drop(component);
     crate::validate::component(&bytes, "final component", copies)?;
     Ok(bytes)
+}
+
+/// `outer` with its one top-level nested component whose bytes are `stand_in` replaced by
+/// `real` (see [`plug_provider`]).
+fn splice(outer: &[u8], stand_in: &[u8], real: &[u8]) -> Result<Vec<u8>> {
+    let id = wasm_encoder::ComponentSectionId::Component as u8;
+    let mut found = None;
+    let mut parser = Parser::new(0);
+    let mut rest = outer;
+    loop {
+        let (payload, consumed) = match parser.parse(rest, true)? {
+            wasmparser::Chunk::Parsed { payload, consumed } => (payload, consumed),
+            wasmparser::Chunk::NeedMoreData(_) => {
+                bail!("internal error: wac-graph's output ends early")
+            }
+        };
+        rest = rest.get(consumed..).unwrap_or_default();
+        match payload {
+            Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                let range =
+                    usize::try_from(unchecked_range.start)?..usize::try_from(unchecked_range.end)?;
+                let end = range.end;
+                if outer.get(range.clone()) == Some(stand_in) {
+                    if found.is_some() {
+                        bail!("internal error: wac-graph's output holds the main component twice");
+                    }
+                    found = Some(range);
+                }
+                // Not into the nested component (its payloads are not this level's): the
+                // parser goes on after it, as `Parser::parse_all` resumes a parent.
+                rest = outer.get(end..).unwrap_or_default();
+            }
+            Payload::End(_) => break,
+            _ => {}
+        }
+    }
+    let range = found.context("internal error: wac-graph's output lacks the main component")?;
+    let mut header = vec![id];
+    leb_u32(&mut header, range.len())?;
+    let start = range
+        .start
+        .checked_sub(header.len())
+        .filter(|s| outer.get(*s..range.start) == Some(header.as_slice()))
+        .context("internal error: unexpected section header in wac-graph's output")?;
+    let mut out = Vec::with_capacity(outer.len() - range.len() + real.len() + 5);
+    out.extend_from_slice(&outer[..start]);
+    out.push(id);
+    leb_u32(&mut out, real.len())?;
+    out.extend_from_slice(real);
+    out.extend_from_slice(&outer[range.end..]);
+    Ok(out)
+}
+
+/// Appends `n` as an unsigned LEB128 `u32` (a section length).
+fn leb_u32(out: &mut Vec<u8>, n: usize) -> Result<()> {
+    let n = u32::try_from(n).context("the component is larger than 4 GiB")?;
+    wasm_encoder::Encode::encode(&n, out);
+    Ok(())
 }

@@ -196,6 +196,14 @@ fn module_with_index(module: &[u8], index: &[u8]) -> Result<Option<(Vec<u8>, u32
 /// `wasm-dl:dl/dl`, ready to be plugged into a component composed with
 /// [`ProviderMode::External`](crate::ProviderMode::External) (`wac plug`, `wasm-tools compose`).
 pub fn provider_component(index: &[u8]) -> Result<Vec<u8>> {
+    let bytes = unvalidated_provider_component(index)?;
+    crate::encode::validate_component(&bytes, "provider component")?;
+    Ok(bytes)
+}
+
+/// [`provider_component`], not validated: for a component that holds it and is validated
+/// whole (`encode::plug_provider`).
+pub(crate) fn unvalidated_provider_component(index: &[u8]) -> Result<Vec<u8>> {
     use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
     let mut graph = CompositionGraph::new();
     let (provider, at) = provider_with_index(index)?;
@@ -222,7 +230,6 @@ pub fn provider_component(index: &[u8]) -> Result<Vec<u8>> {
             ..Default::default()
         })
         .context("internal error: cannot encode the provider component")?;
-    crate::encode::validate_component(&bytes, "provider component")?;
     Ok(bytes)
 }
 

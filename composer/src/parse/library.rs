@@ -7,7 +7,7 @@ use super::{
 use crate::Input;
 use anyhow::{anyhow, bail, Context, Result};
 use wasmparser::{
-    Dylink0Subsection, ExternalKind, FuncType, KnownCustom, Parser, Payload, SymbolFlags, TypeRef,
+    Dylink0Subsection, ExternalKind, FuncType, KnownCustom, Payload, SymbolFlags, TypeRef,
 };
 
 /// What a `dylink.0` module is to the composition, for messages.
@@ -84,7 +84,7 @@ pub(crate) fn read_library_as(input: &Input, role: Role) -> Result<Library<'_>> 
     let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
     let mut seen_imports = hashbrown::HashSet::new();
 
-    for payload in Parser::new(0).parse_all(&input.bytes) {
+    for payload in super::sections(&input.bytes) {
         match payload.with_context(|| format!("{name}: malformed module"))? {
             Payload::CustomSection(c) => {
                 if let KnownCustom::Dylink0(reader) = c.as_known() {

@@ -14,7 +14,7 @@ pub(crate) use main::read_main;
 pub use main::{main_module, MainGot, MainImport, MainModule};
 
 use anyhow::{anyhow, bail, Result};
-use wasmparser::{FuncType, Operator, Parser, ValType, WasmFeatures};
+use wasmparser::{BinaryReader, Chunk, FuncType, Operator, Parser, Payload, ValType, WasmFeatures};
 
 /// What a core import asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,6 +128,44 @@ pub fn is_linker_entry(name: &str) -> bool {
             | "__wasm_start"
             | "_initialize"
     )
+}
+
+/// The payloads of a core module as [`Parser::parse_all`] hands them out, but the code section
+/// as its [`Payload::CodeSectionStart`] alone, not one [`Payload::CodeSectionEntry`] per body:
+/// for passes that read the module's other sections and the code section whole (a large
+/// library has tens of thousands of bodies; their validation reads them one by one).
+pub fn sections(bytes: &[u8]) -> impl Iterator<Item = wasmparser::Result<Payload<'_>>> {
+    let mut parser = Parser::new(0);
+    let mut rest = bytes;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let (payload, consumed) = match parser.parse(rest, true) {
+            Ok(Chunk::Parsed { payload, consumed }) => (payload, consumed),
+            Ok(Chunk::NeedMoreData(_)) => {
+                // Not with `eof` (as in `parse_all`); reported as the end the parser wanted.
+                done = true;
+                let at = (bytes.len() - rest.len()) as u64;
+                return BinaryReader::new(&[], at).read_u8().err().map(Err);
+            }
+            Err(e) => {
+                done = true;
+                return Some(Err(e));
+            }
+        };
+        rest = rest.get(consumed..).unwrap_or_default();
+        match &payload {
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                rest = rest.get(*size as usize..).unwrap_or_default();
+            }
+            Payload::End(_) => done = true,
+            _ => {}
+        }
+        Some(Ok(payload))
+    })
 }
 
 /// Features the composer accepts in inputs: what wasm-ld emits by default plus common extensions.

@@ -34,6 +34,74 @@ struct Remap {
     tags: Vec<u32>,
     data_base: u32,
     elem_base: u32,
+    /// The part's memories (imported: main's; all become the merged module's one memory).
+    memories: u32,
+}
+
+impl Remap {
+    /// Whether only function indices move: every other index space of the part keeps its
+    /// numbering in the merged module (as for a single library binding a weak definition to
+    /// itself, a group of one). Its bodies are then copied with their calls and `ref.func`s
+    /// renumbered ([`copy_body`]), not re-encoded instruction by instruction.
+    fn only_functions_move(&self) -> bool {
+        let same = |v: &[u32]| v.iter().enumerate().all(|(i, &x)| x as usize == i);
+        same(&self.types)
+            && same(&self.globals)
+            && same(&self.tables)
+            && same(&self.tags)
+            && self.data_base == 0
+            && self.elem_base == 0
+            && self.memories <= 1
+    }
+}
+
+/// Appends `body` to `code` with the function index of each `call`, `return_call` and
+/// `ref.func` mapped through `remap` (the only instructions naming a function), every other
+/// byte copied as it is. Only for a part whose other index spaces do not move
+/// ([`Remap::only_functions_move`]).
+fn copy_body(
+    remap: &Remap,
+    body: &wasmparser::FunctionBody<'_>,
+    code: &mut CodeSection,
+) -> Result<()> {
+    let bytes = body.as_bytes();
+    let base = body.range().start;
+    let mut out: Vec<u8> = Vec::new();
+    let mut copied = 0usize;
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let (op, at) = ops.read_with_offset()?;
+        let f = match op {
+            wasmparser::Operator::Call { function_index }
+            | wasmparser::Operator::ReturnCall { function_index }
+            | wasmparser::Operator::RefFunc { function_index } => function_index,
+            _ => continue,
+        };
+        let new = lookup(&remap.funcs, f, "function").map_err(err)?;
+        if new == f {
+            continue;
+        }
+        // Each of the three is a one-byte opcode followed by the index.
+        let at = usize::try_from(at - base)?;
+        let end = usize::try_from(ops.original_position() - base)?;
+        let (Some(kept), Some(&opcode)) = (bytes.get(copied..at), bytes.get(at)) else {
+            bail!("function body offsets out of range");
+        };
+        if out.is_empty() {
+            out.reserve(bytes.len() + 16);
+        }
+        out.extend_from_slice(kept);
+        out.push(opcode);
+        wasm_encoder::Encode::encode(&new, &mut out);
+        copied = end;
+    }
+    if copied == 0 {
+        code.raw(bytes);
+    } else {
+        out.extend_from_slice(bytes.get(copied..).unwrap_or_default());
+        code.raw(&out);
+    }
+    Ok(())
 }
 
 impl Reencode for Remap {
@@ -171,6 +239,7 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
                         let imp = imp?;
                         match imp.ty {
                             TypeRef::Memory(m) => {
+                                remap.memories += 1;
                                 if !memory_imported {
                                     let ty = RoundtripReencoder.memory_type(m)?;
                                     imports.import(imp.module, imp.name, EntityType::Memory(ty));
@@ -348,6 +417,7 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
         let remap = &mut remaps[p];
         remap.data_base = n_data;
         remap.elem_base = n_elems;
+        let mut only_functions = None;
         for t in &defined_funcs[p] {
             funcs.function(remap.type_index(*t).map_err(err)?);
         }
@@ -424,7 +494,13 @@ pub fn merge(parts: &[&[u8]], slot_tables: &[Option<u32>], own_module: &str) -> 
                     }
                 }
                 Payload::CodeSectionEntry(body) => {
-                    remap.parse_function_body(&mut code, body).map_err(err)?;
+                    // Decided at the first body: the part's index spaces are complete by then
+                    // (its data and element segments' bases were set at its start).
+                    if *only_functions.get_or_insert_with(|| remap.only_functions_move()) {
+                        copy_body(remap, &body, &mut code)?;
+                    } else {
+                        remap.parse_function_body(&mut code, body).map_err(err)?;
+                    }
                 }
                 Payload::DataSection(r) => {
                     for d in r {

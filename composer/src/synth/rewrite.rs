@@ -31,7 +31,7 @@ use wasm_encoder::{
     FunctionSection, GlobalSection, GlobalType, ImportSection, Module, RawSection, SectionId,
     StartSection, TableSection, TableType, TagSection, TagType, TypeSection, ValType,
 };
-use wasmparser::{DataKind, ElementKind, Parser, Payload};
+use wasmparser::{DataKind, ElementKind, Payload};
 
 mod code;
 #[cfg(test)]
@@ -296,7 +296,8 @@ impl<E> Reencode for Rewriter<'_, E> {
 impl<E: Edit> Rewriter<'_, E> {
     fn run(&mut self, bytes: &[u8]) -> Res<Vec<u8>> {
         let mut module = Module::new();
-        for payload in Parser::new(0).parse_all(bytes) {
+        // The code section is copied whole (see `code`): not body by body.
+        for payload in crate::parse::sections(bytes) {
             let payload = payload?;
             if let Some((id, _)) = payload.as_section() {
                 if id != SectionId::Custom as u8 {

@@ -5,7 +5,7 @@
 //! its input, again in the output component). Here:
 //!
 //! - [`inputs`] validates every input module completely, its bodies spread over all cores
-//!   (wasmparser hands them out as [`FuncToValidate`]s, independent of each other), and keeps
+//!   (wasmparser hands them out as `FuncToValidate`s, independent of each other), and keeps
 //!   what each body was validated against (the module's [`ValidatorResources`]);
 //! - [`component`] validates an output component completely, except the bodies it can prove
 //!   valid without looking at them again: a body is skipped only when it is byte for byte the
@@ -19,7 +19,7 @@
 //!   new), is validated as [`Validator::validate_all`] would.
 //!
 //! Why that is sound: wasmparser validates a body with [`wasmparser::FuncValidator`], which sees
-//! the module only through the [`WasmModuleResources`] it was created with: the types, the
+//! the module only through the `WasmModuleResources` it was created with: the types, the
 //! type of each function, tables, memories, globals, tags, element segments, the data count and
 //! which functions are declared referenceable. A body's validity is a function of its bytes and
 //! of those answers, and the answers `compatible` accepts for the output differ from the
@@ -29,16 +29,14 @@
 //! everything (types, functions, tables, segments, declared references) at indices the input
 //! did not have (a valid body never names them).
 
-use anyhow::{anyhow, bail, Result};
-use std::sync::{Arc, Mutex};
-use wasmparser::{
-    CompositeInnerType, FuncToValidate, FuncValidatorAllocations, FunctionBody, Parser, Payload,
-    RefType, SubType, ValType, ValidPayload, Validator, ValidatorResources, WasmFeatures,
-    WasmModuleResources,
-};
+mod compat;
+mod threads;
 
-/// One body to validate: what wasmparser's module validation handed out for it.
-type Job<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
+use anyhow::{anyhow, bail, Result};
+use compat::compatible;
+pub use threads::Pending;
+use threads::{run, Job};
+use wasmparser::{Parser, Payload, ValidPayload, Validator, ValidatorResources, WasmFeatures};
 
 /// An input module that [`inputs`] validated, with what its bodies were validated against.
 pub struct ValidatedModule<'a> {
@@ -239,269 +237,6 @@ fn component_inner(
     match types {
         Some(t) => Ok((t, skipped)),
         None => bail!("internal error: the {what} ends early"),
-    }
-}
-
-/// Whether every function body valid against `input` is valid against `output` (see the module
-/// docs): the same answer to every question body validation asks about an index `input` has,
-/// or a more permissive one. Only types without GC features are compared (wasm-ld emits no
-/// others); anything else is "not compatible", and the bodies are validated again.
-fn compatible(input: &ValidatorResources, output: &ValidatorResources) -> bool {
-    let plain_val = |v: &ValType| match v {
-        ValType::Ref(r) => !r.is_concrete_type_ref(),
-        _ => true,
-    };
-    let plain_ref = |r: &RefType| !r.is_concrete_type_ref();
-    let plain = |t: &SubType| {
-        t.is_final
-            && t.supertype_idx.is_none()
-            && !t.composite_type.shared
-            && t.composite_type.descriptor_idx.is_none()
-            && t.composite_type.describes_idx.is_none()
-            && matches!(&t.composite_type.inner, CompositeInnerType::Func(f)
-                if f.params().iter().chain(f.results()).all(plain_val))
-    };
-    // Types: equal, index by index.
-    let mut i = 0u32;
-    while let Some(a) = input.sub_type_at(i) {
-        match output.sub_type_at(i) {
-            Some(b) if plain(a) && a == b => {}
-            _ => return false,
-        }
-        i += 1;
-    }
-    // Functions: the same type index (so the same type), the same exactness, and declared
-    // referenceable wherever the input declared them.
-    let mut f = 0u32;
-    while let Some(a) = input.type_index_of_function(f) {
-        if output.type_index_of_function(f) != Some(a)
-            || input.has_function_exact_type(f) != output.has_function_exact_type(f)
-            || (input.is_function_referenced(f) && !output.is_function_referenced(f))
-        {
-            return false;
-        }
-        f += 1;
-    }
-    // Tables: element type and index type (limits do not type instructions).
-    let mut t = 0u32;
-    while let Some(a) = input.table_at(t) {
-        match output.table_at(t) {
-            Some(b)
-                if plain_ref(&a.element_type)
-                    && a.element_type == b.element_type
-                    && a.table64 == b.table64
-                    && a.shared == b.shared => {}
-            _ => return false,
-        }
-        t += 1;
-    }
-    // Memories: index type, sharing, page size (not limits).
-    let mut m = 0u32;
-    while let Some(a) = input.memory_at(m) {
-        match output.memory_at(m) {
-            Some(b)
-                if a.memory64 == b.memory64
-                    && a.shared == b.shared
-                    && a.page_size_log2 == b.page_size_log2 => {}
-            _ => return false,
-        }
-        m += 1;
-    }
-    // Globals: the same value type; mutable wherever the input's was (an immutable one may
-    // have become mutable: a valid body never set it).
-    let mut g = 0u32;
-    while let Some(a) = input.global_at(g) {
-        match output.global_at(g) {
-            Some(b)
-                if plain_val(&a.content_type)
-                    && a.content_type == b.content_type
-                    && a.shared == b.shared
-                    && (!a.mutable || b.mutable) => {}
-            _ => return false,
-        }
-        g += 1;
-    }
-    // Tags: the same function type.
-    let mut k = 0u32;
-    while let Some(a) = input.tag_at(k) {
-        match output.tag_at(k) {
-            Some(b) if a.params().iter().chain(a.results()).all(plain_val) && a == b => {}
-            _ => return false,
-        }
-        k += 1;
-    }
-    // Element segments: the same types, at least as many.
-    if output.element_count() < input.element_count() {
-        return false;
-    }
-    for e in 0..input.element_count() {
-        match (input.element_type_at(e), output.element_type_at(e)) {
-            (Some(a), Some(b)) if plain_ref(&a) && a == b => {}
-            _ => return false,
-        }
-    }
-    // Data count: a body may use `memory.init`/`data.drop` only with one, below it.
-    match (input.data_count(), output.data_count()) {
-        (None, _) => true,
-        (Some(a), Some(b)) => b >= a,
-        (Some(_), None) => false,
-    }
-}
-
-type BodyError = (usize, wasmparser::BinaryReaderError);
-
-/// Threads pay off only for enough code (spawning one costs tens of microseconds).
-const MIN_BYTES_PER_THREAD: usize = 256 * 1024;
-
-/// Bodies to validate, in chunks of about equal code size handed out in order to whichever
-/// thread is free (the cores are shared, so a static split would wait for the slowest), and the
-/// first error found.
-struct Work<'a> {
-    queue: Mutex<std::vec::IntoIter<Vec<(usize, Job<'a>)>>>,
-    first_error: Mutex<Option<BodyError>>,
-}
-
-impl<'a> Work<'a> {
-    fn new(jobs: Vec<Job<'a>>, threads: usize) -> Self {
-        let total: usize = jobs.iter().map(|(_, b)| b.as_bytes().len()).sum();
-        let chunk_bytes = (total / (threads * 16)).max(1);
-        let mut chunks: Vec<Vec<(usize, Job<'a>)>> = Vec::new();
-        let mut current = Vec::new();
-        let mut size = 0;
-        for (i, job) in jobs.into_iter().enumerate() {
-            size += job.1.as_bytes().len();
-            current.push((i, job));
-            if size >= chunk_bytes {
-                chunks.push(std::mem::take(&mut current));
-                size = 0;
-            }
-        }
-        chunks.push(current);
-        Work {
-            queue: Mutex::new(chunks.into_iter()),
-            first_error: Mutex::new(None),
-        }
-    }
-
-    /// Validates chunks until none is left.
-    fn work(&self) {
-        let mut allocs = FuncValidatorAllocations::default();
-        loop {
-            let chunk = match self.queue.lock() {
-                Ok(mut q) => q.next(),
-                Err(_) => None,
-            };
-            let Some(chunk) = chunk else { break };
-            for (i, (f, body)) in chunk {
-                let mut v = f.into_validator(allocs);
-                let result = v.validate(&body);
-                allocs = v.into_allocations();
-                if let Err(e) = result {
-                    if let Ok(mut first) = self.first_error.lock() {
-                        if first.as_ref().is_none_or(|(j, _)| i < *j) {
-                            *first = Some((i, e));
-                        }
-                    }
-                    // The rest of this chunk comes after `i`: not the first error.
-                    break;
-                }
-            }
-        }
-    }
-
-    /// The first invalid body (by index), the one a sequential validation reports.
-    fn result(&self) -> Result<(), BodyError> {
-        let first = match self.first_error.lock() {
-            Ok(mut f) => f.take(),
-            Err(p) => p.into_inner().take(),
-        };
-        match first {
-            None => Ok(()),
-            Some(e) => Err(e),
-        }
-    }
-}
-
-/// How many threads `jobs` are worth.
-fn threads_for(jobs: &[Job<'_>]) -> usize {
-    let total: usize = jobs.iter().map(|(_, b)| b.as_bytes().len()).sum();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cores.min(total / MIN_BYTES_PER_THREAD).max(1)
-}
-
-/// Validates `jobs` on all cores. On failure, the index (in `jobs`) of the first invalid body
-/// with its error, the same one a sequential validation reports.
-fn run(jobs: Vec<Job<'_>>) -> Result<(), BodyError> {
-    let threads = threads_for(&jobs);
-    let work = Work::new(jobs, threads);
-    if threads == 1 {
-        work.work();
-    } else {
-        std::thread::scope(|s| {
-            for _ in 1..threads {
-                s.spawn(|| work.work());
-            }
-            work.work();
-        });
-    }
-    work.result()
-}
-
-/// Input bodies being validated in the background (see [`inputs_in`]); [`Pending::wait`] says
-/// whether they are valid.
-pub struct Pending<'scope, 'a> {
-    work: Arc<Work<'a>>,
-    threads: Vec<std::thread::ScopedJoinHandle<'scope, ()>>,
-    /// For each body, the name of its input.
-    owners: Vec<usize>,
-    names: Vec<String>,
-}
-
-impl<'scope, 'a: 'scope> Pending<'scope, 'a> {
-    /// Starts validating `jobs` (`owners[i]`: the index in `names` of job i's input): in threads
-    /// of `scope`, or, without one or for little code, right here.
-    fn start(
-        scope: Option<&'scope std::thread::Scope<'scope, '_>>,
-        jobs: Vec<Job<'a>>,
-        owners: Vec<usize>,
-        names: Vec<String>,
-    ) -> Self {
-        let threads = threads_for(&jobs);
-        let work = Arc::new(Work::new(jobs, threads));
-        let mut handles = Vec::new();
-        match scope {
-            Some(scope) if threads > 1 => {
-                for _ in 0..threads {
-                    let work = Arc::clone(&work);
-                    handles.push(scope.spawn(move || work.work()));
-                }
-            }
-            _ => work.work(),
-        }
-        Pending {
-            work,
-            threads: handles,
-            owners,
-            names,
-        }
-    }
-
-    /// Waits for the validation; the error names the input of the first invalid body.
-    pub fn wait(self) -> Result<()> {
-        for t in self.threads {
-            if t.join().is_err() {
-                bail!("internal error: a validation thread panicked");
-            }
-        }
-        if let Err((i, e)) = self.work.result() {
-            let name = self
-                .owners
-                .get(i)
-                .and_then(|m| self.names.get(*m))
-                .map_or("an input", String::as_str);
-            return Err(invalid(name, e));
-        }
-        Ok(())
     }
 }
 
