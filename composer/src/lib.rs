@@ -28,6 +28,7 @@ mod compose;
 pub mod dlfcn;
 pub mod encode;
 pub mod flags;
+pub mod gc;
 pub(crate) mod host;
 pub mod index;
 pub mod layout;
@@ -96,6 +97,10 @@ pub struct Composer {
     stack_size: Option<u32>,
     /// Adapters given by the user ([`Composer::adapter`]).
     adapters: Vec<Input>,
+    /// Whether unreachable code is removed ([`Composer::gc`]).
+    gc: bool,
+    /// What `gc` is told ([`Composer::dl_openable`]).
+    gc_options: gc::Options,
 }
 
 /// A finished composition.
@@ -193,6 +198,24 @@ impl Composer {
             name: name.into(),
             bytes,
         });
+        self
+    }
+
+    /// Removes the functions and exports of the libraries that no program can reach (`--gc`;
+    /// what is kept and what may go: [`gc`]). The map ([`Composer::map`]) then says what was
+    /// removed per library.
+    pub fn gc(mut self, yes: bool) -> Self {
+        self.gc = yes;
+        self
+    }
+
+    /// Marks `library` (a name as [`Composer::alias`] takes it) as one the program may
+    /// `dlopen`, so that [`Composer::gc`] keeps every export of it: needed for a library that
+    /// a NEEDED entry names and whose exports are also looked up by `dlsym` (of its handle, of
+    /// `RTLD_DEFAULT` or `RTLD_NEXT`) for a name no module imports. Libraries no NEEDED entry
+    /// names are `dlopen`able without it. Without `gc` it changes nothing.
+    pub fn dl_openable(mut self, library: impl Into<String>) -> Self {
+        self.gc_options.dl_openable.push(library.into());
         self
     }
 
