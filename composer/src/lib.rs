@@ -209,13 +209,16 @@ impl Composer {
         self
     }
 
-    /// Marks `library` (a name as [`Composer::alias`] takes it) as one the program may
-    /// `dlopen`, so that [`Composer::gc`] keeps every export of it: needed for a library that
-    /// a NEEDED entry names and whose exports are also looked up by `dlsym` (of its handle, of
-    /// `RTLD_DEFAULT` or `RTLD_NEXT`) for a name no module imports. Libraries no NEEDED entry
-    /// names are `dlopen`able without it. Without `gc` it changes nothing.
-    pub fn dl_openable(mut self, library: impl Into<String>) -> Self {
-        self.gc_options.dl_openable.push(library.into());
+    /// Names libraries (as [`Composer::alias`] takes them) that the program may `dlopen`, so
+    /// that [`Composer::gc`] keeps every export of them; then only these (and the `-shared` main
+    /// of an all-PIC set) are (wasm-tools' `--dl-openable` model; repeated calls add to the
+    /// list, an empty list says none is). Without a call, every library no NEEDED entry names
+    /// is. Without `gc` it changes nothing.
+    pub fn dl_openable<S: Into<String>>(mut self, libraries: impl IntoIterator<Item = S>) -> Self {
+        self.gc_options
+            .dl_openable
+            .get_or_insert_with(Vec::new)
+            .extend(libraries.into_iter().map(Into::into));
         self
     }
 

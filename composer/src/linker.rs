@@ -174,12 +174,15 @@ impl Linker {
         let rest = libs.iter().enumerate().filter(|(i, _)| *i != main);
         let linked = rest.clone().filter(|(_, l)| !l.2);
         let openable = rest.filter(|(_, l)| l.2);
-        for (_, (name, bytes, dl_openable)) in linked.chain(openable) {
+        let mut dl_openable = Vec::new();
+        for (_, (name, bytes, openable)) in linked.chain(openable) {
             composer = composer.library(name.clone(), bytes.clone());
-            if *dl_openable {
-                composer = composer.dl_openable(name.clone());
+            if *openable {
+                dl_openable.push(name.clone());
             }
         }
+        // The peer's model: only these libraries are `dlopen`able (what `gc` keeps whole).
+        composer = composer.dl_openable(dl_openable);
         for (name, bytes) in &self.adapters {
             composer = composer.adapter(name.clone(), bytes.clone());
         }

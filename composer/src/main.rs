@@ -61,13 +61,13 @@ enum Command {
         stub_missing: bool,
         /// Remove the libraries' functions and exports that no program can reach: kept are
         /// every export a module binds, every export of a library that may be `dlopen`ed
-        /// (nothing depends on it, or `--dl-openable`), what constructors and the table
+        /// (`--dl-openable`, else those no NEEDED entry names), what constructors and the table
         /// reach (README: "Dead-code removal").
         #[arg(long)]
         gc: bool,
-        /// With `--gc`: LIB (as given above) may be `dlopen`ed, or searched by `dlsym` for a
-        /// name no module imports, although something depends on it: keep all its exports
-        /// (repeatable).
+        /// With `--gc`: LIB (as given above) may be `dlopen`ed and keeps every export
+        /// (repeatable). Once given, only these libraries are; without it, every library no
+        /// NEEDED entry names is.
         #[arg(long, value_name = "LIB")]
         dl_openable: Vec<String>,
     },
@@ -175,8 +175,8 @@ fn run(cli: Cli) -> Result<i32> {
             dl_openable,
         } => {
             let mut composer = composer(&main, &libs, &lib_aliases)?;
-            for lib in dl_openable {
-                composer = composer.dl_openable(lib);
+            if !dl_openable.is_empty() {
+                composer = composer.dl_openable(dl_openable);
             }
             composer = composer.provider(match provider {
                 Provider::Embedded => ProviderMode::Embedded,

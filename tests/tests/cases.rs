@@ -68,8 +68,8 @@
 //!
 //! Every case also runs as `::gc`: composed through the API with `--gc` (`Composer::gc`), it must
 //! print the same (an `error-*` case must fail with the same error lines). `gc-options`
-//! (optional) holds the `--dl-openable LIB` words of a case that `dlsym`s a name of a library
-//! something depends on; a case named `gc-*` also snapshots the `--gc` section of its link map
+//! (optional) holds the `--dl-openable LIB` words of a case that `dlsym`s a name no module
+//! imports from a library some NEEDED entry names (then every `dlopen`ed library is listed); a case named `gc-*` also snapshots the `--gc` section of its link map
 //! in `gc.map`.
 //!
 //! Run a single case with `cargo test -p wasm-dl-tests --test cases -- plugin-app`.
@@ -355,7 +355,7 @@ fn composer(main: &Named, libs: &[Named], aliases: &[String]) -> Result<wasm_dl:
             "--stub-missing" => c = c.stub_missing(true),
             "--gc" => c = c.gc(true),
             _ if a.starts_with("--dl-openable=") => {
-                c = c.dl_openable(&a["--dl-openable=".len()..]);
+                c = c.dl_openable([&a["--dl-openable=".len()..]]);
             }
             _ => {
                 let (alias, lib) = a.split_once('=').context("aliases: expected ALIAS=LIB")?;

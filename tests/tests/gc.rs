@@ -44,7 +44,7 @@ fn compose(gc: bool, openable: bool) -> Result<Vec<u8>> {
         .library("libgc.so", lib)
         .gc(gc);
     if openable {
-        c = c.dl_openable("libgc.so");
+        c = c.dl_openable(["libgc.so"]);
     }
     c.compose()
 }

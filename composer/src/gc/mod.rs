@@ -6,9 +6,9 @@
 //! - every export of main's dynamic symbol table: an ordinary main is not rewritten at all
 //!   (wasm-ld's `--gc-sections` already removed what it does not export), and the `-shared`
 //!   main of an all-PIC set keeps every export;
-//! - every export of a library that may be `dlopen`ed by name: by default each library that no
-//!   NEEDED entry (of main or of a library) names, plus each one named with `--dl-openable`
-//!   ([`Options::dl_openable`]);
+//! - every export of a library that may be `dlopen`ed by name: the ones named with
+//!   `--dl-openable` ([`Options::dl_openable`], wasm-tools' model), or, when none is named, each
+//!   library that no NEEDED entry (of main or of a library) names;
 //! - every export some module of the composition binds an import to (a function import, a
 //!   `GOT.func` entry of any module, main's imports), whether or not the importing code is
 //!   itself live (conservative: imports are never removed, so their targets must stay);
@@ -43,9 +43,9 @@ use wasm_encoder::{ExportKind, ExportSection};
 /// What `--gc` is told beyond the inputs.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Libraries (names as `--lib` takes them) that may be `dlopen`ed, and so keep every
-    /// export, besides those nothing depends on.
-    pub dl_openable: Vec<String>,
+    /// The libraries (names as `--lib` takes them) that may be `dlopen`ed, and so keep every
+    /// export; `None`: each library no NEEDED entry names.
+    pub dl_openable: Option<Vec<String>>,
 }
 
 /// What the pass removed from one library.
@@ -63,6 +63,9 @@ pub struct Removed {
     pub exports: Vec<String>,
     /// Whether its exports are all roots (it may be `dlopen`ed).
     pub openable: bool,
+    /// Code bytes its own roots (the table's functions, the start function, `ref.func`s)
+    /// reach without any export: what `--gc` could never remove from it.
+    pub table_reach_bytes: u64,
 }
 
 /// The pass's output: per library, its rewritten bytes (`None`: nothing removed) and what went.
@@ -120,11 +123,19 @@ pub fn collect(
                 dropped.insert(name.clone());
             }
         }
+        let table_reach_bytes = graph
+            .live(graph.roots.iter().copied())
+            .iter()
+            .zip(&graph.body_size)
+            .filter(|(l, _)| **l)
+            .map(|(_, b)| u64::from(*b))
+            .sum();
         let live = graph.live(roots);
         let mut removed = Removed {
             funcs_before: graph.callees.len() as u32,
             bytes_before: graph.body_size.iter().map(|b| u64::from(*b)).sum(),
             openable: all,
+            table_reach_bytes,
             ..Removed::default()
         };
         removed.exports = graph
@@ -188,7 +199,9 @@ fn openable(
     opts: &Options,
 ) -> Result<Vec<bool>> {
     let mut openable: Vec<bool> = (0..libs.len())
-        .map(|l| res.linked.binary_search(&LibId(l as u32)).is_err())
+        .map(|l| {
+            opts.dl_openable.is_none() && res.linked.binary_search(&LibId(l as u32)).is_err()
+        })
         .collect();
     if main.synthesized {
         // The `-shared` main of an all-PIC set: its exports are main's dynamic symbol table.
@@ -196,7 +209,7 @@ fn openable(
             *first = true;
         }
     }
-    for name in &opts.dl_openable {
+    for name in opts.dl_openable.iter().flatten() {
         let id = resolve::find_lib(libs, name).with_context(|| {
             format!("--dl-openable {name}: {}", resolve::search::no_library(libs, name))
         })?;
@@ -253,13 +266,15 @@ pub fn render(libs: &[Library<'_>], collected: &Collected) -> String {
     for (lib, r) in libs.iter().zip(&collected.removed) {
         let _ = writeln!(
             out,
-            "{}: {} of {} functions ({} of {} code bytes), {} exports{}",
+            "{}: {} of {} functions ({} of {} code bytes), {} exports; the table alone reaches \
+             {} code bytes{}",
             lib.name,
             r.funcs,
             r.funcs_before,
             r.bytes,
             r.bytes_before,
             r.exports.len(),
+            r.table_reach_bytes,
             if r.openable {
                 " (dlopen-able: every export kept)"
             } else {
