@@ -14,7 +14,11 @@
 //! - SQLite (the amalgamation of the crates.io crate `libsqlite3-sys`) with the sqlite-vec
 //!   extension (crate `sqlite-vec`), dl-openable and loaded by `sqlite3_load_extension`
 //!   (`real/sqlite.rs`).
+//!
+//! wasm-dl also composes each set with `--gc` (`real/gc.rs`): its rows compare that output with
+//! wasm-tools'.
 
+mod gc;
 mod sqlite;
 pub(crate) use sqlite::sqlite_set;
 
@@ -97,10 +101,6 @@ impl RealSet {
     }
     fn cwasm(&self, t: Tool) -> PathBuf {
         self.dir.join(format!("{}.cwasm", t.stem()))
-    }
-    /// wasm-dl's component composed with `--gc`.
-    fn gc_out(&self) -> PathBuf {
-        self.dir.join("wasm-dl-pic-gc.wasm")
     }
 }
 
@@ -260,21 +260,6 @@ impl Bench<'_> {
         }
     }
 
-    /// wasm-dl's command for the `--gc` rows: the same inputs, the libraries wasm-tools is
-    /// given with `--dl-openable` named `--dl-openable` (they keep every export; of the others
-    /// only what some module imports is found by `dlsym`, as in wasm-tools' index).
-    fn real_gc_compose_cmd(&self, set: &RealSet) -> Command {
-        let mut c = Command::new(&self.cfg.exe);
-        c.arg("child-compose-gc")
-            .arg(set.gc_out())
-            .arg(&set.main_so)
-            .args(&set.linked);
-        for lib in &set.openable {
-            c.arg(format!("+{}", lib.display()));
-        }
-        c
-    }
-
     /// Measures one real program: every row of the real-program table.
     pub(crate) fn real(&mut self, set: &RealSet) -> Result<()> {
         const WT: Tool = Tool::WasmTools;
@@ -336,17 +321,11 @@ impl Bench<'_> {
         for row in rows {
             self.report.push_real(row);
         }
-        self.report.push_real(Row::durations(
-            "compose wall time, wasm-dl `--gc`",
-            input,
-            g.wall(DL),
-            r.wall(WT),
-            g.fail(DL),
-            r.fail(WT),
-            "",
-        ));
-        let file_size = |p: PathBuf| std::fs::metadata(p).ok().map(|m| m.len() as f64);
-        let size = |t: Tool| r.ok(t).then(|| file_size(set.out(t))).flatten();
+        let size = |t: Tool| {
+            r.ok(t)
+                .then(|| std::fs::metadata(set.out(t)).ok().map(|m| m.len() as f64))
+                .flatten()
+        };
         self.report.push_real(Row::bytes(
             "output component size",
             input,
@@ -356,18 +335,9 @@ impl Bench<'_> {
             r.fail(WT),
             "",
         ));
-        self.report.push_real(Row::bytes(
-            "output component size, wasm-dl `--gc`",
-            input,
-            g.ok(DL).then(|| file_size(set.gc_out())).flatten(),
-            size(WT),
-            g.fail(DL),
-            r.fail(WT),
-            goal("≤ 0.8×"),
-        ));
+        self.real_gc_rows(set, &g, &r);
         // wasmtime compile, in child processes.
         let mut c = Results::default();
-        let mut gc = Results::default();
         for rep in 0..reps.compile {
             for t in order(rep) {
                 if c.failed(t) || !set.out(t).is_file() {
@@ -376,12 +346,6 @@ impl Bench<'_> {
                 let mut cmd = Command::new(&self.cfg.exe);
                 cmd.arg("child-compile").arg(set.out(t)).arg(set.cwasm(t));
                 c.push(t, run_child(&self.cfg.exe, &cmd, self.cfg.limit * 3)?);
-            }
-            if !gc.failed(DL) && set.gc_out().is_file() {
-                let mut cmd = Command::new(&self.cfg.exe);
-                let cwasm = set.gc_out().with_extension("cwasm");
-                cmd.arg("child-compile").arg(set.gc_out()).arg(cwasm);
-                gc.push(DL, run_child(&self.cfg.exe, &cmd, self.cfg.limit * 3)?);
             }
         }
         self.report.push_real(Row::durations(
@@ -393,15 +357,7 @@ impl Bench<'_> {
             c.fail(WT),
             "",
         ));
-        self.report.push_real(Row::durations(
-            "wasmtime compile time, wasm-dl `--gc`",
-            input,
-            gc.wall(DL),
-            c.wall(WT),
-            gc.fail(DL),
-            c.fail(WT),
-            goal("≤ 0.8×"),
-        ));
+        self.real_gc_compile(set, reps.compile, &c)?;
         self.report.push_real(Row::bytes(
             "wasmtime compile peak RSS",
             input,

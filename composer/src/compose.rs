@@ -4,8 +4,8 @@
 
 use crate::synth::{self, Synthesized};
 use crate::{
-    encode, gc, host, index, layout, map, parse, resolve, validate, Composed, Composer, ProviderMode,
-    DL_MODULE,
+    encode, gc, host, index, layout, map, parse, resolve, validate, Composed, Composer,
+    ProviderMode, DL_MODULE,
 };
 use anyhow::{bail, Context, Result};
 use wasi_preview1_component_adapter_provider::{

@@ -10,6 +10,9 @@
 //!    After it, every input is known to be a well-formed module with a readable `dylink.0`.
 //! 2. [`resolve`]: every import bound to one definition (Linux's precedence, `resolve::scope`);
 //!    the [`index`] the provider reads is built from it. After it, nothing is undefined.
+//!    With `--gc` ([`Composer::gc`]), [`gc`] then removes the libraries' functions and
+//!    exports nothing reaches and hands on the libraries as if given so, bound again (each
+//!    import to the same definition: every binding's target is a root).
 //! 3. [`layout`]: instantiation order, module groups, trampolines, GOT entries per library.
 //! 4. [`synth`]: every module besides wit-component's, as bytes.
 //! 5. [`encode`]: wit-component's main component, the libraries appended, the provider

@@ -501,7 +501,9 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         let map = report.map.context("the API rendered no link map")?;
         wasm_dl_tests::snapshot::check(&dir.join("link.map"), &map)?;
     }
-    let gc_case = dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("gc-"));
+    let gc_case = dir
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("gc-"));
     if let (Via::Gc, true) = (via, gc_case) {
         let report = composer(&main, &libs, &aliases)?
             .map(true)

@@ -63,7 +63,10 @@ fn a_removed_export_is_an_undefined_symbol_to_dlsym() -> Result<()> {
     let gc = compose(true, false)?;
     let out = run(&gc, &["app.wasm"], &[])?;
     let text = out.stdout_str();
-    ensure!(out.code == 0 && text.starts_with("lib_used(1) = 2\n"), "{text}");
+    ensure!(
+        out.code == 0 && text.starts_with("lib_used(1) = 2\n"),
+        "{text}"
+    );
     // The same message as for a name no library defines, but for the name.
     let message = |name: &str| {
         text.lines()

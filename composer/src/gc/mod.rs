@@ -199,9 +199,7 @@ fn openable(
     opts: &Options,
 ) -> Result<Vec<bool>> {
     let mut openable: Vec<bool> = (0..libs.len())
-        .map(|l| {
-            opts.dl_openable.is_none() && res.linked.binary_search(&LibId(l as u32)).is_err()
-        })
+        .map(|l| opts.dl_openable.is_none() && res.linked.binary_search(&LibId(l as u32)).is_err())
         .collect();
     if main.synthesized {
         // The `-shared` main of an all-PIC set: its exports are main's dynamic symbol table.
@@ -211,7 +209,10 @@ fn openable(
     }
     for name in opts.dl_openable.iter().flatten() {
         let id = resolve::find_lib(libs, name).with_context(|| {
-            format!("--dl-openable {name}: {}", resolve::search::no_library(libs, name))
+            format!(
+                "--dl-openable {name}: {}",
+                resolve::search::no_library(libs, name)
+            )
         })?;
         openable[id.index()] = true;
     }

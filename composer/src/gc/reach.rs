@@ -76,16 +76,16 @@ impl Graph {
                 Payload::CodeSectionEntry(body) => {
                     let range = body.range();
                     // The size field is part of what removing the body saves.
-                    g.body_size.push(body_entry_size(range.end.saturating_sub(range.start) as usize));
+                    g.body_size.push(body_entry_size(
+                        range.end.saturating_sub(range.start) as usize
+                    ));
                     let mut callees = Vec::new();
                     let mut ops = body.get_operators_reader().with_context(ctx)?;
                     while !ops.eof() {
                         match ops.read().with_context(ctx)? {
                             Operator::Call { function_index }
                             | Operator::ReturnCall { function_index }
-                            | Operator::RefFunc { function_index } => {
-                                callees.push(function_index)
-                            }
+                            | Operator::RefFunc { function_index } => callees.push(function_index),
                             _ => {}
                         }
                     }
