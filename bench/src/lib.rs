@@ -91,15 +91,29 @@ pub fn run(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// The measured child processes: `child-compose OUT MAIN LIBS...` (what `wasm-dl compose` does)
-/// and `child-compile IN OUT` (wasmtime's `precompile_component`).
+/// The measured child processes: `child-compose OUT MAIN LIBS...` (what `wasm-dl compose` does;
+/// `child-compose-gc`: with `--gc`, a `+LIB` being `--dl-openable LIB`) and
+/// `child-compile IN OUT` (wasmtime's `precompile_component`).
 pub fn child(args: &[String]) -> Result<()> {
     match args {
-        [mode, out, main, libs @ ..] if mode == "child-compose" => {
+        [mode, out, main, libs @ ..] if mode == "child-compose" || mode == "child-compose-gc" => {
             let read = |p: &String| std::fs::read(p).with_context(|| format!("reading {p}"));
-            let mut composer = wasm_dl::Composer::new().main(main.clone(), read(main)?);
+            let mut composer = wasm_dl::Composer::new()
+                .main(main.clone(), read(main)?)
+                .gc(mode == "child-compose-gc");
+            let mut openable = Vec::new();
             for lib in libs {
-                composer = composer.library(lib.clone(), read(lib)?);
+                let lib = match lib.strip_prefix('+') {
+                    Some(l) if mode == "child-compose-gc" => {
+                        openable.push(l.to_string());
+                        l.to_string()
+                    }
+                    _ => lib.clone(),
+                };
+                composer = composer.library(lib.clone(), read(&lib)?);
+            }
+            if mode == "child-compose-gc" {
+                composer = composer.dl_openable(openable);
             }
             let composed = composer.compose_report()?;
             std::fs::write(out, composed.component)?;

@@ -14,7 +14,11 @@
 //! - SQLite (the amalgamation of the crates.io crate `libsqlite3-sys`) with the sqlite-vec
 //!   extension (crate `sqlite-vec`), dl-openable and loaded by `sqlite3_load_extension`
 //!   (`real/sqlite.rs`).
+//!
+//! wasm-dl also composes each set with `--gc` (`real/gc.rs`): its rows compare that output with
+//! wasm-tools'.
 
+mod gc;
 mod sqlite;
 pub(crate) use sqlite::sqlite_set;
 
@@ -264,6 +268,8 @@ impl Bench<'_> {
         let goal = |g: &'static str| if set.goals { g } else { "" };
         self.section(&format!("real program: {}", set.name));
         let mut r = Results::default();
+        // wasm-dl with `--gc`, in the `DlPic` slot of a results table of its own.
+        let mut g = Results::default();
         for rep in 0..reps.compose {
             for t in order(rep) {
                 if !r.failed(t) {
@@ -276,6 +282,10 @@ impl Bench<'_> {
                         )?,
                     );
                 }
+            }
+            if !g.failed(DL) {
+                let cmd = self.real_gc_compose_cmd(set);
+                g.push(DL, run_child(&self.cfg.exe, &cmd, self.cfg.limit)?);
             }
         }
         let input = set.name.as_str();
@@ -323,8 +333,9 @@ impl Bench<'_> {
             size(WT),
             r.fail(DL),
             r.fail(WT),
-            goal("≤ 0.8× (with `--gc`: not built yet)"),
+            "",
         ));
+        self.real_gc_rows(set, &g, &r);
         // wasmtime compile, in child processes.
         let mut c = Results::default();
         for rep in 0..reps.compile {
@@ -344,8 +355,9 @@ impl Bench<'_> {
             c.wall(WT),
             c.fail(DL),
             c.fail(WT),
-            goal("≤ 0.8× (with `--gc`: not built yet)"),
+            "",
         ));
+        self.real_gc_compile(set, reps.compile, &c)?;
         self.report.push_real(Row::bytes(
             "wasmtime compile peak RSS",
             input,

@@ -4,8 +4,8 @@
 
 use crate::synth::{self, Synthesized};
 use crate::{
-    encode, host, index, layout, map, parse, resolve, validate, Composed, Composer, ProviderMode,
-    DL_MODULE,
+    encode, gc, host, index, layout, map, parse, resolve, validate, Composed, Composer,
+    ProviderMode, DL_MODULE,
 };
 use anyhow::{bail, Context, Result};
 use wasi_preview1_component_adapter_provider::{
@@ -26,6 +26,28 @@ impl Composer {
         }
         // Pass 2: bind every import of main and the libraries to one definition.
         let res = resolve::resolve(main, libs, self.link)?;
+        if !self.gc {
+            return self.compose_resolved(main, libs, res, validated, None);
+        }
+        // Pass 2b (`--gc`): the libraries without what nothing reaches, bound again (every
+        // binding's target is kept, so each import binds to the same definition as before;
+        // only the numbering of the libraries' symbols changed).
+        let collected = gc::collect(main, libs, &res, &self.gc_options)?;
+        let libs = gc::apply(libs, &collected);
+        let res = resolve::resolve(main, &libs, self.link)?;
+        let report = self.want_map.then(|| gc::render(&libs, &collected));
+        self.compose_resolved(main, &libs, res, validated, report)
+    }
+
+    /// Passes 3 to 5 (`gc_map`: the `--gc` section of the link map).
+    fn compose_resolved(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        res: resolve::Resolution,
+        validated: &[validate::ValidatedModule<'_>],
+        gc_map: Option<String>,
+    ) -> Result<Composed> {
         // The provider's index: every library's names, dependencies and symbols.
         let index = self.index(main, libs, &res)?;
         // Pass 3: instantiation order, groups, trampolines, which GOT entries each placement
@@ -40,9 +62,11 @@ impl Composer {
         let mut warnings = Vec::new();
         let component = self.encode(main, libs, &res, &layout, &synthesized, &index, validated)?;
         // Reports.
-        let map = self
-            .want_map
-            .then(|| map::render(main, libs, &res, &layout, table_alloc));
+        let map = self.want_map.then(|| {
+            let mut map = map::render(main, libs, &res, &layout, table_alloc);
+            map.push_str(gc_map.as_deref().unwrap_or_default());
+            map
+        });
         if self.stack_size.is_some() && !main.synthesized {
             warnings.push(format!(
                 "{}: the stack size given is not used: an ordinary main module has its own \

@@ -11,6 +11,9 @@
 //!    After it, every input is known to be a well-formed module with a readable `dylink.0`.
 //! 2. `resolve`: every import bound to one definition (Linux's precedence, `resolve::scope`);
 //!    the `index` the provider reads is built from it. After it, nothing is undefined.
+//!    With `--gc` ([`Composer::gc`]), `gc` then removes the libraries' functions and
+//!    exports nothing reaches and hands on the libraries as if given so, bound again (each
+//!    import to the same definition: every binding's target is a root).
 //! 3. `layout`: instantiation order, module groups, trampolines, GOT entries per library.
 //! 4. `synth`: every module besides wit-component's, as bytes.
 //! 5. `encode`: wit-component's main component, the libraries appended, the provider
@@ -29,6 +32,7 @@ mod compose;
 pub(crate) mod dlfcn;
 pub(crate) mod encode;
 pub mod flags;
+pub(crate) mod gc;
 pub(crate) mod host;
 pub(crate) mod index;
 pub mod inspect;
@@ -98,6 +102,10 @@ pub struct Composer {
     stack_size: Option<u32>,
     /// Adapters given by the user ([`Composer::adapter`]).
     adapters: Vec<Input>,
+    /// Whether unreachable code is removed ([`Composer::gc`]).
+    gc: bool,
+    /// What `gc` is told ([`Composer::dl_openable`]).
+    gc_options: gc::Options,
 }
 
 /// A finished composition.
@@ -195,6 +203,27 @@ impl Composer {
             name: name.into(),
             bytes,
         });
+        self
+    }
+
+    /// Removes the functions and exports of the libraries that no program can reach (`--gc`;
+    /// what is kept and what may go: [`gc`]). The map ([`Composer::map`]) then says what was
+    /// removed per library.
+    pub fn gc(mut self, yes: bool) -> Self {
+        self.gc = yes;
+        self
+    }
+
+    /// Names libraries (as [`Composer::alias`] takes them) that the program may `dlopen`, so
+    /// that [`Composer::gc`] keeps every export of them; then only these (and the `-shared` main
+    /// of an all-PIC set) are (wasm-tools' `--dl-openable` model; repeated calls add to the
+    /// list, an empty list says none is). Without a call, every library no NEEDED entry names
+    /// is. Without `gc` it changes nothing.
+    pub fn dl_openable<S: Into<String>>(mut self, libraries: impl IntoIterator<Item = S>) -> Self {
+        self.gc_options
+            .dl_openable
+            .get_or_insert_with(Vec::new)
+            .extend(libraries.into_iter().map(Into::into));
         self
     }
 

@@ -53,6 +53,8 @@ pub struct Linker {
     stack_size: Option<u32>,
     /// `Some(false)` when the caller asked for no validation.
     validate: Option<bool>,
+    /// [`Linker::gc`] (a wasm-dl extension).
+    gc: bool,
 }
 
 /// What [`Linker::encode_report`] produced.
@@ -111,6 +113,13 @@ impl Linker {
         self
     }
 
+    /// Whether to remove what no program can reach ([`Composer::gc`]); the `dl_openable`
+    /// libraries keep every export.
+    pub fn gc(&mut self, gc: bool) -> &mut Self {
+        self.gc = gc;
+        self
+    }
+
     /// The peer's switch for its built-in `dlopen`/`dlsym`. wasm-dl always provides them, so
     /// either value gives the same component.
     pub fn use_built_in_libdl(&mut self, use_built_in_libdl: bool) -> &mut Self {
@@ -165,16 +174,27 @@ impl Linker {
         let rest = libs.iter().enumerate().filter(|(i, _)| *i != main);
         let linked = rest.clone().filter(|(_, l)| !l.2);
         let openable = rest.filter(|(_, l)| l.2);
-        for (_, (name, bytes, _)) in linked.chain(openable) {
+        let mut dl_openable = Vec::new();
+        for (_, (name, bytes, openable)) in linked.chain(openable) {
             composer = composer.library(name.clone(), bytes.clone());
+            if *openable {
+                dl_openable.push(name.clone());
+            }
         }
+        // The peer's model: only these libraries are `dlopen`able (what `gc` keeps whole).
+        composer = composer.dl_openable(dl_openable);
         for (name, bytes) in &self.adapters {
             composer = composer.adapter(name.clone(), bytes.clone());
         }
         if let Some(size) = self.stack_size {
             composer = composer.stack_size(size);
         }
-        Ok((composer.stub_missing(self.stub_missing_functions), notes))
+        Ok((
+            composer
+                .stub_missing(self.stub_missing_functions)
+                .gc(self.gc),
+            notes,
+        ))
     }
 }
 

@@ -59,6 +59,17 @@ enum Command {
         /// Bind undefined functions to stubs that trap when called instead of failing.
         #[arg(long)]
         stub_missing: bool,
+        /// Remove the libraries' functions and exports that no program can reach: kept are
+        /// every export a module binds, every export of a library that may be `dlopen`ed
+        /// (`--dl-openable`, else those no NEEDED entry names), what constructors and the table
+        /// reach (README: "Dead-code removal").
+        #[arg(long)]
+        gc: bool,
+        /// With `--gc`: LIB (as given above) may be `dlopen`ed and keeps every export
+        /// (repeatable). Once given, only these libraries are; without it, every library no
+        /// NEEDED entry names is.
+        #[arg(long, value_name = "LIB")]
+        dl_openable: Vec<String>,
     },
     /// Write the provider component (exporting `wasm-dl:dl/dl`, with this composition's library
     /// index) for a component composed with `--provider external`; plug it with `wac plug` or
@@ -160,8 +171,13 @@ fn run(cli: Cli) -> Result<i32> {
             map,
             strict,
             stub_missing,
+            gc,
+            dl_openable,
         } => {
             let mut composer = composer(&main, &libs, &lib_aliases)?;
+            if !dl_openable.is_empty() {
+                composer = composer.dl_openable(dl_openable);
+            }
             composer = composer.provider(match provider {
                 Provider::Embedded => ProviderMode::Embedded,
                 Provider::External => ProviderMode::External,
@@ -169,6 +185,7 @@ fn run(cli: Cli) -> Result<i32> {
             composer = composer
                 .strict(strict)
                 .stub_missing(stub_missing)
+                .gc(gc)
                 .map(map.is_some());
             let composed = composer.compose_report()?;
             for w in &composed.warnings {

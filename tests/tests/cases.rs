@@ -66,6 +66,12 @@
 //! `wasm-dl link` and through `wasm-tools component link`, both programs run in wasmtime.
 //! Both tools come from `scripts/setup.sh`; with `CI` set, a missing one is a failure.
 //!
+//! Every case also runs as `::gc`: composed through the API with `--gc` (`Composer::gc`), it must
+//! print the same (an `error-*` case must fail with the same error lines). `gc-options`
+//! (optional) holds the `--dl-openable LIB` words of a case that `dlsym`s a name no module
+//! imports from a library some NEEDED entry names (then every `dlopen`ed library is listed); a case named `gc-*` also snapshots the `--gc` section of its link map
+//! in `gc.map`.
+//!
 //! Run a single case with `cargo test -p wasm-dl-tests --test cases -- plugin-app`.
 
 use anyhow::{bail, ensure, Context, Result};
@@ -115,7 +121,7 @@ fn main() {
             })
             .unwrap_or_else(|_| wasm_dl_tests::toolchain::LLVM_VERSIONS.to_vec());
         let first = llvm.first().copied().unwrap_or(19);
-        let mut vias = vec![Via::Api, Via::Cli];
+        let mut vias = vec![Via::Api, Via::Cli, Via::Gc];
         if jco && !name.starts_with("error-") && !dir.join("jco-differs").is_file() {
             vias.push(Via::Jco);
         }
@@ -154,6 +160,8 @@ enum Via {
     Peer,
     /// Like `Api`, with every fixture built by clang-22 / wasm-ld-22.
     Llvm22,
+    /// Like `Api`, composed with `--gc`.
+    Gc,
 }
 
 impl Via {
@@ -165,6 +173,7 @@ impl Via {
             Via::Native => "native",
             Via::Peer => "peer",
             Via::Llvm22 => "llvm22",
+            Via::Gc => "gc",
         }
     }
 }
@@ -344,6 +353,10 @@ fn composer(main: &Named, libs: &[Named], aliases: &[String]) -> Result<wasm_dl:
         match a.as_str() {
             "--strict" => c = c.strict(true),
             "--stub-missing" => c = c.stub_missing(true),
+            "--gc" => c = c.gc(true),
+            _ if a.starts_with("--dl-openable=") => {
+                c = c.dl_openable([&a["--dl-openable=".len()..]]);
+            }
             _ => {
                 let (alias, lib) = a.split_once('=').context("aliases: expected ALIAS=LIB")?;
                 c = c.alias(alias, lib);
@@ -362,7 +375,7 @@ fn compose(
     aliases: &[String],
 ) -> Result<Result<Vec<u8>, String>> {
     match via {
-        Via::Api | Via::Jco | Via::Native | Via::Peer | Via::Llvm22 => {
+        Via::Api | Via::Jco | Via::Native | Via::Peer | Via::Llvm22 | Via::Gc => {
             Ok(composer(main, libs, aliases)?
                 .compose()
                 .map_err(|e| format!("{e:#}")))
@@ -423,6 +436,14 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
     let mut aliases = words(&files.text("aliases")?);
     // `compose-options`: CLI flags (`--strict`, `--stub-missing`), mapped to the API's builder.
     aliases.extend(words(&files.text("compose-options")?));
+    if let Via::Gc = via {
+        aliases.push("--gc".to_string());
+        for lib in words(&files.text("gc-options")?) {
+            if lib != "--dl-openable" {
+                aliases.push(format!("--dl-openable={lib}"));
+            }
+        }
+    }
     let composed = match via {
         // The peer's own command line, run through `wasm-dl link` (its drop-in).
         Via::Peer => {
@@ -479,6 +500,20 @@ fn run_case(dir: &Path, via: Via) -> Result<()> {
         }
         let map = report.map.context("the API rendered no link map")?;
         wasm_dl_tests::snapshot::check(&dir.join("link.map"), &map)?;
+    }
+    let gc_case = dir
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("gc-"));
+    if let (Via::Gc, true) = (via, gc_case) {
+        let report = composer(&main, &libs, &aliases)?
+            .map(true)
+            .compose_report()?;
+        let map = report.map.context("the API rendered no link map")?;
+        let gc = map
+            .find("# --gc: removed")
+            .map(|at| &map[at..])
+            .context("the link map has no --gc section")?;
+        wasm_dl_tests::snapshot::check(&dir.join("gc.map"), gc)?;
     }
     let out = match via {
         Via::Native => bail!("native cases are not composed"),

@@ -37,6 +37,10 @@ pub struct LinkArgs {
     /// Generate trapping stubs for any missing functions.
     #[arg(long)]
     stub_missing_functions: bool,
+    /// (wasm-dl only) Remove what no program can reach, keeping every export of the
+    /// `--dl-openable` libraries and every export a module binds (`wasm-dl compose --gc`).
+    #[arg(long)]
+    gc: bool,
     /// Accepted for compatibility: wasm-dl always provides `dlopen`/`dlsym` itself (and leaves
     /// out a wit-component `libdl.so` given as a library).
     #[arg(long)]
@@ -181,6 +185,7 @@ impl LinkArgs {
         }
         linker
             .stub_missing_functions(self.stub_missing_functions)
+            .gc(self.gc)
             .use_built_in_libdl(self.use_built_in_libdl);
         // Refused before the work, as the peer does.
         let to_terminal = self.output.is_none() && !self.wat && {

@@ -50,7 +50,7 @@ pub struct Import {
 }
 
 /// A shared library as `wasm-ld -shared` wrote it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Library<'a> {
     /// The name it was given (path on the command line), for messages.
     pub name: String,

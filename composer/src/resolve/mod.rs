@@ -131,6 +131,14 @@ pub fn resolve(
         .iter()
         .filter_map(|n| names.find(n, &main_dirs).lib().map(LibId))
         .collect();
+    res.linked = needed
+        .iter()
+        .flatten()
+        .chain(&main_needed)
+        .copied()
+        .collect();
+    res.linked.sort_unstable();
+    res.linked.dedup();
     let global = scope::bfs_ranks(main_needed, &needed);
     let outside = scope::Scope {
         global: &global,

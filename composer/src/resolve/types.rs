@@ -108,6 +108,9 @@ pub struct Resolution {
     pub gots: Vec<GotTarget>,
     /// Per library, the libraries to load before it (NEEDED first), without itself.
     pub deps: Vec<Vec<LibId>>,
+    /// The libraries some NEEDED entry (of main or of a library) names: those the program is
+    /// linked against, rather than only `dlopen`s (`gc` keeps every export of the others).
+    pub linked: Vec<LibId>,
     /// Human-readable notes (duplicate definitions: the first in load order won).
     pub warnings: Vec<String>,
     /// How each function main imports from a library is bound (parallel to

@@ -37,6 +37,11 @@ mod code;
 #[cfg(test)]
 mod tests;
 
+/// The output index [`Maps::funcs`] gives a defined function the rewrite removes (the `--gc`
+/// pass, `crate::gc`): its entry in the function section, its body, its exports and its names
+/// go; any other use of it (a call, a segment, the start section) is an error.
+pub const REMOVED: u32 = u32::MAX;
+
 /// Where the indices of one index space go: input index to output index.
 #[derive(Clone, Debug, Default)]
 pub enum IndexMap {
@@ -51,10 +56,21 @@ impl IndexMap {
     fn get(&self, i: u32, what: &str) -> Result<u32, reencode::Error<String>> {
         match self {
             IndexMap::Identity => Ok(i),
-            IndexMap::Table(map) => map.get(i as usize).copied().ok_or_else(|| {
-                reencode::Error::UserError(format!("{what} index {i} is out of range"))
-            }),
+            IndexMap::Table(map) => match map.get(i as usize).copied() {
+                Some(REMOVED) => Err(reencode::Error::UserError(format!(
+                    "{what} {i} is removed but still used"
+                ))),
+                Some(j) => Ok(j),
+                None => Err(reencode::Error::UserError(format!(
+                    "{what} index {i} is out of range"
+                ))),
+            },
         }
+    }
+
+    /// Whether input index `i` is [`REMOVED`].
+    fn removed(&self, i: u32) -> bool {
+        matches!(self, IndexMap::Table(map) if map.get(i as usize) == Some(&REMOVED))
     }
 
     fn is_identity(&self) -> bool {
@@ -452,8 +468,11 @@ impl<E: Edit> Rewriter<'_, E> {
         r: Option<wasmparser::FunctionSectionReader>,
     ) -> Res<()> {
         let mut funcs = FunctionSection::new();
-        if let Some(r) = r {
-            self.parse_function_section(&mut funcs, r)?;
+        for (k, ty) in r.into_iter().flatten().enumerate() {
+            let ty = ty?;
+            if !self.maps.funcs.removed(self.imported[0] + k as u32) {
+                funcs.function(self.type_index(ty)?);
+            }
         }
         for (ty, _) in &self.add.funcs {
             funcs.function(*ty);

@@ -19,6 +19,10 @@ impl<E: Edit> Rewriter<'_, E> {
         if let Some(r) = r {
             for e in r {
                 let e = e?;
+                // A removed function's exports go with it.
+                if e.kind == wasmparser::ExternalKind::Func && self.maps.funcs.removed(e.index) {
+                    continue;
+                }
                 let kind = self.export_kind(e.kind)?;
                 let index = self.external_index(e.kind, e.index)?;
                 self.edit
@@ -88,14 +92,15 @@ impl<E: Edit> Rewriter<'_, E> {
             .get(width..)
             .ok_or_else(|| reencode::Error::UserError("empty code section".into()))?;
         let maps = self.maps;
-        let entries: Cow<'_, [u8]> = if maps.funcs.is_identity() && maps.globals.is_identity() {
-            Cow::Borrowed(entries)
-        } else {
-            match self.patch(entries, count)? {
-                Some(patched) => Cow::Owned(patched),
-                None => return self.reencode_code(module, payload, added),
-            }
-        };
+        let (entries, count): (Cow<'_, [u8]>, u32) =
+            if maps.funcs.is_identity() && maps.globals.is_identity() {
+                (Cow::Borrowed(entries), count)
+            } else {
+                match self.patch(entries, count)? {
+                    Some((patched, kept)) => (Cow::Owned(patched), kept),
+                    None => return self.reencode_code(module, payload, added),
+                }
+            };
         let total = count
             .checked_add(added.len() as u32)
             .ok_or_else(|| reencode::Error::UserError("too many functions".into()))?;
@@ -117,16 +122,29 @@ impl<E: Edit> Rewriter<'_, E> {
     }
 
     /// The bodies `entries` (`count` of them, sizes included) with their function and global
-    /// indices mapped in place at their input width, or `None` if one does not fit (or a tag
-    /// moves: the bodies are then re-encoded).
-    fn patch(&mut self, entries: &[u8], count: u32) -> Res<Option<Vec<u8>>> {
+    /// indices mapped in place at their input width, the removed ones left out, and how many
+    /// are kept; `None` if an index does not fit (or a tag moves: the bodies are then
+    /// re-encoded).
+    fn patch(&mut self, entries: &[u8], count: u32) -> Res<Option<(Vec<u8>, u32)>> {
         if !self.maps.tags.is_identity() {
             return Ok(None);
         }
-        let mut out = entries.to_vec();
+        let mut out = Vec::with_capacity(entries.len());
+        let mut kept = 0u32;
         let mut reader = BinaryReader::new(entries, 0);
-        for _ in 0..count {
+        for k in 0..count {
+            let start = reader.original_position() as usize;
             let body: FunctionBody<'_> = reader.read()?;
+            let end = reader.original_position() as usize;
+            if self.maps.funcs.removed(self.imported[0] + k) {
+                // Every later body moves.
+                self.code_moved = true;
+                continue;
+            }
+            kept += 1;
+            // Offsets in `entries` of this body's bytes become offsets in `out` by `shift`.
+            let shift = start as isize - out.len() as isize;
+            out.extend_from_slice(slice_at(entries, start, end)?);
             let mut ops = body.get_operators_reader()?;
             while !ops.eof() {
                 let (op, at) = ops.read_with_offset()?;
@@ -145,19 +163,19 @@ impl<E: Edit> Rewriter<'_, E> {
                     continue;
                 }
                 // Each of these is a one-byte opcode followed by the index.
-                let start = at as usize + 1;
-                let end = ops.original_position() as usize;
+                let from = (at as isize + 1 - shift) as usize;
+                let to = (ops.original_position() as isize - shift) as usize;
                 let mut leb = Vec::with_capacity(5);
-                if !leb_at_width(&mut leb, new, end.saturating_sub(start)) {
+                if !leb_at_width(&mut leb, new, to.saturating_sub(from)) {
                     return Ok(None);
                 }
-                match out.get_mut(start..end) {
+                match out.get_mut(from..to) {
                     Some(dst) => dst.copy_from_slice(&leb),
                     None => return Ok(None),
                 }
             }
         }
-        Ok(Some(out))
+        Ok(Some((out, kept)))
     }
 
     /// The code section re-encoded instruction by instruction (bodies move: DWARF goes).
@@ -170,8 +188,11 @@ impl<E: Edit> Rewriter<'_, E> {
         self.code_moved = true;
         let mut code = CodeSection::new();
         let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(payload, 0))?;
-        for body in reader {
-            self.parse_function_body(&mut code, body?)?;
+        for (k, body) in reader.into_iter().enumerate() {
+            let body = body?;
+            if !self.maps.funcs.removed(self.imported[0] + k as u32) {
+                self.parse_function_body(&mut code, body)?;
+            }
         }
         for (_, f) in &added {
             code.function(f);
@@ -216,7 +237,9 @@ impl<E: Edit> Rewriter<'_, E> {
                 let mut v = Vec::new();
                 for n in map {
                     let n = n?;
-                    v.push((self.function_index(n.index)?, n.name));
+                    if !self.maps.funcs.removed(n.index) {
+                        v.push((self.function_index(n.index)?, n.name));
+                    }
                 }
                 out.functions(&sorted(v));
             }
@@ -248,6 +271,9 @@ impl<E: Edit> Rewriter<'_, E> {
         let mut v = Vec::new();
         for n in map {
             let n = n?;
+            if self.maps.funcs.removed(n.index) {
+                continue;
+            }
             let mut names = NameMap::new();
             for l in n.names {
                 let l = l?;
@@ -262,6 +288,13 @@ impl<E: Edit> Rewriter<'_, E> {
         }
         Ok(out)
     }
+}
+
+/// `entries[start..end]`.
+fn slice_at(entries: &[u8], start: usize, end: usize) -> Res<&[u8]> {
+    entries
+        .get(start..end)
+        .ok_or_else(|| reencode::Error::UserError("a body extends past the code section".into()))
 }
 
 /// A code section written from its parts, without copying them into one buffer first.

@@ -1,6 +1,6 @@
 //! The rewriter keeps what a pass does not change, and moves indices where it does.
 
-use super::{rewrite, Additions, Edit, ImportAt, IndexMap, Maps};
+use super::{rewrite, Additions, Edit, ImportAt, IndexMap, Maps, REMOVED};
 use wasm_encoder::{EntityType, Function, ImportSection};
 use wasmparser::{KnownCustom, Name, Parser, Payload};
 
@@ -148,4 +148,56 @@ fn an_index_that_outgrows_its_encoding_re_encodes_and_drops_dwarf() {
         "{text}"
     );
     assert!(!out.customs.iter().any(|(n, _)| n == ".debug_info"));
+}
+
+/// Keeps everything (the `--gc` pass's removals are all in its maps).
+struct KeepAll;
+
+impl Edit for KeepAll {}
+
+#[test]
+fn removed_functions_lose_body_exports_and_names_and_the_rest_moves_down() {
+    let input = wat::parse_str(
+        r#"(module
+          (import "env" "imp" (func $imp (result i32)))
+          (func $dead (export "dead") (result i32) (call $imp))
+          (func $live (export "live") (result i32) (call $also_live))
+          (func $also_live (result i32) (i32.const 5))
+          (@custom ".debug_info" "offsets of the old code")
+        )"#,
+    )
+    .unwrap();
+    // imp 0 -> 0; dead 1 -> removed; live 2 -> 1; also_live 3 -> 2.
+    let maps = Maps {
+        funcs: IndexMap::Table(vec![0, REMOVED, 1, 2]),
+        ..Maps::default()
+    };
+    let out = read(&rewrite(&input, &maps, Additions::default(), &mut KeepAll).unwrap());
+    wasmparser::Validator::new()
+        .validate_all(&out.bytes)
+        .unwrap();
+    let text = wasmprinter::print_bytes(&out.bytes).unwrap();
+    assert!(!text.contains("\"dead\""), "{text}");
+    assert!(text.contains("(export \"live\" (func $live))"), "{text}");
+    assert!(text.contains("call $also_live"), "{text}");
+    assert_eq!(out.bodies.len(), 2);
+    assert_eq!(
+        out.names,
+        [(0, "imp"), (1, "live"), (2, "also_live")]
+            .map(|(i, n)| (i, n.to_string()))
+            .to_vec()
+    );
+    // The bodies moved: DWARF's code offsets would be wrong.
+    assert!(!out.customs.iter().any(|(n, _)| n == ".debug_info"));
+
+    // A removed function still called is an error, not a dangling index.
+    let maps = Maps {
+        funcs: IndexMap::Table(vec![0, 1, 2, REMOVED]),
+        ..Maps::default()
+    };
+    let err = rewrite(&input, &maps, Additions::default(), &mut KeepAll).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("removed but still used"),
+        "{err:#}"
+    );
 }

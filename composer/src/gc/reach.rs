@@ -1,0 +1,142 @@
+//! What one module's functions reach within the module: the call graph `--gc` walks (see
+//! `gc`), read from the module's bytes.
+
+use anyhow::{Context, Result};
+use wasmparser::{ElementItems, ExternalKind, Operator, Parser, Payload, TypeRef};
+
+/// One module's functions and what reaches them.
+#[derive(Debug, Default)]
+pub struct Graph {
+    /// Imported functions (they come first in the function index space).
+    pub imported: u32,
+    /// Per defined function, the functions its body names (`call`, `return_call`,
+    /// `ref.func`), by function index.
+    pub callees: Vec<Vec<u32>>,
+    /// Per defined function, its body's size in bytes (its entry in the code section).
+    pub body_size: Vec<u32>,
+    /// Functions the module itself keeps alive whatever is exported: the start function,
+    /// every function of an element segment (active, passive or declared: they are in the
+    /// table, or may be put there) and every `ref.func` of a global's or segment's
+    /// initializer.
+    pub roots: Vec<u32>,
+    /// Function exports: (name, function index).
+    pub exports: Vec<(String, u32)>,
+}
+
+impl Graph {
+    /// Reads module `bytes` (`name` for messages; the module is already validated).
+    pub fn read(name: &str, bytes: &[u8]) -> Result<Graph> {
+        let mut g = Graph::default();
+        let ctx = || format!("{name}: reading its functions for --gc");
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload.with_context(ctx)? {
+                Payload::ImportSection(r) => {
+                    for imp in r.into_imports() {
+                        if matches!(
+                            imp.with_context(ctx)?.ty,
+                            TypeRef::Func(_) | TypeRef::FuncExact(_)
+                        ) {
+                            g.imported += 1;
+                        }
+                    }
+                }
+                Payload::StartSection { func, .. } => g.roots.push(func),
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        let e = e.with_context(ctx)?;
+                        if e.kind == ExternalKind::Func {
+                            g.exports.push((e.name.to_string(), e.index));
+                        }
+                    }
+                }
+                Payload::GlobalSection(r) => {
+                    for glob in r {
+                        let init = glob.with_context(ctx)?.init_expr;
+                        ref_funcs(init.get_operators_reader(), &mut g.roots).with_context(ctx)?;
+                    }
+                }
+                Payload::ElementSection(r) => {
+                    for e in r {
+                        match e.with_context(ctx)?.items {
+                            ElementItems::Functions(fs) => {
+                                for f in fs {
+                                    g.roots.push(f.with_context(ctx)?);
+                                }
+                            }
+                            ElementItems::Expressions(_, xs) => {
+                                for x in xs {
+                                    let x = x.with_context(ctx)?;
+                                    ref_funcs(x.get_operators_reader(), &mut g.roots)
+                                        .with_context(ctx)?;
+                                }
+                            }
+                        }
+                    }
+                }
+                Payload::CodeSectionEntry(body) => {
+                    let range = body.range();
+                    // The size field is part of what removing the body saves.
+                    g.body_size.push(body_entry_size(
+                        range.end.saturating_sub(range.start) as usize
+                    ));
+                    let mut callees = Vec::new();
+                    let mut ops = body.get_operators_reader().with_context(ctx)?;
+                    while !ops.eof() {
+                        match ops.read().with_context(ctx)? {
+                            Operator::Call { function_index }
+                            | Operator::ReturnCall { function_index }
+                            | Operator::RefFunc { function_index } => callees.push(function_index),
+                            _ => {}
+                        }
+                    }
+                    callees.sort_unstable();
+                    callees.dedup();
+                    g.callees.push(callees);
+                }
+                _ => {}
+            }
+        }
+        Ok(g)
+    }
+
+    /// The defined functions reachable from `roots` (function indices; imports are ignored):
+    /// per defined function, whether it is live.
+    pub fn live(&self, roots: impl IntoIterator<Item = u32>) -> Vec<bool> {
+        let mut live = vec![false; self.callees.len()];
+        let mut stack: Vec<u32> = roots.into_iter().collect();
+        while let Some(f) = stack.pop() {
+            let Some(k) = f.checked_sub(self.imported) else {
+                continue;
+            };
+            match live.get_mut(k as usize) {
+                Some(l) if !*l => *l = true,
+                _ => continue,
+            }
+            if let Some(callees) = self.callees.get(k as usize) {
+                stack.extend(callees.iter().copied());
+            }
+        }
+        live
+    }
+}
+
+/// Every `ref.func` of a constant expression.
+fn ref_funcs(mut ops: wasmparser::OperatorsReader<'_>, out: &mut Vec<u32>) -> Result<()> {
+    while !ops.eof() {
+        if let Operator::RefFunc { function_index } = ops.read()? {
+            out.push(function_index);
+        }
+    }
+    Ok(())
+}
+
+/// A code section entry's size: its body and the LEB128 size in front of it.
+fn body_entry_size(body: usize) -> u32 {
+    let mut leb = 1;
+    let mut n = body >> 7;
+    while n != 0 {
+        leb += 1;
+        n >>= 7;
+    }
+    u32::try_from(body + leb).unwrap_or(u32::MAX)
+}
