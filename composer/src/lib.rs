@@ -207,8 +207,8 @@ impl Composer {
     }
 
     /// Removes the functions and exports of the libraries that no program can reach (`--gc`;
-    /// what is kept and what may go: README.md, *Dead-code removal*). The map ([`Composer::map`]) then says what was
-    /// removed per library.
+    /// what is kept and what may go: README.md, *Dead-code removal*). The map
+    /// ([`Composer::map`]) then says what was removed per library.
     pub fn gc(mut self, yes: bool) -> Self {
         self.gc = yes;
         self
