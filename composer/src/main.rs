@@ -59,6 +59,10 @@ enum Command {
         /// Bind undefined functions to stubs that trap when called instead of failing.
         #[arg(long)]
         stub_missing: bool,
+        /// Place the libraries loaded before `_start` at run time (with `malloc`), as `dlopen`
+        /// does, instead of at addresses fixed now with their data in the memory's image.
+        #[arg(long)]
+        no_prelink: bool,
     },
     /// Write the provider component (exporting `wasm-dl:dl/dl`, with this composition's library
     /// index) for a component composed with `--provider external`; plug it with `wac plug` or
@@ -160,6 +164,7 @@ fn run(cli: Cli) -> Result<i32> {
             map,
             strict,
             stub_missing,
+            no_prelink,
         } => {
             let mut composer = composer(&main, &libs, &lib_aliases)?;
             composer = composer.provider(match provider {
@@ -169,6 +174,7 @@ fn run(cli: Cli) -> Result<i32> {
             composer = composer
                 .strict(strict)
                 .stub_missing(stub_missing)
+                .prelink(!no_prelink)
                 .map(map.is_some());
             let composed = composer.compose_report()?;
             for w in &composed.warnings {

@@ -43,23 +43,39 @@ pub struct Synthesized {
     pub loader: Vec<u8>,
 }
 
-/// Pass 4.
+/// Pass 4. With `prelink`, the libraries loaded before `_start` get memory bases decided now
+/// (see `layout::Prelink`).
 pub fn synthesize(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     res: &Resolution,
     layout: &Layout,
     table_alloc: Option<TableAllocator>,
+    prelink: bool,
 ) -> Result<Synthesized> {
     let mut rewritten = Vec::with_capacity(libs.len());
     let mut has_start = Vec::with_capacity(libs.len());
     let mut slot_tables = Vec::with_capacity(libs.len());
     let mut import_names = Vec::with_capacity(libs.len());
     let slot_base = slot_bases(libs, layout)?;
+    let prelink = match main_module::memory_limits(main.bytes)? {
+        Some(memory) if prelink => layout::prelink(libs, res, memory),
+        _ => layout::Prelink {
+            memory_base: vec![None; libs.len()],
+            memory_pages: None,
+        },
+    };
+    // Prelinked data, at its final addresses, for the module that defines the memory.
+    let mut data: Vec<(u32, Vec<u8>)> = Vec::new();
     for (j, lib) in libs.iter().enumerate() {
         let names = names::import_names(LibId(j as u32), libs, res, layout)?;
         let prefix = layout::export_name(LibId(j as u32), "");
-        let r = library::rewrite(lib, &names, &prefix, slot_base[j])?;
+        let base = prelink.memory_base[j];
+        let r = library::rewrite(lib, &names, &prefix, slot_base[j], base.is_some())?;
+        if let Some(base) = base {
+            // `layout::prelink` keeps every region below 4 GiB.
+            data.extend(r.data.into_iter().map(|(off, d)| (base + off, d)));
+        }
         import_names.push(names);
         rewritten.push(r.bytes);
         has_start.push(r.has_start);
@@ -81,6 +97,7 @@ pub fn synthesize(
         .then(|| atexit::encode(libs.len() as u32, &atexit_users, table_alloc));
     let loader = loader::encode(
         libs,
+        &prelink.memory_base,
         &has_start,
         &layout.gots,
         layout,
@@ -98,6 +115,10 @@ pub fn synthesize(
         &res.reexports,
         &res.main_new_slots,
         &res.main_tags,
+        main_module::Prelinked {
+            memory_pages: prelink.memory_pages,
+            data,
+        },
     )?;
     let groups = merge::group_modules(libs, rewritten, &slot_tables, &import_names, layout)?;
     Ok(Synthesized {
