@@ -30,12 +30,17 @@ impl Composer {
         let index = self.index(main, libs, &res)?;
         // Pass 3: instantiation order, groups, trampolines, which GOT entries each placement
         // sets. From here on the resolution does not change.
-        let layout = layout::layout(libs, &res);
+        let mut layout = layout::layout(libs, &res);
+        if !self.no_prelink {
+            if let Some(memory) = synth::main_module::memory_limits(main.bytes)? {
+                layout.prelink = layout::prelink(libs, &res, memory);
+            }
+        }
         encode::check_table_count(libs, layout.groups.len())?;
         // Pass 4: every module besides what wit-component makes.
         let table_alloc = synth::ftalloc::of(main)?;
         let synthesized =
-            synth::synthesize(main, libs, &res, &layout, table_alloc, !self.no_prelink)?;
+            synth::synthesize(main, libs, &res, &layout, table_alloc)?;
         // Pass 5: wit-component's main component, the libraries appended to it, the provider
         // plugged in; validated.
         let mut warnings = Vec::new();

@@ -29,6 +29,8 @@ pub struct Layout {
     /// Every GOT entry: the resolution's (`Resolution::gots`, same ids), then one per callee
     /// of a trampoline.
     pub gots: Vec<GotTarget>,
+    /// The libraries whose memory base is decided now ([`prelink`]; none until it runs).
+    pub prelink: Prelink,
 }
 
 /// Most core modules the libraries may take. Runtimes bound the core modules and instances of a
@@ -156,6 +158,10 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
             .map(|b| b.contains(&Binding::OwnStack))
             .collect(),
         gots,
+        prelink: Prelink {
+            memory_base: vec![None; n],
+            memory_pages: None,
+        },
     }
 }
 

@@ -43,34 +43,26 @@ pub struct Synthesized {
     pub loader: Vec<u8>,
 }
 
-/// Pass 4. With `prelink`, the libraries loaded before `_start` get memory bases decided now
-/// (see `layout::Prelink`).
+/// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`).
 pub fn synthesize(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     res: &Resolution,
     layout: &Layout,
     table_alloc: Option<TableAllocator>,
-    prelink: bool,
 ) -> Result<Synthesized> {
     let mut rewritten = Vec::with_capacity(libs.len());
     let mut has_start = Vec::with_capacity(libs.len());
     let mut slot_tables = Vec::with_capacity(libs.len());
     let mut import_names = Vec::with_capacity(libs.len());
     let slot_base = slot_bases(libs, layout)?;
-    let prelink = match main_module::memory_limits(main.bytes)? {
-        Some(memory) if prelink => layout::prelink(libs, res, memory),
-        _ => layout::Prelink {
-            memory_base: vec![None; libs.len()],
-            memory_pages: None,
-        },
-    };
+    let prelink = &layout.prelink;
     // Prelinked data, at its final addresses, for the module that defines the memory.
     let mut data: Vec<(u32, Vec<u8>)> = Vec::new();
     for (j, lib) in libs.iter().enumerate() {
         let names = names::import_names(LibId(j as u32), libs, res, layout)?;
         let prefix = layout::export_name(LibId(j as u32), "");
-        let base = prelink.memory_base[j];
+        let base = prelink.memory_base.get(j).copied().flatten();
         let r = library::rewrite(lib, &names, &prefix, slot_base[j], base.is_some())?;
         if let Some(base) = base {
             // `layout::prelink` keeps every region below 4 GiB.
