@@ -59,13 +59,11 @@ pub struct MainSlot {
 }
 
 /// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
-/// function (exported as [`START_EXPORT`]); `prelinked[j]` is library j's memory base if it was
-/// decided at compose time (`layout::Prelink`: [`Op::Alloc`] only sets it, and its data is
-/// in place).
-#[allow(clippy::too_many_arguments)]
+/// function (exported as [`START_EXPORT`]). A library prelinked by the layout
+/// (`layout::Prelink`) has its memory base fixed and its data in place: [`Op::Alloc`] only
+/// sets the base.
 pub fn encode(
     libs: &[Library<'_>],
-    prelinked: &[Option<u32>],
     has_start: &[bool],
     gots: &[GotTarget],
     layout: &Layout,
@@ -280,7 +278,7 @@ pub fn encode(
             let mut ins = f.instructions();
             match op {
                 Op::Alloc => {
-                    let fixed = prelinked.get(j).copied().flatten();
+                    let fixed = layout.prelink.memory_base.get(j).copied().flatten();
                     // Placed before: reuse the memory (zeroed again) and the slots. (A
                     // prelinked library is never unloaded: its data would be lost.)
                     ins.global_get(tb).if_(BlockType::Empty);

@@ -24,7 +24,7 @@ pub mod sjlj;
 use crate::layout::{self, Layout};
 use crate::parse::{Library, MainModule};
 use crate::resolve::{FuncSource, GotTarget, LibId, Resolution};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use ftalloc::TableAllocator;
 
 /// What pass 4 hands to pass 5.
@@ -65,8 +65,13 @@ pub fn synthesize(
         let base = prelink.memory_base.get(j).copied().flatten();
         let r = library::rewrite(lib, &names, &prefix, slot_base[j], base.is_some())?;
         if let Some(base) = base {
-            // `layout::prelink` keeps every region below 4 GiB.
-            data.extend(r.data.into_iter().map(|(off, d)| (base + off, d)));
+            for (off, d) in r.data {
+                // `layout::prelink` keeps every region below 4 GiB.
+                let at = base.checked_add(off).with_context(|| {
+                    format!("internal error: {}'s prelinked data passes 4 GiB", lib.name)
+                })?;
+                data.push((at, d));
+            }
         }
         import_names.push(names);
         rewritten.push(r.bytes);
@@ -89,7 +94,6 @@ pub fn synthesize(
         .then(|| atexit::encode(libs.len() as u32, &atexit_users, table_alloc));
     let loader = loader::encode(
         libs,
-        &prelink.memory_base,
         &has_start,
         &layout.gots,
         layout,
