@@ -39,8 +39,7 @@ impl Composer {
         encode::check_table_count(libs, layout.groups.len())?;
         // Pass 4: every module besides what wit-component makes.
         let table_alloc = synth::ftalloc::of(main)?;
-        let synthesized =
-            synth::synthesize(main, libs, &res, &layout, table_alloc)?;
+        let synthesized = synth::synthesize(main, libs, &res, &layout, table_alloc)?;
         // Pass 5: wit-component's main component, the libraries appended to it, the provider
         // plugged in; validated.
         let mut warnings = Vec::new();
