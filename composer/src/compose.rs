@@ -52,7 +52,12 @@ impl Composer {
         let index = self.index(main, libs, &res)?;
         // Pass 3: instantiation order, groups, trampolines, which GOT entries each placement
         // sets. From here on the resolution does not change.
-        let layout = layout::layout(libs, &res);
+        let mut layout = layout::layout(libs, &res);
+        if !self.no_prelink {
+            if let Some(memory) = synth::main_module::memory_limits(main.bytes)? {
+                layout.prelink = layout::prelink(libs, &res, memory);
+            }
+        }
         encode::check_table_count(libs, layout.groups.len())?;
         // Pass 4: every module besides what wit-component makes.
         let table_alloc = synth::ftalloc::of(main)?;

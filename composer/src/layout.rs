@@ -29,6 +29,8 @@ pub struct Layout {
     /// Every GOT entry: the resolution's (`Resolution::gots`, same ids), then one per callee
     /// of a trampoline.
     pub gots: Vec<GotTarget>,
+    /// The libraries whose memory base is decided now ([`prelink`]; none until it runs).
+    pub prelink: Prelink,
 }
 
 /// Most core modules the libraries may take. Runtimes bound the core modules and instances of a
@@ -156,5 +158,92 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
             .map(|b| b.contains(&Binding::OwnStack))
             .collect(),
         gots,
+        prelink: Prelink {
+            memory_base: vec![None; n],
+            memory_pages: None,
+        },
+    }
+}
+
+/// Where the libraries loaded before `_start` live, decided at compose time (prelinking).
+///
+/// The libraries main needs are placed before `_start` in every run, and never unloaded (the
+/// provider opens them `RTLD_NODELETE`, and keeps what they depend on), so their memory need
+/// not come from `malloc`: it is a region right above the initial memory of the module that
+/// defines the memory (main, or the root of an all-PIC set), which that module's initial size
+/// grows to hold. Nothing else hands that region out: wasi-libc's `malloc` (dlmalloc) takes
+/// the memory between `__heap_base` and `__heap_end` (the end of the *linked* initial memory),
+/// then only what `memory.grow` returns, which is past the region; the root's allocator
+/// only uses `memory.grow` as well. Their data segments become active segments of that module
+/// at constant offsets (see `synth::main_module`), which wasmtime maps copy-on-write from the
+/// compiled image instead of copying them at every start; the rest of a placement (table
+/// slots, GOT entries, relocations, constructors) stays at run time.
+#[derive(Debug, Default)]
+pub struct Prelink {
+    /// Per library, its memory base if prelinked.
+    pub memory_base: Vec<Option<u32>>,
+    /// The least initial size of the memory, in pages, when some library is prelinked.
+    pub memory_pages: Option<u64>,
+}
+
+/// The most memory the prelinked libraries may take (the rest are placed by `malloc`).
+const PRELINK_LIMIT: u64 = 1 << 30;
+
+/// Decides which libraries are prelinked, and where: those the start-up loads (the same load
+/// order the provider computes from the index), above `memory` (the initial and maximum pages
+/// of the memory main defines).
+pub fn prelink(libs: &[Library<'_>], res: &Resolution, memory: (u64, Option<u64>)) -> Prelink {
+    let n = libs.len();
+    let mut memory_base = vec![None; n];
+    let mut loaded = vec![false; n];
+    let mut order = Vec::new();
+    let deps: Vec<Vec<u32>> = res
+        .deps
+        .iter()
+        .map(|d| d.iter().map(|l| l.0).collect())
+        .collect();
+    for root in &res.startup {
+        let list = wasm_dl_abi::order::load_order(
+            root.0,
+            n,
+            |l| deps.get(l as usize).map_or(&[][..], |d| &d[..]),
+            |l| loaded.get(l as usize).copied().unwrap_or(true),
+        );
+        for &l in &list {
+            if let Some(x) = loaded.get_mut(l as usize) {
+                *x = true;
+            }
+        }
+        order.extend(list);
+    }
+    let start = memory.0.saturating_mul(1 << 16);
+    let mut next = start;
+    for l in order {
+        let Some(lib) = libs.get(l as usize) else {
+            continue;
+        };
+        if lib.mem_size == 0 {
+            continue;
+        }
+        let align = 1u64 << lib.mem_align.min(31);
+        let base = next.div_ceil(align).saturating_mul(align);
+        let end = base.saturating_add(u64::from(lib.mem_size));
+        if end - start > PRELINK_LIMIT {
+            break;
+        }
+        memory_base[l as usize] = Some(base as u32);
+        next = end;
+    }
+    let pages = next.div_ceil(1 << 16);
+    let fits = memory.1.is_none_or(|max| pages <= max) && pages <= 1 << 16;
+    if next == start || !fits {
+        return Prelink {
+            memory_base: vec![None; n],
+            memory_pages: None,
+        };
+    }
+    Prelink {
+        memory_base,
+        memory_pages: Some(pages),
     }
 }

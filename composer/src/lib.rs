@@ -106,6 +106,8 @@ pub struct Composer {
     gc: bool,
     /// What `gc` is told ([`Composer::dl_openable`]).
     gc_options: gc::Options,
+    /// Whether prelinking is off ([`Composer::prelink`]).
+    no_prelink: bool,
 }
 
 /// A finished composition.
@@ -182,6 +184,14 @@ impl Composer {
     /// Makes duplicate symbol definitions an error instead of a warning.
     pub fn strict(mut self, yes: bool) -> Self {
         self.link.strict = yes;
+        self
+    }
+
+    /// Whether the libraries loaded before `_start` get their memory at addresses decided at
+    /// compose time, their data in the memory's initial image (default: yes; see
+    /// `layout::Prelink`). Off, they are placed by `malloc` at every start, as `dlopen` places.
+    pub fn prelink(mut self, yes: bool) -> Self {
+        self.no_prelink = !yes;
         self
     }
 

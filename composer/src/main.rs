@@ -70,6 +70,10 @@ enum Command {
         /// NEEDED entry names is.
         #[arg(long, value_name = "LIB")]
         dl_openable: Vec<String>,
+        /// Place the libraries loaded before `_start` at run time (with `malloc`), as `dlopen`
+        /// does, instead of at addresses fixed now with their data in the memory's image.
+        #[arg(long)]
+        no_prelink: bool,
     },
     /// Write the provider component (exporting `wasm-dl:dl/dl`, with this composition's library
     /// index) for a component composed with `--provider external`; plug it with `wac plug` or
@@ -173,6 +177,7 @@ fn run(cli: Cli) -> Result<i32> {
             stub_missing,
             gc,
             dl_openable,
+            no_prelink,
         } => {
             let mut composer = composer(&main, &libs, &lib_aliases)?;
             if !dl_openable.is_empty() {
@@ -186,6 +191,7 @@ fn run(cli: Cli) -> Result<i32> {
                 .strict(strict)
                 .stub_missing(stub_missing)
                 .gc(gc)
+                .prelink(!no_prelink)
                 .map(map.is_some());
             let composed = composer.compose_report()?;
             for w in &composed.warnings {

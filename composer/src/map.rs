@@ -96,6 +96,13 @@ pub fn render(
             lib.funcs.len(),
             lib.table_align
         );
+        if let Some(base) = layout.prelink.memory_base.get(i).copied().flatten() {
+            let _ = writeln!(
+                out,
+                "  prelinked: memory base 0x{base:x} (fixed at compose time; its data in the \
+                 memory's initial image)"
+            );
+        }
         crate::resolve::search::render_paths(&mut out, lib, libs, &names, res);
         let _ = writeln!(
             out,

@@ -49,6 +49,9 @@ pub struct Rewritten {
     /// The index of the table holding its function slots, if it exports functions (see
     /// `merge`: the libraries of a group share one such table).
     pub slot_table: Option<u32>,
+    /// A prelinked library's data (see `layout::Prelink`): (offset from its memory base,
+    /// bytes), runs of zeros left out (the region starts zeroed); its own segments are emptied.
+    pub data: Vec<(u32, Vec<u8>)>,
 }
 
 /// Rewrites one library (see the module docs).
@@ -58,14 +61,16 @@ pub struct Rewritten {
 /// as arguments and costs the component exactly one core instance.
 /// Every export is renamed with `export_prefix` (so that libraries merged into one module keep
 /// distinct names). Its function slots are entries `slot_base..` of its slot table (the
-/// libraries merged into one module share one table; see `merge`).
+/// libraries merged into one module share one table; see `merge`). A `prelinked` library's
+/// data goes to the module that defines the memory (see [`Rewritten::data`]).
 pub fn rewrite(
     lib: &Library<'_>,
     import_names: &[(String, String)],
     export_prefix: &str,
     slot_base: u32,
+    prelinked: bool,
 ) -> Result<Rewritten> {
-    rewrite_inner(lib, import_names, export_prefix, slot_base)
+    rewrite_inner(lib, import_names, export_prefix, slot_base, prelinked)
         .with_context(|| format!("{}: cannot rewrite shared library", lib.name))
 }
 
@@ -74,8 +79,10 @@ fn rewrite_inner(
     import_names: &[(String, String)],
     export_prefix: &str,
     slot_base: u32,
+    prelinked: bool,
 ) -> Result<Rewritten> {
     let bytes = lib.bytes;
+    let mut moved: Vec<(u32, Vec<u8>)> = Vec::new();
     // First pass: index spaces, the start function, and where data segments go (the data
     // section follows the code section, but the init function in the code section needs it).
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
@@ -175,6 +182,9 @@ fn rewrite_inner(
                         } => {
                             let off = relative_offset(&offset_expr, memory_base, "data")?;
                             data_segs.push((i as u32, off, d.data.len() as u32));
+                            if prelinked {
+                                split_zeros(off, d.data, &mut moved);
+                            }
                         }
                         DataKind::Active { .. } => {
                             bail!("data for a second memory is not supported")
@@ -260,7 +270,9 @@ fn rewrite_inner(
             }),
         ));
     }
-    let init = init_body(&data_segs, &elem_segs, slots, &base_globals);
+    // A prelinked library's data is in place before it is instantiated.
+    let copied: &[(u32, u32, u32)] = if prelinked { &[] } else { &data_segs };
+    let init = init_body(copied, &elem_segs, slots, &base_globals);
     add.funcs.push((init_type, init));
     if let Some(s) = slots {
         let size = u64::from(s.src) + u64::from(s.count);
@@ -293,6 +305,7 @@ fn rewrite_inner(
         import_names,
         export_prefix,
         base_globals: &base_globals,
+        prelinked,
     };
     let bytes = super::rewrite::rewrite(lib.bytes, &Maps::default(), add, &mut edit)?;
     // The finished component is validated in every build; validating each module as well
@@ -306,7 +319,42 @@ fn rewrite_inner(
         bytes,
         has_start: start.is_some(),
         slot_table: slots.map(|s| s.table),
+        data: moved,
     })
+}
+
+/// Runs of zeros at least this long are left out of a moved segment.
+const ZERO_RUN: usize = 1024;
+
+/// Appends segment `data` at offset `off` to `out` as pieces without long runs of zeros (wasm-ld
+/// writes a PIC library's `.bss` as zeros: its memory is not known to start zeroed).
+fn split_zeros(off: u32, data: &[u8], out: &mut Vec<(u32, Vec<u8>)>) {
+    let mut i = 0;
+    while i < data.len() {
+        // Skip zeros.
+        while i < data.len() && data[i] == 0 {
+            i += 1;
+        }
+        let start = i;
+        let mut end = i;
+        while i < data.len() {
+            if data[i] != 0 {
+                i += 1;
+                end = i;
+                continue;
+            }
+            let run = data[i..].iter().take_while(|b| **b == 0).count();
+            if run >= ZERO_RUN || i + run == data.len() {
+                break;
+            }
+            i += run;
+        }
+        if end > start {
+            // parse checked that every segment ends within the library's memory (u32 offsets).
+            out.push((off + start as u32, data[start..end].to_vec()));
+        }
+        i = i.max(end);
+    }
 }
 
 /// The changes to the library's own items (see the module docs).
@@ -316,6 +364,8 @@ struct LibEdit<'a> {
     export_prefix: &'a str,
     /// The globals init computes: mutable, 0 until then.
     base_globals: &'a [BaseGlobal],
+    /// Whether its data moved to the module that defines the memory.
+    prelinked: bool,
 }
 
 impl Edit for LibEdit<'_> {
@@ -385,8 +435,11 @@ impl Edit for LibEdit<'_> {
         })
     }
 
-    fn data(&mut self, _: u32, _: &DataKind<'_>, _: u32) -> Result<SegmentAs> {
-        Ok(SegmentAs::Passive)
+    fn data(&mut self, _: u32, kind: &DataKind<'_>, _: u32) -> Result<SegmentAs> {
+        Ok(match kind {
+            DataKind::Active { .. } if self.prelinked => SegmentAs::Emptied,
+            _ => SegmentAs::Passive,
+        })
     }
 
     /// The start function runs at load time instead (see [`START_EXPORT`]).

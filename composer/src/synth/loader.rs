@@ -59,7 +59,9 @@ pub struct MainSlot {
 }
 
 /// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
-/// function (exported as [`START_EXPORT`]).
+/// function (exported as [`START_EXPORT`]). A library prelinked by the layout
+/// (`layout::Prelink`) has its memory base fixed and its data in place: [`Op::Alloc`] only
+/// sets the base.
 pub fn encode(
     libs: &[Library<'_>],
     has_start: &[bool],
@@ -276,9 +278,11 @@ pub fn encode(
             let mut ins = f.instructions();
             match op {
                 Op::Alloc => {
-                    // Placed before: reuse the memory (zeroed again) and the slots.
+                    let fixed = layout.prelink.memory_base.get(j).copied().flatten();
+                    // Placed before: reuse the memory (zeroed again) and the slots. (A
+                    // prelinked library is never unloaded: its data would be lost.)
                     ins.global_get(tb).if_(BlockType::Empty);
-                    if lib.mem_size > 0 {
+                    if lib.mem_size > 0 && fixed.is_none() {
                         ins.global_get(mb)
                             .i32_const(0)
                             .i32_const(lib.mem_size as i32)
@@ -301,7 +305,10 @@ pub fn encode(
                     };
                     // Memory (and stack) a failed earlier attempt got (the table could not
                     // grow) is kept for the next attempt, not allocated again.
-                    if lib.mem_size > 0 {
+                    if let Some(base) = fixed {
+                        // Its region starts zeroed, and holds its data already.
+                        ins.i32_const(base as i32).global_set(mb);
+                    } else if lib.mem_size > 0 {
                         ins.global_get(mb).i32_eqz().if_(BlockType::Empty);
                         malloc_or_fail(&mut ins, lib.mem_size.saturating_add(align - 1));
                         ins.local_get(0)

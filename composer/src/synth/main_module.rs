@@ -47,17 +47,49 @@ pub fn reexport_name(module: &str, field: &str) -> String {
     format!("__wasm_dl_import:{module}:{field}")
 }
 
+/// What prelinking (`layout::Prelink`) adds to main, which defines the memory.
+#[derive(Debug, Default)]
+pub struct Prelinked {
+    /// The least initial size of its memory, in pages.
+    pub memory_pages: Option<u64>,
+    /// The prelinked libraries' data: active segments (address, bytes).
+    pub data: Vec<(u32, Vec<u8>)>,
+}
+
+/// The initial and maximum size, in pages, of the memory `bytes` defines (its first), if any.
+pub fn memory_limits(bytes: &[u8]) -> Result<Option<(u64, Option<u64>)>> {
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::MemorySection(r) => {
+                if let Some(m) = r.into_iter().next() {
+                    let m = m?;
+                    if m.memory64 || m.shared || m.page_size_log2.is_some() {
+                        return Ok(None);
+                    }
+                    return Ok(Some((m.initial, m.maximum)));
+                }
+                return Ok(None);
+            }
+            Payload::CodeSectionStart { .. } => return Ok(None),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
 /// Patches main (see the module docs); `bytes` is main as the earlier passes left it,
-/// `reexport` the host functions libraries call, which main imports by then, and `new_slots`
-/// the exported functions (by export name) that get a table slot of their own.
+/// `reexport` the host functions libraries call, which main imports by then, `new_slots`
+/// the exported functions (by export name) that get a table slot of their own, and
+/// `prelinked` the memory and data of the prelinked libraries.
 pub fn patch(
     main: &MainModule<'_>,
     bytes: &[u8],
     reexport: &[HostImport],
     new_slots: &[(String, u32)],
     tags: &[(String, FuncType)],
+    prelinked: Prelinked,
 ) -> Result<Vec<u8>> {
-    patch_inner(main, bytes, reexport, new_slots, tags)
+    patch_inner(main, bytes, reexport, new_slots, tags, prelinked)
         .with_context(|| format!("{}: cannot patch the main module", main.name))
 }
 
@@ -67,6 +99,7 @@ fn patch_inner(
     reexport: &[HostImport],
     new_slots: &[(String, u32)],
     tags: &[(String, FuncType)],
+    prelinked: Prelinked,
 ) -> Result<Vec<u8>> {
     if !main.defines_table {
         bail!("has no function table; link it with `-Wl,--export-table -Wl,--growable-table`");
@@ -186,7 +219,11 @@ fn patch_inner(
     let dispatch_func = n_funcs;
     let slot_global = n_globals;
 
-    let mut add = Additions::default();
+    let mut add = Additions {
+        memory_min: prelinked.memory_pages,
+        data: prelinked.data,
+        ..Additions::default()
+    };
     add.types
         .push((vec![ValType::I32, ValType::I32], vec![ValType::I32]));
     for (_, ty) in tags {

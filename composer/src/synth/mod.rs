@@ -24,7 +24,7 @@ pub mod sjlj;
 use crate::layout::{self, Layout};
 use crate::parse::{Library, MainModule};
 use crate::resolve::{FuncSource, GotTarget, LibId, Resolution};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use ftalloc::TableAllocator;
 
 /// What pass 4 hands to pass 5.
@@ -43,7 +43,7 @@ pub struct Synthesized {
     pub loader: Vec<u8>,
 }
 
-/// Pass 4.
+/// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`).
 pub fn synthesize(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
@@ -56,10 +56,23 @@ pub fn synthesize(
     let mut slot_tables = Vec::with_capacity(libs.len());
     let mut import_names = Vec::with_capacity(libs.len());
     let slot_base = slot_bases(libs, layout)?;
+    let prelink = &layout.prelink;
+    // Prelinked data, at its final addresses, for the module that defines the memory.
+    let mut data: Vec<(u32, Vec<u8>)> = Vec::new();
     for (j, lib) in libs.iter().enumerate() {
         let names = names::import_names(LibId(j as u32), libs, res, layout)?;
         let prefix = layout::export_name(LibId(j as u32), "");
-        let r = library::rewrite(lib, &names, &prefix, slot_base[j])?;
+        let base = prelink.memory_base.get(j).copied().flatten();
+        let r = library::rewrite(lib, &names, &prefix, slot_base[j], base.is_some())?;
+        if let Some(base) = base {
+            for (off, d) in r.data {
+                // `layout::prelink` keeps every region below 4 GiB.
+                let at = base.checked_add(off).with_context(|| {
+                    format!("internal error: {}'s prelinked data passes 4 GiB", lib.name)
+                })?;
+                data.push((at, d));
+            }
+        }
         import_names.push(names);
         rewritten.push(r.bytes);
         has_start.push(r.has_start);
@@ -98,6 +111,10 @@ pub fn synthesize(
         &res.reexports,
         &res.main_new_slots,
         &res.main_tags,
+        main_module::Prelinked {
+            memory_pages: prelink.memory_pages,
+            data,
+        },
     )?;
     let groups = merge::group_modules(libs, rewritten, &slot_tables, &import_names, layout)?;
     Ok(Synthesized {

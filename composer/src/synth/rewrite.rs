@@ -129,6 +129,11 @@ pub struct Additions {
     /// The data count section the output must have (for `memory.init` in an added function),
     /// inserted if the input has none: the number of the input's data segments.
     pub data_count: Option<u32>,
+    /// Active data segments for memory 0 at constant offsets (offset, bytes), after the
+    /// input's (a data count section the input has counts them too).
+    pub data: Vec<(u32, Vec<u8>)>,
+    /// The least initial size, in pages, of the memory the input defines (memory 0).
+    pub memory_min: Option<u64>,
 }
 
 /// Where an import is: its position among all imports and among those of its kind.
@@ -147,6 +152,8 @@ pub enum SegmentAs {
     Keep,
     /// Made passive (an active segment whose place is known only at load time).
     Passive,
+    /// Made passive and empty (its bytes moved to another module), so that no index moves.
+    Emptied,
 }
 
 /// The hooks of a rewrite; each defaults to keeping the item as it is (indices mapped).
@@ -264,7 +271,7 @@ fn rank(id: SectionId) -> u8 {
 }
 
 /// The sections [`Additions`] can add to, in order.
-const ADDABLE: [SectionId; 10] = [
+const ADDABLE: [SectionId; 11] = [
     SectionId::Type,
     SectionId::Import,
     SectionId::Function,
@@ -275,6 +282,7 @@ const ADDABLE: [SectionId; 10] = [
     SectionId::Element,
     SectionId::DataCount,
     SectionId::Code,
+    SectionId::Data,
 ];
 
 type Res<T> = Result<T, reencode::Error<String>>;
@@ -330,7 +338,19 @@ impl<E: Edit> Rewriter<'_, E> {
                 Payload::ExportSection(r) => self.exports(&mut module, Some(r))?,
                 Payload::ElementSection(r) => self.elements(&mut module, Some(r))?,
                 Payload::DataCountSection { count, .. } => {
+                    let count = count.saturating_add(self.add.data.len() as u32);
                     module.section(&DataCountSection { count });
+                }
+                Payload::MemorySection(r) if self.add.memory_min.is_some() => {
+                    let mut memories = wasm_encoder::MemorySection::new();
+                    for (i, m) in r.into_iter().enumerate() {
+                        let mut m = self.memory_type(m?)?;
+                        if let (0, Some(min)) = (i, self.add.memory_min) {
+                            m.minimum = m.minimum.max(min);
+                        }
+                        memories.memory(m);
+                    }
+                    module.section(&memories);
                 }
                 Payload::StartSection { func, .. } => {
                     if self.edit.keep_start() {
@@ -353,8 +373,12 @@ impl<E: Edit> Rewriter<'_, E> {
                             SegmentAs::Passive => {
                                 data.passive(d.data.iter().copied());
                             }
+                            SegmentAs::Emptied => {
+                                data.passive([]);
+                            }
                         }
                     }
+                    self.added_data(&mut data);
                     module.section(&data);
                 }
                 Payload::CustomSection(c) => self.custom(&mut module, c)?,
@@ -368,6 +392,13 @@ impl<E: Edit> Rewriter<'_, E> {
             }
         }
         Ok(module.finish())
+    }
+
+    /// Appends the added active data segments to `data`.
+    fn added_data(&mut self, data: &mut DataSection) {
+        for (offset, bytes) in std::mem::take(&mut self.add.data) {
+            data.active(0, &ConstExpr::i32_const(offset as i32), bytes);
+        }
     }
 
     /// Inserts the sections with additions that the input lacks and that come before a
@@ -389,6 +420,7 @@ impl<E: Edit> Rewriter<'_, E> {
                 SectionId::Export => !a.exports.is_empty(),
                 SectionId::Element => !a.elements.is_empty(),
                 SectionId::DataCount => a.data_count.is_some(),
+                SectionId::Data => !a.data.is_empty(),
                 _ => false,
             };
             if !needed {
@@ -407,6 +439,11 @@ impl<E: Edit> Rewriter<'_, E> {
                     if let Some(count) = self.add.data_count {
                         module.section(&DataCountSection { count });
                     }
+                }
+                SectionId::Data => {
+                    let mut data = DataSection::new();
+                    self.added_data(&mut data);
+                    module.section(&data);
                 }
                 _ => self.code(module, None)?,
             }

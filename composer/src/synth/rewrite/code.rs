@@ -60,6 +60,11 @@ impl<E: Edit> Rewriter<'_, E> {
                         elems.passive(items);
                     }
                 }
+                SegmentAs::Emptied => {
+                    return Err(reencode::Error::UserError(
+                        "internal error: only data segments can be emptied".to_string(),
+                    ))
+                }
             }
         }
         for a in std::mem::take(&mut self.add.elements) {
