@@ -82,14 +82,13 @@ struct LibState {
     global: bool,
     /// Ever opened with `RTLD_NODELETE`: never unloaded.
     nodelete: bool,
-    /// The name `dlopen` loaded it by, when that name is a path (has a `/`): what glibc keeps
-    /// as the object's name (`l_name`) and puts in `dlsym`'s error, e.g.
-    /// `./mod.so: undefined symbol: f` (Lua's `require` prints it). Cleared when unloaded.
-    opened_as: Option<Vec<u8>>,
-    /// Names without `/` a `dlopen` found it by while loaded: a later `dlopen` of one of them
-    /// returns it before any search, as glibc matches loaded objects' names first. Cleared when
-    /// unloaded.
-    requested: Vec<Vec<u8>>,
+    /// The names it was loaded and found by while loaded, cleared when unloaded: the name
+    /// `dlopen` first loaded it by if that is a path (has a `/`; at most one such entry), which
+    /// glibc keeps as the object's name (`l_name`) and puts in `dlsym`'s error, e.g.
+    /// `./mod.so: undefined symbol: f` (Lua's `require` prints it); and every name without `/`
+    /// a `dlopen` or a NEEDED entry found it by, which a later `dlopen` of that name returns
+    /// before any search, as glibc matches loaded objects' names first.
+    names: Vec<Vec<u8>>,
 }
 
 /// The dl state of one composition.
@@ -212,12 +211,12 @@ impl Dl {
         }
         let first_load = !state.loaded;
         let opened = self.open_id(lib, mode);
-        self.requested_by(lib, name);
         if first_load && name.contains(&b'/') {
             if let Some(s) = self.libs.get_mut(lib as usize) {
-                s.opened_as = Some(Vec::from(name));
+                s.names.push(Vec::from(name));
             }
         }
+        self.requested_by(lib, name);
         Ok(opened)
     }
 
@@ -311,8 +310,7 @@ impl Dl {
         for &l in &undo.load {
             if let Some(s) = self.libs.get_mut(l as usize) {
                 s.loaded = false;
-                s.opened_as = None;
-                s.requested.clear();
+                s.names.clear();
             }
         }
         self.load_order.truncate(undo.load_order_len);
@@ -445,7 +443,7 @@ impl Dl {
                 let who = match self
                     .libs
                     .get(lib as usize)
-                    .and_then(|s| s.opened_as.as_ref())
+                    .and_then(|s| s.names.iter().find(|n| n.contains(&b'/')))
                 {
                     Some(path) => path.as_slice(),
                     None => index
@@ -636,8 +634,7 @@ impl Dl {
                 s.loaded = false;
                 s.global = false;
                 s.refcount = 0;
-                s.opened_as = None;
-                s.requested.clear();
+                s.names.clear();
             }
         }
         self.load_order
