@@ -59,6 +59,8 @@ pub struct Config {
     pub only_real: bool,
     /// The real programs to measure, of [`REAL_SETS`].
     pub real_sets: Vec<String>,
+    /// Measure only the `dlsym` and call-through-pointer rows (`--only dlsym`).
+    pub only_dlsym: bool,
 }
 
 /// The real programs' names, in the order they are measured.
@@ -133,6 +135,16 @@ pub fn child(args: &[String]) -> Result<()> {
                 times.push(runner.run(&["start"])?.0);
             }
             println!("median {:?}", median_duration(times).unwrap_or_default());
+            Ok(())
+        }
+        // For profiling a row: `child-repeat CWASM REPS ARGS...` runs `main ARGS...` REPS times
+        // in one process (one load, so a profiler's JIT map is written once).
+        [mode, cwasm, reps, rest @ ..] if mode == "child-repeat" => {
+            let runner = runtime::Runner::load(Path::new(cwasm))?;
+            let args: Vec<&str> = rest.iter().map(String::as_str).collect();
+            for _ in 0..reps.parse::<usize>()? {
+                print!("{}", runner.run(&args)?.1);
+            }
             Ok(())
         }
         // For measuring one row by hand: `child-run CWASM ARGS...` runs `main ARGS...` once and

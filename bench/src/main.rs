@@ -1,9 +1,11 @@
-//! `cargo run -p wasm-dl-bench --release [-- --quick] [-- --only real] [-- --out FILE] [-- --work DIR]
+//! `cargo run -p wasm-dl-bench --release [-- --quick] [-- --only real|dlsym] [-- --out FILE] [-- --work DIR]
 //! [-- --keep]`: runs every comparison and writes BENCHMARKS.md at the workspace root. Inputs and
 //! outputs go to `--work` (default `target/wasm-dl-bench`); each input set's directory is removed
 //! once measured unless `--keep` is given. `--only real` measures only the real programs (CPython,
 //! QuickJS, SQLite; `--only sqlite` one of them) and, unless `--out` is given, writes
 //! `BENCHMARKS-real.md` in the work directory: a partial report must not replace BENCHMARKS.md.
+//! `--only dlsym` measures only the `dlsym` and call-through-pointer rows (into
+//! `BENCHMARKS-dlsym.md` in the work directory unless `--out` is given).
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
@@ -24,6 +26,7 @@ fn main() -> Result<()> {
         limit: Duration::from_secs(120),
         keep: false,
         only_real: false,
+        only_dlsym: false,
         real_sets: REAL_SETS.map(String::from).to_vec(),
     };
     let mut out = None;
@@ -35,17 +38,20 @@ fn main() -> Result<()> {
             "--keep" => cfg.keep = true,
             "--only" => match it.next().map(String::as_str) {
                 Some("real") => cfg.only_real = true,
+                Some("dlsym") => cfg.only_dlsym = true,
                 Some(set) if REAL_SETS.contains(&set) => {
                     cfg.only_real = true;
                     cfg.real_sets = vec![set.to_string()];
                 }
-                other => bail!("--only takes `real` or one of {REAL_SETS:?}, not {other:?}"),
+                other => {
+                    bail!("--only takes `real`, `dlsym` or one of {REAL_SETS:?}, not {other:?}")
+                }
             },
             "--out" => out = Some(it.next().map(PathBuf::from).context("--out needs a file")?),
             "--work" => cfg.work = it.next().map(PathBuf::from).unwrap_or(cfg.work),
             "-h" | "--help" => {
                 println!(
-                    "usage: wasm-dl-bench [--quick | --tiny] [--only real|cpython|quickjs|sqlite] [--out FILE] [--work DIR] [--keep]"
+                    "usage: wasm-dl-bench [--quick | --tiny] [--only real|dlsym|cpython|quickjs|sqlite] [--out FILE] [--work DIR] [--keep]"
                 );
                 return Ok(());
             }
@@ -55,6 +61,7 @@ fn main() -> Result<()> {
     cfg.out = match out {
         Some(o) => o,
         None if cfg.only_real => cfg.work.join("BENCHMARKS-real.md"),
+        None if cfg.only_dlsym => cfg.work.join("BENCHMARKS-dlsym.md"),
         None => cfg.out,
     };
     if cfg.only_real && cfg.scale == Scale::Tiny {

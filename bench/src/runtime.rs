@@ -11,9 +11,14 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx};
 
 /// The engine every measurement uses: wasmtime's defaults (cranelift, parallel compilation).
+/// For profiling by hand, `WASM_DL_BENCH_PERFMAP=1` makes wasmtime write `/tmp/perf-PID.map`
+/// (what `perf report` names JIT code by); it does not change the generated code.
 pub fn engine() -> Result<Engine> {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
+    if std::env::var_os("WASM_DL_BENCH_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 

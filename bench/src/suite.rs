@@ -111,6 +111,10 @@ impl Bench<'_> {
 
     pub(crate) fn run(&mut self) -> Result<()> {
         const WT: Tool = Tool::WasmTools;
+        if self.cfg.only_dlsym {
+            self.section("dlsym and call-through-pointer");
+            return self.dlsym();
+        }
         // 0. Real programs (not at the tiny scale of the generator's test).
         if self.cfg.scale != Scale::Tiny {
             let libc = real::componentize_py_libs()?.join("libc.so");

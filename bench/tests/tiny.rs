@@ -16,6 +16,7 @@ fn tiny_run_fills_every_row() {
         limit: Duration::from_secs(300),
         keep: false,
         only_real: false,
+        only_dlsym: false,
         real_sets: Vec::new(),
     };
     wasm_dl_bench::run(&cfg).unwrap();

@@ -10,6 +10,7 @@ use crate::index::{Corrupt, Index, Kind, Sym};
 use alloc::vec;
 use alloc::vec::Vec;
 use msg::Msg;
+use wasm_dl_abi::symtab;
 
 // A library's `RTLD_NEXT` arrives as [`Dl::sym_next`], through a `dlsym` of its own that the
 // composer gives it, so `HANDLE_NEXT` is always main's.
@@ -38,6 +39,17 @@ pub struct Opened {
     pub handle: u32,
     /// Libraries to load now, dependencies first.
     pub load: Vec<u32>,
+}
+
+/// One library's (or main's) part of a handle's scope, for the shim (see [`Dl::sym_tables`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ScopeTable {
+    /// What data offsets of `table` are relative to.
+    pub memory_base: u32,
+    /// What function numbers of `table` are relative to (table base + own table size).
+    pub func_base: u32,
+    /// The symbols, a [`wasm_dl_abi::symtab`] table.
+    pub table: Vec<u8>,
 }
 
 /// A NUL-terminated error message.
@@ -70,14 +82,13 @@ struct LibState {
     global: bool,
     /// Ever opened with `RTLD_NODELETE`: never unloaded.
     nodelete: bool,
-    /// The name `dlopen` loaded it by, when that name is a path (has a `/`): what glibc keeps
-    /// as the object's name (`l_name`) and puts in `dlsym`'s error, e.g.
-    /// `./mod.so: undefined symbol: f` (Lua's `require` prints it). Cleared when unloaded.
-    opened_as: Option<Vec<u8>>,
-    /// Names without `/` a `dlopen` found it by while loaded: a later `dlopen` of one of them
-    /// returns it before any search, as glibc matches loaded objects' names first. Cleared when
-    /// unloaded.
-    requested: Vec<Vec<u8>>,
+    /// The names it was loaded and found by while loaded, cleared when unloaded: the name
+    /// `dlopen` first loaded it by if that is a path (has a `/`; at most one such entry), which
+    /// glibc keeps as the object's name (`l_name`) and puts in `dlsym`'s error, e.g.
+    /// `./mod.so: undefined symbol: f` (Lua's `require` prints it); and every name without `/`
+    /// a `dlopen` or a NEEDED entry found it by, which a later `dlopen` of that name returns
+    /// before any search, as glibc matches loaded objects' names first.
+    names: Vec<Vec<u8>>,
 }
 
 /// The dl state of one composition.
@@ -200,12 +211,12 @@ impl Dl {
         }
         let first_load = !state.loaded;
         let opened = self.open_id(lib, mode);
-        self.requested_by(lib, name);
         if first_load && name.contains(&b'/') {
             if let Some(s) = self.libs.get_mut(lib as usize) {
-                s.opened_as = Some(Vec::from(name));
+                s.names.push(Vec::from(name));
             }
         }
+        self.requested_by(lib, name);
         Ok(opened)
     }
 
@@ -299,8 +310,7 @@ impl Dl {
         for &l in &undo.load {
             if let Some(s) = self.libs.get_mut(l as usize) {
                 s.loaded = false;
-                s.opened_as = None;
-                s.requested.clear();
+                s.names.clear();
             }
         }
         self.load_order.truncate(undo.load_order_len);
@@ -433,7 +443,7 @@ impl Dl {
                 let who = match self
                     .libs
                     .get(lib as usize)
-                    .and_then(|s| s.opened_as.as_ref())
+                    .and_then(|s| s.names.iter().find(|n| n.contains(&b'/')))
                 {
                     Some(path) => path.as_slice(),
                     None => index
@@ -444,6 +454,62 @@ impl Dl {
                 Err(undefined(who))
             }
         }
+    }
+
+    /// The symbol tables of `handle`'s scope, in search order, each with the bases its values
+    /// are relative to (see [`wasm_dl_abi::symtab`]): what the shim needs to answer
+    /// `sym(handle, _)` itself, exactly as [`Dl::sym`] would, until the next `open` or `close`.
+    /// `None` when the handle is not one `sym` accepts, a library's symbol block is corrupt
+    /// (`sym` reports both), or the tables are not worth copying yet: `misses`, the lookups of
+    /// this handle the provider has answered since the last `open` or `close`, are fewer than
+    /// the scope's symbols divided by [`symtab::SYMBOLS_PER_MISS`].
+    ///
+    /// The scope is `sym`'s: main then the global libraries for `RTLD_DEFAULT` and
+    /// `dlopen(NULL)`, the global libraries for main's `RTLD_NEXT`, the library and its
+    /// dependencies breadth-first for a library handle.
+    pub fn sym_tables(&self, handle: u32, misses: u32) -> Option<Vec<ScopeTable>> {
+        let index = self.index.as_ref().ok()?;
+        let (main, libs) = match handle {
+            HANDLE_DEFAULT | HANDLE_GLOBAL => (true, self.global_order.clone()),
+            HANDLE_NEXT => (false, self.global_order.clone()),
+            _ => (false, self.local_scope(index, self.open_lib(handle)?)),
+        };
+        // A corrupt symbol block makes `sym` fail: leave those answers (and messages) to it.
+        // Checking a block builds the provider's own tables of it, which `sym` has built for
+        // the first library of a scope already; the others (a scope's dependencies, often a
+        // large libc whose names a lookup rarely reaches) are counted by their tables' headers
+        // and not checked: the tables are the composer's, from the same symbols.
+        if let Some(&first) = libs.first() {
+            index.libs.get(first as usize)?.symbols(&index.bytes).ok()?;
+        }
+        let count = |r: &core::ops::Range<usize>| symtab::count(index.str(r)) as usize;
+        let mut n = if main { count(&index.main_symtab) } else { 0 };
+        for &lib in &libs {
+            n += count(&index.libs.get(lib as usize)?.symtab);
+        }
+        if u64::from(misses).saturating_mul(symtab::SYMBOLS_PER_MISS) < n as u64 {
+            return None;
+        }
+        let mut tables = Vec::with_capacity(libs.len() + 1);
+        if main {
+            tables.push(ScopeTable {
+                memory_base: 0,
+                func_base: 0,
+                table: Vec::from(index.str(&index.main_symtab)),
+            });
+        }
+        for lib in libs {
+            let (Some(l), Some(s)) = (index.libs.get(lib as usize), self.libs.get(lib as usize))
+            else {
+                return None;
+            };
+            tables.push(ScopeTable {
+                memory_base: s.memory_base,
+                func_base: s.table_base.wrapping_add(l.table_size),
+                table: Vec::from(index.str(&l.symtab)),
+            });
+        }
+        Some(tables)
     }
 
     /// `dlsym(RTLD_NEXT, name)` called from library `caller`: from a library in the global
@@ -568,8 +634,7 @@ impl Dl {
                 s.loaded = false;
                 s.global = false;
                 s.refcount = 0;
-                s.opened_as = None;
-                s.requested.clear();
+                s.names.clear();
             }
         }
         self.load_order

@@ -69,6 +69,8 @@ pub struct Lib {
     /// Its symbol block in the index bytes (count included), within the bytes but not checked
     /// by `decode`.
     sym_bytes: Range<usize>,
+    /// Its symbols as a `wasm_dl_abi::symtab` table, for the shim (not read here).
+    pub symtab: Range<usize>,
     /// Its symbol tables (or why its block is corrupt), built at the first lookup in this
     /// library: a composition may bundle hundreds of thousands of symbols, and start-up should not
     /// pay for libraries never used.
@@ -140,6 +142,8 @@ pub struct Index {
     pub startup: Vec<u32>,
     /// Main's RUNPATH directories (`$ORIGIN` expanded).
     pub main_runpath: Vec<Range<usize>>,
+    /// Main's symbols as a `wasm_dl_abi::symtab` table, for the shim (not read here).
+    pub main_symtab: Range<usize>,
     /// Guest paths (of libraries and `/` aliases) -> lib id (first wins).
     by_path: NameTable,
     /// Basenames of guest paths and aliases -> the first lib id, and whether another library
@@ -336,6 +340,7 @@ impl Index {
             }
             let sym_len = r.u32("symbol block length")?;
             let sym_bytes = r.take(sym_len as usize, "symbol block length")?;
+            let symtab = r.str("symbol table length")?;
             libs.push(Lib {
                 name,
                 path,
@@ -345,11 +350,13 @@ impl Index {
                 mem_size,
                 deps,
                 sym_bytes,
+                symtab,
                 symbols: OnceCell::new(),
             });
         }
         let main_runpath = r.strs("main runpath")?;
         let main = r.syms()?;
+        let main_symtab = r.str("main symbol table length")?;
         let nstartup = r.count(4, "start-up count")?;
         let mut startup = Vec::with_capacity(nstartup);
         for _ in 0..nstartup {
@@ -387,6 +394,7 @@ impl Index {
             main,
             startup,
             main_runpath,
+            main_symtab,
             by_path,
             by_basename,
         })

@@ -34,7 +34,7 @@ mod glue {
         generate_all,
     });
 
-    use exports::wasm_dl::dl::dl::{AddrInfo, Failure, Guest, Opened};
+    use exports::wasm_dl::dl::dl::{AddrInfo, Failure, Guest, Opened, ScopeTable};
 
     #[global_allocator]
     static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
@@ -127,6 +127,18 @@ mod glue {
 
         fn sym(handle: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {
             with(|dl| dl.sym(handle, &name))
+        }
+
+        fn sym_tables(handle: u32, misses: u32) -> Option<Vec<ScopeTable>> {
+            with(|dl| dl.sym_tables(handle, misses)).map(|v| {
+                v.into_iter()
+                    .map(|t| ScopeTable {
+                        memory_base: t.memory_base,
+                        func_base: t.func_base,
+                        table: t.table,
+                    })
+                    .collect()
+            })
         }
 
         fn sym_next(caller: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {

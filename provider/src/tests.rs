@@ -4,6 +4,7 @@ mod close;
 mod index;
 mod open;
 mod paths;
+mod tables;
 
 use crate::dl::*;
 use crate::index::{basename, Index, Kind};

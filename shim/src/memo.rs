@@ -150,8 +150,9 @@ pub unsafe fn put(h: u32, handle: u32, name: *const u8, len: usize, value: u32) 
     state::memo_count::set(state::memo_count::get().wrapping_add(1));
 }
 
-/// Empties the memo (`dlopen`, `dlclose`).
+/// Empties the memo and drops the scope tables (`dlopen`, `dlclose`).
 pub fn flush() {
+    crate::tables::flush();
     let t = state::memo::get() as *mut u8;
     for k in 0..state::memo_cap::get() as usize {
         // SAFETY: the state describes a valid table of `memo_cap` entries; each name copy came

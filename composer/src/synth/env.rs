@@ -27,16 +27,93 @@ pub fn table_base(lib: u32) -> String {
 pub fn stack_pointer(lib: u32) -> String {
     format!("sp{lib}")
 }
-/// Export name of library `lib`'s `dlsym`: it sends `RTLD_NEXT` to the shim's
-/// [`DLSYM_NEXT`] with `lib` as the caller, every other handle to the shim's `dlsym`.
+/// Export name of library `lib`'s `dlsym`: see [`CallerWrapper::Dlsym`].
 pub fn dlsym_from(lib: u32) -> String {
-    format!("dlsym{lib}")
+    CallerWrapper::Dlsym.export(lib)
 }
-/// Export name of library `lib`'s `dlopen`: it calls the shim's [`DLOPEN_FROM`] with `lib` as
-/// the caller, whose RUNPATH a name without `/` is searched in.
+/// Export name of library `lib`'s `dlopen`: see [`CallerWrapper::Dlopen`].
 pub fn dlopen_from(lib: u32) -> String {
-    format!("dlopen{lib}")
+    CallerWrapper::Dlopen.export(lib)
 }
+
+/// A dl function each library that calls it gets a copy of, which tells the shim who calls
+/// (the caller cannot be forged: no handle value stands for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallerWrapper {
+    /// `dlsym<lib>(handle, name)`: `RTLD_NEXT` goes to the shim's `DLSYM_NEXT(lib, name)`,
+    /// any other handle to its `dlsym` (a handle means the same from every caller).
+    Dlsym,
+    /// `dlopen<lib>(name, mode)`: the shim's `DLOPEN_FROM(lib, name, mode)`, so that a name
+    /// without `/` is searched in `lib`'s RUNPATH.
+    Dlopen,
+}
+
+impl CallerWrapper {
+    /// Every wrapper, in the order the env module holds them.
+    const ALL: [CallerWrapper; 2] = [CallerWrapper::Dlsym, CallerWrapper::Dlopen];
+
+    /// The wrapper a call to `src` goes through, if any.
+    fn of(src: &crate::resolve::FuncSource) -> Option<CallerWrapper> {
+        if src.is_dlsym() {
+            Some(CallerWrapper::Dlsym)
+        } else if src.is_dlopen() {
+            Some(CallerWrapper::Dlopen)
+        } else {
+            None
+        }
+    }
+
+    /// Export name of library `lib`'s copy.
+    fn export(self, lib: u32) -> String {
+        match self {
+            CallerWrapper::Dlsym => format!("dlsym{lib}"),
+            CallerWrapper::Dlopen => format!("dlopen{lib}"),
+        }
+    }
+
+    /// The shim functions (re-exported by main) the copies call, imported in this order.
+    fn shim_functions(self) -> &'static [&'static str] {
+        match self {
+            CallerWrapper::Dlsym => &["dlsym", DLSYM_NEXT],
+            CallerWrapper::Dlopen => &[DLOPEN_FROM],
+        }
+    }
+
+    /// The body of `lib`'s copy; `shim` are the function indices of [`Self::shim_functions`].
+    fn body(self, lib: u32, shim: &[u32]) -> Function {
+        let mut body = Function::new([]);
+        let mut ins = body.instructions();
+        match (self, shim) {
+            (CallerWrapper::Dlsym, &[dlsym, next, ..]) => {
+                ins.local_get(0)
+                    .i32_const(wasm_dl_abi::dl::HANDLE_NEXT as i32)
+                    .i32_eq()
+                    .if_(wasm_encoder::BlockType::Result(ValType::I32))
+                    .i32_const(lib as i32)
+                    .local_get(1)
+                    .call(next)
+                    .else_()
+                    .local_get(0)
+                    .local_get(1)
+                    .call(dlsym)
+                    .end();
+            }
+            (CallerWrapper::Dlopen, &[open_from, ..]) => {
+                ins.i32_const(lib as i32)
+                    .local_get(0)
+                    .local_get(1)
+                    .call(open_from);
+            }
+            // `shim` always has `shim_functions().len()` entries.
+            _ => {
+                ins.unreachable();
+            }
+        }
+        ins.end();
+        body
+    }
+}
+
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
     format!("got{}", id.0)
@@ -54,10 +131,8 @@ pub fn stub(n: usize) -> String {
 #[derive(Default)]
 pub struct EnvModule {
     trampolines: Vec<(GotId, FuncType)>,
-    /// Libraries that call `dlsym` (each gets a [`dlsym_from`] of its own).
-    dlsym_callers: Vec<u32>,
-    /// Libraries that call `dlopen` (each gets a [`dlopen_from`] of its own).
-    dlopen_callers: Vec<u32>,
+    /// The [`CallerWrapper`]s the libraries call, each library once per wrapper.
+    callers: Vec<(CallerWrapper, u32)>,
 }
 
 pub use super::rewrite::func_type;
@@ -82,13 +157,13 @@ impl EnvModule {
                 {
                     env.trampoline(*g, ty);
                 }
-                let dlsym = matches!(bind, crate::resolve::Binding::Func(src) if src.is_dlsym());
-                if dlsym && !env.dlsym_callers.contains(&(l as u32)) {
-                    env.dlsym_callers.push(l as u32);
-                }
-                let dlopen = matches!(bind, crate::resolve::Binding::Func(src) if src.is_dlopen());
-                if dlopen && !env.dlopen_callers.contains(&(l as u32)) {
-                    env.dlopen_callers.push(l as u32);
+                let crate::resolve::Binding::Func(src) = bind else {
+                    continue;
+                };
+                if let Some(w) = CallerWrapper::of(src) {
+                    if !env.callers.contains(&(w, l as u32)) {
+                        env.callers.push((w, l as u32));
+                    }
                 }
             }
         }
@@ -172,75 +247,39 @@ impl EnvModule {
             ty_index.insert(ty.clone(), types.len() - 1);
             Ok(types.len() - 1)
         };
-        // `dlsym<lib>(handle, name)`: `RTLD_NEXT` goes to the shim's `DLSYM_NEXT(lib,
-        // name)`, any other handle to its `dlsym` (both re-exported by main).
-        // Imports come first: (dlsym, DLSYM_NEXT) at 0 and 1 if any library calls dlsym, then
-        // DLOPEN_FROM if one calls dlopen.
+        // The caller wrappers: the shim functions they call are imported first (for each
+        // wrapper some library calls, in `CallerWrapper::ALL` order), then one copy per caller.
+        let mut f = 0;
+        let mut shim: Vec<(CallerWrapper, Vec<u32>)> = Vec::new();
+        for w in CallerWrapper::ALL {
+            if !self.callers.iter().any(|(c, _)| *c == w) {
+                continue;
+            }
+            let mut indices = Vec::new();
+            for &field in w.shim_functions() {
+                let ty = crate::dlfcn::func_type(field)
+                    .ok_or_else(|| anyhow::anyhow!("no core type for the shim's `{field}`"))?;
+                let t = ty_of(&ty, &mut types)?;
+                imports.import(
+                    "main",
+                    &crate::synth::main_module::reexport_name(crate::DL_MODULE, field),
+                    EntityType::Function(t),
+                );
+                indices.push(f);
+                f += 1;
+            }
+            shim.push((w, indices));
+        }
+        // Each wrapper takes two i32s and returns one.
         let t2 = ty_of(
             &FuncType::new([wasmparser::ValType::I32; 2], [wasmparser::ValType::I32]),
             &mut types,
         )?;
-        let mut f = 0;
-        let mut import = |field: &str, t: u32, f: &mut u32| {
-            imports.import(
-                "main",
-                &crate::synth::main_module::reexport_name(crate::DL_MODULE, field),
-                EntityType::Function(t),
-            );
-            *f += 1;
-            *f - 1
-        };
-        if !self.dlsym_callers.is_empty() {
-            import("dlsym", t2, &mut f);
-            import(DLSYM_NEXT, t2, &mut f);
-        }
-        let open_from = match self.dlopen_callers.is_empty() {
-            true => None,
-            false => {
-                let t3 = ty_of(
-                    &FuncType::new([wasmparser::ValType::I32; 3], [wasmparser::ValType::I32]),
-                    &mut types,
-                )?;
-                Some(import(DLOPEN_FROM, t3, &mut f))
-            }
-        };
-        if !self.dlsym_callers.is_empty() {
-            let t = t2;
-            for &lib in &self.dlsym_callers {
-                funcs.function(t);
-                let mut body = Function::new([]);
-                body.instructions()
-                    .local_get(0)
-                    .i32_const(wasm_dl_abi::dl::HANDLE_NEXT as i32)
-                    .i32_eq()
-                    .if_(wasm_encoder::BlockType::Result(ValType::I32))
-                    .i32_const(lib as i32)
-                    .local_get(1)
-                    .call(1)
-                    .else_()
-                    .local_get(0)
-                    .local_get(1)
-                    .call(0)
-                    .end()
-                    .end();
-                code.function(&body);
-                exports.export(&dlsym_from(lib), ExportKind::Func, f);
-                f += 1;
-            }
-        }
-        // `dlopen<lib>(name, mode)`: the shim's `DLOPEN_FROM(lib, name, mode)`.
-        if let Some(open_from) = open_from {
-            for &lib in &self.dlopen_callers {
+        for (w, indices) in &shim {
+            for &(_, lib) in self.callers.iter().filter(|(c, _)| c == w) {
                 funcs.function(t2);
-                let mut body = Function::new([]);
-                body.instructions()
-                    .i32_const(lib as i32)
-                    .local_get(0)
-                    .local_get(1)
-                    .call(open_from)
-                    .end();
-                code.function(&body);
-                exports.export(&dlopen_from(lib), ExportKind::Func, f);
+                code.function(&w.body(lib, indices));
+                exports.export(&w.export(lib), ExportKind::Func, f);
                 f += 1;
             }
         }

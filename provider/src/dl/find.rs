@@ -27,7 +27,7 @@ impl Dl {
             let loaded = self
                 .libs
                 .iter()
-                .position(|s| s.loaded && s.requested.iter().any(|r| r == name));
+                .position(|s| s.loaded && s.names.iter().any(|r| r == name));
             if let Some(lib) = loaded {
                 return Ok(Found::Path(lib as u32));
             }
@@ -92,8 +92,8 @@ impl Dl {
             return;
         }
         if let Some(s) = self.libs.get_mut(lib as usize) {
-            if s.loaded && !s.requested.iter().any(|r| r == name) {
-                s.requested.push(name.to_vec());
+            if s.loaded && !s.names.iter().any(|r| r == name) {
+                s.names.push(name.to_vec());
             }
         }
     }
