@@ -69,8 +69,8 @@
 //! Every case also runs as `::gc`: composed through the API with `--gc` (`Composer::gc`), it must
 //! print the same (an `error-*` case must fail with the same error lines). `gc-options`
 //! (optional) holds the `--dl-openable LIB` words of a case that `dlsym`s a name no module
-//! imports from a library some NEEDED entry names (then every `dlopen`ed library is listed); a case named `gc-*` also snapshots the `--gc` section of its link map
-//! in `gc.map`.
+//! imports from a library some NEEDED entry names (then every `dlopen`ed library is listed); a
+//! case named `gc-*` also snapshots the `--gc` section of its link map in `gc.map`.
 //!
 //! Run a single case with `cargo test -p wasm-dl-tests --test cases -- plugin-app`.
 
