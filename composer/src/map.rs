@@ -65,7 +65,7 @@ pub fn render(
         let _ = writeln!(out, "  imports from libraries (PLT entries):");
         for (imp, src) in main.lib_imports.iter().zip(&res.main_imports) {
             let from = match src {
-                FuncSource::Lib(l, k) => format!("{} function slot {k}", name(l)),
+                FuncSource::Lib(l, k) => format!("{} function slot {}", name(l), k.0),
                 FuncSource::Reexport(h) => format!("host import `{}.{}`", h.module, h.field),
                 _ => "undefined: calling it traps".to_string(),
             };
@@ -76,8 +76,8 @@ pub fn render(
         let _ = writeln!(out, "  GOT imports (set when the library is placed):");
         for (g, t) in main.got_imports.iter().zip(&res.main_gots) {
             let from = match t {
-                GotTarget::LibData(l, off) => format!("{} + 0x{off:x}", name(l)),
-                GotTarget::LibFunc(l, k) => format!("{} function slot {k}", name(l)),
+                GotTarget::LibData(l, off) => format!("{} + 0x{:x}", name(l), off.0),
+                GotTarget::LibFunc(l, k) => format!("{} function slot {}", name(l), k.0),
                 _ => "undefined (weak): 0".to_string(),
             };
             let module = if g.func { "GOT.func" } else { "GOT.mem" };
@@ -149,8 +149,8 @@ pub fn render(
                 Binding::Got(g) => match &res.gots[g.0 as usize] {
                     GotTarget::Null => "undefined (weak): 0".to_string(),
                     GotTarget::Abs(v) => format!("{} (0x{v:x})", main.name),
-                    GotTarget::LibData(l, off) => format!("{} + 0x{off:x}", name(l)),
-                    GotTarget::LibFunc(l, k) => format!("{} function slot {k}", name(l)),
+                    GotTarget::LibData(l, off) => format!("{} + 0x{:x}", name(l), off.0),
+                    GotTarget::LibFunc(l, k) => format!("{} function slot {}", name(l), k.0),
                 },
             };
             let _ = writeln!(

@@ -33,7 +33,7 @@
 mod reach;
 
 use crate::parse::{Library, MainModule};
-use crate::resolve::{self, Binding, FuncSource, GotTarget, LibId, Resolution};
+use crate::resolve::{self, Binding, FuncSource, FuncSym, GotTarget, LibId, Resolution};
 use crate::synth::rewrite::{self, Additions, Edit, IndexMap, Maps, REMOVED};
 use anyhow::{Context, Result};
 use hashbrown::HashSet;
@@ -100,11 +100,11 @@ pub fn collect(
     for (l, lib) in libs.iter().enumerate() {
         let id = LibId(l as u32);
         let graph = reach::Graph::read(&lib.name, lib.bytes)?;
-        let symbols: hashbrown::HashMap<&str, u32> = lib
+        let symbols: hashbrown::HashMap<&str, FuncSym> = lib
             .funcs
             .iter()
             .enumerate()
-            .map(|(k, (n, _))| (n.as_str(), k as u32))
+            .map(|(k, (n, _))| (n.as_str(), FuncSym(k as u32)))
             .collect();
         let all = openable[l];
         let mut dropped = HashSet::new();
@@ -220,7 +220,7 @@ fn openable(
 }
 
 /// Every library function symbol some binding names.
-fn bound(res: &Resolution) -> HashSet<(LibId, u32)> {
+fn bound(res: &Resolution) -> HashSet<(LibId, FuncSym)> {
     let mut bound = HashSet::new();
     let funcs = res.bindings.iter().flatten().filter_map(|b| match b {
         Binding::Func(FuncSource::Lib(l, k)) => Some((*l, *k)),

@@ -78,7 +78,7 @@ pub(super) fn resolve_main_imports(
         let def = best(name, true);
         let src = match def {
             Some(Def::Func(l, k)) => {
-                let found = &libs[l.index()].funcs[k as usize].1;
+                let found = &libs[l.index()].funcs[k.index()].1;
                 if *found != imp.ty {
                     errors.push(format!(
                         "{}: import `env.{name}`: type mismatch: imported as {} but {} defines \

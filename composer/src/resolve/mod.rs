@@ -15,8 +15,8 @@ pub(crate) use search::{find_needed, Needed};
 pub use tags::TagSource;
 pub(crate) use types::Def;
 pub use types::{
-    is_host_module, Binding, FuncSource, GotId, GotTarget, HostImport, LibId, LinkOptions,
-    Resolution, OWN_STACK_SIZE,
+    is_host_module, Binding, DataOffset, FuncSource, FuncSym, GotId, GotTarget, HostImport, LibId,
+    LinkOptions, Resolution, TagSym, OWN_STACK_SIZE,
 };
 
 use crate::parse::{ImportKind, Library, MainModule};
@@ -116,12 +116,12 @@ pub fn resolve(
         for (k, (name, _)) in lib.funcs.iter().enumerate() {
             defs.entry(name.as_str())
                 .or_default()
-                .push(Def::Func(id, k as u32));
+                .push(Def::Func(id, FuncSym(k as u32)));
         }
         for (name, off) in &lib.data {
             defs.entry(name.as_str())
                 .or_default()
-                .push(Def::Data(id, *off));
+                .push(Def::Data(id, DataOffset(*off)));
         }
     }
     // The global scope the program starts with: main's NEEDED closure (a PIC main first).
@@ -282,7 +282,7 @@ pub fn resolve(
                                 ty,
                             ),
                             Some(Def::Func(l, k)) => {
-                                (FuncSource::Lib(l, k), &libs[l.index()].funcs[k as usize].1)
+                                (FuncSource::Lib(l, k), &libs[l.index()].funcs[k.index()].1)
                             }
                             Some(Def::Data(..) | Def::Tag(..)) => {
                                 errors.push(format!("{what}: `{field}` is data, but is called"));

@@ -10,7 +10,7 @@
 //! comes first, as main's symbols do.
 
 use super::scope::Scope;
-use super::{sig, Def, LibId, Resolution};
+use super::{sig, Def, LibId, Resolution, TagSym};
 use crate::parse::{Library, MainModule};
 use hashbrown::HashMap;
 use wasmparser::FuncType;
@@ -22,7 +22,7 @@ pub enum TagSource {
     /// ([`Resolution::main_tags`]); main exports it as `synth::main_module::tag_export(name)`.
     Main(String),
     /// Tag `k` of a library (`Library::tags`).
-    Lib(LibId, u32),
+    Lib(LibId, TagSym),
 }
 
 /// Every tag libraries define, by name, in load order.
@@ -32,7 +32,7 @@ pub(super) fn definitions<'a>(libs: &'a [Library<'_>]) -> HashMap<&'a str, Vec<D
         for (k, (name, _)) in lib.tags.iter().enumerate() {
             defs.entry(name.as_str())
                 .or_default()
-                .push(Def::Tag(LibId(i as u32), k as u32));
+                .push(Def::Tag(LibId(i as u32), TagSym(k as u32)));
         }
     }
     defs
@@ -82,7 +82,7 @@ pub(super) fn bind(
         )
     } else if let Some(Def::Tag(l, k)) = defs.get(name).and_then(|list| scope.best(list, None)) {
         let lib = &libs[l.index()];
-        let found = lib.tags.get(k as usize).map_or(ty, |(_, t)| t).clone();
+        let found = lib.tags.get(k.index()).map_or(ty, |(_, t)| t).clone();
         (TagSource::Lib(l, k), found, lib.name.as_str())
     } else {
         match res.main_tags.iter().find(|(n, _)| n == name) {

@@ -16,6 +16,33 @@ impl LibId {
     }
 }
 
+/// Function symbol `k` of a library: its position in `Library::funcs` (export order); its
+/// table slot is `table_base + table_size + k`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncSym(pub u32);
+
+impl FuncSym {
+    /// As an index into `Library::funcs`.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A data symbol's offset in bytes from its library's `__memory_base`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataOffset(pub u32);
+
+/// Tag `k` of a library: its position in `Library::tags`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TagSym(pub u32);
+
+impl TagSym {
+    /// As an index into `Library::tags`.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// Index of a GOT entry (a mutable global shared by every library importing the same symbol).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GotId(pub u32);
@@ -26,7 +53,7 @@ pub enum FuncSource {
     /// An export of the main module.
     Main(String),
     /// Function symbol `k` of a library.
-    Lib(LibId, u32),
+    Lib(LibId, FuncSym),
     /// A function main imports from the component's host side (the dl shim's dlfcn.h functions,
     /// WASI): main re-exports its import (see `synth::main_module::reexport_name`).
     Reexport(HostImport),
@@ -56,9 +83,9 @@ pub enum GotTarget {
     /// Known at compose time: a main data address or a slot of main's own table.
     Abs(u32),
     /// `memory_base + offset` of a library.
-    LibData(LibId, u32),
+    LibData(LibId, DataOffset),
     /// Function symbol `k` of a library: `table_base + table_size + k`.
-    LibFunc(LibId, u32),
+    LibFunc(LibId, FuncSym),
 }
 
 /// How one import is bound.
@@ -143,11 +170,11 @@ pub struct Resolution {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Def {
     /// Function symbol `k` of a library.
-    Func(LibId, u32),
+    Func(LibId, FuncSym),
     /// Data symbol of a library at this offset from its `__memory_base`.
-    Data(LibId, u32),
+    Data(LibId, DataOffset),
     /// Tag `k` of a library (`Library::tags`); tags are looked up in a map of their own.
-    Tag(LibId, u32),
+    Tag(LibId, TagSym),
 }
 
 impl Def {

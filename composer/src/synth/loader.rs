@@ -52,10 +52,17 @@ pub struct MainSlot {
     pub global: String,
     /// The library it points into.
     pub lib: crate::resolve::LibId,
-    /// Function `k` of the library (its slot) if `func`, else data at offset `k` (an address).
-    pub k: u32,
-    /// Whether `k` is a function.
-    pub func: bool,
+    /// What of the library it holds.
+    pub value: SlotValue,
+}
+
+/// What a [`MainSlot`] holds once its library is placed.
+#[derive(Clone, Copy, Debug)]
+pub enum SlotValue {
+    /// The table slot of the library's function symbol.
+    Func(crate::resolve::FuncSym),
+    /// The address of the library's data symbol.
+    Data(crate::resolve::DataOffset),
 }
 
 /// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
@@ -392,22 +399,25 @@ pub fn encode(
                         };
                         match &gots[got.0 as usize] {
                             GotTarget::LibData(_, off) => {
-                                ins.global_get(mb).i32_const(*off as i32);
+                                ins.global_get(mb).i32_const(off.0 as i32);
                             }
                             GotTarget::LibFunc(_, k) => {
                                 ins.global_get(tb)
-                                    .i32_const(lib.table_size.saturating_add(*k) as i32);
+                                    .i32_const(lib.table_size.saturating_add(k.0) as i32);
                             }
                             _ => continue,
                         }
                         ins.i32_add().global_set(*g);
                     }
                     for (g, e) in &main_globals[j] {
-                        if e.func {
-                            ins.global_get(tb)
-                                .i32_const(lib.table_size.saturating_add(e.k) as i32);
-                        } else {
-                            ins.global_get(mb).i32_const(e.k as i32);
+                        match e.value {
+                            SlotValue::Func(k) => {
+                                ins.global_get(tb)
+                                    .i32_const(lib.table_size.saturating_add(k.0) as i32);
+                            }
+                            SlotValue::Data(off) => {
+                                ins.global_get(mb).i32_const(off.0 as i32);
+                            }
                         }
                         ins.i32_add().global_set(*g);
                     }

@@ -162,8 +162,7 @@ fn main_slots(main: &MainModule<'_>, res: &Resolution) -> Vec<loader::MainSlot> 
             FuncSource::Lib(lib, k) => Some(loader::MainSlot {
                 global: plt::plt_global(&imp.name),
                 lib: *lib,
-                k: *k,
-                func: true,
+                value: loader::SlotValue::Func(*k),
             }),
             _ => None,
         });
@@ -172,16 +171,15 @@ fn main_slots(main: &MainModule<'_>, res: &Resolution) -> Vec<loader::MainSlot> 
         .iter()
         .zip(&res.main_gots)
         .filter_map(|(g, t)| {
-            let (lib, k, func) = match t {
-                GotTarget::LibFunc(l, k) => (*l, *k, true),
-                GotTarget::LibData(l, off) => (*l, *off, false),
+            let (lib, value) = match t {
+                GotTarget::LibFunc(l, k) => (*l, loader::SlotValue::Func(*k)),
+                GotTarget::LibData(l, off) => (*l, loader::SlotValue::Data(*off)),
                 _ => return None,
             };
             Some(loader::MainSlot {
                 global: plt::got_global(g.func, &g.name),
                 lib,
-                k,
-                func,
+                value,
             })
         });
     plt.chain(got).collect()

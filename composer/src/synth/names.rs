@@ -38,8 +38,8 @@ pub fn import_names(
             Binding::Tag(TagSource::Lib(m, k)) => {
                 let tag = libs[m.index()]
                     .tags
-                    .get(*k as usize)
-                    .ok_or_else(|| anyhow!("internal error: tag {k} out of range"))?;
+                    .get(k.index())
+                    .ok_or_else(|| anyhow!("internal error: tag {} out of range", k.0))?;
                 (
                     layout::group_module(layout.group_of[m.index()]),
                     layout::export_name(*m, &tag.0),
@@ -63,7 +63,7 @@ pub fn import_names(
                 ),
                 (None, FuncSource::Lib(m, k)) => (
                     layout::group_module(layout.group_of[m.index()]),
-                    layout::export_name(*m, &libs[m.index()].funcs[*k as usize].0),
+                    layout::export_name(*m, &libs[m.index()].funcs[k.index()].0),
                 ),
                 (None, FuncSource::Trap) => {
                     let n = layout
