@@ -10,9 +10,9 @@
 //!    index in its memory, and the index component saying where plugged into it; see
 //!    `provider.rs`) is plugged into the main component with wac-graph.
 
-use crate::layout::{self, Layout};
+use crate::layout::{GroupId, Layout};
 use crate::parse::Library;
-use crate::synth::names::{ENV, MAIN};
+use crate::synth::names::{Supplier, ENV, MAIN};
 use crate::synth::{atexit, main_module, Synthesized};
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::{InstanceSection, ModuleArg, RawSection};
@@ -140,44 +140,49 @@ impl Appender {
             }
             None => None,
         };
-        let mut group_instances: Vec<(String, u32)> = Vec::with_capacity(group_modules.len());
+        // Group g's instance is `group_instances[g]`: groups are instantiated in index order.
+        let mut group_instances: Vec<u32> = Vec::with_capacity(group_modules.len());
         for (g, members) in layout.groups.iter().enumerate() {
-            let own = layout::group_module(g);
+            let own = GroupId(g as u32);
             let bytes = group_modules
                 .get(g)
                 .ok_or_else(|| anyhow!("internal error: group {g} has no module"))?;
             let module = self.module(bytes);
             // Main always: a library that imports nothing from main still gets main's table
             // imported (see `synth::library`), outside its import names.
-            let mut args: Vec<(String, u32)> = vec![(MAIN.to_string(), main)];
-            for (m, _) in members.iter().flat_map(|l| &import_names[l.index()]) {
-                if *m == own || args.iter().any(|(a, _)| a == m) {
-                    continue;
+            let mut from = vec![Supplier::Main];
+            for name in members.iter().flat_map(|l| &import_names[l.index()]) {
+                if name.from != Supplier::Group(own) && !from.contains(&name.from) {
+                    from.push(name.from);
                 }
-                let inst = match m.as_str() {
-                    MAIN => main,
-                    ENV => env_inst,
-                    atexit::MODULE => atexit_inst
+            }
+            let mut args = Vec::with_capacity(from.len());
+            for f in from {
+                let inst = match f {
+                    Supplier::Main => main,
+                    Supplier::Env => env_inst,
+                    Supplier::Atexit => atexit_inst
                         .ok_or_else(|| anyhow!("internal error: no destructor-list instance"))?,
-                    other => group_instances
-                        .iter()
-                        .find(|(name, _)| name == other)
-                        .map(|(_, i)| *i)
-                        .ok_or_else(|| {
-                            anyhow!("internal error: group instantiated out of order")
-                        })?,
+                    Supplier::Group(h) => *group_instances.get(h.index()).ok_or_else(|| {
+                        anyhow!("internal error: group {g} imports from later group {}", h.0)
+                    })?,
                 };
-                args.push((m.clone(), inst));
+                args.push((f.module_name().into_owned(), inst));
             }
             let inst = self.instantiate(module, &args);
-            group_instances.push((own, inst));
+            group_instances.push(inst);
         }
         let loader_mod = self.module(loader_module);
         let mut args = vec![(MAIN.to_string(), main), (ENV.to_string(), env_inst)];
         if let Some(inst) = atexit_inst {
             args.push((atexit::MODULE.to_string(), inst));
         }
-        args.extend(group_instances);
+        args.extend(
+            group_instances
+                .into_iter()
+                .enumerate()
+                .map(|(g, inst)| (GroupId(g as u32).module_name(), inst)),
+        );
         self.instantiate(loader_mod, &args);
         if let Some(copies) = validate {
             crate::validate::component(&self.out, "composed component", copies)?;

@@ -14,7 +14,7 @@ pub struct Layout {
     /// Consecutive runs of `order` merged into one core module each (see [`MAX_LIB_MODULES`]).
     pub groups: Vec<Vec<LibId>>,
     /// The group of each library.
-    pub group_of: Vec<usize>,
+    pub group_of: Vec<GroupId>,
     /// Function imports that go through a trampoline: (importer, import index) → GOT entry of the
     /// callee's slot.
     pub trampolines: HashMap<(LibId, usize), GotId>,
@@ -38,9 +38,21 @@ pub struct Layout {
 /// this many libraries, consecutive libraries are merged into one module.
 pub const MAX_LIB_MODULES: usize = 128;
 
-/// Import module name under which a group's instance is seen.
-pub fn group_module(group: usize) -> String {
-    format!("grp{group}")
+/// A group: consecutive libraries of [`Layout::order`] merged into one core module (an index
+/// into [`Layout::groups`]). Groups are instantiated in index order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupId(pub u32);
+
+impl GroupId {
+    /// The group's position in [`Layout::groups`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// Import module name under which the group's instance is seen.
+    pub fn module_name(self) -> String {
+        format!("grp{}", self.0)
+    }
 }
 
 /// Name under which a library's export is exported from its group's module.
@@ -84,10 +96,10 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
     }
     let group_size = n.div_ceil(MAX_LIB_MODULES).max(1);
     let groups: Vec<Vec<LibId>> = order.chunks(group_size).map(|c| c.to_vec()).collect();
-    let mut group_of = vec![0usize; n];
+    let mut group_of = vec![GroupId(0); n];
     for (g, members) in groups.iter().enumerate() {
         for l in members {
-            group_of[l.index()] = g;
+            group_of[l.index()] = GroupId(g as u32);
         }
     }
 

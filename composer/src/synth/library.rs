@@ -56,7 +56,7 @@ pub struct Rewritten {
 
 /// Rewrites one library (see the module docs).
 ///
-/// `import_names[i]` is the new (module, field) of import `i`: every import is renamed to the
+/// `import_names[i]` is what import `i` is renamed to: every import is renamed to the
 /// instance that provides it (see `encode`), so a library is instantiated with whole instances
 /// as arguments and costs the component exactly one core instance.
 /// Every export is renamed with `export_prefix` (so that libraries merged into one module keep
@@ -65,7 +65,7 @@ pub struct Rewritten {
 /// data goes to the module that defines the memory (see [`Rewritten::data`]).
 pub fn rewrite(
     lib: &Library<'_>,
-    import_names: &[(String, String)],
+    import_names: &[super::names::ImportName],
     export_prefix: &str,
     slot_base: u32,
     prelinked: bool,
@@ -76,7 +76,7 @@ pub fn rewrite(
 
 fn rewrite_inner(
     lib: &Library<'_>,
-    import_names: &[(String, String)],
+    import_names: &[super::names::ImportName],
     export_prefix: &str,
     slot_base: u32,
     prelinked: bool,
@@ -360,7 +360,7 @@ fn split_zeros(off: u32, data: &[u8], out: &mut Vec<(u32, Vec<u8>)>) {
 /// The changes to the library's own items (see the module docs).
 struct LibEdit<'a> {
     /// The new (module, field) of each import.
-    import_names: &'a [(String, String)],
+    import_names: &'a [super::names::ImportName],
     export_prefix: &'a str,
     /// The globals init computes: mutable, 0 until then.
     base_globals: &'a [BaseGlobal],
@@ -397,11 +397,11 @@ impl Edit for LibEdit<'_> {
                 shared: false,
             });
         }
-        let (module, field) = self
+        let name = self
             .import_names
             .get(at.index as usize)
             .ok_or_else(|| anyhow!("import {} has no binding", at.index))?;
-        out.import(module, field, ty);
+        out.import(&name.from.module_name(), &name.field, ty);
         Ok(())
     }
 

@@ -193,7 +193,7 @@ pub fn encode(
     }
     let mut lib_funcs = Vec::with_capacity(libs.len());
     for (j, lib) in libs.iter().enumerate() {
-        let m = crate::layout::group_module(layout.group_of[j]);
+        let m = layout.group_of[j].module_name();
         let id = crate::resolve::LibId(j as u32);
         let mut import_fn = |name: &str, ty: u32, imports: &mut ImportSection| {
             imports.import(

@@ -156,15 +156,18 @@ pub fn group_modules(
     libs: &[crate::parse::Library<'_>],
     mut rewritten: Vec<Vec<u8>>,
     slot_tables: &[Option<u32>],
-    import_names: &[Vec<(String, String)>],
+    import_names: &[Vec<super::names::ImportName>],
     layout: &crate::layout::Layout,
 ) -> Result<Vec<Vec<u8>>> {
     let mut modules = Vec::with_capacity(layout.groups.len());
     for (g, members) in layout.groups.iter().enumerate() {
-        let own = crate::layout::group_module(g);
-        let self_bound = members
-            .iter()
-            .any(|l| import_names[l.index()].iter().any(|(m, _)| *m == own));
+        let group = crate::layout::GroupId(g as u32);
+        let own = group.module_name();
+        let self_bound = members.iter().any(|l| {
+            import_names[l.index()]
+                .iter()
+                .any(|n| n.from == super::names::Supplier::Group(group))
+        });
         match members.as_slice() {
             [one] if !self_bound => modules.push(std::mem::take(&mut rewritten[one.index()])),
             _ => {

@@ -32,7 +32,7 @@ pub struct Synthesized {
     /// Main with its PLT, GOT and re-exports (`plt`, `main_module`): wit-component's input.
     pub main: Vec<u8>,
     /// Per library, what its imports are renamed to (`names::import_names`).
-    pub import_names: Vec<Vec<(String, String)>>,
+    pub import_names: Vec<Vec<names::ImportName>>,
     /// The module of each group of `Layout::groups` (`merge`).
     pub groups: Vec<Vec<u8>>,
     /// The env module (GOT and base globals, trampolines, stubs).
@@ -87,7 +87,7 @@ pub fn synthesize(
     let atexit_users: Vec<u32> = import_names
         .iter()
         .enumerate()
-        .filter(|(_, names)| names.iter().any(|(m, _)| m == atexit::MODULE))
+        .filter(|(_, names)| names.iter().any(|n| n.from == names::Supplier::Atexit))
         .map(|(j, _)| j as u32)
         .collect();
     let atexit = (!atexit_users.is_empty())

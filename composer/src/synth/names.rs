@@ -3,17 +3,62 @@
 //! the libraries' imports so; pass 5 instantiates them with those instances.
 
 use super::{atexit, env, main_module};
-use crate::layout::{self, Layout};
+use crate::layout::{self, GroupId, Layout};
 use crate::parse::Library;
 use crate::resolve::{Binding, FuncSource, Resolution, TagSource};
 use anyhow::{anyhow, Result};
+use std::borrow::Cow;
 
 /// Import module name of main's instance (see [`import_names`]).
 pub const MAIN: &str = "main";
 /// Import module name of the env module's instance.
 pub const ENV: &str = "env";
 
-/// The (module, field) each import of library `lib` is renamed to: the instance that provides
+/// The instance of the component an import of a rewritten library is taken from: it is passed
+/// whole as the import's module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Supplier {
+    /// Main's instance ([`MAIN`]).
+    Main,
+    /// The env module's instance ([`ENV`]).
+    Env,
+    /// The destructor lists' instance (`atexit::MODULE`).
+    Atexit,
+    /// A group's module (an earlier group, or the importer's own when it is merged).
+    Group(GroupId),
+}
+
+impl Supplier {
+    /// The import module name the instance is passed as.
+    pub fn module_name(self) -> Cow<'static, str> {
+        match self {
+            Supplier::Main => Cow::Borrowed(MAIN),
+            Supplier::Env => Cow::Borrowed(ENV),
+            Supplier::Atexit => Cow::Borrowed(atexit::MODULE),
+            Supplier::Group(g) => Cow::Owned(g.module_name()),
+        }
+    }
+}
+
+/// What one import of a rewritten library is renamed to.
+#[derive(Clone, Debug)]
+pub struct ImportName {
+    /// The instance that provides it.
+    pub from: Supplier,
+    /// Its export name in that instance.
+    pub field: String,
+}
+
+impl ImportName {
+    fn new(from: Supplier, field: impl Into<String>) -> Self {
+        ImportName {
+            from,
+            field: field.into(),
+        }
+    }
+}
+
+/// The name each import of library `lib` is renamed to: the instance that provides
 /// it is passed whole as that module, so no alias or export-list instance is needed.
 ///
 /// | binding | renamed to |
@@ -26,43 +71,49 @@ pub fn import_names(
     libs: &[Library<'_>],
     res: &Resolution,
     layout: &Layout,
-) -> Result<Vec<(String, String)>> {
+) -> Result<Vec<ImportName>> {
     let j = lib.index();
     let mut names = Vec::with_capacity(res.bindings[j].len());
     for (i, b) in res.bindings[j].iter().enumerate() {
         let name = match b {
-            Binding::Memory => (MAIN.to_string(), "memory".to_string()),
-            Binding::Table => (MAIN.to_string(), main_module::TABLE_EXPORT.to_string()),
-            Binding::StackPointer => (MAIN.to_string(), "__stack_pointer".to_string()),
-            Binding::Tag(TagSource::Main(t)) => (MAIN.to_string(), main_module::tag_export(t)),
+            Binding::Memory => ImportName::new(Supplier::Main, "memory"),
+            Binding::Table => ImportName::new(Supplier::Main, main_module::TABLE_EXPORT),
+            Binding::StackPointer => ImportName::new(Supplier::Main, "__stack_pointer"),
+            Binding::Tag(TagSource::Main(t)) => {
+                ImportName::new(Supplier::Main, main_module::tag_export(t))
+            }
             Binding::Tag(TagSource::Lib(m, k)) => {
                 let tag = libs[m.index()]
                     .tags
                     .get(k.index())
                     .ok_or_else(|| anyhow!("internal error: tag {} out of range", k.0))?;
-                (
-                    layout::group_module(layout.group_of[m.index()]),
+                ImportName::new(
+                    Supplier::Group(layout.group_of[m.index()]),
                     layout::export_name(*m, &tag.0),
                 )
             }
-            Binding::OwnStack => (ENV.to_string(), env::stack_pointer(lib.0)),
-            Binding::MemoryBase => (ENV.to_string(), env::memory_base(lib.0)),
-            Binding::TableBase => (ENV.to_string(), env::table_base(lib.0)),
-            Binding::Got(g) => (ENV.to_string(), env::got(*g)),
+            Binding::OwnStack => ImportName::new(Supplier::Env, env::stack_pointer(lib.0)),
+            Binding::MemoryBase => ImportName::new(Supplier::Env, env::memory_base(lib.0)),
+            Binding::TableBase => ImportName::new(Supplier::Env, env::table_base(lib.0)),
+            Binding::Got(g) => ImportName::new(Supplier::Env, env::got(*g)),
             Binding::Func(src) => match (layout.trampolines.get(&(lib, i)), src) {
-                (Some(g), _) => (ENV.to_string(), env::trampoline(*g)),
+                (Some(g), _) => ImportName::new(Supplier::Env, env::trampoline(*g)),
                 (None, FuncSource::Main(name)) if name == atexit::SYMBOL => {
-                    (atexit::MODULE.to_string(), atexit::register(lib.0))
+                    ImportName::new(Supplier::Atexit, atexit::register(lib.0))
                 }
-                (None, FuncSource::Main(name)) => (MAIN.to_string(), name.clone()),
-                (None, src) if src.is_dlsym() => (ENV.to_string(), env::dlsym_from(lib.0)),
-                (None, src) if src.is_dlopen() => (ENV.to_string(), env::dlopen_from(lib.0)),
-                (None, FuncSource::Reexport(h)) => (
-                    MAIN.to_string(),
+                (None, FuncSource::Main(name)) => ImportName::new(Supplier::Main, name.clone()),
+                (None, src) if src.is_dlsym() => {
+                    ImportName::new(Supplier::Env, env::dlsym_from(lib.0))
+                }
+                (None, src) if src.is_dlopen() => {
+                    ImportName::new(Supplier::Env, env::dlopen_from(lib.0))
+                }
+                (None, FuncSource::Reexport(h)) => ImportName::new(
+                    Supplier::Main,
                     main_module::reexport_name(&h.module, &h.field),
                 ),
-                (None, FuncSource::Lib(m, k)) => (
-                    layout::group_module(layout.group_of[m.index()]),
+                (None, FuncSource::Lib(m, k)) => ImportName::new(
+                    Supplier::Group(layout.group_of[m.index()]),
                     layout::export_name(*m, &libs[m.index()].funcs[k.index()].0),
                 ),
                 (None, FuncSource::Trap) => {
@@ -70,7 +121,7 @@ pub fn import_names(
                         .stub_of
                         .get(&(lib, i))
                         .ok_or_else(|| anyhow!("internal error: missing trap stub"))?;
-                    (ENV.to_string(), env::stub(*n))
+                    ImportName::new(Supplier::Env, env::stub(*n))
                 }
             },
         };
