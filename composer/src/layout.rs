@@ -3,7 +3,7 @@
 //! cycle), and which GOT entries each library's allocation fills in.
 
 use crate::parse::Library;
-use crate::resolve::{Binding, FuncSource, GotId, GotTarget, LibId, Resolution};
+use crate::resolve::{Binding, FuncSource, GotId, GotTarget, ImportAt, LibId, Resolution};
 use hashbrown::HashMap;
 
 /// The composition's shape.
@@ -17,13 +17,13 @@ pub struct Layout {
     pub group_of: Vec<GroupId>,
     /// Function imports that go through a trampoline: (importer, import index) → GOT entry of the
     /// callee's slot.
-    pub trampolines: HashMap<(LibId, usize), GotId>,
+    pub trampolines: HashMap<ImportAt, GotId>,
     /// Per library, the GOT entries whose value its allocation sets.
     pub got_by_lib: Vec<Vec<GotId>>,
     /// Trap stubs (weak undefined or, with `stub_missing`, missing functions): symbol and type.
     pub stubs: Vec<(String, wasmparser::FuncType)>,
     /// Which stub each stubbed function import uses: (importer, import index) → stub number.
-    pub stub_of: HashMap<(LibId, usize), usize>,
+    pub stub_of: HashMap<ImportAt, StubId>,
     /// Per library: whether it gets a stack of its own (`Binding::OwnStack`).
     pub own_stack: Vec<bool>,
     /// Every GOT entry: the resolution's (`Resolution::gots`, same ids), then one per callee
@@ -37,6 +37,10 @@ pub struct Layout {
 /// component (wasmparser: 1000 instances; wasmtime 48's alias analysis: 256 modules), so beyond
 /// this many libraries, consecutive libraries are merged into one module.
 pub const MAX_LIB_MODULES: usize = 128;
+
+/// A trap stub: its position in [`Layout::stubs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StubId(pub u32);
 
 /// A group: consecutive libraries of [`Layout::order`] merged into one core module (an index
 /// into [`Layout::groups`]). Groups are instantiated in index order.
@@ -121,14 +125,18 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
                         gots.push(t);
                         GotId(gots.len() as u32 - 1)
                     });
-                    trampolines.insert((LibId(l as u32), i), id);
+                    let at = ImportAt {
+                        lib: LibId(l as u32),
+                        index: i as u32,
+                    };
+                    trampolines.insert(at, id);
                 }
             }
         }
     }
 
     let mut stubs: Vec<(String, wasmparser::FuncType)> = Vec::new();
-    let mut stub_index: HashMap<(String, wasmparser::FuncType), usize> = HashMap::new();
+    let mut stub_index: HashMap<(String, wasmparser::FuncType), StubId> = HashMap::new();
     let mut stub_of = HashMap::new();
     for (l, binds) in res.bindings.iter().enumerate() {
         for (i, b) in binds.iter().enumerate() {
@@ -139,9 +147,13 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
                 let key = (imp.field.clone(), ty.clone());
                 let n = *stub_index.entry(key.clone()).or_insert_with(|| {
                     stubs.push(key);
-                    stubs.len() - 1
+                    StubId(stubs.len() as u32 - 1)
                 });
-                stub_of.insert((LibId(l as u32), i), n);
+                let at = ImportAt {
+                    lib: LibId(l as u32),
+                    index: i as u32,
+                };
+                stub_of.insert(at, n);
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::layout::Layout;
 use crate::parse::{Library, MainModule};
-use crate::resolve::{Binding, FuncSource, GotTarget, LibId, Resolution, TagSource};
+use crate::resolve::{Binding, FuncSource, GotTarget, ImportAt, LibId, Resolution, TagSource};
 use crate::synth::ftalloc::TableAllocator;
 use std::fmt::Write as _;
 
@@ -139,7 +139,10 @@ pub fn render(
                     format!("{} re-exporting `{}.{}`", main.name, h.module, h.field)
                 }
                 Binding::Func(FuncSource::Lib(l, _)) => {
-                    if layout.trampolines.contains_key(&(id, k)) {
+                    if layout.trampolines.contains_key(&ImportAt {
+                        lib: id,
+                        index: k as u32,
+                    }) {
                         format!("{} (through a trampoline: instantiated later)", name(l))
                     } else {
                         name(l).to_string()

@@ -16,6 +16,16 @@ impl LibId {
     }
 }
 
+/// One import of one library: its position in the library's import section, which is also its
+/// position in `Resolution::bindings[lib]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ImportAt {
+    /// The importing library.
+    pub lib: LibId,
+    /// The import's position.
+    pub index: u32,
+}
+
 /// Function symbol `k` of a library: its position in `Library::funcs` (export order); its
 /// table slot is `table_base + table_size + k`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

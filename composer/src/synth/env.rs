@@ -123,8 +123,8 @@ pub fn trampoline(id: GotId) -> String {
     format!("tramp{}", id.0)
 }
 /// Export name of trap stub number `n` (see `Layout::stubs`).
-pub fn stub(n: usize) -> String {
-    format!("stub{n}")
+pub fn stub(n: crate::layout::StubId) -> String {
+    format!("stub{}", n.0)
 }
 
 /// Builder of the env module.
@@ -151,10 +151,11 @@ impl EnvModule {
                 let crate::parse::ImportKind::Func(ty) = &imp.kind else {
                     continue;
                 };
-                if let Some(g) = layout
-                    .trampolines
-                    .get(&(crate::resolve::LibId(l as u32), i))
-                {
+                let at = crate::resolve::ImportAt {
+                    lib: crate::resolve::LibId(l as u32),
+                    index: i as u32,
+                };
+                if let Some(g) = layout.trampolines.get(&at) {
                     env.trampoline(*g, ty);
                 }
                 let crate::resolve::Binding::Func(src) = bind else {
@@ -298,7 +299,7 @@ impl EnvModule {
         }
         // Each stub is named after its symbol, so a trap's backtrace says what was missing.
         let mut names = NameMap::new();
-        for (n, (symbol, ty)) in stubs.iter().enumerate() {
+        for (n, (symbol, ty)) in (0u32..).map(crate::layout::StubId).zip(stubs) {
             let t = ty_of(ty, &mut types)?;
             funcs.function(t);
             let mut body = Function::new([]);

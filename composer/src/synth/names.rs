@@ -75,6 +75,10 @@ pub fn import_names(
     let j = lib.index();
     let mut names = Vec::with_capacity(res.bindings[j].len());
     for (i, b) in res.bindings[j].iter().enumerate() {
+        let at = crate::resolve::ImportAt {
+            lib,
+            index: i as u32,
+        };
         let name = match b {
             Binding::Memory => ImportName::new(Supplier::Main, "memory"),
             Binding::Table => ImportName::new(Supplier::Main, main_module::TABLE_EXPORT),
@@ -96,7 +100,7 @@ pub fn import_names(
             Binding::MemoryBase => ImportName::new(Supplier::Env, env::memory_base(lib.0)),
             Binding::TableBase => ImportName::new(Supplier::Env, env::table_base(lib.0)),
             Binding::Got(g) => ImportName::new(Supplier::Env, env::got(*g)),
-            Binding::Func(src) => match (layout.trampolines.get(&(lib, i)), src) {
+            Binding::Func(src) => match (layout.trampolines.get(&at), src) {
                 (Some(g), _) => ImportName::new(Supplier::Env, env::trampoline(*g)),
                 (None, FuncSource::Main(name)) if name == atexit::SYMBOL => {
                     ImportName::new(Supplier::Atexit, atexit::register(lib.0))
@@ -119,7 +123,7 @@ pub fn import_names(
                 (None, FuncSource::Trap) => {
                     let n = layout
                         .stub_of
-                        .get(&(lib, i))
+                        .get(&at)
                         .ok_or_else(|| anyhow!("internal error: missing trap stub"))?;
                     ImportName::new(Supplier::Env, env::stub(*n))
                 }
