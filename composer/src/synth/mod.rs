@@ -23,7 +23,7 @@ pub mod sjlj;
 
 use crate::layout::{self, Layout};
 use crate::parse::{Library, MainModule};
-use crate::resolve::{FuncSource, GotTarget, LibId, Resolution};
+use crate::resolve::{LibId, Resolution};
 use anyhow::{bail, Context, Result};
 use ftalloc::TableAllocator;
 
@@ -92,15 +92,15 @@ pub fn synthesize(
         .collect();
     let atexit = (!atexit_users.is_empty())
         .then(|| atexit::encode(libs.len() as u32, &atexit_users, table_alloc));
-    let loader = loader::encode(
+    let loader_plan = loader::plan(
         libs,
         &has_start,
-        &layout.gots,
         layout,
         atexit.is_some(),
-        &main_slots(main, res),
+        &loader::main_slots(main, res),
         table_alloc,
     );
+    let loader = loader::encode(&loader_plan);
     let main_bytes = match plt::Plan::new(main, res) {
         Some(plan) => std::borrow::Cow::Owned(plt::rewrite(main, &plan)?),
         None => std::borrow::Cow::Borrowed(main.bytes),
@@ -149,38 +149,4 @@ fn slot_bases(libs: &[Library<'_>], layout: &Layout) -> Result<Vec<u32>> {
         }
     }
     Ok(base)
-}
-
-/// The globals of main that point into libraries, for the loader to set (see `synth::plt`):
-/// the slots of main's PLT entries and what its `GOT.*` imports became.
-fn main_slots(main: &MainModule<'_>, res: &Resolution) -> Vec<loader::MainSlot> {
-    let plt = main
-        .lib_imports
-        .iter()
-        .zip(&res.main_imports)
-        .filter_map(|(imp, src)| match src {
-            FuncSource::Lib(lib, k) => Some(loader::MainSlot {
-                global: plt::plt_global(&imp.name),
-                lib: *lib,
-                value: loader::SlotValue::Func(*k),
-            }),
-            _ => None,
-        });
-    let got = main
-        .got_imports
-        .iter()
-        .zip(&res.main_gots)
-        .filter_map(|(g, t)| {
-            let (lib, value) = match t {
-                GotTarget::LibFunc(l, k) => (*l, loader::SlotValue::Func(*k)),
-                GotTarget::LibData(l, off) => (*l, loader::SlotValue::Data(*off)),
-                _ => return None,
-            };
-            Some(loader::MainSlot {
-                global: plt::got_global(g.func, &g.name),
-                lib,
-                value,
-            })
-        });
-    plt.chain(got).collect()
 }

@@ -1,5 +1,9 @@
 //! The loader module: places libraries at run time, as the seed's `init` does.
 //!
+//! What it does for each library is decided first, as data ([`plan()`] → [`LoaderPlan`]: where
+//! its memory and slots come from, which globals it sets to which base plus offset, which
+//! entry points it calls); [`encode`] only turns that plan into instructions.
+//!
 //! Instantiated after every library, it imports main (memory, table, `malloc`), the env module's
 //! globals and each library's entry points. At start it registers its `dispatch` function in
 //! main's table (see `main_module`), and gives main functions that need a fresh slot one.
@@ -25,11 +29,13 @@
 //! `dlclose`: wasi-libc has no `__cxa_finalize(dso)`. Since a closed library keeps its memory,
 //! such a destructor stays safe to run at exit; a library loaded n times registers it n times.
 
-use crate::layout::Layout;
-use crate::parse::{Library, MAX_TABLE_SLOTS};
-use crate::resolve::GotTarget;
+mod plan;
+
+pub use plan::{main_slots, plan, LoaderPlan};
+use plan::{MemoryPlan, TablePlan, Target, Value};
+
+use crate::parse::MAX_TABLE_SLOTS;
 use crate::synth::env;
-use crate::synth::ftalloc::TableAllocator;
 use crate::synth::library::{INIT_EXPORT, START_EXPORT};
 use crate::synth::main_module::{SLOT_EXPORT, TABLE_EXPORT};
 use std::borrow::Cow;
@@ -43,42 +49,11 @@ use wasm_encoder::{
 
 const N_OPS: u32 = Op::ALL.len() as u32;
 
-/// A global of main that holds an address in a library (see `synth::plt`): a PLT entry's slot,
-/// or what a `GOT.func`/`GOT.mem` import of main became. The loader sets it when it places the
-/// library.
-#[derive(Clone, Debug)]
-pub struct MainSlot {
-    /// Main's export of the global.
-    pub global: String,
-    /// The library it points into.
-    pub lib: crate::resolve::LibId,
-    /// What of the library it holds.
-    pub value: SlotValue,
-}
-
-/// What a [`MainSlot`] holds once its library is placed.
-#[derive(Clone, Copy, Debug)]
-pub enum SlotValue {
-    /// The table slot of the library's function symbol.
-    Func(crate::resolve::FuncSym),
-    /// The address of the library's data symbol.
-    Data(crate::resolve::DataOffset),
-}
-
-/// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
-/// function (exported as [`START_EXPORT`]). A library prelinked by the layout
-/// (`layout::Prelink`) has its memory base fixed and its data in place: [`Op::Alloc`] only
-/// sets the base.
-pub fn encode(
-    libs: &[Library<'_>],
-    has_start: &[bool],
-    gots: &[GotTarget],
-    layout: &Layout,
-    has_atexit: bool,
-    main_slots: &[MainSlot],
-    table_alloc: Option<TableAllocator>,
-) -> Vec<u8> {
-    let n = libs.len() as u32;
+/// Encodes the loader of `plan` (see [`plan()`]). A library prelinked by the layout
+/// (`layout::Prelink`, [`MemoryPlan::Fixed`]) has its memory base fixed and its data in place:
+/// [`Op::Alloc`] only sets the base.
+pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
+    let n = plan.libs.len() as u32;
     let mut types = TypeSection::new();
     types.ty().function([], []); // 0
     types.ty().function([ValType::I32], [ValType::I32]); // 1 malloc
@@ -119,7 +94,7 @@ pub fn encode(
     // Main's table allocator, when it has one (and there is something to place).
     let mut ftalloc = None;
     let mut ftfree = None;
-    if let (Some(a), true) = (table_alloc, n > 0) {
+    if let Some(a) = plan.table_alloc {
         imports.import("main", FTALLOC_EXPORT, EntityType::Function(4));
         ftalloc = Some(n_funcs);
         n_funcs += 1;
@@ -137,17 +112,14 @@ pub fn encode(
     imports.import("main", SLOT_EXPORT, mut_i32);
     let slot_global = n_globals;
     n_globals += 1;
-    // main's PLT and GOT globals, per library.
-    let mut main_globals: Vec<Vec<(u32, &MainSlot)>> = vec![Vec::new(); libs.len()];
-    for e in main_slots {
-        imports.import("main", &e.global, mut_i32);
-        if let Some(v) = main_globals.get_mut(e.lib.index()) {
-            v.push((n_globals, e));
-        }
+    // Main's PLT and GOT globals: global `main_global + i` is `plan.main_slots[i]`.
+    let main_global = n_globals;
+    for global in &plan.main_slots {
+        imports.import("main", global, mut_i32);
         n_globals += 1;
     }
     // The per-library destructor lists (see `atexit`), when some library registers any.
-    let drain = has_atexit.then(|| {
+    let drain = plan.atexit.then(|| {
         imports.import(
             super::atexit::MODULE,
             super::atexit::DRAIN_EXPORT,
@@ -157,7 +129,7 @@ pub fn encode(
         n_funcs - 1
     });
     // env globals: bases, then every GOT entry the loader sets.
-    let mut base_globals = Vec::with_capacity(libs.len());
+    let mut base_globals = Vec::with_capacity(plan.libs.len());
     for lib in 0..n {
         imports.import("env", &env::memory_base(lib), mut_i32);
         imports.import("env", &env::table_base(lib), mut_i32);
@@ -165,22 +137,18 @@ pub fn encode(
         n_globals += 2;
     }
     // Own stack pointers (libraries that cannot share main's).
-    let mut sp_global: Vec<Option<u32>> = vec![None; libs.len()];
-    for (lib, own) in layout.own_stack.iter().enumerate() {
-        if *own {
-            imports.import("env", &env::stack_pointer(lib as u32), mut_i32);
-            sp_global[lib] = Some(n_globals);
+    let mut sp_global: Vec<Option<u32>> = vec![None; plan.libs.len()];
+    for (j, lib) in plan.libs.iter().enumerate() {
+        if lib.own_stack {
+            imports.import("env", &env::stack_pointer(lib.lib.0), mut_i32);
+            sp_global[j] = Some(n_globals);
             n_globals += 1;
         }
     }
     let mut got_global = hashbrown::HashMap::new();
-    let set_by_loader = layout.got_by_lib.iter().flatten().copied();
-    for got in set_by_loader {
-        if got_global.contains_key(&got) {
-            continue;
-        }
-        imports.import("env", &env::got(got), mut_i32);
-        got_global.insert(got, n_globals);
+    for got in &plan.gots {
+        imports.import("env", &env::got(*got), mut_i32);
+        got_global.insert(*got, n_globals);
         n_globals += 1;
     }
     // Library entry points and exported functions.
@@ -191,10 +159,10 @@ pub fn encode(
         ctor: Option<u32>,
         dtor: Option<u32>,
     }
-    let mut lib_funcs = Vec::with_capacity(libs.len());
-    for (j, lib) in libs.iter().enumerate() {
-        let m = layout.group_of[j].module_name();
-        let id = crate::resolve::LibId(j as u32);
+    let mut lib_funcs = Vec::with_capacity(plan.libs.len());
+    for lib in &plan.libs {
+        let m = lib.group.module_name();
+        let id = lib.lib;
         let mut import_fn = |name: &str, ty: u32, imports: &mut ImportSection| {
             imports.import(
                 &m,
@@ -205,7 +173,7 @@ pub fn encode(
             n_funcs - 1
         };
         let init = import_fn(INIT_EXPORT, 2, &mut imports);
-        let start = has_start[j].then(|| import_fn(START_EXPORT, 0, &mut imports));
+        let start = lib.start.then(|| import_fn(START_EXPORT, 0, &mut imports));
         let relocs = lib
             .apply_data_relocs
             .then(|| import_fn("__wasm_apply_data_relocs", 0, &mut imports));
@@ -277,7 +245,7 @@ pub fn encode(
         }
     }
     for op in Op::ALL {
-        for (j, lib) in libs.iter().enumerate() {
+        for (j, lib) in plan.libs.iter().enumerate() {
             funcs.function(3);
             let (mb, tb) = base_globals[j];
             let lf = &lib_funcs[j];
@@ -285,19 +253,16 @@ pub fn encode(
             let mut ins = f.instructions();
             match op {
                 Op::Alloc => {
-                    let fixed = layout.prelink.memory_base.get(j).copied().flatten();
                     // Placed before: reuse the memory (zeroed again) and the slots. (A
                     // prelinked library is never unloaded: its data would be lost.)
                     ins.global_get(tb).if_(BlockType::Empty);
-                    if lib.mem_size > 0 && fixed.is_none() {
+                    if let MemoryPlan::Malloc { size, .. } = lib.memory {
                         ins.global_get(mb)
                             .i32_const(0)
-                            .i32_const(lib.mem_size as i32)
+                            .i32_const(size as i32)
                             .memory_fill(0);
                     }
                     ins.i32_const(Alloc::Ok.code()).return_().end();
-                    // parse bounds mem_align (<= 31) and mem_size + align - 1 (<= u32::MAX).
-                    let align = 1u32 << lib.mem_align.min(31);
                     // `malloc(size)` into local 0, or return 0 (out of memory).
                     let malloc_or_fail = |ins: &mut wasm_encoder::InstructionSink<'_>,
                                           size: u32| {
@@ -312,23 +277,28 @@ pub fn encode(
                     };
                     // Memory (and stack) a failed earlier attempt got (the table could not
                     // grow) is kept for the next attempt, not allocated again.
-                    if let Some(base) = fixed {
-                        // Its region starts zeroed, and holds its data already.
-                        ins.i32_const(base as i32).global_set(mb);
-                    } else if lib.mem_size > 0 {
-                        ins.global_get(mb).i32_eqz().if_(BlockType::Empty);
-                        malloc_or_fail(&mut ins, lib.mem_size.saturating_add(align - 1));
-                        ins.local_get(0)
-                            .i32_const((align - 1) as i32)
-                            .i32_add()
-                            .i32_const(align.wrapping_neg() as i32)
-                            .i32_and()
-                            .global_set(mb)
-                            .end()
-                            .global_get(mb)
-                            .i32_const(0)
-                            .i32_const(lib.mem_size as i32)
-                            .memory_fill(0);
+                    match lib.memory {
+                        MemoryPlan::None => {}
+                        MemoryPlan::Fixed(base) => {
+                            // Its region starts zeroed, and holds its data already.
+                            ins.i32_const(base as i32).global_set(mb);
+                        }
+                        MemoryPlan::Malloc { size, align } => {
+                            ins.global_get(mb).i32_eqz().if_(BlockType::Empty);
+                            // parse bounds size + align - 1 by u32::MAX.
+                            malloc_or_fail(&mut ins, size.saturating_add(align - 1));
+                            ins.local_get(0)
+                                .i32_const((align - 1) as i32)
+                                .i32_add()
+                                .i32_const(align.wrapping_neg() as i32)
+                                .i32_and()
+                                .global_set(mb)
+                                .end()
+                                .global_get(mb)
+                                .i32_const(0)
+                                .i32_const(size as i32)
+                                .memory_fill(0);
+                        }
                     }
                     if let Some(sp) = sp_global[j] {
                         let size = crate::resolve::OWN_STACK_SIZE;
@@ -342,84 +312,74 @@ pub fn encode(
                             .global_set(sp)
                             .end();
                     }
-                    // parse bounds table_size + funcs + alignment padding by MAX_TABLE_SLOTS.
-                    let slots = lib.table_size.saturating_add(lib.funcs.len() as u32);
-                    let room = MAX_TABLE_SLOTS.saturating_sub(slots);
-                    // MEM_INFO table alignment (parse bounds it by MAX_TABLE_ALIGN): the base is
-                    // the table size rounded up; the slots in between stay null. Main's table
-                    // (at most MAX_TABLE_SLOTS, which the loader never passes) cannot wrap here.
-                    let talign = 1i32 << lib.table_align.min(crate::parse::MAX_TABLE_ALIGN);
-                    if let (Some(fa), true) = (ftalloc, slots > 0) {
-                        // Main's allocator grows the table itself, and checks its own limits.
-                        super::ftalloc::emit_alloc(
-                            &mut ins,
-                            fa,
-                            slots,
-                            talign as u32,
-                            0,
-                            Alloc::FtallocFailed.code(),
-                            Alloc::FtallocBad.code(),
-                        );
-                        ins.local_get(0).global_set(tb);
-                    } else {
-                        ins.table_size(0)
-                            .i32_const(talign - 1)
-                            .i32_add()
-                            .i32_const(-talign)
-                            .i32_and()
-                            .local_tee(0)
-                            // A table past MAX_TABLE_SLOTS is refused before wasmtime tries to
-                            // allocate it (a huge `table.grow` may abort the program, not fail).
-                            .i32_const(room as i32)
-                            .i32_gt_u()
-                            .if_(BlockType::Empty)
-                            .i32_const(Alloc::NoTable.code())
-                            .return_()
-                            .end()
-                            .ref_null(wasm_encoder::HeapType::FUNC)
-                            .local_get(0)
-                            .table_size(0)
-                            .i32_sub()
-                            .i32_const(slots as i32)
-                            .i32_add()
-                            .table_grow(0)
-                            .i32_const(-1)
-                            .i32_eq()
-                            .if_(BlockType::Empty)
-                            .i32_const(Alloc::NoTable.code())
-                            .return_()
-                            .end()
-                            .local_get(0)
-                            .global_set(tb);
+                    match lib.table {
+                        TablePlan::Take { slots, align } => {
+                            // The base is the table size rounded up to `align`; the slots in
+                            // between stay null. Main's table (at most MAX_TABLE_SLOTS, which
+                            // the loader never passes) cannot wrap here.
+                            let room = MAX_TABLE_SLOTS.saturating_sub(slots);
+                            let talign = align as i32;
+                            if let (Some(fa), true) = (ftalloc, slots > 0) {
+                                // Main's allocator grows the table itself, and checks its own
+                                // limits.
+                                super::ftalloc::emit_alloc(
+                                    &mut ins,
+                                    fa,
+                                    slots,
+                                    align,
+                                    0,
+                                    Alloc::FtallocFailed.code(),
+                                    Alloc::FtallocBad.code(),
+                                );
+                                ins.local_get(0).global_set(tb);
+                            } else {
+                                ins.table_size(0)
+                                    .i32_const(talign - 1)
+                                    .i32_add()
+                                    .i32_const(-talign)
+                                    .i32_and()
+                                    .local_tee(0)
+                                    // A table past MAX_TABLE_SLOTS is refused before wasmtime
+                                    // tries to allocate it (a huge `table.grow` may abort the
+                                    // program, not fail).
+                                    .i32_const(room as i32)
+                                    .i32_gt_u()
+                                    .if_(BlockType::Empty)
+                                    .i32_const(Alloc::NoTable.code())
+                                    .return_()
+                                    .end()
+                                    .ref_null(wasm_encoder::HeapType::FUNC)
+                                    .local_get(0)
+                                    .table_size(0)
+                                    .i32_sub()
+                                    .i32_const(slots as i32)
+                                    .i32_add()
+                                    .table_grow(0)
+                                    .i32_const(-1)
+                                    .i32_eq()
+                                    .if_(BlockType::Empty)
+                                    .i32_const(Alloc::NoTable.code())
+                                    .return_()
+                                    .end()
+                                    .local_get(0)
+                                    .global_set(tb);
+                            }
+                        }
                     }
                     // The library's own init fills its function slots (see `library`).
-                    for got in &layout.got_by_lib[j] {
-                        let Some(g) = got_global.get(got) else {
-                            continue;
+                    for a in &lib.assigns {
+                        let global = match a.target {
+                            Target::Got(got) => match got_global.get(&got) {
+                                Some(g) => *g,
+                                None => continue,
+                            },
+                            Target::Main(i) => main_global + i,
                         };
-                        match &gots[got.0 as usize] {
-                            GotTarget::LibData(_, off) => {
-                                ins.global_get(mb).i32_const(off.0 as i32);
-                            }
-                            GotTarget::LibFunc(_, k) => {
-                                ins.global_get(tb)
-                                    .i32_const(lib.table_size.saturating_add(k.0) as i32);
-                            }
-                            _ => continue,
-                        }
-                        ins.i32_add().global_set(*g);
-                    }
-                    for (g, e) in &main_globals[j] {
-                        match e.value {
-                            SlotValue::Func(k) => {
-                                ins.global_get(tb)
-                                    .i32_const(lib.table_size.saturating_add(k.0) as i32);
-                            }
-                            SlotValue::Data(off) => {
-                                ins.global_get(mb).i32_const(off.0 as i32);
-                            }
-                        }
-                        ins.i32_add().global_set(*g);
+                        match a.value {
+                            Value::Memory(off) => ins.global_get(mb).i32_const(off as i32),
+                            Value::Table(slot) => ins.global_get(tb).i32_const(slot as i32),
+                        };
+                        ins.i32_add().global_set(global);
                     }
                     ins.i32_const(Alloc::Ok.code());
                 }
@@ -446,7 +406,7 @@ pub fn encode(
                     ins.i32_const(1);
                 }
                 Op::Release => {
-                    let slots = lib.table_size.saturating_add(lib.funcs.len() as u32);
+                    let slots = lib.table.slots();
                     if let (Some(ff), true) = (ftfree, slots > 0) {
                         // NULL first: a stale pointer into the library traps rather than
                         // calling whatever main installs in the slot next.
@@ -469,7 +429,7 @@ pub fn encode(
                     // `__cxa_atexit` registrations (destructor attributes), most recent first,
                     // then the library's own destructor entry point.
                     if let Some(d) = drain {
-                        ins.i32_const(j as i32).call(d);
+                        ins.i32_const(lib.lib.0 as i32).call(d);
                     }
                     if let Some(d) = lf.dtor {
                         ins.call(d);
