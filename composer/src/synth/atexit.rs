@@ -13,7 +13,7 @@ use wasm_dl_abi::ftalloc::FTALLOC_EXPORT;
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection, MemArg,
-    MemoryType, Module, RefType, TableType, TypeSection, ValType,
+    Module, TypeSection, ValType,
 };
 
 /// Import module name of this module's instance.
@@ -53,27 +53,11 @@ pub fn encode(n_libs: u32, users: &[u32], table_alloc: Option<TableAllocator>) -
         .ty()
         .function([ValType::I32, ValType::I32], [ValType::I32]); // 4 ftalloc
     let mut imports = ImportSection::new();
-    imports.import(
-        "main",
-        "memory",
-        EntityType::Memory(MemoryType {
-            minimum: 0,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        }),
-    );
+    imports.import("main", "memory", super::ANY_MEMORY);
     imports.import(
         "main",
         crate::synth::main_module::TABLE_EXPORT,
-        EntityType::Table(TableType {
-            element_type: RefType::FUNCREF,
-            minimum: 0,
-            maximum: None,
-            table64: false,
-            shared: false,
-        }),
+        super::ANY_FUNC_TABLE,
     );
     let (malloc, free, cxa_atexit) = (0, 1, 2);
     imports.import("main", "malloc", EntityType::Function(0));

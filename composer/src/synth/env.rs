@@ -10,8 +10,7 @@ use anyhow::Result;
 use hashbrown::HashMap;
 use wasm_encoder::{
     CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    GlobalSection, GlobalType, ImportSection, Module, NameMap, NameSection, TableType, TypeSection,
-    ValType,
+    GlobalSection, GlobalType, ImportSection, Module, NameMap, NameSection, TypeSection, ValType,
 };
 use wasmparser::FuncType;
 
@@ -196,13 +195,7 @@ impl EnvModule {
         imports.import(
             "main",
             crate::synth::main_module::TABLE_EXPORT,
-            EntityType::Table(TableType {
-                element_type: wasm_encoder::RefType::FUNCREF,
-                minimum: 0,
-                maximum: None,
-                table64: false,
-                shared: false,
-            }),
+            super::ANY_FUNC_TABLE,
         );
         let mut_i32 = GlobalType {
             val_type: ValType::I32,

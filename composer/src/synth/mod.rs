@@ -27,6 +27,26 @@ use crate::resolve::{LibId, Resolution};
 use anyhow::{bail, Context, Result};
 use ftalloc::TableAllocator;
 
+/// What a synthesized module imports as main's (or the root's) memory: 32-bit, any size.
+pub const ANY_MEMORY: wasm_encoder::EntityType =
+    wasm_encoder::EntityType::Memory(wasm_encoder::MemoryType {
+        minimum: 0,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+
+/// What a synthesized module imports as main's function table: funcref, any size.
+pub const ANY_FUNC_TABLE: wasm_encoder::EntityType =
+    wasm_encoder::EntityType::Table(wasm_encoder::TableType {
+        element_type: wasm_encoder::RefType::FUNCREF,
+        minimum: 0,
+        maximum: None,
+        table64: false,
+        shared: false,
+    });
+
 /// What pass 4 hands to pass 5.
 pub struct Synthesized {
     /// Main with its PLT, GOT and re-exports (`plt`, `main_module`): wit-component's input.

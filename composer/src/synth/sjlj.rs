@@ -15,7 +15,7 @@
 use crate::parse::{ImportKind, Library, MainModule};
 use wasm_encoder::{
     CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    ImportSection, MemArg, MemoryType, Module, TagKind, TagType, TypeSection, ValType,
+    ImportSection, MemArg, Module, TagKind, TagType, TypeSection, ValType,
 };
 
 /// The runtime's functions, as LLVM names them.
@@ -53,17 +53,7 @@ pub fn module() -> Vec<u8> {
     types.ty().function([ValType::I32], []); // 3: the tag's payload
     module.section(&types);
     let mut imports = ImportSection::new();
-    imports.import(
-        "env",
-        "memory",
-        EntityType::Memory(MemoryType {
-            minimum: 0,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        }),
-    );
+    imports.import("env", "memory", super::ANY_MEMORY);
     imports.import(
         "env",
         TAG,

@@ -43,8 +43,8 @@ use wasm_dl_abi::ftalloc::{FTALLOC_EXPORT, FTFREE_EXPORT};
 use wasm_dl_abi::loader::{Alloc, Op};
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind,
-    ExportSection, Function, FunctionSection, GlobalType, ImportSection, MemoryType, Module,
-    RefType, StartSection, TableSection, TableType, TypeSection, ValType,
+    ExportSection, Function, FunctionSection, GlobalType, ImportSection, Module, RefType,
+    StartSection, TableSection, TableType, TypeSection, ValType,
 };
 
 const N_OPS: u32 = Op::ALL.len() as u32;
@@ -66,25 +66,8 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
     let mut imports = ImportSection::new();
     let mut n_funcs = 0u32;
     let mut n_globals = 0u32;
-    imports.import(
-        "main",
-        "memory",
-        EntityType::Memory(MemoryType {
-            minimum: 0,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        }),
-    );
-    let table_ty = TableType {
-        element_type: RefType::FUNCREF,
-        minimum: 0,
-        maximum: None,
-        table64: false,
-        shared: false,
-    };
-    imports.import("main", TABLE_EXPORT, EntityType::Table(table_ty));
+    imports.import("main", "memory", crate::synth::ANY_MEMORY);
+    imports.import("main", TABLE_EXPORT, crate::synth::ANY_FUNC_TABLE);
     // Only placing a library allocates: a main without libraries need not export `malloc`.
     let malloc = n_funcs;
     if n > 0 {
