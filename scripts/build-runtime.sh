@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the runtime modules written in Rust that the composer fits into compositions, and
-# writes them (commit the result): shim/wasm-dl-shim.wasm (the dl shim) and
-# root-alloc/wasm-dl-root-alloc.wasm (the all-PIC root's malloc/free).
+# writes them (commit the result): shim/wasm-dl-shim.wasm (the dl shim),
+# root-alloc/wasm-dl-root-alloc.wasm (the all-PIC root's malloc/free) and
+# atexit/wasm-dl-atexit.wasm (the per-library destructor lists).
 #
 # The source of truth is the composer's `runtime_fresh` test: it builds each crate for
 # wasm32-unknown-unknown with the `provider` profile (paths remapped, as for the provider) and,
@@ -18,4 +19,4 @@ if ! rustc --print sysroot >/dev/null 2>&1 \
 fi
 
 WASM_DL_BLESS=1 cargo test -p wasm-dl --test runtime_fresh -- --nocapture
-ls -l shim/wasm-dl-shim.wasm root-alloc/wasm-dl-root-alloc.wasm
+ls -l shim/wasm-dl-shim.wasm root-alloc/wasm-dl-root-alloc.wasm atexit/wasm-dl-atexit.wasm

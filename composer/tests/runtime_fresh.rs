@@ -1,7 +1,7 @@
 //! Checks that the committed runtime modules the composer fits into every composition
 //! (`composer/src/synth/runtime.rs`) are what their crates build to: the dl shim
-//! (`shim/wasm-dl-shim.wasm`) and the root allocator (`root-alloc/wasm-dl-root-alloc.wasm`),
-//! each as wasm-ld links it.
+//! (`shim/wasm-dl-shim.wasm`), the root allocator (`root-alloc/wasm-dl-root-alloc.wasm`) and
+//! the destructor lists (`atexit/wasm-dl-atexit.wasm`), each as wasm-ld links it.
 //!
 //! Each test rebuilds its crate for `wasm32-unknown-unknown` (as the provider: `wasm_build`) and
 //! compares bytes. With `WASM_DL_BLESS=1` it writes the file instead (that is what
@@ -33,4 +33,9 @@ fn shim_is_fresh() -> Result<()> {
 #[test]
 fn root_allocator_is_fresh() -> Result<()> {
     check("wasm-dl-root-alloc", "root-alloc")
+}
+
+#[test]
+fn destructor_lists_are_fresh() -> Result<()> {
+    check("wasm-dl-atexit", "atexit")
 }

@@ -7,14 +7,26 @@
 //! registers [`DRAIN_EXPORT`]`(lib)` with main's own `__cxa_atexit`. So `dlclose` (the loader's
 //! destruct step) drains the list, most recent first, and whatever is still registered at exit
 //! runs then, as on Linux.
+//!
+//! The lists themselves are Rust (`atexit/`, committed as `atexit/wasm-dl-atexit.wasm` and
+//! fitted here by `runtime`); this module adds what differs per composition (the library count,
+//! one `reg<lib>` per library that registers) and the two functions Rust cannot write: taking a
+//! table slot for `drain` (`ref.func`, with `table.grow` or main's `ftalloc`) and calling a
+//! destructor through main's table (`call_indirect`).
 
 use crate::synth::ftalloc::TableAllocator;
+use anyhow::{bail, Result};
 use wasm_dl_abi::ftalloc::FTALLOC_EXPORT;
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind,
-    ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection, MemArg,
-    Module, TypeSection, ValType,
+    ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection, Module,
+    TypeSection, ValType,
 };
+
+/// The committed lists (`atexit/`; rebuild with `scripts/build-runtime.sh`).
+const LISTS: &[u8] = include_bytes!("../../../atexit/wasm-dl-atexit.wasm");
+/// The import module of what this module writes for the lists.
+const TABLE_MODULE: &str = "wasm-dl-table";
 
 /// Import module name of this module's instance.
 pub const MODULE: &str = "atexit";
@@ -28,212 +40,137 @@ pub fn register(lib: u32) -> String {
     format!("reg{lib}")
 }
 
-fn mem(offset: u64) -> MemArg {
-    MemArg {
-        offset,
-        align: 2,
-        memory_index: 0,
-    }
-}
-
 /// Encodes the module for `n_libs` libraries; `users` are the libraries that import
 /// `__cxa_atexit` (each gets a `reg<lib>` export). With main's table allocator, the drain
 /// function's slot comes from its `ftalloc` (see `synth::ftalloc`), not `table.grow`.
-pub fn encode(n_libs: u32, users: &[u32], table_alloc: Option<TableAllocator>) -> Vec<u8> {
+pub fn encode(n_libs: u32, users: &[u32], table_alloc: Option<TableAllocator>) -> Result<Vec<u8>> {
+    let lists = super::runtime::Linked::parse("destructor lists", LISTS)?;
     let mut types = TypeSection::new();
-    types.ty().function([ValType::I32], [ValType::I32]); // 0 malloc
-    types.ty().function([ValType::I32], []); // 1 free, drain, destructor
-    types
-        .ty()
-        .function([ValType::I32, ValType::I32, ValType::I32], [ValType::I32]); // 2 __cxa_atexit
-    types
-        .ty()
-        .function([ValType::I32, ValType::I32, ValType::I32], [ValType::I32]); // 3 register
-    types
-        .ty()
-        .function([ValType::I32, ValType::I32], [ValType::I32]); // 4 ftalloc
+    lists.encode_types(&mut types)?;
+    let ty = |types: &mut TypeSection, params: &[ValType], results: &[ValType]| {
+        types
+            .ty()
+            .function(params.iter().copied(), results.iter().copied());
+        types.len() - 1
+    };
+    let i32 = ValType::I32;
+    let slot_ty = ty(&mut types, &[], &[i32]);
+    let call_ty = ty(&mut types, &[i32, i32], &[]);
+    let destructor_ty = ty(&mut types, &[i32], &[]);
+    let reg_ty = ty(&mut types, &[i32, i32, i32], &[i32]);
+    let ftalloc_ty = ty(&mut types, &[i32, i32], &[i32]);
+
     let mut imports = ImportSection::new();
     imports.import("main", "memory", super::ANY_MEMORY);
     imports.import(
         "main",
-        crate::synth::main_module::TABLE_EXPORT,
+        super::main_module::TABLE_EXPORT,
         super::ANY_FUNC_TABLE,
     );
-    let (malloc, free, cxa_atexit) = (0, 1, 2);
-    imports.import("main", "malloc", EntityType::Function(0));
-    imports.import("main", "free", EntityType::Function(1));
-    imports.import("main", SYMBOL, EntityType::Function(2));
+    // The lists' imports from main, as they are; then main's `ftalloc`.
+    let mut n_imports = 0u32;
+    for (module, name, ty) in lists.func_imports() {
+        if module == "main" {
+            imports.import(module, name, EntityType::Function(ty));
+            n_imports += 1;
+        }
+    }
     let ftalloc = table_alloc.map(|_| {
-        imports.import("main", FTALLOC_EXPORT, EntityType::Function(4));
-        3
+        imports.import("main", FTALLOC_EXPORT, EntityType::Function(ftalloc_ty));
+        n_imports += 1;
+        n_imports - 1
     });
-    let n_imports = 3 + u32::from(ftalloc.is_some());
-    let (register_fn, drain_fn) = (n_imports, n_imports + 1);
-
-    let mut globals = GlobalSection::new();
-    let mut_i32 = GlobalType {
-        val_type: ValType::I32,
-        mutable: true,
-        shared: false,
+    // Defined: drain_slot, call, the lists' functions, then reg<lib> per user.
+    let (slot_fn, call_fn) = (n_imports, n_imports + 1);
+    let func_base = n_imports + 2;
+    let mut main_funcs = 0u32;
+    let mut placed = Vec::new();
+    for (module, name, _) in lists.func_imports() {
+        placed.push(match (module, name) {
+            ("main", _) => {
+                main_funcs += 1;
+                main_funcs - 1
+            }
+            (TABLE_MODULE, "drain_slot") => slot_fn,
+            (TABLE_MODULE, "call") => call_fn,
+            _ => bail!("internal error: the destructor lists import {module}.{name}"),
+        });
+    }
+    // Globals: the library count, the lists' address, the drain function's slot.
+    let (libs_global, lists_global, slot_global) = (0, 1, 2);
+    let globals = lists
+        .state()
+        .iter()
+        .map(|name| match *name {
+            "libs" => Ok(libs_global),
+            "lists" => Ok(lists_global),
+            other => bail!("internal error: the destructor lists keep unknown state `{other}`"),
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    let placement = super::runtime::Placement {
+        type_base: 0,
+        imports: placed,
+        func_base,
+        globals,
     };
-    // Pointer to 2 * n_libs words in main's memory (list heads, then "registered with main"
-    // flags), allocated at the first registration; the drain function's table slot.
-    let (lists, drain_slot) = (0, 1);
-    globals.global(mut_i32, &ConstExpr::i32_const(0));
-    globals.global(mut_i32, &ConstExpr::i32_const(-1));
+    let drain = lists.export(&placement, DRAIN_EXPORT)?;
+    let register_fn = lists.export(&placement, "register")?;
 
     let mut funcs = FunctionSection::new();
     let mut code = CodeSection::new();
-    let n = n_libs as i32;
-
-    // register(lib, func, arg) -> 0, or -1 when out of memory (or table slots).
-    funcs.function(3);
+    // drain_slot() -> slot, taken the first time; -1 when main's table has none to give.
+    funcs.function(slot_ty);
     {
-        let (lib, func, arg, node) = (0, 1, 2, 3);
         let mut f = Function::new([(1, ValType::I32)]);
         let mut ins = f.instructions();
-        ins.global_get(lists)
-            .i32_eqz()
-            .if_(BlockType::Empty)
-            .i32_const(8 * n)
-            .call(malloc)
-            .global_set(lists)
-            .global_get(lists)
-            .i32_eqz()
-            .if_(BlockType::Empty)
-            .i32_const(-1)
-            .return_()
-            .end()
-            .global_get(lists)
-            .i32_const(0)
-            .i32_const(8 * n)
-            .memory_fill(0)
-            .end();
-        ins.global_get(drain_slot)
+        ins.global_get(slot_global)
             .i32_const(-1)
             .i32_eq()
             .if_(BlockType::Empty);
-        if let Some(fa) = ftalloc {
+        match ftalloc {
             // Never given back: main's exit calls it.
-            crate::synth::ftalloc::emit_alloc(&mut ins, fa, 1, 1, node, -1, -1);
-            ins.local_get(node)
-                .ref_func(drain_fn)
-                .table_set(0)
-                .local_get(node)
-                .global_set(drain_slot);
-        } else {
-            ins.ref_func(drain_fn)
-                .i32_const(1)
-                .table_grow(0)
-                .global_set(drain_slot);
+            Some(fa) => {
+                crate::synth::ftalloc::emit_alloc(&mut ins, fa, 1, 1, 0, -1, -1);
+                ins.local_get(0).ref_func(drain).table_set(0);
+            }
+            None => {
+                ins.ref_func(drain)
+                    .i32_const(1)
+                    .table_grow(0)
+                    .local_tee(0)
+                    .i32_const(-1)
+                    .i32_eq()
+                    .if_(BlockType::Empty)
+                    .i32_const(-1)
+                    .return_()
+                    .end();
+            }
         }
-        ins.end();
-        // The first time: have main's exit drain this library's list too.
-        ins.global_get(lists)
-            .local_get(lib)
-            .i32_const(2)
-            .i32_shl()
-            .i32_add()
-            .i32_load(mem(4 * n as u64))
-            .i32_eqz()
-            .if_(BlockType::Empty)
-            .global_get(lists)
-            .local_get(lib)
-            .i32_const(2)
-            .i32_shl()
-            .i32_add()
-            .i32_const(1)
-            .i32_store(mem(4 * n as u64))
-            .global_get(drain_slot)
-            .local_get(lib)
-            .i32_const(0)
-            .call(cxa_atexit)
-            .drop()
-            .end();
-        // Push (func, arg) on the library's list.
-        ins.i32_const(12)
-            .call(malloc)
-            .local_tee(node)
-            .i32_eqz()
-            .if_(BlockType::Empty)
-            .i32_const(-1)
-            .return_()
-            .end()
-            .local_get(node)
-            .local_get(func)
-            .i32_store(mem(0))
-            .local_get(node)
-            .local_get(arg)
-            .i32_store(mem(4))
-            .local_get(node)
-            .global_get(lists)
-            .local_get(lib)
-            .i32_const(2)
-            .i32_shl()
-            .i32_add()
-            .i32_load(mem(0))
-            .i32_store(mem(8))
-            .global_get(lists)
-            .local_get(lib)
-            .i32_const(2)
-            .i32_shl()
-            .i32_add()
-            .local_get(node)
-            .i32_store(mem(0))
-            .i32_const(0)
-            .end();
+        ins.local_get(0).global_set(slot_global).end();
+        ins.global_get(slot_global).end();
         code.function(&f);
     }
-    // drain(lib): run and free the list, most recent first (entries added meanwhile run too).
-    funcs.function(1);
+    // call(func, arg): func(arg) through main's table.
+    funcs.function(call_ty);
     {
-        let (lib, head, node) = (0, 1, 2);
-        let mut f = Function::new([(2, ValType::I32)]);
-        let mut ins = f.instructions();
-        ins.global_get(lists)
-            .i32_eqz()
-            .local_get(lib)
-            .i32_const(n)
-            .i32_ge_u()
-            .i32_or()
-            .if_(BlockType::Empty)
-            .return_()
-            .end()
-            .global_get(lists)
-            .local_get(lib)
-            .i32_const(2)
-            .i32_shl()
-            .i32_add()
-            .local_set(head)
-            .block(BlockType::Empty)
-            .loop_(BlockType::Empty)
-            .local_get(head)
-            .i32_load(mem(0))
-            .local_tee(node)
-            .i32_eqz()
-            .br_if(1)
-            .local_get(head)
-            .local_get(node)
-            .i32_load(mem(8))
-            .i32_store(mem(0))
-            .local_get(node)
-            .i32_load(mem(4))
-            .local_get(node)
-            .i32_load(mem(0))
-            .call_indirect(0, 1)
-            .local_get(node)
-            .call(free)
-            .br(0)
-            .end()
-            .end()
+        let mut f = Function::new([]);
+        f.instructions()
+            .local_get(1)
+            .local_get(0)
+            .call_indirect(0, destructor_ty)
             .end();
         code.function(&f);
     }
+    for ty in lists.func_types() {
+        funcs.function(*ty);
+    }
+    lists.encode_code(&placement, &mut code)?;
     let mut exports = ExportSection::new();
-    exports.export(DRAIN_EXPORT, ExportKind::Func, drain_fn);
+    exports.export(DRAIN_EXPORT, ExportKind::Func, drain);
     // reg<lib>(func, arg, dso) for each library that registers destructors.
+    let reg_base = func_base + lists.func_types().len() as u32;
     for (k, lib) in users.iter().enumerate() {
-        funcs.function(2);
+        funcs.function(reg_ty);
         let mut f = Function::new([]);
         f.instructions()
             .i32_const(*lib as i32)
@@ -242,18 +179,30 @@ pub fn encode(n_libs: u32, users: &[u32], table_alloc: Option<TableAllocator>) -
             .call(register_fn)
             .end();
         code.function(&f);
-        exports.export(&register(*lib), ExportKind::Func, n_imports + 2 + k as u32);
+        exports.export(&register(*lib), ExportKind::Func, reg_base + k as u32);
     }
+    let mut global_section = GlobalSection::new();
+    let global = |mutable: bool, value: i32, g: &mut GlobalSection| {
+        let ty = GlobalType {
+            val_type: ValType::I32,
+            mutable,
+            shared: false,
+        };
+        g.global(ty, &ConstExpr::i32_const(value));
+    };
+    global(false, n_libs as i32, &mut global_section);
+    global(true, 0, &mut global_section);
+    global(true, -1, &mut global_section);
     let mut elems = ElementSection::new();
-    elems.declared(Elements::Functions(std::borrow::Cow::Owned(vec![drain_fn])));
+    elems.declared(Elements::Functions(std::borrow::Cow::Owned(vec![drain])));
 
     let mut module = Module::new();
     module.section(&types);
     module.section(&imports);
     module.section(&funcs);
-    module.section(&globals);
+    module.section(&global_section);
     module.section(&exports);
     module.section(&elems);
     module.section(&code);
-    module.finish()
+    Ok(module.finish())
 }

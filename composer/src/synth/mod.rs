@@ -111,7 +111,8 @@ pub fn synthesize(
         .map(|(j, _)| j as u32)
         .collect();
     let atexit = (!atexit_users.is_empty())
-        .then(|| atexit::encode(libs.len() as u32, &atexit_users, table_alloc));
+        .then(|| atexit::encode(libs.len() as u32, &atexit_users, table_alloc))
+        .transpose()?;
     let loader_plan = loader::plan(
         libs,
         &has_start,
