@@ -4,7 +4,7 @@
 //!
 //! Byte format (every integer a little-endian u32; `str` = u32 length + bytes):
 //! ```text
-//! magic "WDLX", version 6
+//! magic "WDLX", version 7
 //! nlibs
 //! per library (its position is its id):
 //!   str name            the name given at compose time (messages, `dladdr`)
@@ -20,12 +20,9 @@
 //!   symbol block: n_syms, then per symbol: str name, u8 kind (0 function, 1 data), u32 value
 //!                       (function: k, slot = table_base + table_size + k;
 //!                        data: offset from memory_base)
-//!   str symtab          the same symbols as a hash table (`crate::symtab`), which the
-//!                       provider copies to the shim for lookups without a component call
 //! main:
 //!   n_runpath, str...   main's RUNPATH directories, `$ORIGIN` expanded
 //!   n_syms, then per symbol: str name, u8 kind, u32 value (absolute slot or address)
-//!   str symtab          the same as a hash table (`crate::symtab`)
 //! start-up:
 //!   n, u32...           libraries main was linked against: loaded before it runs, in order
 //! ```
@@ -34,8 +31,11 @@ use alloc::vec::Vec;
 
 /// The magic the index starts with.
 pub const MAGIC: &[u8; 4] = b"WDLX";
-/// The format version (the provider accepts only this one).
-pub const VERSION: u32 = 6;
+/// The format version (the provider accepts only this one). Version 7 is version 5's format:
+/// version 6 added a hash table per library for the shim, which cost 40 bytes a symbol in the
+/// output and did not make first lookups faster (the hand-over to the shim cost more than the
+/// provider lookups it saved).
+pub const VERSION: u32 = 7;
 
 /// Symbol kind tag: a function.
 pub const KIND_FUNC: u8 = 0;
@@ -98,15 +98,6 @@ fn put_syms(out: &mut Vec<u8>, syms: &[Symbol<'_>]) {
     }
 }
 
-/// The symbols as a [`crate::symtab`] table, length-prefixed.
-fn put_symtab(out: &mut Vec<u8>, syms: &[Symbol<'_>]) {
-    let mut table = crate::symtab::Builder::with_capacity(syms.len());
-    for s in syms {
-        table.insert(s.name, s.kind == KIND_DATA, s.value);
-    }
-    put_bytes(out, &table.finish());
-}
-
 fn put_list(out: &mut Vec<u8>, items: &[Vec<u8>]) {
     put_len(out, items.len());
     for i in items {
@@ -154,11 +145,9 @@ pub fn encode_with_blocks(
         let mut syms = Vec::new();
         put_syms(&mut syms, &lib.syms);
         put_bytes(&mut out, &block(i, syms));
-        put_symtab(&mut out, &lib.syms);
     }
     put_list(&mut out, main_runpath);
     put_syms(&mut out, main_syms);
-    put_symtab(&mut out, main_syms);
     put_len(&mut out, startup.len());
     for l in startup {
         put_u32(&mut out, *l);

@@ -13,5 +13,4 @@ pub mod loader;
 pub mod order;
 pub mod path;
 pub mod root;
-pub mod symtab;
 pub mod system;

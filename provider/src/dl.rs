@@ -10,7 +10,6 @@ use crate::index::{Corrupt, Index, Kind, Sym};
 use alloc::vec;
 use alloc::vec::Vec;
 use msg::Msg;
-use wasm_dl_abi::symtab;
 
 // A library's `RTLD_NEXT` arrives as [`Dl::sym_next`], through a `dlsym` of its own that the
 // composer gives it, so `HANDLE_NEXT` is always main's.
@@ -39,17 +38,6 @@ pub struct Opened {
     pub handle: u32,
     /// Libraries to load now, dependencies first.
     pub load: Vec<u32>,
-}
-
-/// One library's (or main's) part of a handle's scope, for the shim (see [`Dl::sym_tables`]).
-#[derive(Debug, PartialEq, Eq)]
-pub struct ScopeTable {
-    /// What data offsets of `table` are relative to.
-    pub memory_base: u32,
-    /// What function numbers of `table` are relative to (table base + own table size).
-    pub func_base: u32,
-    /// The symbols, a [`wasm_dl_abi::symtab`] table.
-    pub table: Vec<u8>,
 }
 
 /// A NUL-terminated error message.
@@ -142,6 +130,7 @@ impl Dl {
     }
 
     /// The decoded index, or the corrupt-index message.
+    #[inline(always)]
     fn index(&self) -> Result<&Index, Error> {
         self.index.as_ref().map_err(corrupt)
     }
@@ -372,6 +361,7 @@ impl Dl {
     }
 
     /// The value of a library's symbol (a table slot or an address).
+    #[inline]
     fn lib_value(&self, index: &Index, lib: u32, sym: &Sym) -> u32 {
         let Some(s) = self.libs.get(lib as usize) else {
             return 0;
@@ -388,6 +378,7 @@ impl Dl {
     }
 
     /// Looks `name` up in library `lib` alone (fails if its symbol block is corrupt).
+    #[inline]
     fn find_in(&self, index: &Index, lib: u32, name: &[u8]) -> Result<Option<u32>, Error> {
         let Some(l) = index.libs.get(lib as usize) else {
             return Ok(None);
@@ -456,62 +447,6 @@ impl Dl {
         }
     }
 
-    /// The symbol tables of `handle`'s scope, in search order, each with the bases its values
-    /// are relative to (see [`wasm_dl_abi::symtab`]): what the shim needs to answer
-    /// `sym(handle, _)` itself, exactly as [`Dl::sym`] would, until the next `open` or `close`.
-    /// `None` when the handle is not one `sym` accepts, a library's symbol block is corrupt
-    /// (`sym` reports both), or the tables are not worth copying yet: `misses`, the lookups of
-    /// this handle the provider has answered since the last `open` or `close`, are fewer than
-    /// the scope's symbols divided by [`symtab::SYMBOLS_PER_MISS`].
-    ///
-    /// The scope is `sym`'s: main then the global libraries for `RTLD_DEFAULT` and
-    /// `dlopen(NULL)`, the global libraries for main's `RTLD_NEXT`, the library and its
-    /// dependencies breadth-first for a library handle.
-    pub fn sym_tables(&self, handle: u32, misses: u32) -> Option<Vec<ScopeTable>> {
-        let index = self.index.as_ref().ok()?;
-        let (main, libs) = match handle {
-            HANDLE_DEFAULT | HANDLE_GLOBAL => (true, self.global_order.clone()),
-            HANDLE_NEXT => (false, self.global_order.clone()),
-            _ => (false, self.local_scope(index, self.open_lib(handle)?)),
-        };
-        // A corrupt symbol block makes `sym` fail: leave those answers (and messages) to it.
-        // Checking a block builds the provider's own tables of it, which `sym` has built for
-        // the first library of a scope already; the others (a scope's dependencies, often a
-        // large libc whose names a lookup rarely reaches) are counted by their tables' headers
-        // and not checked: the tables are the composer's, from the same symbols.
-        if let Some(&first) = libs.first() {
-            index.libs.get(first as usize)?.symbols(&index.bytes).ok()?;
-        }
-        let count = |r: &core::ops::Range<usize>| symtab::count(index.str(r)) as usize;
-        let mut n = if main { count(&index.main_symtab) } else { 0 };
-        for &lib in &libs {
-            n += count(&index.libs.get(lib as usize)?.symtab);
-        }
-        if u64::from(misses).saturating_mul(symtab::SYMBOLS_PER_MISS) < n as u64 {
-            return None;
-        }
-        let mut tables = Vec::with_capacity(libs.len() + 1);
-        if main {
-            tables.push(ScopeTable {
-                memory_base: 0,
-                func_base: 0,
-                table: Vec::from(index.str(&index.main_symtab)),
-            });
-        }
-        for lib in libs {
-            let (Some(l), Some(s)) = (index.libs.get(lib as usize), self.libs.get(lib as usize))
-            else {
-                return None;
-            };
-            tables.push(ScopeTable {
-                memory_base: s.memory_base,
-                func_base: s.table_base.wrapping_add(l.table_size),
-                table: Vec::from(index.str(&l.symtab)),
-            });
-        }
-        Some(tables)
-    }
-
     /// `dlsym(RTLD_NEXT, name)` called from library `caller`: from a library in the global
     /// scope, the global scope after it; from one opened RTLD_LOCAL, its own dependencies (its
     /// local scope after itself).
@@ -564,6 +499,7 @@ impl Dl {
     }
 
     /// The lib id of a library handle that is currently open.
+    #[inline(always)]
     fn open_lib(&self, handle: u32) -> Option<u32> {
         let lib = handle.checked_sub(LIB_HANDLE_BASE)?;
         self.libs

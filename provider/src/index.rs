@@ -69,8 +69,6 @@ pub struct Lib {
     /// Its symbol block in the index bytes (count included), within the bytes but not checked
     /// by `decode`.
     sym_bytes: Range<usize>,
-    /// Its symbols as a `wasm_dl_abi::symtab` table, for the shim (not read here).
-    pub symtab: Range<usize>,
     /// Its symbol tables (or why its block is corrupt), built at the first lookup in this
     /// library: a composition may bundle hundreds of thousands of symbols, and start-up should not
     /// pay for libraries never used.
@@ -91,6 +89,7 @@ pub struct LibSymbols {
 impl Lib {
     /// The library's symbol tables, built (and its symbol block checked) on first use; `bytes`
     /// are the index bytes. Fails, now and at every later call, if the block is corrupt.
+    #[inline]
     pub fn symbols(&self, bytes: &[u8]) -> Result<&LibSymbols, Corrupt> {
         self.symbols
             .get_or_init(|| self.build_symbols(bytes))
@@ -142,8 +141,6 @@ pub struct Index {
     pub startup: Vec<u32>,
     /// Main's RUNPATH directories (`$ORIGIN` expanded).
     pub main_runpath: Vec<Range<usize>>,
-    /// Main's symbols as a `wasm_dl_abi::symtab` table, for the shim (not read here).
-    pub main_symtab: Range<usize>,
     /// Guest paths (of libraries and `/` aliases) -> lib id (first wins).
     by_path: NameTable,
     /// Basenames of guest paths and aliases -> the first lib id, and whether another library
@@ -162,6 +159,7 @@ pub struct Corrupt {
 
 /// A 64-bit hash of a byte string (FNV-1a with a final avalanche, so that both the low bits
 /// hashbrown uses for the bucket and the high bits it uses for the tag are well mixed).
+#[inline]
 pub fn hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
@@ -177,6 +175,7 @@ pub fn hash(bytes: &[u8]) -> u64 {
 
 pub use wasm_dl_abi::path::basename;
 
+#[inline(always)]
 fn slice<'a>(bytes: &'a [u8], r: &Range<usize>) -> &'a [u8] {
     bytes.get(r.clone()).unwrap_or(&[])
 }
@@ -199,6 +198,7 @@ impl Symbols {
     }
 
     /// The symbol called `name`, if any.
+    #[inline]
     pub fn get(&self, bytes: &[u8], name: &[u8]) -> Option<&Sym> {
         let syms = &self.syms;
         let i = self.table.find(hash(name), |&v| {
@@ -340,7 +340,6 @@ impl Index {
             }
             let sym_len = r.u32("symbol block length")?;
             let sym_bytes = r.take(sym_len as usize, "symbol block length")?;
-            let symtab = r.str("symbol table length")?;
             libs.push(Lib {
                 name,
                 path,
@@ -350,13 +349,11 @@ impl Index {
                 mem_size,
                 deps,
                 sym_bytes,
-                symtab,
                 symbols: OnceCell::new(),
             });
         }
         let main_runpath = r.strs("main runpath")?;
         let main = r.syms()?;
-        let main_symtab = r.str("main symbol table length")?;
         let nstartup = r.count(4, "start-up count")?;
         let mut startup = Vec::with_capacity(nstartup);
         for _ in 0..nstartup {
@@ -394,7 +391,6 @@ impl Index {
             main,
             startup,
             main_runpath,
-            main_symtab,
             by_path,
             by_basename,
         })

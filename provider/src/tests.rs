@@ -4,7 +4,6 @@ mod close;
 mod index;
 mod open;
 mod paths;
-mod tables;
 
 use crate::dl::*;
 use crate::index::{basename, Index, Kind};

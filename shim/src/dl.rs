@@ -2,7 +2,6 @@
 
 use crate::memo;
 use crate::sys::{load, main, provider, state, store, strlen};
-use crate::tables;
 use wasm_dl_abi::loader::{Alloc, Op};
 
 /// The return area of the provider calls (32 bytes of main's memory), allocated on first use.
@@ -157,41 +156,25 @@ pub unsafe extern "C" fn __wasm_dl_startup() {
     }
 }
 
-/// `void *dlsym(void *handle, const char *name)`: from the handle's scope table once it has
-/// one (see `tables`), else memoized (see `memo`) from the provider.
+/// `void *dlsym(void *handle, const char *name)`, memoized (see `memo`).
 ///
 /// # Safety
 /// `name` is a NUL-terminated string in main's memory.
 #[no_mangle]
 pub unsafe extern "C" fn dlsym(handle: u32, name: *const u8) -> u32 {
     let len = strlen(name);
-    let slot = tables::slot(handle);
-    let tabled = match tables::get(slot, name, len) {
-        Some(Some(value)) => return value,
-        // Not in the table: the provider says why (and counts nothing more).
-        Some(None) => true,
-        None => false,
-    };
     let hash = memo::hash(handle, name, len);
-    if !tabled {
-        if let Some(value) = memo::get(hash, handle, name) {
-            return value;
-        }
+    if let Some(value) = memo::get(hash, handle, name) {
+        return value;
     }
     let r = ret_area();
     provider::sym(handle, name, len, r);
     if *r != 0 {
         set_error(load(r, 4));
-        if !tabled {
-            tables::answered(slot, r);
-        }
         return 0;
     }
     let value = load(r, 4);
-    if !tabled {
-        memo::put(hash, handle, name, len, value);
-        tables::answered(slot, r);
-    }
+    memo::put(hash, handle, name, len, value);
     value
 }
 

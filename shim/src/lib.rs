@@ -34,8 +34,6 @@ mod dl;
 mod memo;
 #[cfg(target_arch = "wasm32")]
 mod sys;
-#[cfg(target_arch = "wasm32")]
-mod tables;
 
 /// The Rust allocator is main's `malloc` (wasm-dl-abi links `alloc`; the shim itself allocates
 /// through `sys::main` directly).

@@ -1,7 +1,14 @@
 //! `dlsym`'s memo: an open-addressing hash table (linear probing) of 16-byte entries (hash,
-//! handle, copy of the name or 0 when free, value) in main's memory, doubled when half full.
-//! Only successes are kept, and every `dlopen` and `dlclose` empties it: between them, search
-//! orders and symbol values do not change.
+//! handle, copy of the name or 0 when free, value) in main's memory, doubled when three
+//! quarters full. Only successes are kept, and every `dlopen` and `dlclose` empties it: between
+//! them, search orders and symbol values do not change.
+//!
+//! Every first lookup of a name adds an entry, so the memo's memory is part of what a first
+//! `dlsym` costs: fresh pages of main's memory are page faults (about 3 µs each on the bench
+//! machine, as much as ten lookups). Hence the three-quarters load (half the table pages of a
+//! half-full rule) and the names copied one after another into chunks of [`CHUNK`] bytes
+//! (no allocator header or rounding per name, one `malloc` per chunk), freed together by
+//! [`flush`].
 
 use crate::sys::{load, main, state, store};
 
@@ -9,6 +16,9 @@ use crate::sys::{load, main, state, store};
 const ENTRY: usize = 16;
 /// The capacity of a new table.
 const FIRST_CAP: u32 = 256;
+/// The size of a chunk of name copies: its first 4 bytes hold the previous chunk (or 0). A name
+/// longer than a chunk gets a chunk of its own size.
+const CHUNK: usize = 4096;
 
 /// FNV-1a over the name, mixed with the handle.
 ///
@@ -91,7 +101,9 @@ pub unsafe fn get(h: u32, handle: u32, name: *const u8) -> Option<u32> {
 unsafe fn room() -> bool {
     let cap = state::memo_cap::get();
     let old = state::memo::get() as *mut u8;
-    if state::memo_count::get().wrapping_add(1).wrapping_mul(2) <= cap {
+    // At most three quarters full, so there is always a free entry to end a probe.
+    let count = state::memo_count::get() as usize;
+    if count.wrapping_add(1).wrapping_mul(4) <= (cap as usize).wrapping_mul(3) {
         return true;
     }
     let new_cap = if cap == 0 {
@@ -121,6 +133,32 @@ unsafe fn room() -> bool {
     true
 }
 
+/// A copy of the `size` bytes at `name` in the current chunk of name copies (a new chunk when
+/// they do not fit), or null without memory.
+///
+/// # Safety
+/// `name` points to `size` readable bytes.
+unsafe fn copy_name(name: *const u8, size: usize) -> *mut u8 {
+    let mut chunk = state::memo_chunk::get() as *mut u8;
+    let mut used = state::memo_chunk_used::get() as usize;
+    if chunk.is_null() || size > CHUNK.saturating_sub(used) {
+        // A chunk of `bytes`; once `used` is past CHUNK, the next name starts a new one.
+        let bytes = size.saturating_add(4).max(CHUNK);
+        let fresh = main::malloc(bytes);
+        if fresh.is_null() {
+            return fresh;
+        }
+        store(fresh, 0, chunk as u32);
+        chunk = fresh;
+        used = 4;
+        state::memo_chunk::set(chunk as u32);
+    }
+    let copy = chunk.add(used);
+    core::ptr::copy_nonoverlapping(name, copy, size);
+    state::memo_chunk_used::set(used.wrapping_add(size) as u32);
+    copy
+}
+
 /// Remembers `dlsym(handle, name) == value` (`h` the hash, `len` the name's length); best
 /// effort: without memory, it does not.
 ///
@@ -130,12 +168,10 @@ pub unsafe fn put(h: u32, handle: u32, name: *const u8, len: usize, value: u32) 
     if !room() {
         return;
     }
-    let size = len.wrapping_add(1);
-    let copy = main::malloc(size);
+    let copy = copy_name(name, len.wrapping_add(1));
     if copy.is_null() {
         return;
     }
-    core::ptr::copy_nonoverlapping(name, copy, size);
     let e = probe(
         state::memo::get() as *mut u8,
         state::memo_cap::get(),
@@ -150,21 +186,23 @@ pub unsafe fn put(h: u32, handle: u32, name: *const u8, len: usize, value: u32) 
     state::memo_count::set(state::memo_count::get().wrapping_add(1));
 }
 
-/// Empties the memo and drops the scope tables (`dlopen`, `dlclose`).
+/// Empties the memo (`dlopen`, `dlclose`).
 pub fn flush() {
-    crate::tables::flush();
-    let t = state::memo::get() as *mut u8;
-    for k in 0..state::memo_cap::get() as usize {
-        // SAFETY: the state describes a valid table of `memo_cap` entries; each name copy came
-        // from main's malloc and only the memo holds it.
+    if state::memo_count::get() != 0 {
+        let t = state::memo::get() as *mut u8;
+        // SAFETY: the state describes a valid table of `memo_cap` entries.
+        unsafe { t.write_bytes(0, (state::memo_cap::get() as usize).wrapping_mul(ENTRY)) };
+    }
+    let mut chunk = state::memo_chunk::get() as *mut u8;
+    while !chunk.is_null() {
+        // SAFETY: each chunk came from main's malloc, and only the chunk list holds it.
         unsafe {
-            let e = t.add(k * ENTRY);
-            let copy = load(e, 8);
-            if copy != 0 {
-                main::free(copy as *mut u8);
-                store(e, 8, 0);
-            }
+            let previous = load(chunk, 0) as *mut u8;
+            main::free(chunk);
+            chunk = previous;
         }
     }
+    state::memo_chunk::set(0);
+    state::memo_chunk_used::set(0);
     state::memo_count::set(0);
 }

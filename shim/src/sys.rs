@@ -68,10 +68,6 @@ pub mod provider {
         /// `sym(handle, name) -> result<u32, list<u8>>`: ok value @4; error ptr @4, len @8.
         #[link_name = "sym"]
         pub fn sym(handle: u32, name: *const u8, len: usize, ret: *mut u8);
-        /// `sym-tables(handle, misses) -> option<list<scope-table>>`: byte 0 = 1 when some;
-        /// list ptr @4, len @8 (see `tables` for a record's layout).
-        #[link_name = "sym-tables"]
-        pub fn sym_tables(handle: u32, misses: u32, ret: *mut u8);
         /// `sym-next(caller, name) -> result<u32, list<u8>>`, as `sym`.
         #[link_name = "sym-next"]
         pub fn sym_next(caller: u32, name: *const u8, len: usize, ret: *mut u8);
@@ -134,8 +130,10 @@ pub mod state {
         memo_cap: get_memo_cap, set_memo_cap;
         /// Its number of used entries.
         memo_count: get_memo_count, set_memo_count;
-        /// The scope-table slots (see `tables`), or 0.
-        tabs: get_tabs, set_tabs;
+        /// The newest chunk of its name copies (see `memo`), or 0.
+        memo_chunk: get_memo_chunk, set_memo_chunk;
+        /// The bytes used of that chunk (its link included).
+        memo_chunk_used: get_memo_chunk_used, set_memo_chunk_used;
     }
 }
 

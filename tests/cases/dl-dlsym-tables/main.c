@@ -1,5 +1,6 @@
-/* Many lookups of the same handles, so the shim answers from the scope tables the provider
- * hands it (after a few lookups per handle): the answers must stay the provider's. A library
+/* Many lookups of the same handles, so the shim answers most from its memo (a scope-table
+ * hand-over, index v6, once answered them too; the case is kept for the memo): the answers must
+ * stay the provider's. A library
  * handle searches the library, then its dependencies; misses still fail with dlerror's text;
  * RTLD_DEFAULT and RTLD_NEXT search the global scope; after dlclose and a new dlopen (with
  * another library placed in between), the new addresses are returned. */
