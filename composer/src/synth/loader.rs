@@ -66,12 +66,16 @@ pub enum SlotValue {
 }
 
 /// Encodes the loader for this composition. `has_start[j]` says whether library j kept a start
-/// function (exported as [`START_EXPORT`]). A library prelinked by the layout
-/// (`layout::Prelink`) has its memory base fixed and its data in place: [`Op::Alloc`] only
-/// sets the base.
+/// function (exported as [`START_EXPORT`]), `relocs_applied[j]` whether its data relocations
+/// are in its data already (`synth::library`: [`Op::Relocate`] does not call
+/// `__wasm_apply_data_relocs`). A library prelinked by the layout (`layout::Prelink`) has its
+/// memory base fixed and its data in place, and maybe its table base fixed (its slots inside
+/// main's initial table): [`Op::Alloc`] only sets those bases.
+#[allow(clippy::too_many_arguments)]
 pub fn encode(
     libs: &[Library<'_>],
     has_start: &[bool],
+    relocs_applied: &[bool],
     gots: &[GotTarget],
     layout: &Layout,
     has_atexit: bool,
@@ -206,8 +210,8 @@ pub fn encode(
         };
         let init = import_fn(INIT_EXPORT, 2, &mut imports);
         let start = has_start[j].then(|| import_fn(START_EXPORT, 0, &mut imports));
-        let relocs = lib
-            .apply_data_relocs
+        let applied = relocs_applied.get(j).copied().unwrap_or(false);
+        let relocs = (lib.apply_data_relocs && !applied)
             .then(|| import_fn("__wasm_apply_data_relocs", 0, &mut imports));
         let ctor = lib.ctor.as_deref().map(|c| import_fn(c, 0, &mut imports));
         let dtor = lib
@@ -286,6 +290,7 @@ pub fn encode(
             match op {
                 Op::Alloc => {
                     let fixed = layout.prelink.memory_base.get(j).copied().flatten();
+                    let fixed_table = layout.prelink.table_base.get(j).copied().flatten();
                     // Placed before: reuse the memory (zeroed again) and the slots. (A
                     // prelinked library is never unloaded: its data would be lost.)
                     ins.global_get(tb).if_(BlockType::Empty);
@@ -349,7 +354,10 @@ pub fn encode(
                     // the table size rounded up; the slots in between stay null. Main's table
                     // (at most MAX_TABLE_SLOTS, which the loader never passes) cannot wrap here.
                     let talign = 1i32 << lib.table_align.min(crate::parse::MAX_TABLE_ALIGN);
-                    if let (Some(fa), true) = (ftalloc, slots > 0) {
+                    if let Some(base) = fixed_table {
+                        // Inside main's initial table (see `layout::Prelink`).
+                        ins.i32_const(base as i32).global_set(tb);
+                    } else if let (Some(fa), true) = (ftalloc, slots > 0) {
                         // Main's allocator grows the table itself, and checks its own limits.
                         super::ftalloc::emit_alloc(
                             &mut ins,
@@ -447,7 +455,9 @@ pub fn encode(
                 }
                 Op::Release => {
                     let slots = lib.table_size.saturating_add(lib.funcs.len() as u32);
-                    if let (Some(ff), true) = (ftfree, slots > 0) {
+                    // Fixed slots are main's own (a prelinked library is never unloaded).
+                    let fixed_table = layout.prelink.table_base.get(j).copied().flatten();
+                    if let (Some(ff), true, None) = (ftfree, slots > 0, fixed_table) {
                         // NULL first: a stale pointer into the library traps rather than
                         // calling whatever main installs in the slot next.
                         ins.global_get(tb)
