@@ -58,7 +58,10 @@ impl Composer {
             if let Some(memory) = synth::main_module::memory_limits(main.bytes)? {
                 // Main's table allocator hands out the slots past its table itself.
                 let table = table_alloc.is_none().then(|| {
-                    let new_end = res.main_new_slots.last().map_or(0, |(_, s)| u64::from(*s) + 1);
+                    let new_end = res
+                        .main_new_slots
+                        .last()
+                        .map_or(0, |(_, s)| u64::from(*s) + 1);
                     main.table_min.max(new_end)
                 });
                 layout.prelink = layout::prelink(libs, &res, memory, table);

@@ -69,7 +69,9 @@ pub(super) fn apply(stores: &[(u32, u32)], segs: &mut [(u32, Vec<u8>)]) -> bool 
     order.sort_by_key(|&i| segs[i].0);
     let find = |rel: u32, segs: &[(u32, Vec<u8>)]| -> Option<(usize, usize)> {
         // The last segment starting at or before `rel`.
-        let k = order.partition_point(|&i| segs[i].0 <= rel).checked_sub(1)?;
+        let k = order
+            .partition_point(|&i| segs[i].0 <= rel)
+            .checked_sub(1)?;
         let i = order[k];
         let start = (rel - segs[i].0) as usize;
         (start.checked_add(4)? <= segs[i].1.len()).then_some((i, start))
@@ -140,10 +142,29 @@ mod tests {
     #[test]
     fn unknown_globals_and_other_code_keep_the_call() {
         let store = "i32.const 8 global.get $mb i32.add global.get $x i32.store";
-        assert_eq!(eval(&MODULE.replace("BODY", store), &[Some(1000), Some(50), None]), None);
-        let other = "i32.const 8 global.get $mb i32.add global.get $tb i32.const 1 i32.sub i32.store";
-        assert_eq!(eval(&MODULE.replace("BODY", other), &[Some(1000), Some(50), None]), None);
+        assert_eq!(
+            eval(
+                &MODULE.replace("BODY", store),
+                &[Some(1000), Some(50), None]
+            ),
+            None
+        );
+        let other =
+            "i32.const 8 global.get $mb i32.add global.get $tb i32.const 1 i32.sub i32.store";
+        assert_eq!(
+            eval(
+                &MODULE.replace("BODY", other),
+                &[Some(1000), Some(50), None]
+            ),
+            None
+        );
         let below = "i32.const 0 global.get $tb i32.store";
-        assert_eq!(eval(&MODULE.replace("BODY", below), &[Some(1000), Some(50), None]), None);
+        assert_eq!(
+            eval(
+                &MODULE.replace("BODY", below),
+                &[Some(1000), Some(50), None]
+            ),
+            None
+        );
     }
 }
