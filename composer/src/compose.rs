@@ -53,14 +53,22 @@ impl Composer {
         // Pass 3: instantiation order, groups, trampolines, which GOT entries each placement
         // sets. From here on the resolution does not change.
         let mut layout = layout::layout(libs, &res);
+        let table_alloc = synth::ftalloc::of(main)?;
         if !self.no_prelink {
             if let Some(memory) = synth::main_module::memory_limits(main.bytes)? {
-                layout.prelink = layout::prelink(libs, &res, memory);
+                // Main's table allocator hands out the slots past its table itself.
+                let table = table_alloc.is_none().then(|| {
+                    let new_end = res
+                        .main_new_slots
+                        .last()
+                        .map_or(0, |(_, s)| u64::from(*s) + 1);
+                    main.table_min.max(new_end)
+                });
+                layout.prelink = layout::prelink(libs, &res, memory, table);
             }
         }
         encode::check_table_count(libs, layout.groups.len())?;
         // Pass 4: every module besides what wit-component makes.
-        let table_alloc = synth::ftalloc::of(main)?;
         let synthesized = synth::synthesize(main, libs, &res, &layout, table_alloc)?;
         // Pass 5: wit-component's main component, the libraries appended to it, the provider
         // plugged in; validated.

@@ -182,10 +182,7 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
             .map(|b| b.contains(&Binding::OwnStack))
             .collect(),
         gots,
-        prelink: Prelink {
-            memory_base: vec![None; n],
-            memory_pages: None,
-        },
+        prelink: Prelink::none(n),
     }
 }
 
@@ -200,14 +197,84 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
 /// then only what `memory.grow` returns, which is past the region; the root's allocator
 /// only uses `memory.grow` as well. Their data segments become active segments of that module
 /// at constant offsets (see `synth::main_module`), which wasmtime maps copy-on-write from the
-/// compiled image instead of copying them at every start; the rest of a placement (table
-/// slots, GOT entries, relocations, constructors) stays at run time.
+/// compiled image instead of copying them at every start.
+///
+/// When main has no table allocator of its own (`ftalloc`), their table slots are fixed too:
+/// consecutive ranges right after main's initial table, which grows to hold them (the loader's
+/// `table.grow`s come after it). With both bases known, every GOT entry that points into main
+/// or a prelinked library is a constant, and so is what `__wasm_apply_data_relocs` stores:
+/// `synth::library` evaluates it into the data image (see `synth::library::relocs`). What stays
+/// at run time: filling the slots (the library's init), the GOT globals, constructors.
 #[derive(Debug, Default)]
 pub struct Prelink {
     /// Per library, its memory base if prelinked.
     pub memory_base: Vec<Option<u32>>,
     /// The least initial size of the memory, in pages, when some library is prelinked.
     pub memory_pages: Option<u64>,
+    /// Per library, its table base if its slots are fixed.
+    pub table_base: Vec<Option<u32>>,
+    /// The least initial size of main's table when some library's slots are fixed.
+    pub table_min: Option<u64>,
+}
+
+impl Prelink {
+    /// Nothing prelinked, for `n` libraries.
+    pub fn none(n: usize) -> Prelink {
+        Prelink {
+            memory_base: vec![None; n],
+            memory_pages: None,
+            table_base: vec![None; n],
+            table_min: None,
+        }
+    }
+
+    /// The value of GOT entry `t` when it is known at compose time: main's addresses, and
+    /// addresses in prelinked libraries (`libs` gives the table sizes).
+    pub fn got_value(&self, t: &GotTarget, libs: &[Library<'_>]) -> Option<u32> {
+        match t {
+            GotTarget::Null => Some(0),
+            GotTarget::Abs(a) => Some(*a),
+            GotTarget::LibData(l, off) => self
+                .memory_base
+                .get(l.index())
+                .copied()
+                .flatten()
+                .and_then(|b| b.checked_add(off.0)),
+            GotTarget::LibFunc(l, k) => {
+                let base = self.table_base.get(l.index()).copied().flatten()?;
+                let lib = libs.get(l.index())?;
+                base.checked_add(lib.table_size)?.checked_add(k.0)
+            }
+        }
+    }
+
+    /// The compose-time value of each import of library `lib` that is a constant global (its
+    /// bases, GOT entries known at compose time), by import index; `None` unless both of its
+    /// bases are fixed.
+    pub fn import_values(
+        &self,
+        lib: LibId,
+        libs: &[Library<'_>],
+        res: &Resolution,
+        gots: &[GotTarget],
+    ) -> Option<Vec<Option<u32>>> {
+        let mb = self.memory_base.get(lib.index()).copied().flatten()?;
+        let tb = self.table_base.get(lib.index()).copied().flatten()?;
+        let binds = res.bindings.get(lib.index())?;
+        Some(
+            binds
+                .iter()
+                .map(|b| match b {
+                    Binding::MemoryBase => Some(mb),
+                    Binding::TableBase => Some(tb),
+                    Binding::Got(id) => gots
+                        .get(id.0 as usize)
+                        .and_then(|t| self.got_value(t, libs)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
 }
 
 /// The most memory the prelinked libraries may take (the rest are placed by `malloc`).
@@ -215,8 +282,14 @@ const PRELINK_LIMIT: u64 = 1 << 30;
 
 /// Decides which libraries are prelinked, and where: those the start-up loads (the same load
 /// order the provider computes from the index), above `memory` (the initial and maximum pages
-/// of the memory main defines).
-pub fn prelink(libs: &[Library<'_>], res: &Resolution, memory: (u64, Option<u64>)) -> Prelink {
+/// of the memory main defines), and, when `table` is given (the first slot after main's initial
+/// table; `None` when main allocates its table itself), their slots from there on.
+pub fn prelink(
+    libs: &[Library<'_>],
+    res: &Resolution,
+    memory: (u64, Option<u64>),
+    table: Option<u64>,
+) -> Prelink {
     let n = libs.len();
     let mut memory_base = vec![None; n];
     let mut loaded = vec![false; n];
@@ -242,32 +315,55 @@ pub fn prelink(libs: &[Library<'_>], res: &Resolution, memory: (u64, Option<u64>
     }
     let start = memory.0.saturating_mul(1 << 16);
     let mut next = start;
+    let mut table_base = vec![None; n];
+    let mut next_slot = table;
     for l in order {
         let Some(lib) = libs.get(l as usize) else {
             continue;
         };
-        if lib.mem_size == 0 {
-            continue;
+        if lib.mem_size > 0 {
+            let align = 1u64 << lib.mem_align.min(31);
+            let base = next.div_ceil(align).saturating_mul(align);
+            let end = base.saturating_add(u64::from(lib.mem_size));
+            if end - start > PRELINK_LIMIT {
+                break;
+            }
+            memory_base[l as usize] = Some(base as u32);
+            next = end;
         }
-        let align = 1u64 << lib.mem_align.min(31);
-        let base = next.div_ceil(align).saturating_mul(align);
-        let end = base.saturating_add(u64::from(lib.mem_size));
-        if end - start > PRELINK_LIMIT {
-            break;
+        // Its slots: its own table (MEM_INFO size and alignment), then one per exported
+        // function, as the loader's `table.grow` would place them.
+        if let Some(slot) = next_slot {
+            let align = 1u64 << lib.table_align.min(crate::parse::MAX_TABLE_ALIGN);
+            let base = slot.div_ceil(align).saturating_mul(align);
+            let end = base
+                .saturating_add(u64::from(lib.table_size))
+                .saturating_add(lib.funcs.len() as u64);
+            if end > u64::from(crate::parse::MAX_TABLE_SLOTS) {
+                next_slot = None;
+            } else {
+                table_base[l as usize] = Some(base as u32);
+                next_slot = Some(end);
+            }
         }
-        memory_base[l as usize] = Some(base as u32);
-        next = end;
     }
     let pages = next.div_ceil(1 << 16);
     let fits = memory.1.is_none_or(|max| pages <= max) && pages <= 1 << 16;
     if next == start || !fits {
-        return Prelink {
-            memory_base: vec![None; n],
-            memory_pages: None,
-        };
+        return Prelink::none(n);
     }
+    // Past the table limit, no slot is fixed (the loader places them all).
+    let table_min = match next_slot {
+        Some(end) if table_base.iter().any(Option::is_some) => Some(end),
+        _ => {
+            table_base = vec![None; n];
+            None
+        }
+    };
     Prelink {
         memory_base,
         memory_pages: Some(pages),
+        table_base,
+        table_min,
     }
 }

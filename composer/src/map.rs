@@ -103,6 +103,13 @@ pub fn render(
                  memory's initial image)"
             );
         }
+        if let Some(base) = layout.prelink.table_base.get(i).copied().flatten() {
+            let _ = writeln!(
+                out,
+                "  prelinked: table base {base} (fixed at compose time, inside main's initial \
+                 table)"
+            );
+        }
         crate::resolve::search::render_paths(&mut out, lib, libs, &names, res);
         let _ = writeln!(
             out,

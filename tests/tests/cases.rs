@@ -191,6 +191,7 @@ fn composer(main: &Named, libs: &[Named], aliases: &[String]) -> Result<wasm_dl:
             "--strict" => c = c.strict(true),
             "--stub-missing" => c = c.stub_missing(true),
             "--gc" => c = c.gc(true),
+            "--no-prelink" => c = c.prelink(false),
             _ if a.starts_with("--dl-openable=") => {
                 c = c.dl_openable([&a["--dl-openable=".len()..]]);
             }

@@ -23,6 +23,7 @@
 //! sections (names, DWARF) as they are, except `dylink.0`.
 
 mod init;
+mod relocs;
 
 use super::rewrite::{ActiveFuncs, Additions, Edit, ImportAt, Maps, SegmentAs};
 use crate::parse::Library;
@@ -52,6 +53,19 @@ pub struct Rewritten {
     /// A prelinked library's data (see `layout::Prelink`): (offset from its memory base,
     /// bytes), runs of zeros left out (the region starts zeroed); its own segments are emptied.
     pub data: Vec<(u32, Vec<u8>)>,
+    /// Whether [`Rewritten::data`] holds what `__wasm_apply_data_relocs` stores (see `relocs`):
+    /// the call is not needed at load time.
+    pub relocs_applied: bool,
+}
+
+/// Where a prelinked library lives (see `layout::Prelink`).
+#[derive(Debug)]
+pub struct Prelinked {
+    /// Its memory base.
+    pub memory_base: u32,
+    /// The compose-time value of each of its imports that is a constant global, by import
+    /// index (`layout::Prelink::import_values`); `None` when its table base is not fixed.
+    pub import_values: Option<Vec<Option<u32>>>,
 }
 
 /// Rewrites one library (see the module docs).
@@ -68,7 +82,7 @@ pub fn rewrite(
     import_names: &[super::names::ImportName],
     export_prefix: &str,
     slot_base: u32,
-    prelinked: bool,
+    prelinked: Option<&Prelinked>,
 ) -> Result<Rewritten> {
     rewrite_inner(lib, import_names, export_prefix, slot_base, prelinked)
         .with_context(|| format!("{}: cannot rewrite shared library", lib.name))
@@ -79,10 +93,18 @@ fn rewrite_inner(
     import_names: &[super::names::ImportName],
     export_prefix: &str,
     slot_base: u32,
-    prelinked: bool,
+    prelinked_at: Option<&Prelinked>,
 ) -> Result<Rewritten> {
     let bytes = lib.bytes;
-    let mut moved: Vec<(u32, Vec<u8>)> = Vec::new();
+    let prelinked = prelinked_at.is_some();
+    // A prelinked library's active segments (offset from its memory base, bytes).
+    let mut segments: Vec<(u32, Vec<u8>)> = Vec::new();
+    // Imported globals: global index → import index.
+    let mut global_imports: Vec<u32> = Vec::new();
+    let mut relocs_func = None;
+    // What `__wasm_apply_data_relocs` stores, when evaluated at compose time (see `relocs`).
+    let mut reloc_stores: Option<Vec<(u32, u32)>> = None;
+    let (mut n_func_imports, mut n_defined) = (0u32, 0u32);
     // First pass: index spaces, the start function, and where data segments go (the data
     // section follows the code section, but the init function in the code section needs it).
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
@@ -113,6 +135,11 @@ fn rewrite_inner(
                 for e in r {
                     let e = e?;
                     if e.kind == wasmparser::ExternalKind::Func
+                        && e.name == "__wasm_apply_data_relocs"
+                    {
+                        relocs_func = Some(e.index);
+                    }
+                    if e.kind == wasmparser::ExternalKind::Func
                         && !crate::parse::is_linker_entry(e.name)
                         && !lib.hidden.contains(e.name)
                     {
@@ -128,7 +155,7 @@ fn rewrite_inner(
             }
             Payload::ImportSection(r) => {
                 saw_imports = true;
-                for imp in r.into_imports() {
+                for (at, imp) in r.into_imports().enumerate() {
                     let imp = imp?;
                     match imp.ty {
                         TypeRef::Func(_) => n_funcs += 1,
@@ -143,17 +170,36 @@ fn rewrite_inner(
                             if imp.module == "env" && imp.name == "__table_base" {
                                 table_base = Some(n_globals);
                             }
+                            global_imports.push(at as u32);
                             n_globals += 1;
                         }
                         _ => {}
                     }
                 }
             }
-            Payload::FunctionSection(r) => n_funcs += r.count(),
+            Payload::FunctionSection(r) => {
+                n_func_imports = n_funcs;
+                n_funcs += r.count();
+            }
             Payload::TableSection(r) => {
                 n_tables += r.count();
             }
             Payload::StartSection { func, .. } => start = Some(func),
+            Payload::CodeSectionEntry(body) => {
+                let index = n_func_imports + n_defined;
+                n_defined += 1;
+                if let (Some(p), Some(values), true) = (
+                    prelinked_at,
+                    prelinked_at.and_then(|p| p.import_values.as_ref()),
+                    Some(index) == relocs_func,
+                ) {
+                    let value = |g: u32| {
+                        let at = *global_imports.get(g as usize)?;
+                        values.get(at as usize).copied().flatten()
+                    };
+                    reloc_stores = relocs::evaluate(&body, p.memory_base, value);
+                }
+            }
             Payload::ElementSection(r) => {
                 for (i, e) in r.into_iter().enumerate() {
                     let e = e?;
@@ -183,7 +229,7 @@ fn rewrite_inner(
                             let off = relative_offset(&offset_expr, memory_base, "data")?;
                             data_segs.push((i as u32, off, d.data.len() as u32));
                             if prelinked {
-                                split_zeros(off, d.data, &mut moved);
+                                segments.push((off, d.data.to_vec()));
                             }
                         }
                         DataKind::Active { .. } => {
@@ -238,6 +284,16 @@ fn rewrite_inner(
     if !saw_imports {
         bail!("imports nothing (not even `env.memory`); not a module `wasm-ld -shared` emits");
     }
+    // The stores of `__wasm_apply_data_relocs` go into the moved data, when they all fall in it.
+    let relocs_applied = match &reloc_stores {
+        Some(stores) => relocs::apply(stores, &mut segments),
+        None => false,
+    };
+    let mut moved: Vec<(u32, Vec<u8>)> = Vec::new();
+    for (off, data) in &segments {
+        split_zeros(*off, data, &mut moved);
+    }
+    drop(segments);
     let init_type = n_types;
     let init_func = n_funcs;
     if !has_table {
@@ -320,6 +376,7 @@ fn rewrite_inner(
         has_start: start.is_some(),
         slot_table: slots.map(|s| s.table),
         data: moved,
+        relocs_applied,
     })
 }
 

@@ -52,6 +52,8 @@ pub fn reexport_name(module: &str, field: &str) -> String {
 pub struct Prelinked {
     /// The least initial size of its memory, in pages.
     pub memory_pages: Option<u64>,
+    /// The least initial size of its table (the prelinked libraries' slots).
+    pub table_min: Option<u64>,
     /// The prelinked libraries' data: active segments (address, bytes).
     pub data: Vec<(u32, Vec<u8>)>,
 }
@@ -271,7 +273,7 @@ fn patch_inner(
         });
     }
     let mut edit = Patch {
-        table_min: new_segment.map(|(_, end)| end),
+        table_min: new_segment.map(|(_, end)| end).max(prelinked.table_min),
     };
     let out = super::rewrite::rewrite(bytes, &Maps::default(), add, &mut edit)?;
     // The finished component is validated in every build; validating each module as well

@@ -73,6 +73,7 @@ pub fn synthesize(
 ) -> Result<Synthesized> {
     let mut rewritten = Vec::with_capacity(libs.len());
     let mut has_start = Vec::with_capacity(libs.len());
+    let mut relocs_applied = Vec::with_capacity(libs.len());
     let mut slot_tables = Vec::with_capacity(libs.len());
     let mut import_names = Vec::with_capacity(libs.len());
     let slot_base = slot_bases(libs, layout)?;
@@ -83,7 +84,11 @@ pub fn synthesize(
         let names = names::import_names(LibId(j as u32), libs, res, layout)?;
         let prefix = layout::export_name(LibId(j as u32), "");
         let base = prelink.memory_base.get(j).copied().flatten();
-        let r = library::rewrite(lib, &names, &prefix, slot_base[j], base.is_some())?;
+        let placed = base.map(|memory_base| library::Prelinked {
+            memory_base,
+            import_values: prelink.import_values(LibId(j as u32), libs, res, &layout.gots),
+        });
+        let r = library::rewrite(lib, &names, &prefix, slot_base[j], placed.as_ref())?;
         if let Some(base) = base {
             for (off, d) in r.data {
                 // `layout::prelink` keeps every region below 4 GiB.
@@ -96,6 +101,7 @@ pub fn synthesize(
         import_names.push(names);
         rewritten.push(r.bytes);
         has_start.push(r.has_start);
+        relocs_applied.push(r.relocs_applied);
         slot_tables.push(r.slot_table);
     }
     let env = env::EnvModule::new(libs, res, layout).encode(
@@ -116,6 +122,7 @@ pub fn synthesize(
     let loader_plan = loader::plan(
         libs,
         &has_start,
+        &relocs_applied,
         layout,
         atexit.is_some(),
         &loader::main_slots(main, res),
@@ -134,6 +141,7 @@ pub fn synthesize(
         &res.main_tags,
         main_module::Prelinked {
             memory_pages: prelink.memory_pages,
+            table_min: prelink.table_min,
             data,
         },
     )?;

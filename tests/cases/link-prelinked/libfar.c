@@ -6,6 +6,8 @@ int far_value = 7;
 int far_sparse[3000] = {[0] = 1, [1500] = 2, [2999] = 3};
 int far_big[8192];
 int far_twice(int x) { return 2 * x; }
+/* libfar's own pointer to its function: the same address as every other pointer to it. */
+int (*far_fn)(int) = far_twice;
 int far_big_sum(void)
 {
     int s = 0;

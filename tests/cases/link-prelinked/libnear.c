@@ -14,6 +14,15 @@ int *near_self = &near_local;
 const char *near_msg = "near's string";
 int *near_main = &main_data;
 int (*near_main_fn)(int) = main_hook;
+/* A function pointer to a hidden function: relative to libnear's own table base. */
+static int near_hidden(int x) { return 1000 + x; }
+int (*near_hidden_fn)(int) = near_hidden;
+extern int (*far_fn)(int);
+void near_fnptrs(void)
+{
+    printf("libnear: near_fn == far_fn: %s, near_hidden_fn(1) = %d, far_fn(6) = %d\n",
+           near_fn == far_fn ? "yes" : "no", near_hidden_fn(1), far_fn(6));
+}
 __attribute__((constructor)) static void near_init(void)
 {
     printf("libnear: constructor (*near_ptr = %d, near_fn(4) = %d)\n", *near_ptr, near_fn(4));

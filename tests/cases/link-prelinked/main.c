@@ -9,6 +9,7 @@
 int main_data = 42;
 int main_hook(int x) { return 100 + x; }
 void near_check(const char *when);
+void near_fnptrs(void);
 int far_big_sum(void);
 __attribute__((constructor)) static void main_init(void) { printf("main: constructor\n"); }
 static const char *base(const char *path)
@@ -20,6 +21,7 @@ int main(void)
 {
     near_check("main");
     printf("main: far_big_sum() = %d\n", far_big_sum());
+    near_fnptrs();
     void *h = dlopen("libnear.so", RTLD_NOW);
     void *h2 = dlopen("libnear.so", RTLD_NOW);
     printf("main: dlopen(libnear.so) -> %s, again the same: %s\n", h ? "handle" : dlerror(),
@@ -32,6 +34,9 @@ int main(void)
     void *far_twice = dlsym(RTLD_DEFAULT, "far_twice");
     printf("main: near_fn is far_twice: %s\n",
            near_fn && *near_fn == (int (*)(int))far_twice ? "yes" : "no");
+    int (**far_fn)(int) = (int (**)(int))dlsym(RTLD_DEFAULT, "far_fn");
+    printf("main: far_fn is far_twice: %s\n",
+           far_fn && *far_fn == (int (*)(int))far_twice ? "yes" : "no");
     Dl_info info;
     if (dladdr(far_value, &info))
         printf("main: dladdr(far_value) -> %s, %s\n", base(info.dli_fname),

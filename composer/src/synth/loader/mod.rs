@@ -50,8 +50,9 @@ use wasm_encoder::{
 const N_OPS: u32 = Op::ALL.len() as u32;
 
 /// Encodes the loader of `plan` (see [`plan()`]). A library prelinked by the layout
-/// (`layout::Prelink`, [`MemoryPlan::Fixed`]) has its memory base fixed and its data in place:
-/// [`Op::Alloc`] only sets the base.
+/// (`layout::Prelink`) has its memory base fixed and its data in place ([`MemoryPlan::Fixed`]),
+/// and maybe its table base fixed, its slots inside main's initial table
+/// ([`TablePlan::Fixed`]): [`Op::Alloc`] only sets those bases.
 pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
     let n = plan.libs.len() as u32;
     let mut types = TypeSection::new();
@@ -296,6 +297,10 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
                             .end();
                     }
                     match lib.table {
+                        TablePlan::Fixed { base, .. } => {
+                            // Inside main's initial table (see `layout::Prelink`).
+                            ins.i32_const(base as i32).global_set(tb);
+                        }
                         TablePlan::Take { slots, align } => {
                             // The base is the table size rounded up to `align`; the slots in
                             // between stay null. Main's table (at most MAX_TABLE_SLOTS, which
@@ -390,7 +395,9 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
                 }
                 Op::Release => {
                     let slots = lib.table.slots();
-                    if let (Some(ff), true) = (ftfree, slots > 0) {
+                    // Fixed slots are main's own (a prelinked library is never unloaded).
+                    let take = matches!(lib.table, TablePlan::Take { .. });
+                    if let (Some(ff), true, true) = (ftfree, slots > 0, take) {
                         // NULL first: a stale pointer into the library traps rather than
                         // calling whatever main installs in the slot next.
                         ins.global_get(tb)

@@ -65,7 +65,8 @@ pub struct LibPlan {
     pub assigns: Vec<Assign>,
     /// Whether it kept a start function (exported as `START_EXPORT`, run after its init).
     pub start: bool,
-    /// Whether the loader calls its `__wasm_apply_data_relocs`.
+    /// Whether the loader calls its `__wasm_apply_data_relocs` (not when the relocations are
+    /// in its data already: `synth::library`).
     pub apply_data_relocs: bool,
     /// Its constructor entry point (`__wasm_call_ctors`), if any.
     pub ctor: Option<String>,
@@ -93,6 +94,14 @@ pub enum MemoryPlan {
 /// Where a library's table slots come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TablePlan {
+    /// Fixed at compose time (`layout::Prelink`): `slots` slots from `base`, inside main's
+    /// initial table, never given back (a prelinked library is never unloaded).
+    Fixed {
+        /// The first slot.
+        base: u32,
+        /// Its own slots plus one per exported function.
+        slots: u32,
+    },
     /// `slots` slots at the first placement, the first at a multiple of `align`.
     Take {
         /// Its own slots plus one per exported function.
@@ -106,7 +115,7 @@ impl TablePlan {
     /// How many slots the library holds.
     pub fn slots(self) -> u32 {
         match self {
-            TablePlan::Take { slots, .. } => slots,
+            TablePlan::Fixed { slots, .. } | TablePlan::Take { slots, .. } => slots,
         }
     }
 }
@@ -138,10 +147,12 @@ pub enum Value {
     Table(u32),
 }
 
-/// Plans the loader. `has_start[j]` says whether library j kept a start function.
+/// Plans the loader. `has_start[j]` says whether library j kept a start function,
+/// `relocs_applied[j]` whether its data relocations were applied at compose time.
 pub fn plan(
     libs: &[Library<'_>],
     has_start: &[bool],
+    relocs_applied: &[bool],
     layout: &Layout,
     has_atexit: bool,
     main_slots: &[MainSlot],
@@ -170,9 +181,13 @@ pub fn plan(
                     align: 1u32 << lib.mem_align.min(31),
                 },
             };
-            let table = TablePlan::Take {
-                slots: lib.table_size.saturating_add(lib.funcs.len() as u32),
-                align: 1u32 << lib.table_align.min(MAX_TABLE_ALIGN),
+            let slots = lib.table_size.saturating_add(lib.funcs.len() as u32);
+            let table = match layout.prelink.table_base.get(j).copied().flatten() {
+                Some(base) => TablePlan::Fixed { base, slots },
+                None => TablePlan::Take {
+                    slots,
+                    align: 1u32 << lib.table_align.min(MAX_TABLE_ALIGN),
+                },
             };
             let mut assigns = Vec::new();
             for got in layout.got_by_lib.get(j).into_iter().flatten() {
@@ -207,7 +222,8 @@ pub fn plan(
                 own_stack: layout.own_stack.get(j).copied().unwrap_or(false),
                 assigns,
                 start: has_start.get(j).copied().unwrap_or(false),
-                apply_data_relocs: lib.apply_data_relocs,
+                apply_data_relocs: lib.apply_data_relocs
+                    && !relocs_applied.get(j).copied().unwrap_or(false),
                 ctor: lib.ctor.clone(),
                 dtor: lib.dtor,
             }
