@@ -139,7 +139,9 @@ pub fn render(
                     format!("{} re-exporting `{}.{}`", main.name, h.module, h.field)
                 }
                 Binding::Func(FuncSource::Lib(l, _)) => {
-                    if layout.trampolines.contains_key(&(id, k)) {
+                    if layout.trampolines.contains_key(&(id, k)) && *l == id {
+                        format!("{} (through a trampoline: its own export)", name(l))
+                    } else if layout.trampolines.contains_key(&(id, k)) {
                         format!("{} (through a trampoline: instantiated later)", name(l))
                     } else {
                         name(l).to_string()

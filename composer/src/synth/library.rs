@@ -529,7 +529,20 @@ mod tests {
             seed ^= seed << 5;
             seed
         };
-        let lengths = [0, 1, 7, 8, 9, 15, 16, 17, ZERO_RUN - 9, ZERO_RUN - 1, ZERO_RUN, ZERO_RUN + 1];
+        let lengths = [
+            0,
+            1,
+            7,
+            8,
+            9,
+            15,
+            16,
+            17,
+            ZERO_RUN - 9,
+            ZERO_RUN - 1,
+            ZERO_RUN,
+            ZERO_RUN + 1,
+        ];
         for case in 0..400 {
             let mut data = Vec::new();
             for part in 0..(case % 9) {
@@ -539,7 +552,11 @@ mod tests {
             }
             let mut out = Vec::new();
             split_zeros(100, &data, &mut out);
-            assert_eq!(out, split_zeros_bytewise(100, &data), "case {case}: {data:?}");
+            assert_eq!(
+                out,
+                split_zeros_bytewise(100, &data),
+                "case {case}: {data:?}"
+            );
         }
     }
 }
