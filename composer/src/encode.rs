@@ -64,13 +64,26 @@ pub struct Appender {
 impl Appender {
     /// Starts from wit-component's main component.
     pub fn new(component: Vec<u8>) -> Result<Self> {
-        // Its bodies are validated with the final component's (which contains it): here only
-        // its structure, for the counts.
-        let types = crate::validate::component_structure(&component, "main component")?;
-        let t = types.as_ref();
-        let core_instances = t.core_instance_count();
-        let component_instances = t.component_instance_count();
-        let modules = t.module_count();
+        // It is validated as part of the final component (which contains it); here it is only
+        // counted (validating its structure twice cost more than the counting).
+        let counts = Counts::of(&component)?;
+        if cfg!(debug_assertions) {
+            let types = crate::validate::component_structure(&component, "main component")?;
+            let t = types.as_ref();
+            let validated = Counts {
+                core_instances: t.core_instance_count(),
+                component_instances: t.component_instance_count(),
+                modules: t.module_count(),
+            };
+            if counts != validated {
+                bail!("internal error: main component counted as {counts:?}, not {validated:?}");
+            }
+        }
+        let Counts {
+            core_instances,
+            component_instances,
+            modules,
+        } = counts;
         let main_instance = find_main_instance(&component)?;
         Ok(Self {
             out: component,
@@ -201,6 +214,87 @@ fn push_section(out: &mut Vec<u8>, section: &impl wasm_encoder::ComponentSection
 
 /// The core instance of the main module: the first instantiation of the module that exports
 /// the dispatch function the composer added.
+/// The sizes of a component's index spaces that [`Appender`] appends to.
+#[derive(Debug, PartialEq, Eq)]
+struct Counts {
+    core_instances: u32,
+    component_instances: u32,
+    modules: u32,
+}
+
+impl Counts {
+    /// Counts the top-level items of `component` that add to these index spaces: core
+    /// instances come only from core instance sections; core modules from module sections,
+    /// imports, outer aliases and exports; component instances from instance sections,
+    /// imports, instance-export aliases and exports (an export adds an index too).
+    fn of(component: &[u8]) -> Result<Self> {
+        use wasmparser::ComponentTypeRef;
+        use wasmparser::{ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind};
+        let mut c = Counts {
+            core_instances: 0,
+            component_instances: 0,
+            modules: 0,
+        };
+        let mut depth = 0usize;
+        let add = |n: &mut u32, k: u32| -> Result<()> {
+            *n = n
+                .checked_add(k)
+                .context("internal error: too many items in the main component")?;
+            Ok(())
+        };
+        for payload in Parser::new(0).parse_all(component) {
+            let payload = payload?;
+            match &payload {
+                Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => {
+                    if depth == 0 && matches!(payload, Payload::ModuleSection { .. }) {
+                        add(&mut c.modules, 1)?;
+                    }
+                    depth += 1;
+                }
+                Payload::End(_) => depth = depth.saturating_sub(1),
+                _ if depth > 0 => {}
+                Payload::InstanceSection(r) => add(&mut c.core_instances, r.count())?,
+                Payload::ComponentInstanceSection(r) => add(&mut c.component_instances, r.count())?,
+                Payload::ComponentImportSection(r) => {
+                    for i in r.clone() {
+                        match i?.ty {
+                            ComponentTypeRef::Module(_) => add(&mut c.modules, 1)?,
+                            ComponentTypeRef::Instance(_) => add(&mut c.component_instances, 1)?,
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::ComponentAliasSection(r) => {
+                    for a in r.clone() {
+                        match a? {
+                            ComponentAlias::InstanceExport {
+                                kind: ComponentExternalKind::Instance,
+                                ..
+                            } => add(&mut c.component_instances, 1)?,
+                            ComponentAlias::Outer {
+                                kind: ComponentOuterAliasKind::CoreModule,
+                                ..
+                            } => add(&mut c.modules, 1)?,
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::ComponentExportSection(r) => {
+                    for e in r.clone() {
+                        match e?.kind {
+                            ComponentExternalKind::Module => add(&mut c.modules, 1)?,
+                            ComponentExternalKind::Instance => add(&mut c.component_instances, 1)?,
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
+
 fn find_main_instance(component: &[u8]) -> Result<u32> {
     let mut modules = 0u32;
     let mut main_module = None;

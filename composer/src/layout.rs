@@ -118,8 +118,12 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
         for (i, b) in binds.iter().enumerate() {
             if let Binding::Func(FuncSource::Lib(m, k)) = b {
                 // A callee in a later group is not instantiated yet; in the same group the merged
-                // module calls it directly.
-                if group_of[m.index()] > group_of[l] {
+                // module calls it directly. A library alone in its group that imports its own
+                // export (libc's weak aliases: `_IO_getc` for `getc`) calls it through a
+                // trampoline too: merging the library with itself only to resolve those imports
+                // would renumber its functions, rewriting every body (and validating each again).
+                let alone = groups[group_of[l].index()].len() == 1;
+                if group_of[m.index()] > group_of[l] || (m.index() == l && alone) {
                     let t = GotTarget::LibFunc(*m, *k);
                     let id = *got_index.entry(t.clone()).or_insert_with(|| {
                         gots.push(t);

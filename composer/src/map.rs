@@ -146,10 +146,13 @@ pub fn render(
                     format!("{} re-exporting `{}.{}`", main.name, h.module, h.field)
                 }
                 Binding::Func(FuncSource::Lib(l, _)) => {
-                    if layout.trampolines.contains_key(&ImportAt {
+                    let at = ImportAt {
                         lib: id,
                         index: k as u32,
-                    }) {
+                    };
+                    if layout.trampolines.contains_key(&at) && *l == id {
+                        format!("{} (through a trampoline: its own export)", name(l))
+                    } else if layout.trampolines.contains_key(&at) {
                         format!("{} (through a trampoline: instantiated later)", name(l))
                     } else {
                         name(l).to_string()

@@ -65,7 +65,7 @@ impl ImportName {
 /// |---|---|
 /// | memory, table, stack pointer, main function | `main.<main's export name>` |
 /// | base globals, GOT entries, trampolines, stubs | `env.<env module export>` |
-/// | function of library m (an earlier group, or its own) | `grp<g>.<m>:<its export name>` |
+/// | function of library m (an earlier group, or its own merged group) | `grp<g>.<m>:<its export name>` |
 pub fn import_names(
     lib: crate::resolve::LibId,
     libs: &[Library<'_>],
