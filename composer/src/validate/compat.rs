@@ -1,16 +1,104 @@
 //! When the index spaces of an output module answer every question a body's validation asks
 //! at least as permissively as its input's did (the soundness argument is in the parent
-//! module's docs).
+//! module's docs), and the module `--gc` rewrote from a validated input, validated without
+//! validating its bodies again when that argument carries over (see [`rewritten`]).
 
+use super::{features, invalid, threads, ValidatedModule};
+use crate::synth::rewrite::REMOVED;
+use anyhow::{anyhow, Result};
 use wasmparser::{
-    CompositeInnerType, RefType, SubType, ValType, ValidatorResources, WasmModuleResources,
+    CompositeInnerType, Parser, RefType, SubType, ValType, ValidPayload, Validator,
+    ValidatorResources, WasmModuleResources,
 };
+
+/// Module `bytes`, which the `--gc` pass made from the validated `input` (`name` for messages),
+/// validated: its structure completely, its function bodies only if the argument below does
+/// not hold for it. `funcs` is the rewrite's function map (input index to output index, or
+/// [`REMOVED`]).
+///
+/// The rewrite (`synth::rewrite` with a table of function indices and
+/// `Edit::compact_code`) writes every kept body as the input's body re-encoded by
+/// wasm-encoder's reencoder, instruction for instruction, with each function index mapped
+/// through `funcs` and every immediate in its shortest LEB128; it keeps the type section and
+/// every other index space (globals, tables, memories, tags, segments, the data count) as
+/// they are. A body's validity depends only on its instructions and on the answers of the
+/// module's index spaces ([`WasmModuleResources`], see the parent module); the re-encoded
+/// body asks about function `funcs[f]` where the input's asked about `f`, and the same
+/// questions about everything else. So when [`compatible_mapped`] finds the output's answers
+/// for `funcs[f]` equal to (or more permissive than) the input's for `f`, and the other
+/// index spaces compatible, every re-encoded body is valid because its input body was (the
+/// input's bodies are validated meanwhile in the background, and nothing made from them is
+/// accepted before that ends, see [`super::inputs_in`]). Otherwise its bodies are validated
+/// here. The output component is validated again all the same, its structure completely
+/// (the final component's copy of each of these bodies is then skipped as a byte-for-byte
+/// copy of this module's, see [`super::component`]).
+pub fn rewritten<'a>(
+    name: &str,
+    input: &ValidatedModule<'_>,
+    bytes: &'a [u8],
+    funcs: &[u32],
+) -> Result<ValidatedModule<'a>> {
+    let mut validator = Validator::new_with_features(features());
+    let mut module = ValidatedModule {
+        resources: None,
+        first_defined: 0,
+        bodies: Vec::new(),
+    };
+    let mut jobs = Vec::new();
+    let mut trusted = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let valid = payload.and_then(|p| validator.payload(&p));
+        match valid.map_err(|e| invalid(name, e))? {
+            ValidPayload::Func(f, body) => {
+                if module.resources.is_none() {
+                    module.first_defined = f.index;
+                    trusted = input
+                        .resources
+                        .as_ref()
+                        .is_some_and(|r| compatible_mapped(r, &f.resources, funcs));
+                    module.resources = Some(f.resources.clone());
+                }
+                module.bodies.push(body.as_bytes());
+                if !trusted {
+                    jobs.push((f, body));
+                }
+            }
+            ValidPayload::End(_) => break,
+            _ => {}
+        }
+    }
+    threads::run(jobs)
+        .map_err(|(_, e)| anyhow!("internal error: {name} as --gc rewrote it: {e}"))?;
+    Ok(module)
+}
 
 /// Whether every function body valid against `input` is valid against `output` (see the module
 /// docs): the same answer to every question body validation asks about an index `input` has,
 /// or a more permissive one. Only types without GC features are compared (wasm-ld emits no
 /// others); anything else is "not compatible", and the bodies are validated again.
 pub(super) fn compatible(input: &ValidatorResources, output: &ValidatorResources) -> bool {
+    compatible_in(input, output, |f| Some(f))
+}
+
+/// [`compatible`] for an output whose functions were renumbered: input function `f` is
+/// output function `funcs[f]` ([`REMOVED`]: gone; a valid output body cannot name it, since
+/// the rewrite refuses any use of a removed function). Function indices past `funcs` are
+/// not compatible.
+fn compatible_mapped(
+    input: &ValidatorResources,
+    output: &ValidatorResources,
+    funcs: &[u32],
+) -> bool {
+    compatible_in(input, output, |f| funcs.get(f as usize).copied())
+}
+
+/// [`compatible`] with input function `f` at output index `func(f)` (`Some(REMOVED)`: not in
+/// the output; `None`: not compatible).
+fn compatible_in(
+    input: &ValidatorResources,
+    output: &ValidatorResources,
+    func: impl Fn(u32) -> Option<u32>,
+) -> bool {
     let plain_val = |v: &ValType| match v {
         ValType::Ref(r) => !r.is_concrete_type_ref(),
         _ => true,
@@ -38,9 +126,17 @@ pub(super) fn compatible(input: &ValidatorResources, output: &ValidatorResources
     // referenceable wherever the input declared them.
     let mut f = 0u32;
     while let Some(a) = input.type_index_of_function(f) {
-        if output.type_index_of_function(f) != Some(a)
-            || input.has_function_exact_type(f) != output.has_function_exact_type(f)
-            || (input.is_function_referenced(f) && !output.is_function_referenced(f))
+        let o = match func(f) {
+            None => return false,
+            Some(REMOVED) => {
+                f += 1;
+                continue;
+            }
+            Some(o) => o,
+        };
+        if output.type_index_of_function(o) != Some(a)
+            || input.has_function_exact_type(f) != output.has_function_exact_type(o)
+            || (input.is_function_referenced(f) && !output.is_function_referenced(o))
         {
             return false;
         }

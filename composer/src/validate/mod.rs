@@ -34,6 +34,7 @@ mod threads;
 
 use anyhow::{anyhow, bail, Result};
 use compat::compatible;
+pub use compat::rewritten;
 pub use threads::Pending;
 use threads::{run, Job};
 use wasmparser::{Parser, Payload, ValidPayload, Validator, ValidatorResources, WasmFeatures};

@@ -96,6 +96,9 @@ impl<E: Edit> Rewriter<'_, E> {
         let entries = payload
             .get(width..)
             .ok_or_else(|| reencode::Error::UserError("empty code section".into()))?;
+        if self.edit.compact_code() {
+            return self.reencode_code(module, payload, added);
+        }
         let maps = self.maps;
         let (entries, count): (Cow<'_, [u8]>, u32) =
             if maps.funcs.is_identity() && maps.globals.is_identity() {
@@ -206,18 +209,26 @@ impl<E: Edit> Rewriter<'_, E> {
         Ok(())
     }
 
-    /// Copies custom section `c` unless the pass drops it (and `.debug_*` when the code moved);
-    /// the name section is renumbered through the maps.
+    /// Copies custom section `c` unless the pass drops it (and `.debug_*` when the code moved,
+    /// `metadata.code.*` when any body may change); the name section is renumbered through the
+    /// maps.
     pub(super) fn custom(
         &mut self,
         module: &mut Module,
         c: wasmparser::CustomSectionReader<'_>,
     ) -> Res<()> {
-        if !self.edit.keep_custom(c.name()) || (self.code_moved && c.name().starts_with(".debug_"))
-        {
+        let maps = self.maps;
+        let name = c.name();
+        // Code metadata (branch hints) comes before the code section and names functions by
+        // index and instructions by offset in their body: whether the bodies are patched in
+        // place or re-encoded is not known yet, so it goes whenever a body may change.
+        let may_change = self.edit.compact_code()
+            || !(maps.funcs.is_identity() && maps.globals.is_identity() && maps.tags.is_identity());
+        let stale = (self.code_moved && name.starts_with(".debug_"))
+            || (may_change && name.starts_with("metadata.code."));
+        if !self.edit.keep_custom(name) || stale {
             return Ok(());
         }
-        let maps = self.maps;
         match c.as_known() {
             KnownCustom::Name(names)
                 if !(maps.funcs.is_identity() && maps.globals.is_identity()) =>
