@@ -29,6 +29,11 @@
 //! `dlopen`able which nothing binds: they leave the provider's index too, so `dlsym` of such a
 //! name says "undefined symbol", as for a name never defined. Data exports, tags, imports,
 //! segments and globals are kept.
+//!
+//! **Re-encoded**: every library, also one that loses nothing, is rewritten with its kept
+//! bodies re-encoded at the shortest LEB128 immediates (`Edit::compact_code`: `wasm-ld -shared`
+//! pads every relocated immediate to 5 bytes); its `.debug_*` and `metadata.code.*` sections
+//! go, since its code moves.
 
 mod reach;
 

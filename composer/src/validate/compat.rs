@@ -38,6 +38,16 @@ pub fn rewritten<'a>(
     bytes: &'a [u8],
     funcs: &[u32],
 ) -> Result<ValidatedModule<'a>> {
+    rewritten_counted(name, input, bytes, funcs).map(|(m, _)| m)
+}
+
+/// [`rewritten`], and how many bodies it validated.
+fn rewritten_counted<'a>(
+    name: &str,
+    input: &ValidatedModule<'_>,
+    bytes: &'a [u8],
+    funcs: &[u32],
+) -> Result<(ValidatedModule<'a>, usize)> {
     let mut validator = Validator::new_with_features(features());
     let mut module = ValidatedModule {
         resources: None,
@@ -67,9 +77,10 @@ pub fn rewritten<'a>(
             _ => {}
         }
     }
+    let validated = jobs.len();
     threads::run(jobs)
         .map_err(|(_, e)| anyhow!("internal error: {name} as --gc rewrote it: {e}"))?;
-    Ok(module)
+    Ok((module, validated))
 }
 
 /// Whether every function body valid against `input` is valid against `output` (see the module
@@ -205,5 +216,83 @@ fn compatible_in(
         (None, _) => true,
         (Some(a), Some(b)) => b >= a,
         (Some(_), None) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::rewrite::{self, Additions, Edit, IndexMap, Maps};
+
+    const LIB: &str = r#"(module
+        (import "env" "f" (func $f (param i32)))
+        (table 2 funcref)
+        (elem (i32.const 0) func $c)
+        (func $dead (call $f (i32.const 1000000)))
+        (func $a (param i32) (result i32) (call $c) local.get 0)
+        (func $c (call $f (i32.const 7)))
+        (export "a" (func $a)))"#;
+
+    struct Compact;
+    impl Edit for Compact {
+        fn compact_code(&self) -> bool {
+            true
+        }
+    }
+
+    /// `LIB` without `$dead`, re-encoded as `--gc` does; its function map.
+    fn gc_lib(input: &[u8]) -> (Vec<u8>, Vec<u32>) {
+        let funcs = vec![0, REMOVED, 1, 2];
+        let maps = Maps {
+            funcs: IndexMap::Table(funcs.clone()),
+            ..Maps::default()
+        };
+        let out = rewrite::rewrite(input, &maps, Additions::default(), &mut Compact).unwrap();
+        (out, funcs)
+    }
+
+    #[test]
+    fn a_gc_rewrite_reuses_the_inputs_validation() {
+        let input = wat::parse_str(LIB).unwrap();
+        let validated = super::super::inputs(&[("lib", &input)]).unwrap();
+        let (out, funcs) = gc_lib(&input);
+        assert!(out.len() < input.len());
+        let (module, count) = rewritten_counted("lib", &validated[0], &out, &funcs).unwrap();
+        assert_eq!((count, module.bodies.len()), (0, 2));
+        // The output component's copy of the rewritten module skips both bodies.
+        let component = super::super::tests::wrap(&out);
+        let copies = [super::super::Copied {
+            module: &out,
+            input: &module,
+        }];
+        let (_, skipped) =
+            super::super::component_inner(&component, "test", &copies, true).unwrap();
+        assert_eq!(skipped, 2);
+    }
+
+    #[test]
+    fn a_map_that_changes_a_type_validates_the_bodies() {
+        let input = wat::parse_str(LIB).unwrap();
+        let validated = super::super::inputs(&[("lib", &input)]).unwrap();
+        let (out, _) = gc_lib(&input);
+        // Told that `$a` and `$c` swapped places: their types differ, so nothing is trusted,
+        // and the bodies (valid) are validated.
+        let swapped = [0, REMOVED, 2, 1];
+        let (_, count) = rewritten_counted("lib", &validated[0], &out, &swapped).unwrap();
+        assert_eq!(count, 2);
+        // A body that is not valid in the output is an error, not trusted.
+        let bad = wat::parse_str(
+            r#"(module
+            (import "env" "f" (func $f (param i32)))
+            (table 2 funcref)
+            (elem (i32.const 0) func $c)
+            (func $a (param i32) (result i32) (call $c))
+            (func $c (call $f (i32.const 7)))
+            (export "a" (func $a)))"#,
+        );
+        // `wat` checks no types: the module parses, and its `$a` leaves no result.
+        let bad = bad.unwrap();
+        let e = rewritten_counted("lib", &validated[0], &bad, &swapped).unwrap_err();
+        assert!(format!("{e}").contains("as --gc rewrote it"), "{e}");
     }
 }

@@ -246,7 +246,7 @@ mod tests {
     use super::*;
 
     /// A component holding `module` once.
-    fn wrap(module: &[u8]) -> Vec<u8> {
+    pub(super) fn wrap(module: &[u8]) -> Vec<u8> {
         let mut c = wasm_encoder::Component::new();
         c.section(&wasm_encoder::RawSection {
             id: wasm_encoder::ComponentSectionId::CoreModule as u8,
