@@ -40,6 +40,8 @@ mod code;
 #[cfg(test)]
 mod tests;
 
+pub use code::body_runs;
+
 /// The output index [`Maps::funcs`] gives a defined function the rewrite removes (the `--gc`
 /// pass, `crate::gc`): its entry in the function section, its body, its exports and its names
 /// go; any other use of it (a call, a segment, the start section) is an error.
