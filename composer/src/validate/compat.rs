@@ -88,7 +88,7 @@ fn rewritten_counted<'a>(
 /// or a more permissive one. Only types without GC features are compared (wasm-ld emits no
 /// others); anything else is "not compatible", and the bodies are validated again.
 pub(super) fn compatible(input: &ValidatorResources, output: &ValidatorResources) -> bool {
-    compatible_in(input, output, |f| Some(f))
+    compatible_in(input, output, Some)
 }
 
 /// [`compatible`] for an output whose functions were renumbered: input function `f` is
