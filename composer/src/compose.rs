@@ -40,8 +40,10 @@ impl Composer {
         let validated = libs
             .iter()
             .zip(validated)
-            .zip(&collected.funcs)
-            .map(|((lib, v), funcs)| validate::rewritten(&lib.name, v, lib.bytes, funcs))
+            .zip(collected.funcs.iter().zip(&collected.body_refs))
+            .map(|((lib, v), (funcs, refs))| {
+                validate::rewritten(&lib.name, v, lib.bytes, funcs, refs)
+            })
             .collect::<Result<Vec<_>>>()?;
         self.compose_resolved(main, &libs, res, &validated, report)
     }

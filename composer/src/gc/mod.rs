@@ -85,6 +85,8 @@ pub struct Collected {
     /// [`REMOVED`] (what the output's validation needs to reuse the input's, see
     /// `validate::rewritten`).
     pub funcs: Vec<Vec<u32>>,
+    /// Per library, the functions its bodies name with `ref.func` (input indices, sorted).
+    pub body_refs: Vec<Vec<u32>>,
     /// Per library, what was removed.
     pub removed: Vec<Removed>,
 }
@@ -181,6 +183,7 @@ pub fn collect(
             .with_context(|| format!("{}: reading the module --gc rewrote", lib.name))?;
         out.bytes.push(bytes);
         out.funcs.push(map);
+        out.body_refs.push(graph.body_refs);
         out.removed.push(removed);
     }
     Ok(out)

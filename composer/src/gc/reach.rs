@@ -21,6 +21,10 @@ pub struct Graph {
     pub roots: Vec<u32>,
     /// Function exports: (name, function index).
     pub exports: Vec<(String, u32)>,
+    /// The functions some body names with `ref.func`, sorted, once each: the only ones whose
+    /// bodies' validity depends on their being declared referenceable (see
+    /// `validate::rewritten`).
+    pub body_refs: Vec<u32>,
 }
 
 impl Graph {
@@ -85,7 +89,12 @@ impl Graph {
                 _ => {}
             }
         }
-        g.callees = callees_in_parallel(&bodies).with_context(ctx)?;
+        for (callees, refs) in callees_in_parallel(&bodies).with_context(ctx)? {
+            g.callees.push(callees);
+            g.body_refs.extend(refs);
+        }
+        g.body_refs.sort_unstable();
+        g.body_refs.dedup();
         Ok(g)
     }
 
@@ -111,10 +120,10 @@ impl Graph {
 }
 
 /// Per body, [`callees`], in contiguous runs of about equal size on the available cores.
-fn callees_in_parallel(bodies: &[FunctionBody<'_>]) -> Result<Vec<Vec<u32>>> {
+fn callees_in_parallel(bodies: &[FunctionBody<'_>]) -> Result<Vec<Callees>> {
     let runs = crate::synth::rewrite::body_runs(bodies);
     let of_run = |run: &[FunctionBody<'_>]| run.iter().map(callees).collect::<Result<Vec<_>>>();
-    let parts: Vec<Result<Vec<Vec<u32>>>> = std::thread::scope(|s| {
+    let parts: Vec<Result<Vec<Callees>>> = std::thread::scope(|s| {
         let handles: Vec<_> = runs
             .iter()
             .skip(1)
@@ -137,21 +146,29 @@ fn callees_in_parallel(bodies: &[FunctionBody<'_>]) -> Result<Vec<Vec<u32>>> {
     Ok(out)
 }
 
-/// The functions `body` names (`call`, `return_call`, `ref.func`), sorted, once each.
-fn callees(body: &FunctionBody<'_>) -> Result<Vec<u32>> {
-    let mut callees = Vec::new();
+/// What one body names: every function (`call`, `return_call`, `ref.func`), sorted, once
+/// each; and the `ref.func`s among them.
+type Callees = (Vec<u32>, Vec<u32>);
+
+/// What `body` names (see [`Callees`]).
+fn callees(body: &FunctionBody<'_>) -> Result<Callees> {
+    let (mut callees, mut refs) = (Vec::new(), Vec::new());
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         match ops.read()? {
-            Operator::Call { function_index }
-            | Operator::ReturnCall { function_index }
-            | Operator::RefFunc { function_index } => callees.push(function_index),
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                callees.push(function_index)
+            }
+            Operator::RefFunc { function_index } => {
+                callees.push(function_index);
+                refs.push(function_index);
+            }
             _ => {}
         }
     }
     callees.sort_unstable();
     callees.dedup();
-    Ok(callees)
+    Ok((callees, refs))
 }
 
 /// Every `ref.func` of a constant expression.

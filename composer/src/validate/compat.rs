@@ -14,7 +14,7 @@ use wasmparser::{
 /// Module `bytes`, which the `--gc` pass made from the validated `input` (`name` for messages),
 /// validated: its structure completely, its function bodies only if the argument below does
 /// not hold for it. `funcs` is the rewrite's function map (input index to output index, or
-/// [`REMOVED`]).
+/// [`REMOVED`]); `body_refs` the functions the input's bodies name with `ref.func` (sorted).
 ///
 /// The rewrite (`synth::rewrite` with a table of function indices and
 /// `Edit::compact_code`) writes every kept body as the input's body re-encoded by
@@ -25,7 +25,9 @@ use wasmparser::{
 /// module's index spaces ([`WasmModuleResources`], see the parent module); the re-encoded
 /// body asks about function `funcs[f]` where the input's asked about `f`, and the same
 /// questions about everything else. So when [`compatible_mapped`] finds the output's answers
-/// for `funcs[f]` equal to (or more permissive than) the input's for `f`, and the other
+/// for `funcs[f]` equal to (or more permissive than) the input's for `f` (whether a function
+/// is declared referenceable is asked only by `ref.func`, so it matters only for the
+/// functions in `body_refs`: `--gc` drops exports, and an export declares its function), and the other
 /// index spaces compatible, every re-encoded body is valid because its input body was (the
 /// input's bodies are validated meanwhile in the background, and nothing made from them is
 /// accepted before that ends, see [`super::inputs_in`]). Otherwise its bodies are validated
@@ -37,8 +39,9 @@ pub fn rewritten<'a>(
     input: &ValidatedModule<'_>,
     bytes: &'a [u8],
     funcs: &[u32],
+    body_refs: &[u32],
 ) -> Result<ValidatedModule<'a>> {
-    rewritten_counted(name, input, bytes, funcs).map(|(m, _)| m)
+    rewritten_counted(name, input, bytes, funcs, body_refs).map(|(m, _)| m)
 }
 
 /// [`rewritten`], and how many bodies it validated.
@@ -47,6 +50,7 @@ fn rewritten_counted<'a>(
     input: &ValidatedModule<'_>,
     bytes: &'a [u8],
     funcs: &[u32],
+    body_refs: &[u32],
 ) -> Result<(ValidatedModule<'a>, usize)> {
     let mut validator = Validator::new_with_features(features());
     let mut module = ValidatedModule {
@@ -65,7 +69,7 @@ fn rewritten_counted<'a>(
                     trusted = input
                         .resources
                         .as_ref()
-                        .is_some_and(|r| compatible_mapped(r, &f.resources, funcs));
+                        .is_some_and(|r| compatible_mapped(r, &f.resources, funcs, body_refs));
                     module.resources = Some(f.resources.clone());
                 }
                 module.bodies.push(body.as_bytes());
@@ -88,27 +92,35 @@ fn rewritten_counted<'a>(
 /// or a more permissive one. Only types without GC features are compared (wasm-ld emits no
 /// others); anything else is "not compatible", and the bodies are validated again.
 pub(super) fn compatible(input: &ValidatorResources, output: &ValidatorResources) -> bool {
-    compatible_in(input, output, Some)
+    compatible_in(input, output, Some, |_| true)
 }
 
 /// [`compatible`] for an output whose functions were renumbered: input function `f` is
 /// output function `funcs[f]` ([`REMOVED`]: gone; a valid output body cannot name it, since
 /// the rewrite refuses any use of a removed function). Function indices past `funcs` are
-/// not compatible.
+/// not compatible. Only the functions in `body_refs` must stay declared referenceable.
 fn compatible_mapped(
     input: &ValidatorResources,
     output: &ValidatorResources,
     funcs: &[u32],
+    body_refs: &[u32],
 ) -> bool {
-    compatible_in(input, output, |f| funcs.get(f as usize).copied())
+    compatible_in(
+        input,
+        output,
+        |f| funcs.get(f as usize).copied(),
+        |f| body_refs.binary_search(&f).is_ok(),
+    )
 }
 
 /// [`compatible`] with input function `f` at output index `func(f)` (`Some(REMOVED)`: not in
-/// the output; `None`: not compatible).
+/// the output; `None`: not compatible), which must stay declared referenceable if
+/// `referenced(f)` says a body may `ref.func` it (the only instruction whose validation asks).
 fn compatible_in(
     input: &ValidatorResources,
     output: &ValidatorResources,
     func: impl Fn(u32) -> Option<u32>,
+    referenced: impl Fn(u32) -> bool,
 ) -> bool {
     let plain_val = |v: &ValType| match v {
         ValType::Ref(r) => !r.is_concrete_type_ref(),
@@ -147,7 +159,9 @@ fn compatible_in(
         };
         if output.type_index_of_function(o) != Some(a)
             || input.has_function_exact_type(f) != output.has_function_exact_type(o)
-            || (input.is_function_referenced(f) && !output.is_function_referenced(o))
+            || (input.is_function_referenced(f)
+                && !output.is_function_referenced(o)
+                && referenced(f))
         {
             return false;
         }
@@ -257,7 +271,7 @@ mod tests {
         let validated = super::super::inputs(&[("lib", &input)]).unwrap();
         let (out, funcs) = gc_lib(&input);
         assert!(out.len() < input.len());
-        let (module, count) = rewritten_counted("lib", &validated[0], &out, &funcs).unwrap();
+        let (module, count) = rewritten_counted("lib", &validated[0], &out, &funcs, &[]).unwrap();
         assert_eq!((count, module.bodies.len()), (0, 2));
         // The output component's copy of the rewritten module skips both bodies.
         let component = super::super::tests::wrap(&out);
@@ -270,6 +284,51 @@ mod tests {
         assert_eq!(skipped, 2);
     }
 
+    /// Drops every export (as `--gc` drops the unbound ones), re-encoding.
+    struct DropAll;
+    impl Edit for DropAll {
+        fn export(
+            &mut self,
+            _: &str,
+            _: wasm_encoder::ExportKind,
+            _: u32,
+            _: &mut wasm_encoder::ExportSection,
+        ) -> Result<()> {
+            Ok(())
+        }
+        fn compact_code(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_dropped_export_matters_only_to_a_ref_func() {
+        // `$a` is declared referenceable by its export alone; `$c` calls it, `$r` takes its
+        // reference.
+        let lib = r#"(module
+            (func $a (export "a"))
+            (func $c (call $a))
+            (func $r (result funcref) (ref.func $a))
+            (export "r" (func $r)))"#;
+        let input = wat::parse_str(lib).unwrap();
+        let validated = super::super::inputs(&[("lib", &input)]).unwrap();
+        let funcs = vec![0, 1, 2];
+        let maps = Maps {
+            funcs: IndexMap::Table(funcs.clone()),
+            ..Maps::default()
+        };
+        let out = rewrite::rewrite(&input, &maps, Additions::default(), &mut DropAll).unwrap();
+        // No body takes a reference: trusted.
+        let (_, count) = rewritten_counted("lib", &validated[0], &out, &funcs, &[]).unwrap();
+        assert_eq!(count, 0);
+        // `$r`'s `ref.func $a` lost its declaration: validated, and found invalid.
+        let e = rewritten_counted("lib", &validated[0], &out, &funcs, &[0]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("undeclared function reference"),
+            "{e:#}"
+        );
+    }
+
     #[test]
     fn a_map_that_changes_a_type_validates_the_bodies() {
         let input = wat::parse_str(LIB).unwrap();
@@ -278,7 +337,7 @@ mod tests {
         // Told that `$a` and `$c` swapped places: their types differ, so nothing is trusted,
         // and the bodies (valid) are validated.
         let swapped = [0, REMOVED, 2, 1];
-        let (_, count) = rewritten_counted("lib", &validated[0], &out, &swapped).unwrap();
+        let (_, count) = rewritten_counted("lib", &validated[0], &out, &swapped, &[]).unwrap();
         assert_eq!(count, 2);
         // A body that is not valid in the output is an error, not trusted.
         let bad = wat::parse_str(
@@ -292,7 +351,7 @@ mod tests {
         );
         // `wat` checks no types: the module parses, and its `$a` leaves no result.
         let bad = bad.unwrap();
-        let e = rewritten_counted("lib", &validated[0], &bad, &swapped).unwrap_err();
+        let e = rewritten_counted("lib", &validated[0], &bad, &swapped, &[]).unwrap_err();
         assert!(format!("{e}").contains("as --gc rewrote it"), "{e}");
     }
 }
