@@ -36,7 +36,16 @@ impl Composer {
         let libs = gc::apply(libs, &collected);
         let res = resolve::resolve(main, &libs, self.link)?;
         let report = self.want_map.then(|| gc::render(&libs, &collected));
-        self.compose_resolved(main, &libs, res, validated, report)
+        // The rewritten libraries, validated from what validating their inputs saw.
+        let validated = libs
+            .iter()
+            .zip(validated)
+            .zip(collected.funcs.iter().zip(&collected.body_refs))
+            .map(|((lib, v), (funcs, refs))| {
+                validate::rewritten(&lib.name, v, lib.bytes, funcs, refs)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.compose_resolved(main, &libs, res, &validated, report)
     }
 
     /// Passes 3 to 5 (`gc_map`: the `--gc` section of the link map).

@@ -29,6 +29,11 @@
 //! `dlopen`able which nothing binds: they leave the provider's index too, so `dlsym` of such a
 //! name says "undefined symbol", as for a name never defined. Data exports, tags, imports,
 //! segments and globals are kept.
+//!
+//! **Re-encoded**: every library, also one that loses nothing, is rewritten with its kept
+//! bodies re-encoded at the shortest LEB128 immediates (`Edit::compact_code`: `wasm-ld -shared`
+//! pads every relocated immediate to 5 bytes); its `.debug_*` and `metadata.code.*` sections
+//! go, since its code moves.
 
 mod reach;
 
@@ -66,13 +71,22 @@ pub struct Removed {
     /// Code bytes its own roots (the table's functions, the start function, `ref.func`s)
     /// reach without any export: what `--gc` could never remove from it.
     pub table_reach_bytes: u64,
+    /// Bytes of the code section after (the kept bodies re-encoded with every immediate in its
+    /// shortest LEB128).
+    pub bytes_after: u64,
 }
 
-/// The pass's output: per library, its rewritten bytes (`None`: nothing removed) and what went.
+/// The pass's output: per library, its rewritten bytes and what went.
 #[derive(Debug, Default)]
 pub struct Collected {
-    /// Per library, the module without what was removed.
-    pub bytes: Vec<Option<Vec<u8>>>,
+    /// Per library, the module without what was removed, its bodies re-encoded.
+    pub bytes: Vec<Vec<u8>>,
+    /// Per library, where its functions went: input function index to output index, or
+    /// [`REMOVED`] (what the output's validation needs to reuse the input's, see
+    /// `validate::rewritten`).
+    pub funcs: Vec<Vec<u32>>,
+    /// Per library, the functions its bodies name with `ref.func` (input indices, sorted).
+    pub body_refs: Vec<Vec<u32>>,
     /// Per library, what was removed.
     pub removed: Vec<Removed>,
 }
@@ -156,19 +170,20 @@ pub fn collect(
                 removed.bytes += u64::from(graph.body_size.get(k).copied().unwrap_or(0));
             }
         }
-        let bytes = if removed.funcs == 0 && dropped.is_empty() {
-            None
-        } else {
-            let maps = Maps {
-                funcs: IndexMap::Table(map),
-                ..Maps::default()
-            };
-            let mut edit = DropExports(&dropped);
-            let rewritten = rewrite::rewrite(lib.bytes, &maps, Additions::default(), &mut edit)
-                .with_context(|| format!("{}: removing what --gc found unreachable", lib.name))?;
-            Some(rewritten)
+        // Every library is rewritten, also one that loses nothing: its bodies are re-encoded
+        // (wasm-ld pads every relocated immediate to 5 bytes; `--gc` is the size mode).
+        let maps = Maps {
+            funcs: IndexMap::Table(map.clone()),
+            ..Maps::default()
         };
+        let mut edit = DropExports(&dropped);
+        let bytes = rewrite::rewrite(lib.bytes, &maps, Additions::default(), &mut edit)
+            .with_context(|| format!("{}: removing what --gc found unreachable", lib.name))?;
+        removed.bytes_after = code_size(&bytes)
+            .with_context(|| format!("{}: reading the module --gc rewrote", lib.name))?;
         out.bytes.push(bytes);
+        out.funcs.push(map);
+        out.body_refs.push(graph.body_refs);
         out.removed.push(removed);
     }
     Ok(out)
@@ -181,11 +196,9 @@ pub fn apply<'c>(libs: &[Library<'c>], collected: &'c Collected) -> Vec<Library<
         .zip(collected.bytes.iter().zip(&collected.removed))
         .map(|(lib, (bytes, removed))| {
             let mut lib = lib.clone();
-            if let Some(bytes) = bytes {
-                lib.bytes = bytes;
-                let gone: HashSet<&str> = removed.exports.iter().map(String::as_str).collect();
-                lib.funcs.retain(|(n, _)| !gone.contains(n.as_str()));
-            }
+            lib.bytes = bytes;
+            let gone: HashSet<&str> = removed.exports.iter().map(String::as_str).collect();
+            lib.funcs.retain(|(n, _)| !gone.contains(n.as_str()));
             lib
         })
         .collect()
@@ -259,6 +272,26 @@ impl Edit for DropExports<'_> {
         }
         Ok(())
     }
+
+    fn compact_code(&self) -> bool {
+        true
+    }
+}
+
+/// The bytes of the entries of the code section of module `bytes` (0 without one): its size
+/// without the count in front, as [`Removed::bytes_before`] counts.
+fn code_size(bytes: &[u8]) -> Result<u64> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CodeSectionStart { range, .. } = payload? {
+            let section = bytes
+                .get(range.start as usize..range.end as usize)
+                .unwrap_or(&[]);
+            let mut reader = wasmparser::BinaryReader::new(section, 0);
+            reader.read_var_u32()?;
+            return Ok((section.len() as u64).saturating_sub(reader.original_position()));
+        }
+    }
+    Ok(0)
 }
 
 /// The link map's section on what `--gc` removed, per library.
@@ -267,14 +300,16 @@ pub fn render(libs: &[Library<'_>], collected: &Collected) -> String {
     for (lib, r) in libs.iter().zip(&collected.removed) {
         let _ = writeln!(
             out,
-            "{}: {} of {} functions ({} of {} code bytes), {} exports; the table alone reaches \
-             {} code bytes{}",
+            "{}: {} of {} functions ({} of {} code bytes), {} exports; code {} -> {} bytes; \
+             the table alone reaches {} code bytes{}",
             lib.name,
             r.funcs,
             r.funcs_before,
             r.bytes,
             r.bytes_before,
             r.exports.len(),
+            r.bytes_before,
+            r.bytes_after,
             r.table_reach_bytes,
             if r.openable {
                 " (dlopen-able: every export kept)"

@@ -2,7 +2,7 @@
 //! `gc`), read from the module's bytes.
 
 use anyhow::{Context, Result};
-use wasmparser::{ElementItems, ExternalKind, Operator, Parser, Payload, TypeRef};
+use wasmparser::{ElementItems, ExternalKind, FunctionBody, Operator, Parser, Payload, TypeRef};
 
 /// One module's functions and what reaches them.
 #[derive(Debug, Default)]
@@ -21,6 +21,10 @@ pub struct Graph {
     pub roots: Vec<u32>,
     /// Function exports: (name, function index).
     pub exports: Vec<(String, u32)>,
+    /// The functions some body names with `ref.func`, sorted, once each: the only ones whose
+    /// bodies' validity depends on their being declared referenceable (see
+    /// `validate::rewritten`).
+    pub body_refs: Vec<u32>,
 }
 
 impl Graph {
@@ -28,6 +32,7 @@ impl Graph {
     pub fn read(name: &str, bytes: &[u8]) -> Result<Graph> {
         let mut g = Graph::default();
         let ctx = || format!("{name}: reading its functions for --gc");
+        let mut bodies = Vec::new();
         for payload in Parser::new(0).parse_all(bytes) {
             match payload.with_context(ctx)? {
                 Payload::ImportSection(r) => {
@@ -79,23 +84,17 @@ impl Graph {
                     g.body_size.push(body_entry_size(
                         range.end.saturating_sub(range.start) as usize
                     ));
-                    let mut callees = Vec::new();
-                    let mut ops = body.get_operators_reader().with_context(ctx)?;
-                    while !ops.eof() {
-                        match ops.read().with_context(ctx)? {
-                            Operator::Call { function_index }
-                            | Operator::ReturnCall { function_index }
-                            | Operator::RefFunc { function_index } => callees.push(function_index),
-                            _ => {}
-                        }
-                    }
-                    callees.sort_unstable();
-                    callees.dedup();
-                    g.callees.push(callees);
+                    bodies.push(body);
                 }
                 _ => {}
             }
         }
+        for (callees, refs) in callees_in_parallel(&bodies).with_context(ctx)? {
+            g.callees.push(callees);
+            g.body_refs.extend(refs);
+        }
+        g.body_refs.sort_unstable();
+        g.body_refs.dedup();
         Ok(g)
     }
 
@@ -118,6 +117,58 @@ impl Graph {
         }
         live
     }
+}
+
+/// Per body, [`callees`], in contiguous runs of about equal size on the available cores.
+fn callees_in_parallel(bodies: &[FunctionBody<'_>]) -> Result<Vec<Callees>> {
+    let runs = crate::synth::rewrite::body_runs(bodies);
+    let of_run = |run: &[FunctionBody<'_>]| run.iter().map(callees).collect::<Result<Vec<_>>>();
+    let parts: Vec<Result<Vec<Callees>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .skip(1)
+            .map(|run| s.spawn(move || of_run(run)))
+            .collect();
+        let mut parts = vec![of_run(runs[0])];
+        for h in handles {
+            parts.push(h.join().unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "internal error: a thread reading bodies panicked"
+                ))
+            }));
+        }
+        parts
+    });
+    let mut out = Vec::with_capacity(bodies.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// What one body names: every function (`call`, `return_call`, `ref.func`), sorted, once
+/// each; and the `ref.func`s among them.
+type Callees = (Vec<u32>, Vec<u32>);
+
+/// What `body` names (see [`Callees`]).
+fn callees(body: &FunctionBody<'_>) -> Result<Callees> {
+    let (mut callees, mut refs) = (Vec::new(), Vec::new());
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        match ops.read()? {
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                callees.push(function_index)
+            }
+            Operator::RefFunc { function_index } => {
+                callees.push(function_index);
+                refs.push(function_index);
+            }
+            _ => {}
+        }
+    }
+    callees.sort_unstable();
+    callees.dedup();
+    Ok((callees, refs))
 }
 
 /// Every `ref.func` of a constant expression.

@@ -17,9 +17,12 @@
 //! byte, and when indices move, the function and global indices in them are rewritten in place
 //! at the width the input gave them (wasm-ld pads relocated indices to 5 bytes, so any index
 //! fits); the function count keeps its width too. Only when that is impossible (an index that
-//! outgrows its encoding, a tag renumbered) are the bodies re-encoded and the `.debug_*`
-//! sections, which would then point at the wrong code, dropped (LLVM writes them after the code
-//! section, so that is known when they come).
+//! outgrows its encoding, a tag renumbered), or when the pass asks for the shortest encoding
+//! ([`Edit::compact_code`]), are the bodies re-encoded; the sections that address code by
+//! offset, which would then point at the wrong code, are dropped: DWARF's `.debug_*` when the
+//! bodies moved (LLVM writes them after the code section, so that is known when they come),
+//! the code metadata `metadata.code.*` (branch hints: before the code section, by function
+//! index and offset in the body) whenever a body may change.
 //!
 //! Merging several libraries into one module (`merge`) is not a rewrite of one module: it
 //! renumbers every index space and re-encodes the bodies through wasm-encoder's reencoder too.
@@ -36,6 +39,8 @@ use wasmparser::{DataKind, ElementKind, Payload};
 mod code;
 #[cfg(test)]
 mod tests;
+
+pub use code::body_runs;
 
 /// The output index [`Maps::funcs`] gives a defined function the rewrite removes (the `--gc`
 /// pass, `crate::gc`): its entry in the function section, its body, its exports and its names
@@ -218,6 +223,12 @@ pub trait Edit {
     fn keep_custom(&self, name: &str) -> bool {
         let _ = name;
         true
+    }
+
+    /// Whether every body is re-encoded with each immediate in its shortest LEB128 (the `--gc`
+    /// size mode, what lld's `--compress-relocations` does) instead of copied at its offset.
+    fn compact_code(&self) -> bool {
+        false
     }
 }
 

@@ -34,6 +34,7 @@ mod threads;
 
 use anyhow::{anyhow, bail, Result};
 use compat::compatible;
+pub use compat::rewritten;
 pub use threads::Pending;
 use threads::{run, Job};
 use wasmparser::{Parser, Payload, ValidPayload, Validator, ValidatorResources, WasmFeatures};
@@ -245,7 +246,7 @@ mod tests {
     use super::*;
 
     /// A component holding `module` once.
-    fn wrap(module: &[u8]) -> Vec<u8> {
+    pub(super) fn wrap(module: &[u8]) -> Vec<u8> {
         let mut c = wasm_encoder::Component::new();
         c.section(&wasm_encoder::RawSection {
             id: wasm_encoder::ComponentSectionId::CoreModule as u8,

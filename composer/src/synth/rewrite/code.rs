@@ -1,6 +1,6 @@
 //! The rewriter's exports, element segments, code section and custom sections (see `rewrite`).
 
-use super::{user, Edit, Res, Rewriter, SegmentAs};
+use super::{user, Edit, Maps, Res, Rewriter, SegmentAs};
 use std::borrow::Cow;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
@@ -96,6 +96,9 @@ impl<E: Edit> Rewriter<'_, E> {
         let entries = payload
             .get(width..)
             .ok_or_else(|| reencode::Error::UserError("empty code section".into()))?;
+        if self.edit.compact_code() {
+            return self.reencode_code(module, payload, added);
+        }
         let maps = self.maps;
         let (entries, count): (Cow<'_, [u8]>, u32) =
             if maps.funcs.is_identity() && maps.globals.is_identity() {
@@ -183,7 +186,9 @@ impl<E: Edit> Rewriter<'_, E> {
         Ok(Some((out, kept)))
     }
 
-    /// The code section re-encoded instruction by instruction (bodies move: DWARF goes).
+    /// The code section re-encoded instruction by instruction (bodies move: DWARF goes), every
+    /// immediate in its shortest LEB128; the bodies are independent, so large sections are
+    /// split among the cores.
     fn reencode_code(
         &mut self,
         module: &mut Module,
@@ -191,33 +196,50 @@ impl<E: Edit> Rewriter<'_, E> {
         added: Vec<(u32, wasm_encoder::Function)>,
     ) -> Res<()> {
         self.code_moved = true;
-        let mut code = CodeSection::new();
         let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(payload, 0))?;
+        let mut bodies = Vec::new();
         for (k, body) in reader.into_iter().enumerate() {
             let body = body?;
             if !self.maps.funcs.removed(self.imported[0] + k as u32) {
-                self.parse_function_body(&mut code, body)?;
+                bodies.push(body);
             }
         }
+        let entries = reencode_in_parallel(self.maps, &bodies)?;
+        let mut head = Vec::with_capacity(5);
+        let total = bodies.len().saturating_add(added.len());
+        u32::try_from(total)
+            .map_err(|_| reencode::Error::UserError("too many functions".into()))?
+            .encode(&mut head);
+        let mut tail = Vec::new();
         for (_, f) in &added {
-            code.function(f);
+            f.encode(&mut tail);
         }
-        module.section(&code);
+        module.section(&CodeParts {
+            parts: [&head, &entries, &tail],
+        });
         Ok(())
     }
 
-    /// Copies custom section `c` unless the pass drops it (and `.debug_*` when the code moved);
-    /// the name section is renumbered through the maps.
+    /// Copies custom section `c` unless the pass drops it (and `.debug_*` when the code moved,
+    /// `metadata.code.*` when any body may change); the name section is renumbered through the
+    /// maps.
     pub(super) fn custom(
         &mut self,
         module: &mut Module,
         c: wasmparser::CustomSectionReader<'_>,
     ) -> Res<()> {
-        if !self.edit.keep_custom(c.name()) || (self.code_moved && c.name().starts_with(".debug_"))
-        {
+        let maps = self.maps;
+        let name = c.name();
+        // Code metadata (branch hints) comes before the code section and names functions by
+        // index and instructions by offset in their body: whether the bodies are patched in
+        // place or re-encoded is not known yet, so it goes whenever a body may change.
+        let may_change = self.edit.compact_code()
+            || !(maps.funcs.is_identity() && maps.globals.is_identity() && maps.tags.is_identity());
+        let stale = (self.code_moved && name.starts_with(".debug_"))
+            || (may_change && name.starts_with("metadata.code."));
+        if !self.edit.keep_custom(name) || stale {
             return Ok(());
         }
-        let maps = self.maps;
         match c.as_known() {
             KnownCustom::Name(names)
                 if !(maps.funcs.is_identity() && maps.globals.is_identity()) =>
@@ -292,6 +314,93 @@ impl<E: Edit> Rewriter<'_, E> {
             out.append(*i, names);
         }
         Ok(out)
+    }
+}
+
+/// Threads pay off only for enough code (spawning one costs tens of microseconds).
+const MIN_BYTES_PER_THREAD: usize = 256 * 1024;
+
+/// `bodies` in contiguous runs of about equal code size, one per available core (one run for
+/// less than [`MIN_BYTES_PER_THREAD`] per core): work that is independent per body (the `--gc`
+/// call graph, re-encoding) split among threads, in order.
+pub fn body_runs<'b, 'a>(bodies: &'b [FunctionBody<'a>]) -> Vec<&'b [FunctionBody<'a>]> {
+    let total: usize = bodies.iter().map(|b| b.as_bytes().len()).sum();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(total / MIN_BYTES_PER_THREAD).max(1);
+    let mut runs = Vec::with_capacity(threads);
+    let (mut start, mut size) = (0, 0);
+    for (k, b) in bodies.iter().enumerate() {
+        size += b.as_bytes().len();
+        if size >= total / threads && runs.len() + 1 < threads {
+            runs.push(&bodies[start..=k]);
+            (start, size) = (k + 1, 0);
+        }
+    }
+    runs.push(&bodies[start..]);
+    runs
+}
+
+/// `bodies` re-encoded through `maps` (their code section entries, sizes included, in order),
+/// each run of [`body_runs`] on a thread.
+fn reencode_in_parallel(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>> {
+    let runs = body_runs(bodies);
+    if let [one] = runs.as_slice() {
+        return reencode_bodies(maps, one);
+    }
+    let total: usize = bodies.iter().map(|b| b.as_bytes().len()).sum();
+    let parts: Vec<Res<Vec<u8>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .skip(1)
+            .map(|run| s.spawn(move || reencode_bodies(maps, run)))
+            .collect();
+        let mut parts = vec![reencode_bodies(maps, runs[0])];
+        for h in handles {
+            parts.push(h.join().unwrap_or_else(|_| {
+                Err(reencode::Error::UserError(
+                    "internal error: a thread re-encoding bodies panicked".into(),
+                ))
+            }));
+        }
+        parts
+    });
+    let mut out = Vec::with_capacity(total);
+    for p in parts {
+        out.extend_from_slice(&p?);
+    }
+    Ok(out)
+}
+
+/// `bodies` re-encoded through `maps`, as code section entries.
+fn reencode_bodies(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>> {
+    let mut re = BodyMaps(maps);
+    let mut out = Vec::new();
+    for body in bodies {
+        let mut f = re.new_function_with_parsed_locals(body)?;
+        let mut ops = body.get_operators_reader()?;
+        while !ops.eof() {
+            f.instruction(&re.parse_instruction(&mut ops)?);
+        }
+        f.encode(&mut out);
+    }
+    Ok(out)
+}
+
+/// The reencoder of bodies alone: what the rewriter's maps move, nothing else (its threads
+/// share the maps, not the rewriter).
+struct BodyMaps<'a>(&'a Maps);
+
+impl Reencode for BodyMaps<'_> {
+    type Error = String;
+
+    fn function_index(&mut self, f: u32) -> Res<u32> {
+        self.0.funcs.get(f, "function")
+    }
+    fn global_index(&mut self, g: u32) -> Res<u32> {
+        self.0.globals.get(g, "global")
+    }
+    fn tag_index(&mut self, t: u32) -> Res<u32> {
+        self.0.tags.get(t, "tag")
     }
 }
 

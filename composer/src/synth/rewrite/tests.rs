@@ -201,3 +201,85 @@ fn removed_functions_lose_body_exports_and_names_and_the_rest_moves_down() {
         "{err:#}"
     );
 }
+
+/// Asks for the shortest encoding (the `--gc` size mode).
+struct Compact;
+
+impl Edit for Compact {
+    fn compact_code(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn compact_code_shortens_padded_immediates_and_drops_code_metadata() {
+    use wasm_encoder::{
+        CodeSection, CustomSection, FunctionSection, Module, NameMap, NameSection, TypeSection,
+    };
+    // As wasm-ld writes relocated immediates: padded to 5 bytes.
+    let mut module = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([], [wasm_encoder::ValType::I32]);
+    types.ty().function([], []);
+    module.section(&types);
+    let mut funcs = FunctionSection::new();
+    funcs.function(0).function(1);
+    module.section(&funcs);
+    module.section(&CustomSection {
+        name: "metadata.code.branch_hint".into(),
+        data: [0u8][..].into(),
+    });
+    let mut code = CodeSection::new();
+    let mut f = Function::new([]);
+    f.raw([0x41, 0x87, 0x80, 0x80, 0x80, 0x00, 0x0b]); // i32.const 7
+    code.function(&f);
+    let mut g = Function::new([]);
+    g.raw([0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x0b]); // call 0, drop
+    code.function(&g);
+    module.section(&code);
+    let mut names = NameMap::new();
+    names.append(0, "seven");
+    names.append(1, "caller");
+    let mut section = NameSection::new();
+    section.functions(&names);
+    module.section(&section);
+    let input = module.finish();
+    wasmparser::Validator::new().validate_all(&input).unwrap();
+
+    let out = read(&rewrite(&input, &Maps::default(), Additions::default(), &mut Compact).unwrap());
+    wasmparser::Validator::new()
+        .validate_all(&out.bytes)
+        .unwrap();
+    // Each body: its locals (1 byte), the instruction with a one-byte immediate, `end`.
+    assert_eq!(
+        out.bodies.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        [4, 5]
+    );
+    let text = wasmprinter::print_bytes(&out.bytes).unwrap();
+    assert!(
+        text.contains("i32.const 7") && text.contains("call $seven"),
+        "{text}"
+    );
+    assert_eq!(
+        out.names,
+        [(0, "seven"), (1, "caller")]
+            .map(|(i, n)| (i, n.to_string()))
+            .to_vec()
+    );
+    // Branch hints address instructions by their offset in the body, which moved.
+    assert!(!out
+        .customs
+        .iter()
+        .any(|(n, _)| n.starts_with("metadata.code.")));
+    // Without the mode, the bodies are copied as they are, hints and all.
+    let kept =
+        read(&rewrite(&input, &Maps::default(), Additions::default(), &mut KeepAll).unwrap());
+    assert_eq!(
+        kept.bodies.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        [8, 9]
+    );
+    assert!(kept
+        .customs
+        .iter()
+        .any(|(n, _)| n == "metadata.code.branch_hint"));
+}
