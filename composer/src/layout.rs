@@ -3,7 +3,7 @@
 //! cycle), and which GOT entries each library's allocation fills in.
 
 use crate::parse::Library;
-use crate::resolve::{Binding, FuncSource, GotId, GotTarget, ImportAt, LibId, Resolution};
+use crate::resolve::{Binding, FuncSource, GotId, GotTarget, LibId, LibImport, Resolution};
 use hashbrown::HashMap;
 
 /// The composition's shape.
@@ -17,13 +17,13 @@ pub struct Layout {
     pub group_of: Vec<GroupId>,
     /// Function imports that go through a trampoline: (importer, import index) → GOT entry of the
     /// callee's slot.
-    pub trampolines: HashMap<ImportAt, GotId>,
+    pub trampolines: HashMap<LibImport, GotId>,
     /// Per library, the GOT entries whose value its allocation sets.
     pub got_by_lib: Vec<Vec<GotId>>,
     /// Trap stubs (weak undefined or, with `stub_missing`, missing functions): symbol and type.
     pub stubs: Vec<(String, wasmparser::FuncType)>,
     /// Which stub each stubbed function import uses: (importer, import index) → stub number.
-    pub stub_of: HashMap<ImportAt, StubId>,
+    pub stub_of: HashMap<LibImport, StubId>,
     /// Per library: whether it gets a stack of its own (`Binding::OwnStack`).
     pub own_stack: Vec<bool>,
     /// Every GOT entry: the resolution's (`Resolution::gots`, same ids), then one per callee
@@ -129,7 +129,7 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
                         gots.push(t);
                         GotId(gots.len() as u32 - 1)
                     });
-                    let at = ImportAt {
+                    let at = LibImport {
                         lib: LibId(l as u32),
                         index: i as u32,
                     };
@@ -153,7 +153,7 @@ pub fn layout(libs: &[Library<'_>], res: &Resolution) -> Layout {
                     stubs.push(key);
                     StubId(stubs.len() as u32 - 1)
                 });
-                let at = ImportAt {
+                let at = LibImport {
                     lib: LibId(l as u32),
                     index: i as u32,
                 };

@@ -3,7 +3,7 @@
 
 use crate::layout::Layout;
 use crate::parse::{Library, MainModule};
-use crate::resolve::{Binding, FuncSource, GotTarget, ImportAt, LibId, Resolution, TagSource};
+use crate::resolve::{Binding, FuncSource, GotTarget, LibId, LibImport, Resolution, TagSource};
 use crate::synth::ftalloc::TableAllocator;
 use std::fmt::Write as _;
 
@@ -146,7 +146,7 @@ pub fn render(
                     format!("{} re-exporting `{}.{}`", main.name, h.module, h.field)
                 }
                 Binding::Func(FuncSource::Lib(l, _)) => {
-                    let at = ImportAt {
+                    let at = LibImport {
                         lib: id,
                         index: k as u32,
                     };

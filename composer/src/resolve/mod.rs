@@ -15,8 +15,8 @@ pub(crate) use search::{find_needed, Needed};
 pub use tags::TagSource;
 pub(crate) use types::Def;
 pub use types::{
-    is_host_module, Binding, DataOffset, FuncSource, FuncSym, GotId, GotTarget, HostImport,
-    ImportAt, LibId, LinkOptions, Resolution, TagSym, OWN_STACK_SIZE,
+    is_host_module, Binding, DataOffset, FuncSource, FuncSym, GotId, GotTarget, HostImport, LibId,
+    LibImport, LinkOptions, Resolution, TagSym, OWN_STACK_SIZE,
 };
 
 use crate::parse::{ImportKind, Library, MainModule};

@@ -19,7 +19,7 @@ impl LibId {
 /// One import of one library: its position in the library's import section, which is also its
 /// position in `Resolution::bindings[lib]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ImportAt {
+pub struct LibImport {
     /// The importing library.
     pub lib: LibId,
     /// The import's position.

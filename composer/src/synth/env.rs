@@ -150,7 +150,7 @@ impl EnvModule {
                 let crate::parse::ImportKind::Func(ty) = &imp.kind else {
                     continue;
                 };
-                let at = crate::resolve::ImportAt {
+                let at = crate::resolve::LibImport {
                     lib: crate::resolve::LibId(l as u32),
                     index: i as u32,
                 };

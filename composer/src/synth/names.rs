@@ -75,7 +75,7 @@ pub fn import_names(
     let j = lib.index();
     let mut names = Vec::with_capacity(res.bindings[j].len());
     for (i, b) in res.bindings[j].iter().enumerate() {
-        let at = crate::resolve::ImportAt {
+        let at = crate::resolve::LibImport {
             lib,
             index: i as u32,
         };
