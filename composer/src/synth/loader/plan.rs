@@ -165,6 +165,13 @@ pub fn plan(
             gots.push(*got);
         }
     }
+    // Main's slots by the library they point into (each library's assigns keep slot order).
+    let mut slots_of: Vec<Vec<(u32, SlotValue)>> = vec![Vec::new(); libs.len()];
+    for (i, slot) in main_slots.iter().enumerate() {
+        if let Some(v) = slots_of.get_mut(slot.lib.index()) {
+            v.push((i as u32, slot.value));
+        }
+    }
     let plans = libs
         .iter()
         .enumerate()
@@ -201,16 +208,13 @@ pub fn plan(
                     value,
                 });
             }
-            for (i, slot) in main_slots.iter().enumerate() {
-                if slot.lib != id {
-                    continue;
-                }
-                let value = match slot.value {
+            for &(i, slot) in &slots_of[j] {
+                let value = match slot {
                     SlotValue::Func(k) => func_slot(k),
                     SlotValue::Data(off) => Value::Memory(off.0),
                 };
                 assigns.push(Assign {
-                    target: Target::Main(i as u32),
+                    target: Target::Main(i),
                     value,
                 });
             }
