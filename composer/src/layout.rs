@@ -42,6 +42,28 @@ pub const MAX_LIB_MODULES: usize = 128;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StubId(pub u32);
 
+/// A slot of main's function table: an absolute index, what a function pointer is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TableSlot(pub u32);
+
+/// A slot counted from a library's table base: its own elements (`MEM_INFO` table size) first,
+/// then one per exported function ([`LibSlot::func`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LibSlot(pub u32);
+
+impl LibSlot {
+    /// The slot of `lib`'s exported function `k`. parse bounds `table_size` + the number of
+    /// functions by `MAX_TABLE_SLOTS`, so this does not saturate on a parsed library.
+    pub fn func(lib: &Library<'_>, k: crate::resolve::FuncSym) -> LibSlot {
+        LibSlot(lib.table_size.saturating_add(k.0))
+    }
+
+    /// The absolute slot when the library's table base is `base`.
+    pub fn at(self, base: TableSlot) -> Option<TableSlot> {
+        base.0.checked_add(self.0).map(TableSlot)
+    }
+}
+
 /// A group: consecutive libraries of [`Layout::order`] merged into one core module (an index
 /// into [`Layout::groups`]). Groups are instantiated in index order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -216,7 +238,7 @@ pub struct Prelink {
     /// The least initial size of the memory, in pages, when some library is prelinked.
     pub memory_pages: Option<u64>,
     /// Per library, its table base if its slots are fixed.
-    pub table_base: Vec<Option<u32>>,
+    pub table_base: Vec<Option<TableSlot>>,
     /// The least initial size of main's table when some library's slots are fixed.
     pub table_min: Option<u64>,
 }
@@ -247,7 +269,7 @@ impl Prelink {
             GotTarget::LibFunc(l, k) => {
                 let base = self.table_base.get(l.index()).copied().flatten()?;
                 let lib = libs.get(l.index())?;
-                base.checked_add(lib.table_size)?.checked_add(k.0)
+                Some(LibSlot::func(lib, *k).at(base)?.0)
             }
         }
     }
@@ -270,7 +292,7 @@ impl Prelink {
                 .iter()
                 .map(|b| match b {
                     Binding::MemoryBase => Some(mb),
-                    Binding::TableBase => Some(tb),
+                    Binding::TableBase => Some(tb.0),
                     Binding::Got(id) => gots
                         .get(id.0 as usize)
                         .and_then(|t| self.got_value(t, libs)),
@@ -346,7 +368,7 @@ pub fn prelink(
             if end > u64::from(crate::parse::MAX_TABLE_SLOTS) {
                 next_slot = None;
             } else {
-                table_base[l as usize] = Some(base as u32);
+                table_base[l as usize] = Some(TableSlot(base as u32));
                 next_slot = Some(end);
             }
         }

@@ -104,6 +104,7 @@ pub fn render(
             );
         }
         if let Some(base) = layout.prelink.table_base.get(i).copied().flatten() {
+            let base = base.0;
             let _ = writeln!(
                 out,
                 "  prelinked: table base {base} (fixed at compose time, inside main's initial \

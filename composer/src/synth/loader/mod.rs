@@ -299,7 +299,7 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
                     match lib.table {
                         TablePlan::Fixed { base, .. } => {
                             // Inside main's initial table (see `layout::Prelink`).
-                            ins.i32_const(base as i32).global_set(tb);
+                            ins.i32_const(base.0 as i32).global_set(tb);
                         }
                         TablePlan::Take { slots, align } => {
                             // The base is the table size rounded up to `align`; the slots in
@@ -365,7 +365,7 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
                         };
                         match a.value {
                             Value::Memory(off) => ins.global_get(mb).i32_const(off as i32),
-                            Value::Table(slot) => ins.global_get(tb).i32_const(slot as i32),
+                            Value::Table(slot) => ins.global_get(tb).i32_const(slot.0 as i32),
                         };
                         ins.i32_add().global_set(global);
                     }

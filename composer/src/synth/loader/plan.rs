@@ -2,7 +2,7 @@
 //! layout and main's slots, as plain data. `loader::encode` turns the plan into instructions
 //! and decides nothing itself.
 
-use crate::layout::{GroupId, Layout};
+use crate::layout::{GroupId, Layout, LibSlot, TableSlot};
 use crate::parse::{Library, MainModule, MAX_TABLE_ALIGN};
 use crate::resolve::{DataOffset, FuncSource, FuncSym, GotId, GotTarget, LibId, Resolution};
 use crate::synth::ftalloc::TableAllocator;
@@ -98,7 +98,7 @@ pub enum TablePlan {
     /// initial table, never given back (a prelinked library is never unloaded).
     Fixed {
         /// The first slot.
-        base: u32,
+        base: TableSlot,
         /// Its own slots plus one per exported function.
         slots: u32,
     },
@@ -144,7 +144,7 @@ pub enum Value {
     /// Memory base + offset: a data symbol's address.
     Memory(u32),
     /// Table base + slot: a function symbol's slot (after the library's own slots).
-    Table(u32),
+    Table(LibSlot),
 }
 
 /// Plans the loader. `has_start[j]` says whether library j kept a start function,
@@ -177,9 +177,10 @@ pub fn plan(
         .enumerate()
         .map(|(j, lib)| {
             let id = LibId(j as u32);
-            // parse bounds table_size + funcs + alignment padding by MAX_TABLE_SLOTS, and
+            // parse bounds table_size + funcs + alignment padding by MAX_TABLE_SLOTS (so the
+            // slots and `LibSlot::func` do not saturate), and
             // mem_align (<= 31) and mem_size + align - 1 (<= u32::MAX).
-            let func_slot = |k: FuncSym| Value::Table(lib.table_size.saturating_add(k.0));
+            let func_slot = |k: FuncSym| Value::Table(LibSlot::func(lib, k));
             let memory = match layout.prelink.memory_base.get(j).copied().flatten() {
                 Some(base) => MemoryPlan::Fixed(base),
                 None if lib.mem_size == 0 => MemoryPlan::None,
