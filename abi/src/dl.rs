@@ -20,15 +20,38 @@ pub const RTLD_NODELETE: i32 = 0x1000;
 pub const RTLD_KNOWN: i32 =
     RTLD_LAZY | RTLD_NOW | RTLD_NOLOAD | RTLD_DEEPBIND | RTLD_GLOBAL | RTLD_NODELETE;
 
-/// `RTLD_DEFAULT` (`(void *)0`) as a handle.
-pub const HANDLE_DEFAULT: u32 = 0;
-/// The handle `dlopen(NULL)` returns (the global scope), also the handle of a system library
-/// (`crate::system`).
-pub const HANDLE_GLOBAL: u32 = 1;
-/// `RTLD_NEXT` (`(void *)-1`) as a handle.
-pub const HANDLE_NEXT: u32 = u32::MAX;
-/// The first handle of a library: library `k` of the index is handle `LIB_HANDLE_BASE + k`.
-pub const LIB_HANDLE_BASE: u32 = 2;
+/// A `dlopen` handle: the `void *` C programs hold, as the provider hands it out and the shim
+/// passes it back. Library `k` of the index is handle [`Handle::LIB_BASE`]` + k`; the values
+/// below it and `u32::MAX` are the pseudo-handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct Handle(pub u32);
+
+impl Handle {
+    /// `RTLD_DEFAULT` (`(void *)0`); also what an `RTLD_NOLOAD` miss returns (`NULL`).
+    pub const DEFAULT: Handle = Handle(0);
+    /// What `dlopen(NULL)` returns (the global scope), also the handle of a system library
+    /// (`crate::system`).
+    pub const GLOBAL: Handle = Handle(1);
+    /// `RTLD_NEXT` (`(void *)-1`).
+    pub const NEXT: Handle = Handle(u32::MAX);
+    /// The handle of library 0.
+    pub const LIB_BASE: u32 = 2;
+
+    /// The handle of library `lib` (an id of the index; the index has fewer than
+    /// `u32::MAX - 2` libraries, so this does not saturate on one).
+    pub const fn of_lib(lib: u32) -> Handle {
+        Handle(lib.saturating_add(Self::LIB_BASE))
+    }
+
+    /// The library this handle names, if it names one.
+    pub fn lib(self) -> Option<u32> {
+        if self == Self::NEXT {
+            return None;
+        }
+        self.0.checked_sub(Self::LIB_BASE)
+    }
+}
 
 /// The `(name, value)` of every `#define` of `include/dlfcn.h` that this module defines.
 pub const DLFCN_DEFINES: &[(&str, i64)] = &[
@@ -39,6 +62,6 @@ pub const DLFCN_DEFINES: &[(&str, i64)] = &[
     ("RTLD_GLOBAL", RTLD_GLOBAL as i64),
     ("RTLD_LOCAL", RTLD_LOCAL as i64),
     ("RTLD_NODELETE", RTLD_NODELETE as i64),
-    ("RTLD_DEFAULT", HANDLE_DEFAULT as i64),
+    ("RTLD_DEFAULT", Handle::DEFAULT.0 as i64),
     ("RTLD_NEXT", -1),
 ];

@@ -33,5 +33,5 @@ fn dlfcn_h_spells_the_abi_values() {
     for (name, _) in dl::DLFCN_DEFINES {
         assert!(seen.iter().any(|s| s == name), "{name} not in dlfcn.h");
     }
-    assert_eq!(dl::HANDLE_NEXT as i32 as i64, -1);
+    assert_eq!(dl::Handle::NEXT.0 as i32 as i64, -1);
 }

@@ -202,12 +202,12 @@ fn run_raw(bytes: Vec<u8>, ops: &[Op]) {
                 Err(m) => check_msg(&m),
             },
             Op::Sym { handle, name: n } => {
-                if let Err(m) = d.sym(raw_handle(handle), name(*n)) {
+                if let Err(m) = d.sym(dl::Handle(raw_handle(handle)), name(*n)) {
                     check_msg(&m)
                 }
             }
             Op::Close { handle } => {
-                if let Err(m) = d.close(raw_handle(handle)) {
+                if let Err(m) = d.close(dl::Handle(raw_handle(handle))) {
                     check_msg(&m)
                 }
             }
@@ -221,7 +221,7 @@ fn run_raw(bytes: Vec<u8>, ops: &[Op]) {
 fn raw_handle(h: &Handle) -> u32 {
     match h {
         Handle::Got(i) => *i as u32,
-        Handle::Lib(l) => *l as u32 + dl::LIB_HANDLE_BASE,
+        Handle::Lib(l) => *l as u32 + dl::Handle::LIB_BASE,
         Handle::Raw(r) => *r,
     }
 }
@@ -373,19 +373,19 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
                 };
                 assert!(valid_mode, "dlopen accepted mode {mode:#x}");
                 // dlopen(NULL), and system libraries (libc.so, libdl.so.2, ...) not bundled: the global scope.
-                if o.handle == dl::HANDLE_GLOBAL {
+                if o.handle == dl::Handle::GLOBAL {
                     assert!(o.load.is_empty());
                     continue;
                 }
-                if o.handle == 0 {
+                if o.handle == dl::Handle::DEFAULT {
                     assert!(
                         mode & dl::RTLD_NOLOAD != 0 && o.load.is_empty(),
                         "handle 0 without RTLD_NOLOAD"
                     );
                     continue;
                 }
-                let lib = o.handle - dl::LIB_HANDLE_BASE;
-                assert!((lib as usize) < n, "dlopen returned handle {:#x}", o.handle);
+                let lib = o.handle.0 - dl::Handle::LIB_BASE;
+                assert!((lib as usize) < n, "dlopen returned handle {:#x}", o.handle.0);
                 assert!(
                     o.load.is_empty() || o.load.last() == Some(&lib),
                     "load list {:?} does not end with lib {lib}",
@@ -419,20 +419,20 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
                             d.loaded(l, *mb, *tb);
                             m.bases[l as usize] = (*mb, *tb);
                         }
-                        handles.push(o.handle);
+                        handles.push(o.handle.0);
                         m.check(&d, "open");
                     }
                 }
             }
             Op::Sym { handle, name: nm } => {
                 let h = model_handle(handle, &handles);
-                let r = d.sym(h, name(*nm));
+                let r = d.sym(dl::Handle(h), name(*nm));
                 if let Err(msg) = &r {
                     check_msg(msg);
                 }
                 // Library handles (below the RTLD_NEXT range the composer reserves for libraries).
                 let Some(lib) = h
-                    .checked_sub(dl::LIB_HANDLE_BASE)
+                    .checked_sub(dl::Handle::LIB_BASE)
                     .filter(|&l| (l as usize) < n)
                 else {
                     continue;
@@ -450,23 +450,23 @@ fn run_model(libs: &[LibDesc], main: &[(u8, bool, u32)], startup: &[u8], ops: &[
             }
             Op::Close { handle } => {
                 let h = model_handle(handle, &handles);
-                let r = d.close(h);
+                let r = d.close(dl::Handle(h));
                 let lib = h
-                    .checked_sub(dl::LIB_HANDLE_BASE)
+                    .checked_sub(dl::Handle::LIB_BASE)
                     .filter(|&l| (l as usize) < n);
                 match (r, lib) {
                     (Err(msg), lib) => {
                         check_msg(&msg);
                         assert!(
                             lib.is_none_or(|l| m.refcount[l as usize] == 0)
-                                && h != dl::HANDLE_GLOBAL,
+                                && h != dl::Handle::GLOBAL.0,
                             "dlclose({h:#x}) of an open library failed"
                         );
                     }
                     (Ok(fini), None) => {
                         assert_eq!(
                             h,
-                            dl::HANDLE_GLOBAL,
+                            dl::Handle::GLOBAL.0,
                             "dlclose({h:#x}) of no library succeeded"
                         );
                         assert!(fini.is_empty());

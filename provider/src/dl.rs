@@ -12,10 +12,9 @@ use alloc::vec::Vec;
 use msg::Msg;
 
 // A library's `RTLD_NEXT` arrives as [`Dl::sym_next`], through a `dlsym` of its own that the
-// composer gives it, so `HANDLE_NEXT` is always main's.
+// composer gives it, so `Handle::NEXT` is always main's.
 pub use wasm_dl_abi::dl::{
-    HANDLE_DEFAULT, HANDLE_GLOBAL, HANDLE_NEXT, LIB_HANDLE_BASE, RTLD_DEEPBIND, RTLD_GLOBAL,
-    RTLD_KNOWN, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW,
+    Handle, RTLD_DEEPBIND, RTLD_GLOBAL, RTLD_KNOWN, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW,
 };
 
 /// Why a library of a load list could not be placed (see [`Dl::abort`]).
@@ -34,8 +33,8 @@ pub enum Failure {
 /// What `open` decided.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Opened {
-    /// The handle for `dlopen` (0 only for an `RTLD_NOLOAD` miss).
-    pub handle: u32,
+    /// The handle for `dlopen` ([`Handle::DEFAULT`], `NULL`, only for an `RTLD_NOLOAD` miss).
+    pub handle: Handle,
     /// Libraries to load now, dependencies first.
     pub load: Vec<u32>,
 }
@@ -165,7 +164,7 @@ impl Dl {
         }
         let Some(name) = name else {
             return Ok(Opened {
-                handle: HANDLE_GLOBAL,
+                handle: Handle::GLOBAL,
                 load: Vec::new(),
             });
         };
@@ -175,7 +174,7 @@ impl Dl {
             // scope; glibc's dlopen of them succeeds too (also with RTLD_NOLOAD: always loaded).
             if wasm_dl_abi::system::is_system_library(name) {
                 return Ok(Opened {
-                    handle: HANDLE_GLOBAL,
+                    handle: Handle::GLOBAL,
                     load: Vec::new(),
                 });
             }
@@ -194,7 +193,7 @@ impl Dl {
         // only as a dependency of another.
         if mode & RTLD_NOLOAD != 0 && !state.loaded {
             return Ok(Opened {
-                handle: 0,
+                handle: Handle::DEFAULT,
                 load: Vec::new(),
             });
         }
@@ -253,7 +252,7 @@ impl Dl {
             self.make_global(lib);
         }
         Opened {
-            handle: lib + LIB_HANDLE_BASE,
+            handle: Handle::of_lib(lib),
             load,
         }
     }
@@ -261,7 +260,7 @@ impl Dl {
     /// Undoes the last `open` of `handle`, whose library `failed` could not be placed (`why`,
     /// before any constructor ran): as if it had not happened. Returns the message for
     /// `dlerror`.
-    pub fn abort(&mut self, handle: u32, failed: u32, why: Failure) -> Error {
+    pub fn abort(&mut self, handle: Handle, failed: u32, why: Failure) -> Error {
         let name = self
             .index
             .as_ref()
@@ -293,7 +292,7 @@ impl Dl {
         let Some(undo) = self.undo.take() else {
             return msg;
         };
-        if handle.checked_sub(LIB_HANDLE_BASE) != Some(undo.lib) {
+        if handle.lib() != Some(undo.lib) {
             return msg;
         }
         for &l in &undo.load {
@@ -391,11 +390,11 @@ impl Dl {
     }
 
     /// `dlsym(handle, name)`.
-    pub fn sym(&self, handle: u32, name: &[u8]) -> Result<u32, Error> {
+    pub fn sym(&self, handle: Handle, name: &[u8]) -> Result<u32, Error> {
         let index = self.index()?;
         let undefined = |who: &[u8]| Msg::new("").b(who).s(": undefined symbol: ").b(name).end();
         match handle {
-            HANDLE_DEFAULT | HANDLE_GLOBAL => {
+            Handle::DEFAULT | Handle::GLOBAL => {
                 if let Some(sym) = index.main.get(&index.bytes, name) {
                     return Ok(sym.value);
                 }
@@ -409,7 +408,7 @@ impl Dl {
             }
             // RTLD_NEXT: the next definition after the calling object in its search order. From
             // main: the global scope after main.
-            HANDLE_NEXT => {
+            Handle::NEXT => {
                 for &lib in &self.global_order {
                     if let Some(v) = self.find_in(index, lib, name)? {
                         return Ok(v);
@@ -500,8 +499,8 @@ impl Dl {
 
     /// The lib id of a library handle that is currently open.
     #[inline(always)]
-    fn open_lib(&self, handle: u32) -> Option<u32> {
-        let lib = handle.checked_sub(LIB_HANDLE_BASE)?;
+    fn open_lib(&self, handle: Handle) -> Option<u32> {
+        let lib = handle.lib()?;
         self.libs
             .get(lib as usize)
             .filter(|s| s.refcount > 0)
@@ -509,14 +508,14 @@ impl Dl {
     }
 
     /// `dlclose(handle)`: the libraries whose destructors must run now, in order.
-    pub fn close(&mut self, handle: u32) -> Result<Vec<u32>, Error> {
+    pub fn close(&mut self, handle: Handle) -> Result<Vec<u32>, Error> {
         self.index()?;
-        if handle == HANDLE_GLOBAL {
+        if handle == Handle::GLOBAL {
             // dlclose(dlopen(NULL)) succeeds and does nothing, as in glibc.
             return Ok(Vec::new());
         }
         let Some(lib) = self.open_lib(handle) else {
-            return Err(Msg::new("dlclose: invalid handle ").hex(handle).end());
+            return Err(Msg::new("dlclose: invalid handle ").hex(handle.0).end());
         };
         let mut fini = Vec::new();
         if let Some(s) = self.libs.get_mut(lib as usize) {

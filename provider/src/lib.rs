@@ -23,7 +23,7 @@ mod tests;
 
 #[cfg(target_arch = "wasm32")]
 mod glue {
-    use crate::dl::Dl;
+    use crate::dl::{Dl, Handle};
     use alloc::vec::Vec;
     use core::cell::UnsafeCell;
 
@@ -166,14 +166,14 @@ mod glue {
     impl Guest for Provider {
         fn open(name: Option<Vec<u8>>, mode: i32) -> Result<Opened, Vec<u8>> {
             with(|dl| dl.open(name.as_deref(), mode)).map(|o| Opened {
-                handle: o.handle,
+                handle: o.handle.0,
                 load: o.load,
             })
         }
 
         fn open_from(caller: u32, name: Option<Vec<u8>>, mode: i32) -> Result<Opened, Vec<u8>> {
             with(|dl| dl.open_from(Some(caller), name.as_deref(), mode)).map(|o| Opened {
-                handle: o.handle,
+                handle: o.handle.0,
                 load: o.load,
             })
         }
@@ -189,7 +189,7 @@ mod glue {
                 Failure::Allocator => crate::dl::Failure::Allocator,
                 Failure::AllocatorRange => crate::dl::Failure::AllocatorRange,
             };
-            with(|dl| dl.abort(handle, lib, why))
+            with(|dl| dl.abort(Handle(handle), lib, why))
         }
 
         fn loaded(lib: u32, memory_base: u32, table_base: u32) {
@@ -197,7 +197,7 @@ mod glue {
         }
 
         fn sym(handle: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {
-            with(|dl| dl.sym(handle, &name))
+            with(|dl| dl.sym(Handle(handle), &name))
         }
 
         fn sym_next(caller: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {
@@ -205,7 +205,7 @@ mod glue {
         }
 
         fn close(handle: u32) -> Result<Vec<u32>, Vec<u8>> {
-            with(|dl| dl.close(handle))
+            with(|dl| dl.close(Handle(handle)))
         }
 
         fn addr(address: u32) -> Option<AddrInfo> {

@@ -85,7 +85,7 @@ impl CallerWrapper {
         match (self, shim) {
             (CallerWrapper::Dlsym, &[dlsym, next, ..]) => {
                 ins.local_get(0)
-                    .i32_const(wasm_dl_abi::dl::HANDLE_NEXT as i32)
+                    .i32_const(wasm_dl_abi::dl::Handle::NEXT.0 as i32)
                     .i32_eq()
                     .if_(wasm_encoder::BlockType::Result(ValType::I32))
                     .i32_const(lib as i32)

@@ -6,7 +6,7 @@ use super::*;
 fn sym_global_scope() {
     let mut d = Dl::new(encode(&greet_set(), &main_syms()));
     // Main's symbols are visible before anything is loaded, values as is.
-    for h in [HANDLE_DEFAULT, HANDLE_GLOBAL] {
+    for h in [Handle::DEFAULT, Handle::GLOBAL] {
         assert_eq!(d.sym(h, b"malloc"), Ok(7));
         assert_eq!(d.sym(h, b"errno"), Ok(0x1000));
         assert_eq!(
@@ -22,7 +22,7 @@ fn sym_global_scope() {
     d.loaded(1, 0x2000, 40);
     d.loaded(0, 0x3000, 50);
     d.loaded(99, 1, 1); // ignored
-    for h in [HANDLE_DEFAULT, HANDLE_GLOBAL] {
+    for h in [Handle::DEFAULT, Handle::GLOBAL] {
         assert_eq!(d.sym(h, b"greet"), Ok(50 + 3)); // function: table_base + table_size + k
         assert_eq!(d.sym(h, b"greet_count"), Ok(0x3000 + 16)); // data: memory_base + offset
         assert_eq!(d.sym(h, b"util_data"), Ok(0x2000 + 8));
@@ -98,26 +98,29 @@ fn sym_dependencies_breadth_first() {
     assert_eq!(d.sym(h, b"f"), Ok(3001));
     assert_eq!(d.sym(h, b"g"), Ok(4003));
     // Global scope: libapp's search list [0, 1, 2, 3] (not the load order [3, 1, 2, 0]).
-    assert_eq!(d.sym(0, b"f"), Ok(3001));
+    assert_eq!(d.sym(Handle(0), b"f"), Ok(3001));
 }
 
 #[test]
 fn sym_bad_handles() {
     let mut d = dl(&greet_set());
     assert_eq!(
-        msg(d.sym(HANDLE_NEXT, b"x").unwrap_err()),
+        msg(d.sym(Handle::NEXT, b"x").unwrap_err()),
         "dlsym(RTLD_NEXT): undefined symbol: x"
     );
     for h in [2, 3, 4, 5, 1000, 0x7FFF_FFFF] {
         assert_eq!(
-            msg(d.sym(h, b"greet").unwrap_err()),
+            msg(d.sym(Handle(h), b"greet").unwrap_err()),
             "dlsym: invalid handle"
         );
     }
     open(&mut d, "libgreet.so", RTLD_NOW);
-    assert!(d.sym(2, b"greet").is_ok());
+    assert!(d.sym(Handle(2), b"greet").is_ok());
     // libutil is loaded as a dependency but was never opened: its handle is not valid.
-    assert_eq!(msg(d.sym(3, b"util").unwrap_err()), "dlsym: invalid handle");
+    assert_eq!(
+        msg(d.sym(Handle(3), b"util").unwrap_err()),
+        "dlsym: invalid handle"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,11 +131,11 @@ fn close_handles() {
     let mut d = dl(&greet_set());
     for h in [0, 2, 3, 5, 0xFFFF_FFFF] {
         assert_eq!(
-            msg(d.close(h).unwrap_err()),
+            msg(d.close(Handle(h)).unwrap_err()),
             format!("dlclose: invalid handle {h:#x}")
         );
     }
-    assert_eq!(d.close(HANDLE_GLOBAL), Ok(vec![]));
+    assert_eq!(d.close(Handle::GLOBAL), Ok(vec![]));
     let h = open(
         &mut d,
         "libother.so",
@@ -143,7 +146,7 @@ fn close_handles() {
     assert!(d.close(h).is_err());
     // RTLD_NODELETE: still loaded and visible globally.
     assert!(d.is_loaded(2));
-    assert!(d.sym(0, b"other").is_ok());
+    assert!(d.sym(Handle(0), b"other").is_ok());
     assert_eq!(
         open(&mut d, "libother.so", RTLD_NOW).load,
         Vec::<u32>::new()
@@ -158,7 +161,7 @@ fn close_unloads_dependencies_in_reverse_load_order() {
     for l in 0..4 {
         assert!(!d.is_loaded(l));
     }
-    assert!(d.sym(0, b"anything").is_err());
+    assert!(d.sym(Handle(0), b"anything").is_err());
     assert_eq!(open(&mut d, "libapp.so", RTLD_NOW).load, [3, 1, 2, 0]);
 }
 
@@ -260,7 +263,7 @@ fn addr_functions_and_data() {
     );
     assert_eq!(d.addr(0xffff_ffff), None);
     // Unloaded libraries are not reported.
-    d.close(2).expect("close");
+    d.close(Handle(2)).expect("close");
     assert_eq!(d.addr(53), None);
     assert_eq!(d.addr(0x3010), None);
 }
@@ -270,18 +273,18 @@ fn sym_global_scope_only_rtld_global() {
     let mut d = Dl::new(encode(&greet_set(), &main_syms()));
     let o = open(&mut d, "libother.so", RTLD_NOW).handle; // RTLD_LOCAL
     d.loaded(2, 0x4000, 60);
-    assert!(d.sym(HANDLE_DEFAULT, b"other").is_err());
-    assert!(d.sym(HANDLE_GLOBAL, b"other").is_err());
+    assert!(d.sym(Handle::DEFAULT, b"other").is_err());
+    assert!(d.sym(Handle::GLOBAL, b"other").is_err());
     assert_eq!(d.sym(o, b"other"), Ok(60));
     // Opening it again RTLD_GLOBAL promotes it, as in glibc.
     open(&mut d, "libother.so", RTLD_LAZY | RTLD_GLOBAL);
-    assert_eq!(d.sym(HANDLE_DEFAULT, b"other"), Ok(60));
+    assert_eq!(d.sym(Handle::DEFAULT, b"other"), Ok(60));
     // Unloading takes it out of the global scope; reloading RTLD_LOCAL keeps it out.
     d.close(o).expect("close");
     d.close(o).expect("close");
-    assert!(d.sym(HANDLE_DEFAULT, b"other").is_err());
+    assert!(d.sym(Handle::DEFAULT, b"other").is_err());
     open(&mut d, "libother.so", RTLD_NOW);
-    assert!(d.sym(HANDLE_DEFAULT, b"other").is_err());
+    assert!(d.sym(Handle::DEFAULT, b"other").is_err());
 }
 
 // Start-up: the libraries main was linked against
@@ -294,7 +297,7 @@ fn startup_loads_needed_libraries_global_and_nodelete() {
     assert!(d.is_loaded(0) && d.is_loaded(1) && d.is_loaded(2));
     d.loaded(0, 0x1000, 10);
     // In the global scope: RTLD_DEFAULT finds their symbols.
-    assert_eq!(d.sym(HANDLE_DEFAULT, b"greet").unwrap(), 10 + 3);
+    assert_eq!(d.sym(Handle::DEFAULT, b"greet").unwrap(), 10 + 3);
     // dlopen finds them loaded (nothing to load again) and dlclose never unloads them.
     let o = open(&mut d, "libgreet.so", RTLD_NOW);
     assert_eq!(o.load, Vec::<u32>::new());
@@ -319,7 +322,7 @@ fn abort_undoes_an_open() {
     assert!(m.contains("plugins/libgreet.so: cannot load shared object: out of memory"));
     assert!(!d.is_loaded(0) && !d.is_loaded(1));
     assert_eq!(d.refcount(0), 0);
-    assert!(d.sym(HANDLE_DEFAULT, b"util").is_err());
+    assert!(d.sym(Handle::DEFAULT, b"util").is_err());
     // A later open loads everything again.
     assert_eq!(open(&mut d, "libgreet.so", RTLD_NOW).load, [1, 0]);
 }
@@ -332,7 +335,7 @@ fn rtld_next_searches_after_the_caller() {
     d.loaded(0, 0x1000, 10);
     d.loaded(1, 0x2000, 20);
     // Global scope: libgreet, then libutil. From main: the first definition.
-    assert_eq!(d.sym(HANDLE_NEXT, b"shout"), Ok(10 + 3 + 1));
+    assert_eq!(d.sym(Handle::NEXT, b"shout"), Ok(10 + 3 + 1));
     // From libgreet: the next one, libutil's.
     assert_eq!(d.sym_next(0, b"shout"), Ok(20 + 1 + 1));
     // From libutil: nothing after it.
@@ -392,7 +395,7 @@ fn garbage_handles_are_not_rtld_next() {
         0xFFFF_FFFE,
         0x1234_5678,
     ] {
-        let e = d.sym(h, b"shout").unwrap_err();
+        let e = d.sym(Handle(h), b"shout").unwrap_err();
         assert!(msg(e).contains("dlsym: invalid handle"), "handle {h:#x}");
     }
     // A caller the index does not have is refused, not searched.

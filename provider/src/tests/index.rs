@@ -50,7 +50,7 @@ fn decodes_empty_index() {
     assert_eq!(
         d.open(None, RTLD_NOW),
         Ok(Opened {
-            handle: 1,
+            handle: Handle(1),
             load: vec![]
         })
     );
@@ -88,9 +88,9 @@ fn duplicate_names_first_wins() {
     let mut b = lib("dir/liba.so", &[]);
     b.aliases = vec![b"liba.so"];
     let mut d = dl(&[a, b, lib("liba.so", &[])]);
-    assert_eq!(open(&mut d, "liba.so", RTLD_NOW).handle, 2);
-    assert_eq!(d.sym(2, b"f"), Ok(0));
-    assert_eq!(open(&mut d, "dir/liba.so", RTLD_NOW).handle, 3);
+    assert_eq!(open(&mut d, "liba.so", RTLD_NOW).handle, Handle(2));
+    assert_eq!(d.sym(Handle(2), b"f"), Ok(0));
+    assert_eq!(open(&mut d, "dir/liba.so", RTLD_NOW).handle, Handle(3));
 }
 
 #[test]
@@ -109,10 +109,10 @@ fn assert_corrupt(bytes: Vec<u8>) {
     for r in [
         d.open(None, RTLD_NOW).map(|_| ()),
         d.open(Some(b"libgreet.so"), RTLD_NOW).map(|_| ()),
-        d.sym(0, b"greet").map(|_| ()),
-        d.sym(2, b"greet").map(|_| ()),
-        d.close(2).map(|_| ()),
-        d.close(1).map(|_| ()),
+        d.sym(Handle(0), b"greet").map(|_| ()),
+        d.sym(Handle(2), b"greet").map(|_| ()),
+        d.close(Handle(2)).map(|_| ()),
+        d.close(Handle(1)).map(|_| ()),
     ] {
         let m = msg(r.expect_err("corrupt index"));
         assert!(m.contains("library index is corrupt"), "{m}");
@@ -149,7 +149,9 @@ fn corrupt_index_fields() {
     // A symbol kind of main that is neither function nor data (main's symbols are checked at
     // once; a library's when first looked up: see `corrupt_symbol_block_*`).
     assert_corrupt(encode(&[], &[(b"f", 7, 0)]));
-    let m = msg(Dl::new(b"WDLX".to_vec()).sym(0, b"x").unwrap_err());
+    let m = msg(Dl::new(b"WDLX".to_vec())
+        .sym(Handle::DEFAULT, b"x")
+        .unwrap_err());
     assert_eq!(
         m,
         "wasm-dl: the library index is corrupt (bad version at byte 4)"
@@ -183,7 +185,7 @@ fn assert_lazy_corrupt(bytes: Vec<u8>, what: &str, at: Option<usize>) {
     assert!(info.is_none_or(|(f, s)| f == cstr("plugins/libgreet.so") && s.is_empty()));
     // Elsewhere: libutil, main.
     assert_eq!(d.sym(util, b"util_data"), Ok(0x2008));
-    assert_eq!(d.sym(0, b"errno"), Ok(0x1000));
+    assert_eq!(d.sym(Handle(0), b"errno"), Ok(0x1000));
     assert_eq!(d.close(greet.handle), Ok(vec![0]));
     assert_eq!(d.close(util), Ok(vec![1]));
 }
@@ -271,8 +273,8 @@ fn symbol_blocks_are_checked_only_when_used() {
     d.loaded(1, 0x2000, 40);
     d.loaded(0, 0x3000, 50);
     // Main first; then the global scope reaches libgreet's corrupt block.
-    assert_eq!(d.sym(0, b"malloc"), Ok(7));
-    assert!(msg(d.sym(0, b"util_data").unwrap_err()).contains("library index is corrupt"));
+    assert_eq!(d.sym(Handle(0), b"malloc"), Ok(7));
+    assert!(msg(d.sym(Handle(0), b"util_data").unwrap_err()).contains("library index is corrupt"));
     assert!(msg(d.sym(h, b"util_data").unwrap_err()).contains("library index is corrupt"));
     let u = open(&mut d, "libutil.so", RTLD_NOW).handle;
     assert_eq!(d.sym(u, b"util_data"), Ok(0x2008));
@@ -298,9 +300,9 @@ fn corrupt_index_mutations_never_panic() {
         let mut d = Dl::new(b);
         let _ = d.open(Some(b"libgreet.so"), RTLD_NOW);
         let _ = d.open(Some(b"libother.so"), RTLD_NOW);
-        let _ = d.sym(0, b"greet");
-        let _ = d.sym(2, b"util");
-        let _ = d.close(2);
+        let _ = d.sym(Handle(0), b"greet");
+        let _ = d.sym(Handle(2), b"util");
+        let _ = d.close(Handle(2));
         let _ = d.addr(50);
         let _ = d.addr(0x3010);
     }

@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn open_by_exact_alias_basename_and_path() {
     let mut d = dl(&greet_set());
-    let mut h = |name: &str| open(&mut d, name, RTLD_NOW).handle;
+    let mut h = |name: &str| open(&mut d, name, RTLD_NOW).handle.0;
     assert_eq!(h("plugins/libgreet.so"), 2); // exact
     assert_eq!(h("libgreet.so.1"), 2); // alias
     assert_eq!(h("greet"), 2); // alias
@@ -45,11 +45,11 @@ fn open_non_utf8_names() {
     );
     assert_eq!(
         d.open(Some(b"dir/lib\xff\xfe.so"), RTLD_NOW)
-            .map(|o| o.handle),
+            .map(|o| o.handle.0),
         Ok(5)
     );
     assert!(d
-        .sym(5, b"\xff")
+        .sym(Handle(5), b"\xff")
         .unwrap_err()
         .starts_with(b"dir/lib\xff\xfe.so: undefined symbol: \xff")); // the path it was opened by
 }
@@ -82,7 +82,7 @@ fn open_invalid_mode() {
     assert!(!d.is_loaded(1));
     // Every known flag together is fine.
     let all = RTLD_LAZY | RTLD_NOW | RTLD_DEEPBIND | RTLD_GLOBAL | RTLD_NODELETE;
-    assert_eq!(open(&mut d, "libutil.so", all).handle, 3);
+    assert_eq!(open(&mut d, "libutil.so", all).handle, Handle(3));
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn open_null_is_global_scope() {
         assert_eq!(
             d.open(None, mode),
             Ok(Opened {
-                handle: HANDLE_GLOBAL,
+                handle: Handle::GLOBAL,
                 load: vec![]
             })
         );
@@ -105,7 +105,7 @@ fn noload() {
     assert_eq!(
         open(&mut d, "libgreet.so", RTLD_NOW | RTLD_NOLOAD),
         Opened {
-            handle: 0,
+            handle: Handle(0),
             load: vec![]
         }
     );
@@ -117,7 +117,7 @@ fn noload() {
     assert_eq!(
         open(&mut d, "greet", RTLD_NOW | RTLD_NOLOAD),
         Opened {
-            handle: 2,
+            handle: Handle(2),
             load: vec![]
         }
     );
@@ -126,7 +126,7 @@ fn noload() {
     assert_eq!(
         open(&mut d, "libutil.so", RTLD_LAZY | RTLD_NOLOAD),
         Opened {
-            handle: 3,
+            handle: Handle(3),
             load: vec![]
         }
     );
@@ -140,7 +140,7 @@ fn same_library_twice_same_handle_refcount() {
     assert_eq!(
         a,
         Opened {
-            handle: 3,
+            handle: Handle(3),
             load: vec![1]
         }
     );
@@ -149,24 +149,30 @@ fn same_library_twice_same_handle_refcount() {
     assert_eq!(
         b,
         Opened {
-            handle: 3,
+            handle: Handle(3),
             load: vec![]
         }
     );
     assert_eq!(d.refcount(1), 2);
-    assert_eq!(d.close(3), Ok(vec![]));
+    assert_eq!(d.close(Handle(3)), Ok(vec![]));
     assert_eq!(d.refcount(1), 1);
-    assert_eq!(d.sym(3, b"util"), Ok(1));
-    assert_eq!(d.close(3), Ok(vec![1]));
+    assert_eq!(d.sym(Handle(3), b"util"), Ok(1));
+    assert_eq!(d.close(Handle(3)), Ok(vec![1]));
     assert_eq!(d.refcount(1), 0);
     assert!(!d.is_loaded(1));
-    assert_eq!(msg(d.close(3).unwrap_err()), "dlclose: invalid handle 0x3");
-    assert_eq!(msg(d.sym(3, b"util").unwrap_err()), "dlsym: invalid handle");
+    assert_eq!(
+        msg(d.close(Handle(3)).unwrap_err()),
+        "dlclose: invalid handle 0x3"
+    );
+    assert_eq!(
+        msg(d.sym(Handle(3), b"util").unwrap_err()),
+        "dlsym: invalid handle"
+    );
     // Opening again loads (and constructs) it again.
     assert_eq!(
         open(&mut d, "libutil.so", RTLD_NOW),
         Opened {
-            handle: 3,
+            handle: Handle(3),
             load: vec![1]
         }
     );
