@@ -26,8 +26,9 @@
 //! **Removed**: the bodies of the defined functions no root reaches (renumbered away through
 //! the module rewriter, `synth::rewrite::REMOVED`; the `.debug_*` sections of a library that
 //! loses a body go, since its code moves), and the function exports of a library that is not
-//! `dlopen`able which nothing binds: they leave the provider's index too, so `dlsym` of such a
-//! name says "undefined symbol", as for a name never defined. Data exports, tags, imports,
+//! `dlopen`able which nothing binds (but not one whose live function a body takes with
+//! `ref.func`: the export may be its only declaration): they leave the provider's index too, so
+//! `dlsym` of such a name says "undefined symbol", as for a name never defined. Data exports, tags, imports,
 //! segments and globals are kept.
 //!
 //! **Re-encoded**: every library, also one that loses nothing, is rewritten with its kept
@@ -145,6 +146,19 @@ pub fn collect(
             .map(|(_, b)| u64::from(*b))
             .sum();
         let live = graph.live(roots);
+        // A live function whose export is its only declaration as referenceable keeps the
+        // export when some body takes its `ref.func` (that body would not validate otherwise;
+        // the function is live already, so the live set stays). wasm-ld never emits such
+        // bodies; hand-written modules may.
+        for (name, f) in &graph.exports {
+            let is_live = f
+                .checked_sub(graph.imported)
+                .and_then(|k| live.get(k as usize))
+                .is_some_and(|l| *l);
+            if is_live && graph.body_refs.binary_search(f).is_ok() {
+                dropped.remove(name);
+            }
+        }
         let mut removed = Removed {
             funcs_before: graph.callees.len() as u32,
             bytes_before: graph.body_size.iter().map(|b| u64::from(*b)).sum(),
