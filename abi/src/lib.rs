@@ -2,6 +2,7 @@
 //! apply identically, written once. `no_std` and dependency-free, so the provider's wasm build
 //! uses it as it is.
 
+#![warn(missing_docs)]
 #![no_std]
 
 extern crate alloc;

@@ -28,6 +28,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod compose;
 pub(crate) mod dlfcn;
 pub(crate) mod encode;

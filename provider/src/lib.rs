@@ -6,6 +6,7 @@
 //! The built component is committed as `provider/wasm-dl-provider.wasm`; rebuild it with
 //! `scripts/build-provider.sh` (the `provider_fresh` test of the composer checks it is current).
 
+#![warn(missing_docs)]
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
