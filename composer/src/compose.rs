@@ -85,7 +85,14 @@ impl Composer {
         let component = self.encode(main, libs, &res, &layout, &synthesized, &index, validated)?;
         // Reports.
         let map = self.want_map.then(|| {
-            let mut map = map::render(main, libs, &res, &layout, table_alloc);
+            let mut map = map::render(
+                main,
+                libs,
+                &res,
+                &layout,
+                table_alloc,
+                &synthesized.relocs_applied,
+            );
             map.push_str(gc_map.as_deref().unwrap_or_default());
             map
         });

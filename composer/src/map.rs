@@ -28,6 +28,7 @@ pub fn render(
     res: &Resolution,
     layout: &Layout,
     table_alloc: Option<TableAllocator>,
+    relocs_applied: &[bool],
 ) -> String {
     let mut out = String::new();
     let names = crate::resolve::search::Names::new(libs);
@@ -109,6 +110,13 @@ pub fn render(
                 out,
                 "  prelinked: table base {base} (fixed at compose time, inside main's initial \
                  table)"
+            );
+        }
+        if relocs_applied.get(i).copied().unwrap_or(false) {
+            let _ = writeln!(
+                out,
+                "  prelinked: data relocations applied at compose time (`__wasm_apply_data_relocs` \
+                 not run, its body emptied)"
             );
         }
         crate::resolve::search::render_paths(&mut out, lib, libs, &names, res);

@@ -121,8 +121,11 @@ fn rewrite_inner(
     let mut base_globals: Vec<BaseGlobal> = Vec::new();
     let mut elem_segs: Vec<(u32, u32, u32, u32)> = Vec::new(); // (segment, table, offset, count)
     let (mut saw_export, mut saw_imports) = (false, false);
+    // DWARF addresses code by offset: bodies keep theirs when it is there.
+    let mut has_debug = false;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
+            Payload::CustomSection(c) if c.name().starts_with(".debug_") => has_debug = true,
             Payload::GlobalSection(r) => {
                 for (k, g) in r.into_iter().enumerate() {
                     let index = n_globals + k as u32;
@@ -363,6 +366,12 @@ fn rewrite_inner(
         export_prefix,
         base_globals: &base_globals,
         prelinked,
+        emptied: relocs_func
+            .filter(|_| relocs_applied)
+            .map(|func| super::rewrite::EmptiedBody {
+                func,
+                keep_offsets: has_debug,
+            }),
     };
     let bytes = super::rewrite::rewrite(lib.bytes, &Maps::default(), add, &mut edit)?;
     // The finished component is validated in every build; validating each module as well
@@ -390,6 +399,10 @@ struct LibEdit<'a> {
     base_globals: &'a [BaseGlobal],
     /// Whether its data moved to the module that defines the memory.
     prelinked: bool,
+    /// `__wasm_apply_data_relocs` when its stores are in the data image already (see
+    /// `relocs`): nothing calls it, its body goes (often the largest function: 427 KB, 25,000
+    /// stores, in componentize-py's libpython).
+    emptied: Option<super::rewrite::EmptiedBody>,
 }
 
 impl Edit for LibEdit<'_> {
@@ -474,5 +487,9 @@ impl Edit for LibEdit<'_> {
     /// `dylink.0` describes the input, which the component does not load as a shared library.
     fn keep_custom(&self, name: &str) -> bool {
         name != "dylink.0"
+    }
+
+    fn emptied_body(&self) -> Option<super::rewrite::EmptiedBody> {
+        self.emptied
     }
 }

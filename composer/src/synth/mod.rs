@@ -61,6 +61,9 @@ pub struct Synthesized {
     pub atexit: Option<Vec<u8>>,
     /// The loader.
     pub loader: Vec<u8>,
+    /// Per library, whether what its `__wasm_apply_data_relocs` stores is in the data image
+    /// already (the function is not called, its body emptied: see `library`).
+    pub relocs_applied: Vec<bool>,
 }
 
 /// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`).
@@ -153,6 +156,7 @@ pub fn synthesize(
         env,
         atexit,
         loader,
+        relocs_applied,
     })
 }
 

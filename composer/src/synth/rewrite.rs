@@ -40,7 +40,9 @@ mod edit;
 #[cfg(test)]
 mod tests;
 
-pub use edit::{func_type, ActiveFuncs, Additions, Edit, ImportAt, IndexMap, Maps, SegmentAs};
+pub use edit::{
+    func_type, ActiveFuncs, Additions, Edit, EmptiedBody, ImportAt, IndexMap, Maps, SegmentAs,
+};
 
 pub use code::body_runs;
 

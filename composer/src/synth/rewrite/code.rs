@@ -1,6 +1,6 @@
 //! The rewriter's exports, element segments, code section and custom sections (see `rewrite`).
 
-use super::{user, Edit, Maps, Res, Rewriter, SegmentAs};
+use super::{user, Edit, EmptiedBody, Maps, Res, Rewriter, SegmentAs};
 use std::borrow::Cow;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
@@ -102,7 +102,10 @@ impl<E: Edit> Rewriter<'_, E> {
         let maps = self.maps;
         let (entries, count): (Cow<'_, [u8]>, u32) =
             if maps.funcs.is_identity() && maps.globals.is_identity() {
-                (Cow::Borrowed(entries), count)
+                match self.edit.emptied_body() {
+                    Some(e) => (Cow::Owned(self.empty_body(entries, count, e)?), count),
+                    None => (Cow::Borrowed(entries), count),
+                }
             } else {
                 match self.patch(entries, count)? {
                     Some((patched, kept)) => (Cow::Owned(patched), kept),
@@ -127,6 +130,39 @@ impl<E: Edit> Rewriter<'_, E> {
             parts: [&head, &entries, &tail],
         });
         Ok(())
+    }
+
+    /// The bodies `entries` (`count` of them, sizes included) with the body of `e.func` emptied
+    /// (see [`Edit::emptied_body`]).
+    fn empty_body(&mut self, entries: &[u8], count: u32, e: EmptiedBody) -> Res<Vec<u8>> {
+        let Some(k) = e.func.checked_sub(self.imported[0]).filter(|k| *k < count) else {
+            return Ok(entries.to_vec());
+        };
+        let mut reader = BinaryReader::new(entries, 0);
+        for _ in 0..k {
+            let _: FunctionBody<'_> = reader.read()?;
+        }
+        let start = reader.original_position() as usize;
+        let size = reader.read_var_u32()? as usize;
+        let body_at = reader.original_position() as usize;
+        let end = body_at
+            .checked_add(size)
+            .filter(|e| *e <= entries.len())
+            .ok_or_else(|| reencode::Error::UserError("a body past its code section".into()))?;
+        let mut out = Vec::with_capacity(entries.len());
+        out.extend_from_slice(slice_at(entries, 0, start)?);
+        if e.keep_offsets && size >= 2 {
+            // No locals, `nop`s, `end`: the same size, so no later body moves.
+            out.extend_from_slice(slice_at(entries, start, body_at)?);
+            out.push(0x00);
+            out.resize(out.len() + size - 2, 0x01);
+            out.push(0x0b);
+        } else {
+            out.extend_from_slice(&[0x02, 0x00, 0x0b]);
+            self.code_moved = true;
+        }
+        out.extend_from_slice(slice_at(entries, end, entries.len())?);
+        Ok(out)
     }
 
     /// The bodies `entries` (`count` of them, sizes included) with their function and global
@@ -234,6 +270,7 @@ impl<E: Edit> Rewriter<'_, E> {
         // index and instructions by offset in their body: whether the bodies are patched in
         // place or re-encoded is not known yet, so it goes whenever a body may change.
         let may_change = self.edit.compact_code()
+            || self.edit.emptied_body().is_some()
             || !(maps.funcs.is_identity() && maps.globals.is_identity() && maps.tags.is_identity());
         let stale = (self.code_moved && name.starts_with(".debug_"))
             || (may_change && name.starts_with("metadata.code."));

@@ -193,6 +193,23 @@ pub trait Edit {
     fn compact_code(&self) -> bool {
         false
     }
+
+    /// A function (input index) whose body becomes empty, and whether the other bodies must
+    /// keep their offsets (DWARF addresses code by offset): then the body becomes `nop`s to its
+    /// old size, else just `end`. Only for a rewrite that copies bodies unchanged (identity
+    /// maps, no [`Edit::compact_code`]); ignored otherwise.
+    fn emptied_body(&self) -> Option<EmptiedBody> {
+        None
+    }
+}
+
+/// See [`Edit::emptied_body`].
+#[derive(Clone, Copy, Debug)]
+pub struct EmptiedBody {
+    /// The function, in the input's function index space.
+    pub func: u32,
+    /// Whether the other bodies keep their offsets.
+    pub keep_offsets: bool,
 }
 
 /// The encoder's form of a function type: (params, results), reference types as given.

@@ -283,3 +283,56 @@ fn compact_code_shortens_padded_immediates_and_drops_code_metadata() {
         .iter()
         .any(|(n, _)| n == "metadata.code.branch_hint"));
 }
+
+/// Empties the body of function 1.
+struct Empty1 {
+    keep_offsets: bool,
+}
+
+impl Edit for Empty1 {
+    fn emptied_body(&self) -> Option<super::EmptiedBody> {
+        Some(super::EmptiedBody {
+            func: 1,
+            keep_offsets: self.keep_offsets,
+        })
+    }
+}
+
+#[test]
+fn an_emptied_body_shrinks_or_keeps_every_offset_for_dwarf() {
+    let input = wat::parse_str(
+        r#"(module
+            (import "env" "f" (func))
+            (global $g (mut i32) (i32.const 0))
+            (func $relocs (local i32) i32.const 1 global.set $g i32.const 2 global.set $g)
+            (func $after (result i32) global.get $g)
+            (@custom ".debug_info" "addresses code by offset"))"#,
+    )
+    .unwrap();
+    let inp = read(&input);
+    for keep_offsets in [true, false] {
+        let bytes = rewrite(
+            &input,
+            &Maps::default(),
+            Additions::default(),
+            &mut Empty1 { keep_offsets },
+        )
+        .unwrap();
+        wasmparser::Validator::new().validate_all(&bytes).unwrap();
+        let out = read(&bytes);
+        let text = wasmprinter::print_bytes(&bytes).unwrap();
+        assert!(!text.contains("i32.const 2"), "{text}");
+        assert!(text.contains("global.get $g"), "{text}");
+        let dwarf = out.customs.iter().any(|(n, _)| n == ".debug_info");
+        if keep_offsets {
+            // `nop`s to the old size: the later body is where it was, DWARF stays.
+            assert_eq!(out.bodies, inp.bodies);
+            assert!(text.contains("nop"), "{text}");
+            assert!(dwarf);
+        } else {
+            assert_eq!(out.bodies[0].1, 2);
+            assert!(out.bodies[1].0 < inp.bodies[1].0);
+            assert!(!dwarf);
+        }
+    }
+}
