@@ -20,6 +20,7 @@ pub mod root;
 pub mod runtime;
 pub mod shim;
 pub mod sjlj;
+pub mod symtab;
 
 use crate::layout::{self, Layout};
 use crate::parse::{Library, MainModule};
@@ -61,6 +62,8 @@ pub struct Synthesized {
     pub atexit: Option<Vec<u8>>,
     /// The loader.
     pub loader: Vec<u8>,
+    /// The address of the shim's symbol tables in main's memory (`symtab`), or 0.
+    pub symtab: u32,
 }
 
 /// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`).
@@ -133,6 +136,12 @@ pub fn synthesize(
         Some(plan) => std::borrow::Cow::Owned(plt::rewrite(main, &plan)?),
         None => std::borrow::Cow::Borrowed(main.bytes),
     };
+    // The shim's symbol tables, above the prelinked region.
+    let symtab = symtab::place(main, libs, prelink.memory_pages, &mut data)?;
+    let memory_pages = match &symtab {
+        Some(t) => Some(t.memory_pages),
+        None => prelink.memory_pages,
+    };
     let main = main_module::patch(
         main,
         &main_bytes,
@@ -140,13 +149,14 @@ pub fn synthesize(
         &res.main_new_slots,
         &res.main_tags,
         main_module::Prelinked {
-            memory_pages: prelink.memory_pages,
+            memory_pages,
             table_min: prelink.table_min,
             data,
         },
     )?;
     let groups = merge::group_modules(libs, rewritten, &slot_tables, &import_names, layout)?;
     Ok(Synthesized {
+        symtab: symtab.map_or(0, |t| t.address),
         main,
         import_names,
         groups,
