@@ -138,7 +138,7 @@ fn table(syms: &[Entry<'_>]) -> Option<(Vec<u8>, u32)> {
     }
     let cap = u32::try_from(kept.len().checked_add(kept.len() / 4 + 1)?).ok()?;
     let entries = (cap as usize).checked_mul(ENTRY as usize)?;
-    let mut t = vec_zeroed(entries);
+    let mut t = alloc::vec![0; entries];
     for s in kept {
         let h = mix(fnv(s.name.iter().copied()));
         let mut i = start(h, cap);
@@ -188,12 +188,6 @@ fn next(i: u32, cap: u32) -> u32 {
 #[inline(always)]
 fn tag(h: u32) -> u32 {
     h << 24
-}
-
-fn vec_zeroed(n: usize) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.resize(n, 0);
-    v
 }
 
 /// Reads of the memory the region lives in (the shim: main's memory through raw pointers).
