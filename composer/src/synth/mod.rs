@@ -66,13 +66,15 @@ pub struct Synthesized {
     pub symtab: u32,
 }
 
-/// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`).
+/// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`; so do the shim's
+/// symbol tables when `symtab`: see `symtab`).
 pub fn synthesize(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     res: &Resolution,
     layout: &Layout,
     table_alloc: Option<TableAllocator>,
+    symtab: bool,
 ) -> Result<Synthesized> {
     let mut rewritten = Vec::with_capacity(libs.len());
     let mut has_start = Vec::with_capacity(libs.len());
@@ -137,7 +139,10 @@ pub fn synthesize(
         None => std::borrow::Cow::Borrowed(main.bytes),
     };
     // The shim's symbol tables, above the prelinked region.
-    let symtab = symtab::place(main, libs, prelink.memory_pages, &mut data)?;
+    let symtab = match symtab {
+        true => symtab::place(main, libs, prelink.memory_pages, &mut data)?,
+        false => None,
+    };
     let memory_pages = match &symtab {
         Some(t) => Some(t.memory_pages),
         None => prelink.memory_pages,
