@@ -14,4 +14,5 @@ pub mod loader;
 pub mod order;
 pub mod path;
 pub mod root;
+pub mod symtab;
 pub mod system;

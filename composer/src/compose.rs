@@ -78,7 +78,11 @@ impl Composer {
         }
         encode::check_table_count(libs, layout.groups.len())?;
         // Pass 4: every module besides what wit-component makes.
-        let synthesized = synth::synthesize(main, libs, &res, &layout, table_alloc)?;
+        // The shim's symbol tables live above the initial memory as the prelinked region does,
+        // so `--no-prelink` (for a main whose allocator takes all of `memory.size`) leaves them
+        // out too.
+        let synthesized =
+            synth::synthesize(main, libs, &res, &layout, table_alloc, !self.no_prelink)?;
         // Pass 5: wit-component's main component, the libraries appended to it, the provider
         // plugged in; validated.
         let mut warnings = Vec::new();
@@ -153,7 +157,13 @@ impl Composer {
                 .main_imports
                 .iter()
                 .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE));
-        let main_component = self.main_component(main, libs, res, &synthesized.main, uses_dl)?;
+        let main_component = self.main_component(
+            main,
+            libs,
+            res,
+            &synthesized.main,
+            uses_dl.then_some(synthesized.symtab),
+        )?;
         // The modules of a group of one library are that library rewritten, most of its
         // function bodies copied byte for byte: the output's validation skips the copies it
         // can prove valid from the input's validation (see `validate::component`).
@@ -184,15 +194,15 @@ impl Composer {
         }
     }
 
-    /// wit-component's component of the patched main, its adapters and (if `uses_dl`) the dl
-    /// shim.
+    /// wit-component's component of the patched main, its adapters and (if `dl_shim` is given:
+    /// the address of its symbol tables or 0) the dl shim.
     fn main_component(
         &self,
         main: &parse::MainModule<'_>,
         libs: &[parse::Library<'_>],
         res: &resolve::Resolution,
         patched_main: &[u8],
-        uses_dl: bool,
+        dl_shim: Option<u32>,
     ) -> Result<Vec<u8>> {
         // A main that exports `wasi:cli/run` itself (a preview 2 command, as the root of a
         // wasip2 all-PIC set) needs only WASI preview 1 functions, not a command.
@@ -253,8 +263,8 @@ impl Composer {
                 .adapter(&a.name, &a.bytes)
                 .with_context(|| format!("adapter `{}`", a.name))?;
         }
-        if uses_dl {
-            encoder.adapter(DL_MODULE, &synth::shim::module()?)?;
+        if let Some(symtab) = dl_shim {
+            encoder.adapter(DL_MODULE, &synth::shim::module(symtab)?)?;
         }
         encoder.encode().with_context(gained)
     }

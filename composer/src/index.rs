@@ -19,21 +19,7 @@ pub fn build(
         .iter()
         .enumerate()
         .map(|(i, lib)| {
-            let mut syms: Vec<Symbol<'_>> = lib
-                .funcs
-                .iter()
-                .enumerate()
-                .map(|(k, (name, _))| Symbol {
-                    name: name.as_bytes(),
-                    kind: KIND_FUNC,
-                    value: k as u32,
-                })
-                .collect();
-            syms.extend(lib.data.iter().map(|(name, off)| Symbol {
-                name: name.as_bytes(),
-                kind: KIND_DATA,
-                value: *off,
-            }));
+            let syms = lib_symbols(lib);
             LibEntry {
                 name: &lib.name_bytes,
                 path: &lib.path,
@@ -80,6 +66,51 @@ pub fn build(
         &crate::resolve::search::main_path(main),
     );
     encode(&entries, &main_runpath, &main_syms, &startup)
+}
+
+/// A library's exported symbols as the index holds them (function values: the position among
+/// its exported functions; data: the offset from its memory base), in the index's order.
+fn lib_symbols<'a>(lib: &'a Library<'_>) -> Vec<Symbol<'a>> {
+    let mut syms: Vec<Symbol<'_>> = lib
+        .funcs
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _))| Symbol {
+            name: name.as_bytes(),
+            kind: KIND_FUNC,
+            value: k as u32,
+        })
+        .collect();
+    syms.extend(lib.data.iter().map(|(name, off)| Symbol {
+        name: name.as_bytes(),
+        kind: KIND_DATA,
+        value: *off,
+    }));
+    syms
+}
+
+/// Per library, the symbols of the shim's table (`wasm_dl_abi::symtab`): the index's, in its
+/// order, with function values relative to the library's table base (its own slots come
+/// first). A value past `u32` is left out (the provider answers for it).
+pub fn shim_tables<'a>(libs: &'a [Library<'_>]) -> Vec<Vec<wasm_dl_abi::symtab::Entry<'a>>> {
+    libs.iter()
+        .map(|lib| {
+            lib_symbols(lib)
+                .into_iter()
+                .filter_map(|s| {
+                    let value = match s.kind {
+                        KIND_FUNC => lib.table_size.checked_add(s.value)?,
+                        _ => s.value,
+                    };
+                    Some(wasm_dl_abi::symtab::Entry {
+                        name: s.name,
+                        kind: s.kind,
+                        value,
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// An alias as the index holds it: one containing `/` is a guest path, normalized as the

@@ -191,7 +191,9 @@ impl Composer {
 
     /// Whether the libraries loaded before `_start` get their memory at addresses decided at
     /// compose time, their data in the memory's initial image (default: yes; see
-    /// `layout::Prelink`). Off, they are placed by `malloc` at every start, as `dlopen` places.
+    /// `layout::Prelink`). Off, they are placed by `malloc` at every start, as `dlopen` places,
+    /// and the shim's symbol tables (`synth::symtab`) are left out: the provider answers every
+    /// `dlsym`.
     pub fn prelink(mut self, yes: bool) -> Self {
         self.no_prelink = !yes;
         self

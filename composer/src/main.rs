@@ -72,7 +72,8 @@ enum Command {
         #[arg(long, value_name = "LIB")]
         dl_openable: Vec<String>,
         /// Place the libraries loaded before `_start` at run time (with `malloc`), as `dlopen`
-        /// does, instead of at addresses fixed now with their data in the memory's image.
+        /// does, instead of at addresses fixed now with their data in the memory's image (and
+        /// leave out the symbol tables `dlsym` reads there: the provider answers every lookup).
         #[arg(long)]
         no_prelink: bool,
     },

@@ -1,7 +1,7 @@
 //! The exported `dl*` functions and the loading of a load list.
 
-use crate::memo;
 use crate::sys::{load, main, provider, state, store, strlen};
+use crate::{memo, symtab};
 use wasm_dl_abi::loader::{Alloc, Op};
 
 /// The return area of the provider calls (32 bytes of main's memory), allocated on first use.
@@ -64,11 +64,10 @@ unsafe fn load_libraries(list: *mut u32, n: u32) -> u32 {
             }
             return lib;
         }
-        provider::loaded(
-            lib,
-            main::dispatch(Op::MemoryBase.code(), lib),
-            main::dispatch(Op::TableBase.code(), lib),
-        );
+        let memory_base = main::dispatch(Op::MemoryBase.code(), lib);
+        let table_base = main::dispatch(Op::TableBase.code(), lib);
+        provider::loaded(lib, memory_base, table_base);
+        symtab::placed(lib, memory_base as u32, table_base as u32);
     }
     // ... then relocate them all, then run constructors, dependencies first.
     each(Op::Relocate, list, n);
@@ -135,6 +134,7 @@ unsafe fn opened(r: *mut u8) -> u32 {
         set_error(load(r, 0));
         return 0;
     }
+    symtab::opened(handle);
     handle
 }
 
@@ -156,16 +156,32 @@ pub unsafe extern "C" fn __wasm_dl_startup() {
     }
 }
 
-/// `void *dlsym(void *handle, const char *name)`, memoized (see `memo`).
+/// `void *dlsym(void *handle, const char *name)`: memoized (see `memo`); a name a library
+/// handle's library defines itself is found in its symbol table (see `symtab`), without the
+/// provider and without a memo entry (that lookup is as fast as the memo's).
 ///
 /// # Safety
 /// `name` is a NUL-terminated string in main's memory.
 #[no_mangle]
 pub unsafe extern "C" fn dlsym(handle: u32, name: *const u8) -> u32 {
-    let len = strlen(name);
-    let hash = memo::hash(handle, name, len);
+    // The name's length and FNV-1a hash in one pass.
+    let mut len = 0;
+    let mut fnv = wasm_dl_abi::symtab::FNV_START;
+    loop {
+        let c = *name.add(len);
+        if c == 0 {
+            break;
+        }
+        fnv = wasm_dl_abi::symtab::fnv_step(fnv, c);
+        len = len.wrapping_add(1);
+    }
+    let hash = memo::hash(handle, fnv);
     if let Some(value) = memo::get(hash, handle, name) {
         return value;
+    }
+    let own = symtab::find(handle, fnv, name);
+    if own != 0 {
+        return own;
     }
     let r = ret_area();
     provider::sym(handle, name, len, r);
@@ -207,6 +223,7 @@ pub unsafe extern "C" fn dlclose(handle: u32) -> i32 {
         set_error(load(r, 4));
         return -1;
     }
+    symtab::closed(handle);
     memo::flush();
     // Run the destructors of the libraries unloaded now, in the provider's order (they may call
     // dl* themselves, which reuses the return area: keep the list).

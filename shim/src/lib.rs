@@ -33,6 +33,8 @@ mod dl;
 #[cfg(target_arch = "wasm32")]
 mod memo;
 #[cfg(target_arch = "wasm32")]
+mod symtab;
+#[cfg(target_arch = "wasm32")]
 mod sys;
 
 /// The Rust allocator is main's `malloc` (wasm-dl-abi links `alloc`; the shim itself allocates

@@ -20,16 +20,11 @@ const FIRST_CAP: u32 = 256;
 /// longer than a chunk gets a chunk of its own size.
 const CHUNK: usize = 4096;
 
-/// FNV-1a over the name, mixed with the handle.
-///
-/// # Safety
-/// `name` points to `len` readable bytes.
-pub unsafe fn hash(handle: u32, name: *const u8, len: usize) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for i in 0..len {
-        h = (h ^ u32::from(*name.add(i))).wrapping_mul(0x0100_0193);
-    }
-    h ^ handle.wrapping_mul(0x9e37_79b1)
+/// The memo's hash of `dlsym(handle, name)`: the name's FNV-1a hash (`fnv`, as the symbol
+/// tables hash it: `wasm_dl_abi::symtab::fnv`), mixed with the handle.
+#[inline(always)]
+pub fn hash(handle: u32, fnv: u32) -> u32 {
+    fnv ^ handle.wrapping_mul(0x9e37_79b1)
 }
 
 /// Whether the NUL-terminated strings at `a` and `b` are equal.

@@ -134,6 +134,10 @@ pub mod state {
         memo_chunk: get_memo_chunk, set_memo_chunk;
         /// The bytes used of that chunk (its link included).
         memo_chunk_used: get_memo_chunk_used, set_memo_chunk_used;
+        /// The address of the symbol tables in main's memory (see `symtab`), or 0: the one
+        /// state the composer starts at another value (`composer/src/synth/shim.rs`); never set.
+        #[allow(dead_code)]
+        symtab: get_symtab, set_symtab;
     }
 }
 

@@ -20,6 +20,7 @@ pub mod root;
 pub mod runtime;
 pub mod shim;
 pub mod sjlj;
+pub mod symtab;
 
 use crate::layout::{self, Layout};
 use crate::parse::{Library, MainModule};
@@ -64,15 +65,19 @@ pub struct Synthesized {
     /// Per library, whether what its `__wasm_apply_data_relocs` stores is in the data image
     /// already (the function is not called, its body emptied: see `library`).
     pub relocs_applied: Vec<bool>,
+    /// The address of the shim's symbol tables in main's memory (`symtab`), or 0.
+    pub symtab: u32,
 }
 
-/// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`).
+/// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`; so do the shim's
+/// symbol tables when `symtab`: see `symtab`).
 pub fn synthesize(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     res: &Resolution,
     layout: &Layout,
     table_alloc: Option<TableAllocator>,
+    symtab: bool,
 ) -> Result<Synthesized> {
     let mut rewritten = Vec::with_capacity(libs.len());
     let mut has_start = Vec::with_capacity(libs.len());
@@ -136,6 +141,15 @@ pub fn synthesize(
         Some(plan) => std::borrow::Cow::Owned(plt::rewrite(main, &plan)?),
         None => std::borrow::Cow::Borrowed(main.bytes),
     };
+    // The shim's symbol tables, above the prelinked region.
+    let symtab = match symtab {
+        true => symtab::place(main, libs, prelink.memory_pages, &mut data)?,
+        false => None,
+    };
+    let memory_pages = match &symtab {
+        Some(t) => Some(t.memory_pages),
+        None => prelink.memory_pages,
+    };
     let main = main_module::patch(
         main,
         &main_bytes,
@@ -143,13 +157,14 @@ pub fn synthesize(
         &res.main_new_slots,
         &res.main_tags,
         main_module::Prelinked {
-            memory_pages: prelink.memory_pages,
+            memory_pages,
             table_min: prelink.table_min,
             data,
         },
     )?;
     let groups = merge::group_modules(libs, rewritten, &slot_tables, &import_names, layout)?;
     Ok(Synthesized {
+        symtab: symtab.map_or(0, |t| t.address),
         main,
         import_names,
         groups,

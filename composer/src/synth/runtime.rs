@@ -246,8 +246,9 @@ impl<'a> Linked<'a> {
     }
 
     /// As a module of its own: a wit-component adapter (the dl shim), importing main's memory
-    /// (any size), its state in fresh globals (0 at start).
-    pub fn adapter(&self) -> Result<Vec<u8>> {
+    /// (any size), its state in fresh globals: 0 at start, but the states `initial` names
+    /// (name, value), which start at their value.
+    pub fn adapter(&self, initial: &[(&str, i32)]) -> Result<Vec<u8>> {
         let mut types = TypeSection::new();
         self.encode_types(&mut types)?;
         let mut imports = ImportSection::new();
@@ -276,13 +277,17 @@ impl<'a> Linked<'a> {
             functions.function(*ty);
         }
         let mut globals = GlobalSection::new();
-        for _ in &self.state {
+        for name in &self.state {
             let ty = GlobalType {
                 val_type: ValType::I32,
                 mutable: true,
                 shared: false,
             };
-            globals.global(ty, &wasm_encoder::ConstExpr::i32_const(0));
+            let value = initial
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, v)| *v);
+            globals.global(ty, &wasm_encoder::ConstExpr::i32_const(value));
         }
         let mut exports = ExportSection::new();
         for (name, _) in &self.exports {
@@ -399,7 +404,7 @@ mod tests {
     #[test]
     fn accessors_become_globals() {
         let bytes = wat::parse_str(LINKED).unwrap();
-        let adapter = Linked::parse("test", &bytes).unwrap().adapter().unwrap();
+        let adapter = Linked::parse("test", &bytes).unwrap().adapter(&[]).unwrap();
         wasmparser::validate(&adapter).unwrap();
         let text = wasmprinter::print_bytes(&adapter).unwrap();
         assert!(text.contains("(memory (;0;) 0)"), "{text}");
@@ -418,7 +423,7 @@ mod tests {
         let bytes = wat::parse_str(wat).unwrap();
         let err = Linked::parse("test", &bytes)
             .unwrap()
-            .adapter()
+            .adapter(&[])
             .unwrap_err();
         assert!(format!("{err:#}").contains("shadow stack"), "{err:#}");
     }

@@ -12,9 +12,14 @@ use wit_component::StringEncoding;
 /// The linked shim.
 const SHIM: &[u8] = include_bytes!("../../../shim/wasm-dl-shim.wasm");
 
-/// The shim module, ready to be given to wit-component as the `wasm-dl` adapter.
-pub fn module() -> Result<Vec<u8>> {
-    let mut bytes = super::runtime::Linked::parse("dl shim", SHIM)?.adapter()?;
+/// The shim state that holds the address of its symbol tables (`shim/src/sys.rs`).
+const SYMTAB_STATE: &str = "symtab";
+
+/// The shim module, ready to be given to wit-component as the `wasm-dl` adapter; `symtab` is
+/// the address of its symbol tables in main's memory (`synth::symtab`), or 0.
+pub fn module(symtab: u32) -> Result<Vec<u8>> {
+    let mut bytes = super::runtime::Linked::parse("dl shim", SHIM)?
+        .adapter(&[(SYMTAB_STATE, symtab as i32)])?;
     let (resolve, pkg) = crate::wit::resolve()?;
     let world = resolve.select_world(&[pkg], Some("shim"))?;
     wit_component::embed_component_metadata(&mut bytes, &resolve, world, StringEncoding::UTF8)?;
@@ -28,7 +33,7 @@ mod tests {
     /// an adapter (wit-component checks the rest).
     #[test]
     fn is_an_adapter_exporting_the_dlfcn_functions() {
-        let adapter = super::module().unwrap();
+        let adapter = super::module(0).unwrap();
         let mut exports = std::collections::HashMap::new();
         let mut memories = Vec::new();
         for payload in wasmparser::Parser::new(0).parse_all(&adapter) {

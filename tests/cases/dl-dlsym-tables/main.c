@@ -1,6 +1,6 @@
-/* Many lookups of the same handles, so the shim answers most from its memo (a scope-table
- * hand-over, index v6, once answered them too; the case is kept for the memo): the answers must
- * stay the provider's. A library
+/* Many lookups of the same handles: the shim answers a library handle's own names from its
+ * compose-time symbol tables (abi/src/symtab.rs), the rest from the provider and then its memo;
+ * the answers must stay the provider's. A library
  * handle searches the library, then its dependencies; misses still fail with dlerror's text;
  * RTLD_DEFAULT and RTLD_NEXT search the global scope; after dlclose and a new dlopen (with
  * another library placed in between), the new addresses are returned. */
@@ -33,6 +33,9 @@ static void round_of(const char *what, void *h, int print) {
 int main(void) {
   void *top = dlopen("libtop.so", RTLD_NOW | RTLD_LOCAL);
   round_of("local handle", top, 1);
+  int (**ptr)(void) = dlsym(top, "top_ptr");
+  printf("top_second %d, top_ptr() %d, top_only() %d\n", data(top, "top_second"), (*ptr)(),
+         call(top, "top_only"));
   round_of("RTLD_DEFAULT before RTLD_GLOBAL", RTLD_DEFAULT, 1);
   for (int rep = 0; rep < 40; rep++) dlsym(RTLD_DEFAULT, "no_such_symbol");
   printf("RTLD_DEFAULT miss: %s\n", dlerror());
@@ -48,6 +51,8 @@ int main(void) {
   printf("other: %d\n", call(other, "other"));
   top = dlopen("libtop.so", RTLD_NOW);
   round_of("reopened", top, 1);
+  ptr = dlsym(top, "top_ptr");
+  printf("reopened: top_second %d, top_ptr() %d\n", data(top, "top_second"), (*ptr)());
   int *after = dlsym(top, "top_data");
   printf("top_data reads %d\n", *after);
   return 0;
