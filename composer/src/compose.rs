@@ -172,7 +172,7 @@ impl Composer {
             (!plug).then_some(copies.as_slice()),
         )?;
         match stand_in {
-            Some(stand_in) => encode::plug_provider(&stand_in, component, index, &copies),
+            Some(stand_in) => encode::plug_provider(stand_in, component, index, &copies),
             None => Ok(component),
         }
     }
