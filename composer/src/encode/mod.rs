@@ -10,6 +10,10 @@
 //!    index in its memory, and the index component saying where plugged into it; see
 //!    `provider.rs`) is plugged into the main component with wac-graph.
 
+mod hollow;
+
+pub use hollow::Hollow;
+
 use crate::layout::{GroupId, Layout};
 use crate::parse::Library;
 use crate::synth::names::{Supplier, ENV, MAIN};
