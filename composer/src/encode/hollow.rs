@@ -183,3 +183,72 @@ fn leb(out: &mut Vec<u8>, n: usize) -> Result<()> {
     wasm_encoder::Encode::encode(&n, out);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        ComponentSectionId, ConstExpr, DataCountSection, DataSection, MemorySection, MemoryType,
+        Module, RawSection,
+    };
+
+    fn module(data: &[u8]) -> Vec<u8> {
+        let mut m = Module::new();
+        let mut mem = MemorySection::new();
+        mem.memory(MemoryType {
+            minimum: 16,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        m.section(&mem);
+        m.section(&DataCountSection { count: 3 });
+        let mut d = DataSection::new();
+        d.active(0, &ConstExpr::i32_const(1024), data.iter().copied());
+        d.passive([1u8, 2, 3]);
+        d.active(0, &ConstExpr::i32_const(4), [9u8]);
+        m.section(&d);
+        m.finish()
+    }
+
+    fn component(modules: &[&[u8]]) -> Vec<u8> {
+        let mut c = wasm_encoder::Component::new();
+        for m in modules {
+            c.section(&RawSection {
+                id: ComponentSectionId::CoreModule as u8,
+                data: m,
+            });
+        }
+        c.finish()
+    }
+
+    #[test]
+    fn filled_is_the_original() {
+        let data: Vec<u8> = (0..MIN_DATA_BYTES + 7).map(|i| (i % 251) as u8).collect();
+        let full = module(&data);
+        let h = Hollow::of(&full)
+            .unwrap()
+            .expect("a large data section is hollowed");
+        assert!(h.module.len() < 1024, "{}", h.module.len());
+        wasmparser::Validator::new()
+            .validate_all(&h.module)
+            .unwrap();
+        let other = module(&[1, 2, 3]);
+        let filled = h.fill(&component(&[&other, &h.module])).unwrap();
+        assert_eq!(filled, component(&[&other, &full]));
+    }
+
+    #[test]
+    fn small_data_is_kept() {
+        assert!(Hollow::of(&module(&[1; 100])).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_lost_hollow_module_is_an_error() {
+        let data = vec![7u8; MIN_DATA_BYTES];
+        let h = Hollow::of(&module(&data)).unwrap().unwrap();
+        let e = h.fill(&component(&[&module(&[1])])).unwrap_err();
+        assert!(format!("{e}").contains("lost main's data"), "{e}");
+    }
+}
