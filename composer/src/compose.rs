@@ -157,13 +157,23 @@ impl Composer {
                 .main_imports
                 .iter()
                 .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE));
-        let main_component = self.main_component(
+        // wit-component gets main without its data (see `encode::hollow`), which is put back
+        // into the main component it makes; the hollow main component is the stand-in the
+        // provider is plugged into (its type is the same).
+        let hollow = encode::Hollow::of(&synthesized.main)?;
+        let patched_main = hollow.as_ref().map_or(&synthesized.main, |h| &h.module);
+        let mut main_component = self.main_component(
             main,
             libs,
             res,
-            &synthesized.main,
+            patched_main,
             uses_dl.then_some(synthesized.symtab),
         )?;
+        let mut hollow_component = None;
+        if let Some(h) = &hollow {
+            let filled = h.fill(&main_component)?;
+            hollow_component = Some(std::mem::replace(&mut main_component, filled));
+        }
         // The modules of a group of one library are that library rewritten, most of its
         // function bodies copied byte for byte: the output's validation skips the copies it
         // can prove valid from the input's validation (see `validate::component`).
@@ -182,14 +192,14 @@ impl Composer {
         // The plugged component is validated as a whole, which covers this one.
         let plug = self.provider == ProviderMode::Embedded && uses_dl;
         // The provider is plugged into a stand-in with the same type (see `plug_provider`).
-        let stand_in = plug.then(|| main_component.clone());
+        let stand_in = plug.then(|| hollow_component.unwrap_or_else(|| main_component.clone()));
         let component = encode::Appender::new(main_component)?.append(
             layout,
             synthesized,
             (!plug).then_some(copies.as_slice()),
         )?;
         match stand_in {
-            Some(stand_in) => encode::plug_provider(&stand_in, component, index, &copies),
+            Some(stand_in) => encode::plug_provider(stand_in, component, index, &copies),
             None => Ok(component),
         }
     }

@@ -82,8 +82,8 @@ pub fn inputs<'a>(modules: &[(&str, &'a [u8])]) -> Result<Vec<ValidatedModule<'a
 }
 
 /// [`inputs`], returning as soon as the modules' structure is validated: their function bodies
-/// are validated by threads of `scope` (all cores: the caller's thread goes on composing, and
-/// the cores are shared between the two) until [`Pending::wait`]. What the caller reads of the
+/// are validated by threads of `scope` (all cores but one: the caller's thread goes on
+/// composing, the longer path; it validates what is left in [`Pending::wait`]). What the caller reads of the
 /// modules meanwhile (their sections, imports, exports, `dylink.0`) is validated; bodies it
 /// copies or re-encodes are not yet, so it must wait before it accepts anything made from them.
 pub fn inputs_in<'scope, 'a: 'scope>(

@@ -130,8 +130,10 @@ impl<'scope, 'a: 'scope> Pending<'scope, 'a> {
         let work = Arc::new(Work::new(jobs, threads));
         let mut handles = Vec::new();
         match scope {
+            // One core stays the caller's, which composes meanwhile (the critical path) and
+            // validates what is left in `wait`.
             Some(scope) if threads > 1 => {
-                for _ in 0..threads {
+                for _ in 1..threads {
                     let work = Arc::clone(&work);
                     handles.push(scope.spawn(move || work.work()));
                 }
@@ -148,6 +150,8 @@ impl<'scope, 'a: 'scope> Pending<'scope, 'a> {
 
     /// Waits for the validation; the error names the input of the first invalid body.
     pub fn wait(self) -> Result<()> {
+        // The caller's thread takes the chunks no other thread has taken yet.
+        self.work.work();
         for t in self.threads {
             if t.join().is_err() {
                 bail!("internal error: a validation thread panicked");

@@ -10,6 +10,10 @@
 //!    index in its memory, and the index component saying where plugged into it; see
 //!    `provider.rs`) is plugged into the main component with wac-graph.
 
+mod hollow;
+
+pub use hollow::Hollow;
+
 use crate::layout::{GroupId, Layout};
 use crate::parse::Library;
 use crate::synth::names::{Supplier, ENV, MAIN};
@@ -135,6 +139,16 @@ impl Appender {
             import_names,
             ..
         } = synthesized;
+        // The component is most of the output's bytes (the libraries' code): grown once, with
+        // room for what [`plug_provider`] puts around it, since every copy of it into fresh
+        // memory costs a page fault per 4 KiB (on CPython's set they were a third of the
+        // composer's time).
+        let modules: usize = group_modules.iter().map(Vec::len).sum::<usize>()
+            + env_module.len()
+            + loader_module.len()
+            + atexit_module.as_ref().map_or(0, Vec::len);
+        self.out
+            .reserve(modules + group_modules.len() * 64 + PLUG_HEADROOM);
         let fixed = self.core_instances + self.component_instances + 3;
         let needed = fixed as u64 + group_modules.len() as u64;
         if needed > MAX_INSTANCES as u64 {
@@ -204,12 +218,14 @@ impl Appender {
     }
 }
 
+/// Room left after an appended component for what [`plug_provider`] adds around it: the
+/// provider (about 70 KiB with a small index) and the outer component's types and instances.
+const PLUG_HEADROOM: usize = 512 * 1024;
+
 fn push_section(out: &mut Vec<u8>, section: &impl wasm_encoder::ComponentSection) {
     out.push(section.id());
-    let mut data = Vec::new();
-    section.encode(&mut data);
     // `encode` of a section writes its length-prefixed contents.
-    out.extend_from_slice(&data);
+    section.encode(out);
 }
 
 /// The core instance of the main module: the first instantiation of the module that exports
@@ -354,7 +370,7 @@ fn exports_dispatch(module: &[u8]) -> bool {
 /// are, so wac-graph composes the stand-in and the complete component takes its place in
 /// wac-graph's output ([`splice`]). The result is validated as a whole.
 pub fn plug_provider(
-    stand_in: &[u8],
+    stand_in: Vec<u8>,
     component: Vec<u8>,
     index: &[u8],
     copies: &[crate::validate::Copied<'_>],
@@ -363,7 +379,7 @@ pub fn plug_provider(
     // The same provider component `wasm-dl provider` writes (validated with the result).
     let provider_component = crate::provider::unvalidated_provider_component(index)?;
     let mut graph = CompositionGraph::new();
-    let app = Package::from_bytes("app", None, stand_in.to_vec(), graph.types_mut())
+    let app = Package::from_bytes("app", None, stand_in, graph.types_mut())
         .context("internal error: cannot read the main component")?;
     let app = graph.register_package(app)?;
     // wit-component drops the shim's `dl` import when main's dl calls never reach the provider
@@ -402,16 +418,17 @@ pub fn plug_provider(
             ..Default::default()
         })
         .context("internal error: cannot encode the composition")?;
+    // The stand-in's bytes as wac-graph embedded them.
+    let bytes = splice(&plugged, graph[app].bytes(), component)?;
     drop(graph);
-    let bytes = splice(&plugged, stand_in, &component)?;
-    drop(component);
     crate::validate::component(&bytes, "final component", copies)?;
     Ok(bytes)
 }
 
 /// `outer` with its one top-level nested component whose bytes are `stand_in` replaced by
-/// `real` (see [`plug_provider`]).
-fn splice(outer: &[u8], stand_in: &[u8], real: &[u8]) -> Result<Vec<u8>> {
+/// `real` (see [`plug_provider`]), in `real`'s buffer: `real` is most of the bytes, and moving
+/// it within memory it already touched is cheaper than copying it to fresh memory.
+fn splice(outer: &[u8], stand_in: &[u8], mut real: Vec<u8>) -> Result<Vec<u8>> {
     let id = wasm_encoder::ComponentSectionId::Component as u8;
     let mut found = None;
     let mut parser = Parser::new(0);
@@ -453,13 +470,17 @@ fn splice(outer: &[u8], stand_in: &[u8], real: &[u8]) -> Result<Vec<u8>> {
         .checked_sub(header.len())
         .filter(|s| outer.get(*s..range.start) == Some(header.as_slice()))
         .context("internal error: unexpected section header in wac-graph's output")?;
-    let mut out = Vec::with_capacity(outer.len() - range.len() + real.len() + 5);
-    out.extend_from_slice(&outer[..start]);
-    out.push(id);
-    leb_u32(&mut out, real.len())?;
-    out.extend_from_slice(real);
-    out.extend_from_slice(&outer[range.end..]);
-    Ok(out)
+    let mut prefix = outer[..start].to_vec();
+    prefix.push(id);
+    leb_u32(&mut prefix, real.len())?;
+    let suffix = &outer[range.end..];
+    real.reserve(prefix.len() + suffix.len());
+    let len = real.len();
+    real.resize(len + prefix.len(), 0);
+    real.copy_within(..len, prefix.len());
+    real[..prefix.len()].copy_from_slice(&prefix);
+    real.extend_from_slice(suffix);
+    Ok(real)
 }
 
 /// Appends `n` as an unsigned LEB128 `u32` (a section length).
