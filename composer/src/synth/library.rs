@@ -135,6 +135,8 @@ fn rewrite_inner(
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let (mut memory_base, mut table_base) = (None, None);
     let mut start = None;
+    // When the start function only zeroes parts of a prelinked library's memory: those ranges.
+    let mut start_zero_fills: Option<Vec<(u32, u32)>> = None;
     let mut data_segs: Vec<(u32, u32, u32)> = Vec::new(); // (segment, offset, length)
     let mut n_data = 0;
     let mut has_table = false;
@@ -213,6 +215,11 @@ fn rewrite_inner(
             Payload::CodeSectionEntry(body) => {
                 let index = n_func_imports + n_defined;
                 n_defined += 1;
+                // (The start section comes before the code section.)
+                if prelinked && Some(index) == start {
+                    start_zero_fills =
+                        zeros::only_zeroes_own_memory(&body, memory_base, lib.mem_size);
+                }
                 if let (Some(p), Some(values), true) = (
                     prelinked_at,
                     prelinked_at.and_then(|p| p.import_values.as_ref()),
@@ -316,6 +323,19 @@ fn rewrite_inner(
     }
     if !saw_imports {
         bail!("imports nothing (not even `env.memory`); not a module `wasm-ld -shared` emits");
+    }
+    // A prelinked library's region is zero where its data does not go (see `zeros`): a start
+    // function that only zeroes such ranges is not run.
+    if let Some(fills) = &start_zero_fills {
+        let overlaps = fills.iter().any(|&(f, flen)| {
+            data_segs.iter().any(|&(_, d, dlen)| {
+                u64::from(f) < u64::from(d) + u64::from(dlen)
+                    && u64::from(d) < u64::from(f) + u64::from(flen)
+            })
+        });
+        if !overlaps {
+            start = None;
+        }
     }
     // The stores of `__wasm_apply_data_relocs` go into the moved data, when they all fall in it.
     let relocs_applied = match &reloc_stores {

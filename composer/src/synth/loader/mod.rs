@@ -459,7 +459,11 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
     }
     // fill(slot): `Op::Fill`.
     funcs.function(5);
-    code.function(&fill_body(plan, &base_globals, &lib_funcs.iter().map(|l| l.fill).collect::<Vec<_>>()));
+    code.function(&fill_body(
+        plan,
+        &base_globals,
+        &lib_funcs.iter().map(|l| l.fill).collect::<Vec<_>>(),
+    ));
     // Segment 0: the step table.
     elems.active(
         Some(1),
