@@ -11,13 +11,14 @@
 //!
 //! | op | step |
 //! |----|------|
-//! | [`Op::Alloc`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); [`Alloc::Ok`], or [`Alloc::NoMemory`] when `malloc` fails, or [`Alloc::NoTable`] when the table cannot grow (`table.grow` fails, or main's table would pass `parse::MAX_TABLE_SLOTS`). A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
+//! | [`Op::Alloc`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills its own and the observed function slots; slots from `ftalloc` are set to NULL first; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); [`Alloc::Ok`], or [`Alloc::NoMemory`] when `malloc` fails, or [`Alloc::NoTable`] when the table cannot grow (`table.grow` fails, or main's table would pass `parse::MAX_TABLE_SLOTS`). A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
 //! | [`Op::MemoryBase`] | its memory base |
 //! | [`Op::TableBase`] | its table base |
 //! | [`Op::Relocate`] | copy its segments into place, apply global and data relocations |
 //! | [`Op::Construct`] | run its constructors |
 //! | [`Op::Destruct`] | run the destructors it registered with `__cxa_atexit` (see `atexit`), then its `__wasm_call_dtors`, if it exports one (`dlclose`) |
 //! | [`Op::Release`] | with main's `ftfree`: set its slots to NULL and give them back (`dlclose` after the destructors of everything it unloads, or a `dlopen` that failed after placing it), so that its next placement asks `ftalloc` again; otherwise nothing |
+//! | [`Op::Fill`] | the operand is a `dlsym` answer, not a library: if it is a null slot of an exported function of a placed library (init fills only the observed ones: see `library`), that library's fill export fills it |
 //!
 //! When main exports `ftalloc` (see `synth::ftalloc`), [`Op::Alloc`] takes a library's slots
 //! from it instead of growing the table ([`Alloc::FtallocFailed`], [`Alloc::FtallocBad`]).
