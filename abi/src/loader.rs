@@ -22,11 +22,19 @@ pub enum Op {
     Destruct = 5,
     /// Give its table slots back to main's `ftfree` (nothing without one).
     Release = 6,
+    /// Fill a function slot before its value leaves the composition: the operand is not a
+    /// library but a value `dlsym` is about to return. A library's init fills only the slots
+    /// of its exported functions that something in the composition refers to at compose time
+    /// (`GOT.func` entries, main's PLT); when the value is a slot of another exported function
+    /// of a placed library that is still null, this fills it. Any other value is left alone
+    /// (a data address, main's own functions). Answers 1.
+    Fill = 7,
 }
 
 impl Op {
-    /// Every op, in code order (`ALL[k] as i32 == k`).
-    pub const ALL: [Op; 7] = [
+    /// The steps run for one library, in code order (`STEPS[k] as i32 == k`): every op but
+    /// [`Op::Fill`], whose operand is not a library.
+    pub const STEPS: [Op; 7] = [
         Op::Alloc,
         Op::MemoryBase,
         Op::TableBase,
@@ -89,8 +97,9 @@ mod tests {
 
     #[test]
     fn op_codes_are_dense() {
-        for (k, op) in Op::ALL.iter().enumerate() {
+        for (k, op) in Op::STEPS.iter().enumerate() {
             assert_eq!(op.code() as usize, k);
         }
+        assert_eq!(Op::Fill.code() as usize, Op::STEPS.len());
     }
 }

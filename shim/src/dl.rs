@@ -181,7 +181,8 @@ pub unsafe extern "C" fn dlsym(handle: u32, name: *const u8) -> u32 {
     }
     let own = symtab::find(handle, fnv, name);
     if own != 0 {
-        return own;
+        // Not memoized, so filled (a check once the slot is) on every such lookup.
+        return filled(own);
     }
     let r = ret_area();
     provider::sym(handle, name, len, r);
@@ -189,8 +190,17 @@ pub unsafe extern "C" fn dlsym(handle: u32, name: *const u8) -> u32 {
         set_error(load(r, 4));
         return 0;
     }
-    let value = load(r, 4);
+    let value = filled(load(r, 4));
     memo::put(hash, handle, name, len, value);
+    value
+}
+
+/// `value`, a `dlsym` answer, after the loader filled its function slot if it is one that a
+/// library's init left null ([`Op::Fill`]: init fills only the slots the composition refers
+/// to at compose time). A memoized answer was filled on its first lookup.
+fn filled(value: u32) -> u32 {
+    // SAFETY: main's dispatch, with an op that takes any value.
+    unsafe { main::dispatch(Op::Fill.code(), value) };
     value
 }
 
@@ -208,7 +218,7 @@ pub unsafe extern "C" fn __wasm_dl_dlsym_next(caller: u32, name: *const u8) -> u
         set_error(load(r, 4));
         return 0;
     }
-    load(r, 4)
+    filled(load(r, 4))
 }
 
 /// `int dlclose(void *handle)`.

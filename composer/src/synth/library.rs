@@ -8,11 +8,21 @@
 //! - globals whose initializer reads a base (extended-const, as in wasi-sdk's PIC `libc.so`)
 //!   become mutable and are computed by init instead (so the output needs no extended-const);
 //! - a new export [`INIT_EXPORT`]`(memory_base, table_base)` copies the segments into place,
-//!   and fills the library's function slots (one per exported function, after its own
-//!   elements) with `table.copy` from a new slot table holding those functions (one table per
-//!   core module: the libraries merged into one module share it, each at its own offset,
-//!   because wasmtime allows 10,000 tables in a store); a library without a table import gets
-//!   one.
+//!   and fills the library's *observed* function slots (of its slots, one per exported function
+//!   after its own elements, those something in the composition refers to at compose time: see
+//!   `loader::observed_slots`) with `table.copy` from a new slot table holding those functions
+//!   (one table per core module: the libraries merged into one module share it, each at its
+//!   own offset, because wasmtime allows 10,000 tables in a store); a library without a table
+//!   import gets one;
+//! - a new export [`FILL_EXPORT`]`(table_base, k)` fills the slot of exported function `k`,
+//!   for the loader's `Op::Fill`, when `dlsym` returns a function whose slot init left null.
+//!
+//! Filling a slot costs wasmtime about 1,000 instructions (the funcref is made on first use:
+//! a registry look-up and two searches of the module's functions), and a library exports
+//! thousands of functions (libpython 1,857, libc 976) of which a program's other modules refer
+//! to a few hundred; the rest are reachable only through `dlsym`, which fills its answer's
+//! slot first. A function pointer stays the same everywhere: every slot, filled early or
+//! late, holds the one function `layout::LibSlot::func` assigns to it.
 //!
 //! The slots come from a slot table, not from a passive element segment, because wasmtime
 //! evaluates every passive element segment when it instantiates a module (one `ref.func` per
@@ -29,7 +39,7 @@ mod zeros;
 use super::rewrite::{ActiveFuncs, Additions, Edit, ImportAt, Maps, SegmentAs};
 use crate::parse::Library;
 use anyhow::{anyhow, bail, Context, Result};
-use init::{base_global, init_body, relative_offset, BaseGlobal, SlotTable};
+use init::{base_global, fill_body, init_body, relative_offset, BaseGlobal, SlotTable};
 use wasm_encoder::{
     ConstExpr, EntityType, ExportKind, ExportSection, GlobalType, ImportSection, RefType,
     TableType, ValType,
@@ -40,6 +50,10 @@ use wasmparser::{DataKind, ElementItems, ElementKind, Parser, Payload, TypeRef};
 pub const INIT_EXPORT: &str = "__wasm_dl_init";
 /// Export of the library's former start function (global relocations), if it had one.
 pub const START_EXPORT: &str = "__wasm_dl_start";
+/// Export that fills the slot of one exported function: `(func (param table_base k))`, for
+/// `k` below the number of exported functions (the loader checks). Only in libraries that
+/// export functions.
+pub const FILL_EXPORT: &str = "__wasm_dl_fill";
 
 /// A rewritten library.
 #[derive(Debug)]
@@ -76,17 +90,26 @@ pub struct Prelinked {
 /// as arguments and costs the component exactly one core instance.
 /// Every export is renamed with `export_prefix` (so that libraries merged into one module keep
 /// distinct names). Its function slots are entries `slot_base..` of its slot table (the
-/// libraries merged into one module share one table; see `merge`). A `prelinked` library's
-/// data goes to the module that defines the memory (see [`Rewritten::data`]).
+/// libraries merged into one module share one table; see `merge`); init fills those of the
+/// exported functions `k` with `observed[k]`. A `prelinked` library's data goes to the module
+/// that defines the memory (see [`Rewritten::data`]).
 pub fn rewrite(
     lib: &Library<'_>,
     import_names: &[super::names::ImportName],
     export_prefix: &str,
     slot_base: u32,
+    observed: &[bool],
     prelinked: Option<&Prelinked>,
 ) -> Result<Rewritten> {
-    rewrite_inner(lib, import_names, export_prefix, slot_base, prelinked)
-        .with_context(|| format!("{}: cannot rewrite shared library", lib.name))
+    rewrite_inner(
+        lib,
+        import_names,
+        export_prefix,
+        slot_base,
+        observed,
+        prelinked,
+    )
+    .with_context(|| format!("{}: cannot rewrite shared library", lib.name))
 }
 
 fn rewrite_inner(
@@ -94,6 +117,7 @@ fn rewrite_inner(
     import_names: &[super::names::ImportName],
     export_prefix: &str,
     slot_base: u32,
+    observed: &[bool],
     prelinked_at: Option<&Prelinked>,
 ) -> Result<Rewritten> {
     let bytes = lib.bytes;
@@ -111,6 +135,8 @@ fn rewrite_inner(
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let (mut memory_base, mut table_base) = (None, None);
     let mut start = None;
+    // When the start function only zeroes parts of a prelinked library's memory: those ranges.
+    let mut start_zero_fills: Option<Vec<(u32, u32)>> = None;
     let mut data_segs: Vec<(u32, u32, u32)> = Vec::new(); // (segment, offset, length)
     let mut n_data = 0;
     let mut has_table = false;
@@ -192,6 +218,11 @@ fn rewrite_inner(
             Payload::CodeSectionEntry(body) => {
                 let index = n_func_imports + n_defined;
                 n_defined += 1;
+                // (The start section comes before the code section.)
+                if prelinked && Some(index) == start {
+                    start_zero_fills =
+                        zeros::only_zeroes_own_memory(&body, memory_base, lib.mem_size);
+                }
                 if let (Some(p), Some(values), true) = (
                     prelinked_at,
                     prelinked_at.and_then(|p| p.import_values.as_ref()),
@@ -282,11 +313,32 @@ fn rewrite_inner(
         );
     }
 
+    if observed.len() != slot_funcs.len() {
+        bail!(
+            "internal error: {} function slots, but {} marked as observed or not",
+            slot_funcs.len(),
+            observed.len()
+        );
+    }
+
     if !saw_export {
         bail!("has no export section; build it with `-fvisibility=default`");
     }
     if !saw_imports {
         bail!("imports nothing (not even `env.memory`); not a module `wasm-ld -shared` emits");
+    }
+    // A prelinked library's region is zero where its data does not go (see `zeros`): a start
+    // function that only zeroes such ranges is not run.
+    if let Some(fills) = &start_zero_fills {
+        let overlaps = fills.iter().any(|&(f, flen)| {
+            data_segs.iter().any(|&(_, d, dlen)| {
+                u64::from(f) < u64::from(d) + u64::from(dlen)
+                    && u64::from(d) < u64::from(f) + u64::from(flen)
+            })
+        });
+        if !overlaps {
+            start = None;
+        }
     }
     // The stores of `__wasm_apply_data_relocs` go into the moved data, when they all fall in it.
     let relocs_applied = match &reloc_stores {
@@ -332,8 +384,12 @@ fn rewrite_inner(
     }
     // A prelinked library's data is in place before it is instantiated.
     let copied: &[(u32, u32, u32)] = if prelinked { &[] } else { &data_segs };
-    let init = init_body(copied, &elem_segs, slots, &base_globals);
+    let init = init_body(copied, &elem_segs, slots, observed, &base_globals);
     add.funcs.push((init_type, init));
+    if let Some(s) = slots {
+        // Same type as init: (table_base, k).
+        add.funcs.push((init_type, fill_body(s)));
+    }
     if let Some(s) = slots {
         let size = u64::from(s.src) + u64::from(s.count);
         add.tables.push(TableType {
@@ -354,6 +410,13 @@ fn rewrite_inner(
         ExportKind::Func,
         init_func,
     ));
+    if slots.is_some() {
+        add.exports.push((
+            format!("{export_prefix}{FILL_EXPORT}"),
+            ExportKind::Func,
+            init_func + 1,
+        ));
+    }
     if let Some(s) = start {
         add.exports.push((
             format!("{export_prefix}{START_EXPORT}"),

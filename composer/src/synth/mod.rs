@@ -85,6 +85,8 @@ pub fn synthesize(
     let mut slot_tables = Vec::with_capacity(libs.len());
     let mut import_names = Vec::with_capacity(libs.len());
     let slot_base = slot_bases(libs, layout)?;
+    let main_slots = loader::main_slots(main, res);
+    let observed = loader::observed_slots(libs, &layout.gots, &main_slots);
     let prelink = &layout.prelink;
     // Prelinked data, at its final addresses, for the module that defines the memory.
     let mut data: Vec<(u32, Vec<u8>)> = Vec::new();
@@ -96,7 +98,14 @@ pub fn synthesize(
             memory_base,
             import_values: prelink.import_values(LibId(j as u32), libs, res, &layout.gots),
         });
-        let r = library::rewrite(lib, &names, &prefix, slot_base[j], placed.as_ref())?;
+        let r = library::rewrite(
+            lib,
+            &names,
+            &prefix,
+            slot_base[j],
+            &observed[j],
+            placed.as_ref(),
+        )?;
         if let Some(base) = base {
             for (off, d) in r.data {
                 // `layout::prelink` keeps every region below 4 GiB.
@@ -133,7 +142,7 @@ pub fn synthesize(
         &relocs_applied,
         layout,
         atexit.is_some(),
-        &loader::main_slots(main, res),
+        &main_slots,
         table_alloc,
     );
     let loader = loader::encode(&loader_plan);

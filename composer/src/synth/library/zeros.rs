@@ -1,5 +1,6 @@
 //! Leaving long runs of zeros out of a prelinked library's moved data (the memory image starts
-//! zeroed; wasm-ld writes a PIC library's `.bss` as zeros).
+//! zeroed; wasm-ld writes a PIC library's `.bss` as zeros), and its start function out when all
+//! it does is zero its `.bss` ([`only_zeroes_own_memory`]).
 
 /// Runs of zeros at least this long are left out of a moved segment.
 const ZERO_RUN: usize = 1024;
@@ -64,6 +65,58 @@ fn long_zero_runs(data: &[u8]) -> Vec<(usize, usize)> {
         k = end;
     }
     runs
+}
+
+/// Whether function `body` only fills ranges of the library's own memory with zeros:
+/// `memory.fill(__memory_base + offset, 0, len)` with constant offsets and lengths inside
+/// `mem_size` bytes, nothing else. That is the whole of the `__wasm_init_memory` start function
+/// wasm-ld writes for a PIC library whose `.bss` is not written as data (componentize-py's
+/// `libpython3.14.so` and `libc.so`: 46 KB and 5 KB). A prelinked library's region is zero
+/// when it is placed (fresh memory image, placed once per instance), so the call only
+/// touches pages (a page fault each) to write zeros over zeros.
+///
+/// Returns the ranges (offset from the memory base, length), or `None` when the body does more.
+pub(super) fn only_zeroes_own_memory(
+    body: &wasmparser::FunctionBody<'_>,
+    memory_base: Option<u32>,
+    mem_size: u32,
+) -> Option<Vec<(u32, u32)>> {
+    use wasmparser::Operator as O;
+    let mb = memory_base?;
+    let ops = body
+        .get_operators_reader()
+        .ok()?
+        .into_iter()
+        .collect::<wasmparser::Result<Vec<_>>>()
+        .ok()?;
+    let Some((O::End, fills)) = ops.split_last() else {
+        return None;
+    };
+    if fills.is_empty() || fills.len() % 6 != 0 {
+        return None;
+    }
+    fills
+        .chunks(6)
+        .map(|c| {
+            let offset = match c {
+                [O::I32Const { value }, O::GlobalGet { global_index }, O::I32Add, ..]
+                | [O::GlobalGet { global_index }, O::I32Const { value }, O::I32Add, ..]
+                    if *global_index == mb =>
+                {
+                    *value as u32
+                }
+                _ => return None,
+            };
+            match &c[3..] {
+                [O::I32Const { value: 0 }, O::I32Const { value: len }, O::MemoryFill { mem: 0 }]
+                    if u64::from(offset) + u64::from(*len as u32) <= u64::from(mem_size) =>
+                {
+                    Some((offset, *len as u32))
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,5 +193,97 @@ mod tests {
                 "case {case}: {data:?}"
             );
         }
+    }
+
+    /// The body of a function of one module (`(func ...)` with the given instructions),
+    /// read back by wasmparser.
+    fn zero_fills(
+        build: impl Fn(&mut wasm_encoder::InstructionSink<'_>),
+    ) -> Option<Vec<(u32, u32)>> {
+        let mut f = wasm_encoder::Function::new([]);
+        build(&mut f.instructions());
+        let mut code = wasm_encoder::CodeSection::new();
+        code.function(&f);
+        let mut types = wasm_encoder::TypeSection::new();
+        types.ty().function([], []);
+        let mut funcs = wasm_encoder::FunctionSection::new();
+        funcs.function(0);
+        let mut m = wasm_encoder::Module::new();
+        m.section(&types).section(&funcs).section(&code);
+        let bytes = m.finish();
+        for p in wasmparser::Parser::new(0).parse_all(&bytes) {
+            if let Ok(wasmparser::Payload::CodeSectionEntry(body)) = p {
+                return only_zeroes_own_memory(&body, Some(3), 1000);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn start_that_only_zeroes_its_memory_is_recognised() {
+        let fill = |ins: &mut wasm_encoder::InstructionSink<'_>, off: i32, len: i32| {
+            ins.i32_const(off)
+                .global_get(3)
+                .i32_add()
+                .i32_const(0)
+                .i32_const(len)
+                .memory_fill(0);
+        };
+        let two = zero_fills(|ins| {
+            fill(ins, 100, 50);
+            ins.global_get(3)
+                .i32_const(400)
+                .i32_add()
+                .i32_const(0)
+                .i32_const(600)
+                .memory_fill(0);
+            ins.end();
+        });
+        assert_eq!(two, Some(vec![(100, 50), (400, 600)]));
+        // Past the library's memory, another base, a nonzero value, anything else: no.
+        assert_eq!(
+            zero_fills(|ins| {
+                fill(ins, 500, 501);
+                ins.end();
+            }),
+            None
+        );
+        assert_eq!(
+            zero_fills(|ins| {
+                ins.i32_const(1)
+                    .global_get(2)
+                    .i32_add()
+                    .i32_const(0)
+                    .i32_const(1)
+                    .memory_fill(0)
+                    .end();
+            }),
+            None
+        );
+        assert_eq!(
+            zero_fills(|ins| {
+                ins.i32_const(1)
+                    .global_get(3)
+                    .i32_add()
+                    .i32_const(7)
+                    .i32_const(1)
+                    .memory_fill(0)
+                    .end();
+            }),
+            None
+        );
+        assert_eq!(
+            zero_fills(|ins| {
+                fill(ins, 0, 8);
+                ins.call(0).end();
+            }),
+            None
+        );
+        assert_eq!(
+            zero_fills(|ins| {
+                ins.end();
+            }),
+            None
+        );
     }
 }

@@ -11,13 +11,14 @@
 //!
 //! | op | step |
 //! |----|------|
-//! | [`Op::Alloc`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills them; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); [`Alloc::Ok`], or [`Alloc::NoMemory`] when `malloc` fails, or [`Alloc::NoTable`] when the table cannot grow (`table.grow` fails, or main's table would pass `parse::MAX_TABLE_SLOTS`). A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
+//! | [`Op::Alloc`] | `malloc` the library's memory (MEM_INFO size and alignment, zeroed), grow the table by its own slots plus one per exported function (its init fills its own and the observed function slots; slots from `ftalloc` are set to NULL first; the base rounded up to the MEM_INFO table alignment), set its bases and the GOT entries that point into it, and `malloc` a stack for it if it cannot share main's (`Binding::OwnStack`); [`Alloc::Ok`], or [`Alloc::NoMemory`] when `malloc` fails, or [`Alloc::NoTable`] when the table cannot grow (`table.grow` fails, or main's table would pass `parse::MAX_TABLE_SLOTS`). A library placed before (closed and opened again) keeps its memory and slots, which are zeroed again |
 //! | [`Op::MemoryBase`] | its memory base |
 //! | [`Op::TableBase`] | its table base |
 //! | [`Op::Relocate`] | copy its segments into place, apply global and data relocations |
 //! | [`Op::Construct`] | run its constructors |
 //! | [`Op::Destruct`] | run the destructors it registered with `__cxa_atexit` (see `atexit`), then its `__wasm_call_dtors`, if it exports one (`dlclose`) |
 //! | [`Op::Release`] | with main's `ftfree`: set its slots to NULL and give them back (`dlclose` after the destructors of everything it unloads, or a `dlopen` that failed after placing it), so that its next placement asks `ftalloc` again; otherwise nothing |
+//! | [`Op::Fill`] | the operand is a `dlsym` answer, not a library: if it is a null slot of an exported function of a placed library (init fills only the observed ones: see `library`), that library's fill export fills it |
 //!
 //! When main exports `ftalloc` (see `synth::ftalloc`), [`Op::Alloc`] takes a library's slots
 //! from it instead of growing the table ([`Alloc::FtallocFailed`], [`Alloc::FtallocBad`]).
@@ -31,12 +32,12 @@
 
 mod plan;
 
-pub use plan::{main_slots, plan, LoaderPlan};
+pub use plan::{main_slots, observed_slots, plan, LoaderPlan};
 use plan::{MemoryPlan, TablePlan, Target, Value};
 
 use crate::parse::MAX_TABLE_SLOTS;
 use crate::synth::env;
-use crate::synth::library::{INIT_EXPORT, START_EXPORT};
+use crate::synth::library::{FILL_EXPORT, INIT_EXPORT, START_EXPORT};
 use crate::synth::main_module::{SLOT_EXPORT, TABLE_EXPORT};
 use std::borrow::Cow;
 use wasm_dl_abi::ftalloc::{FTALLOC_EXPORT, FTFREE_EXPORT};
@@ -47,7 +48,7 @@ use wasm_encoder::{
     StartSection, TableSection, TableType, TypeSection, ValType,
 };
 
-const N_OPS: u32 = Op::ALL.len() as u32;
+const N_OPS: u32 = Op::STEPS.len() as u32;
 
 /// Encodes the loader of `plan` (see [`plan()`]). A library prelinked by the layout
 /// (`layout::Prelink`) has its memory base fixed and its data in place ([`MemoryPlan::Fixed`]),
@@ -138,6 +139,7 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
     // Library entry points and exported functions.
     struct LibFuncs {
         init: u32,
+        fill: Option<u32>,
         start: Option<u32>,
         relocs: Option<u32>,
         ctor: Option<u32>,
@@ -157,6 +159,7 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
             n_funcs - 1
         };
         let init = import_fn(INIT_EXPORT, 2, &mut imports);
+        let fill = (lib.exported > 0).then(|| import_fn(FILL_EXPORT, 2, &mut imports));
         let start = lib.start.then(|| import_fn(START_EXPORT, 0, &mut imports));
         let relocs = lib
             .apply_data_relocs
@@ -167,6 +170,7 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
             .then(|| import_fn("__wasm_call_dtors", 0, &mut imports));
         lib_funcs.push(LibFuncs {
             init,
+            fill,
             start,
             relocs,
             ctor,
@@ -178,10 +182,22 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
     let mut funcs = FunctionSection::new();
     let mut code = CodeSection::new();
     let dispatch = n_funcs;
+    // After dispatch, start and the steps.
+    let fill = n_funcs + 2 + N_OPS * n;
     funcs.function(4);
     {
         let mut f = Function::new([]);
         f.instructions()
+            // Fill's operand is a slot, not a library.
+            .local_get(0)
+            .i32_const(Op::Fill.code())
+            .i32_eq()
+            .if_(BlockType::Empty)
+            .local_get(1)
+            .call(fill)
+            .i32_const(1)
+            .return_()
+            .end()
             .local_get(0)
             .i32_const(N_OPS as i32)
             .i32_ge_u()
@@ -228,7 +244,7 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
             step_funcs.push(steps_base + op * n + lib);
         }
     }
-    for op in Op::ALL {
+    for op in Op::STEPS {
         for (j, lib) in plan.libs.iter().enumerate() {
             funcs.function(3);
             let (mb, tb) = base_globals[j];
@@ -319,7 +335,14 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
                                     Alloc::FtallocFailed.code(),
                                     Alloc::FtallocBad.code(),
                                 );
-                                ins.local_get(0).global_set(tb);
+                                // Null: `Op::Fill` fills the slots init leaves null, and
+                                // `ftalloc` may hand out slots that held something.
+                                ins.local_get(0)
+                                    .ref_null(wasm_encoder::HeapType::FUNC)
+                                    .i32_const(slots as i32)
+                                    .table_fill(0)
+                                    .local_get(0)
+                                    .global_set(tb);
                             } else {
                                 ins.table_size(0)
                                     .i32_const(talign - 1)
@@ -415,6 +438,10 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
                     }
                     ins.i32_const(1);
                 }
+                // Not a step (not in `Op::STEPS`): dispatch calls `fill` instead.
+                Op::Fill => {
+                    ins.unreachable();
+                }
                 Op::Destruct => {
                     // `__cxa_atexit` registrations (destructor attributes), most recent first,
                     // then the library's own destructor entry point.
@@ -431,6 +458,13 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
             code.function(&f);
         }
     }
+    // fill(slot): `Op::Fill`.
+    funcs.function(5);
+    code.function(&fill_body(
+        plan,
+        &base_globals,
+        &lib_funcs.iter().map(|l| l.fill).collect::<Vec<_>>(),
+    ));
     // Segment 0: the step table.
     elems.active(
         Some(1),
@@ -462,4 +496,49 @@ pub fn encode(plan: &LoaderPlan) -> Vec<u8> {
     module.section(&elems);
     module.section(&code);
     module.finish()
+}
+
+/// `fill(slot)` ([`Op::Fill`]): when `slot` is in main's table and null, and it is the slot of
+/// an exported function of a placed library (table base not 0), that library's fill function
+/// fills it. `fills[j]` is library j's fill function, if it exports functions.
+fn fill_body(plan: &LoaderPlan, base_globals: &[(u32, u32)], fills: &[Option<u32>]) -> Function {
+    let mut f = Function::new([(1, ValType::I32)]);
+    let mut ins = f.instructions();
+    ins.local_get(0)
+        .table_size(0)
+        .i32_ge_u()
+        .if_(BlockType::Empty)
+        .return_()
+        .end()
+        .local_get(0)
+        .table_get(0)
+        .ref_is_null()
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .return_()
+        .end();
+    for ((lib, fill), (_, tb)) in plan.libs.iter().zip(fills).zip(base_globals) {
+        let Some(fill) = *fill else { continue };
+        let own = lib.table.slots().saturating_sub(lib.exported);
+        // k = slot - base - own, unsigned: below `exported` only for this library's slots.
+        ins.global_get(*tb)
+            .if_(BlockType::Empty)
+            .local_get(0)
+            .global_get(*tb)
+            .i32_sub()
+            .i32_const(own as i32)
+            .i32_sub()
+            .local_tee(1)
+            .i32_const(lib.exported as i32)
+            .i32_lt_u()
+            .if_(BlockType::Empty)
+            .global_get(*tb)
+            .local_get(1)
+            .call(fill)
+            .return_()
+            .end()
+            .end();
+    }
+    ins.end();
+    f
 }

@@ -59,6 +59,11 @@ pub struct LibPlan {
     /// Its table slots: its own (`MEM_INFO` table size) then one per exported function (its
     /// init fills them), from main's `ftalloc` or by growing main's table.
     pub table: TablePlan,
+    /// How many of its slots are its exported functions' (the last ones): [`Op::Fill`]
+    /// fills them.
+    ///
+    /// [`Op::Fill`]: wasm_dl_abi::loader::Op::Fill
+    pub exported: u32,
     /// Whether it gets a stack of its own (`Binding::OwnStack`), `malloc`ed when placed.
     pub own_stack: bool,
     /// Globals set once its bases are known, each a base plus an offset.
@@ -224,6 +229,7 @@ pub fn plan(
                 group: layout.group_of[j],
                 memory,
                 table,
+                exported: lib.funcs.len() as u32,
                 own_stack: layout.own_stack.get(j).copied().unwrap_or(false),
                 assigns,
                 start: has_start.get(j).copied().unwrap_or(false),
@@ -275,4 +281,37 @@ pub fn main_slots(main: &MainModule<'_>, res: &Resolution) -> Vec<MainSlot> {
             })
         });
     plt.chain(got).collect()
+}
+
+/// Per library and exported function (`FuncSym` order): whether something in the composition
+/// refers to the function's slot at compose time, so that the library's init fills it (see
+/// `synth::library`): a GOT entry (`GOT.func` of main or of any library, loaded at start or
+/// later, and the trampolines' entries: `gots`, the layout's) or one of main's slots (its PLT,
+/// its `GOT.func` imports). Every other slot is reachable only through a `dlsym` answer, and
+/// filled then ([`wasm_dl_abi::loader::Op::Fill`]).
+pub fn observed_slots(
+    libs: &[Library<'_>],
+    gots: &[GotTarget],
+    main_slots: &[MainSlot],
+) -> Vec<Vec<bool>> {
+    let mut observed: Vec<Vec<bool>> = libs.iter().map(|l| vec![false; l.funcs.len()]).collect();
+    let mut mark = |l: LibId, k: FuncSym| {
+        if let Some(f) = observed
+            .get_mut(l.index())
+            .and_then(|v| v.get_mut(k.0 as usize))
+        {
+            *f = true;
+        }
+    };
+    for t in gots {
+        if let GotTarget::LibFunc(l, k) = t {
+            mark(*l, *k);
+        }
+    }
+    for s in main_slots {
+        if let SlotValue::Func(k) = s.value {
+            mark(s.lib, k);
+        }
+    }
+    observed
 }
