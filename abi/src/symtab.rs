@@ -18,6 +18,9 @@
 //!   open      run time (the shim): successful dlopens of its handle minus dlcloses
 //!   memory    run time: its memory base (from the last placement)
 //!   slots     run time: its table base
+//!   lazy      1 when its init leaves function slots null (a prelinked library: see the
+//!             composer's `loader::observed_slots`): a function found here has its slot
+//!             filled through the loader first (`loader::Op::Fill`); 0: every slot is filled
 //! per library with symbols, its table: capacity entries of 8 bytes, then its names:
 //!   entry     word 0: 0 when free, else (hash & 0xff) << 24 | offset of the NUL-terminated
 //!                     name from the table's start (never 0: the names follow the entries)
@@ -36,7 +39,7 @@
 use alloc::vec::Vec;
 
 /// The bytes of one library's record.
-pub const RECORD: u32 = 20;
+pub const RECORD: u32 = 24;
 /// Byte offset in a record of the table's address.
 pub const TABLE: u32 = 0;
 /// Byte offset in a record of the capacity.
@@ -47,6 +50,8 @@ pub const OPEN: u32 = 8;
 pub const MEMORY_BASE: u32 = 12;
 /// Byte offset in a record of the table base (written at run time).
 pub const TABLE_BASE: u32 = 16;
+/// Byte offset in a record of the lazy flag (see the format).
+pub const LAZY: u32 = 20;
 /// The bytes of a table entry.
 pub const ENTRY: u32 = 8;
 /// Name offsets take the low 24 bits of an entry's word 0: a library whose table and names do
@@ -94,8 +99,9 @@ pub struct Entry<'a> {
 /// The region for libraries `libs` (each its symbols, in the provider's order) at address
 /// `base` (a multiple of 8). A library gets no table (the provider answers for it) when it has
 /// no symbol the table can hold, or its table would not fit the format: symbols with a NUL in
-/// the name or a value of 2^31 or more are left out (the provider finds them).
-pub fn encode(base: u32, libs: &[Vec<Entry<'_>>]) -> Vec<u8> {
+/// the name or a value of 2^31 or more are left out (the provider finds them). `lazy[i]` is
+/// library i's lazy flag.
+pub fn encode(base: u32, libs: &[Vec<Entry<'_>>], lazy: &[bool]) -> Vec<u8> {
     let n = libs.len();
     let mut out = Vec::new();
     put(&mut out, n as u32);
@@ -118,6 +124,9 @@ pub fn encode(base: u32, libs: &[Vec<Entry<'_>>]) -> Vec<u8> {
         let r = records + i * RECORD as usize;
         out[r..r + 4].copy_from_slice(&at.to_le_bytes());
         out[r + 4..r + 8].copy_from_slice(&cap.to_le_bytes());
+        let flag = u32::from(lazy.get(i).copied().unwrap_or(false));
+        let l = r + LAZY as usize;
+        out[l..l + 4].copy_from_slice(&flag.to_le_bytes());
         out.extend_from_slice(&table);
     }
     out
@@ -321,7 +330,7 @@ mod tests {
         let base = 0x1_0000;
         let mut image = Image {
             base,
-            bytes: encode(base, &[lib0, Vec::new(), lib2]),
+            bytes: encode(base, &[lib0, Vec::new(), lib2], &[false, false, true]),
         };
         assert_eq!(image.u32(base), 3);
         for (k, n) in names.iter().enumerate() {
@@ -343,5 +352,8 @@ mod tests {
         assert_eq!(t % 8, 0);
         // (The duplicate counts: 1001 kept.)
         assert_eq!(image.u32(base + 4 + CAP), 1001 + 250 + 1);
+        // The lazy flags.
+        assert_eq!(image.u32(base + 4 + LAZY), 0);
+        assert_eq!(image.u32(base + 4 + 2 * RECORD + LAZY), 1);
     }
 }

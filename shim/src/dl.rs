@@ -181,8 +181,7 @@ pub unsafe extern "C" fn dlsym(handle: u32, name: *const u8) -> u32 {
     }
     let own = symtab::find(handle, fnv, name);
     if own != 0 {
-        // Not memoized, so filled (a check once the slot is) on every such lookup.
-        return filled(own);
+        return own;
     }
     let r = ret_area();
     provider::sym(handle, name, len, r);
@@ -198,7 +197,7 @@ pub unsafe extern "C" fn dlsym(handle: u32, name: *const u8) -> u32 {
 /// `value`, a `dlsym` answer, after the loader filled its function slot if it is one that a
 /// library's init left null ([`Op::Fill`]: init fills only the slots the composition refers
 /// to at compose time). A memoized answer was filled on its first lookup.
-fn filled(value: u32) -> u32 {
+pub(crate) fn filled(value: u32) -> u32 {
     // SAFETY: main's dispatch, with an op that takes any value.
     unsafe { main::dispatch(Op::Fill.code(), value) };
     value

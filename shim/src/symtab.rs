@@ -8,7 +8,7 @@
 
 use crate::sys::{load, state, store};
 use wasm_dl_abi::dl::Handle;
-use wasm_dl_abi::symtab::{self, Memory, MEMORY_BASE, OPEN, RECORD, TABLE_BASE};
+use wasm_dl_abi::symtab::{self, Memory, LAZY, MEMORY_BASE, OPEN, RECORD, TABLE_BASE};
 
 /// Main's memory, read through raw pointers.
 struct Main;
@@ -74,7 +74,7 @@ pub fn closed(handle: u32) {
 
 /// `dlsym(handle, name)` when the handle's library is open and defines `name` itself (`h` the
 /// name's FNV-1a hash), else 0: also when the answer would be 0, which then comes from the
-/// provider.
+/// provider. A function of a library marked lazy has its slot filled first (`dl::filled`).
 ///
 /// # Safety
 /// `name` is a NUL-terminated string in main's memory.
@@ -85,14 +85,15 @@ pub unsafe fn find(handle: u32, h: u32, name: *const u8) -> u32 {
         return 0;
     }
     match symtab::find(&Main, r as u32, h, name as u32) {
-        Some(word) => {
-            let base = if word & 1 == 0 {
-                load(r, TABLE_BASE as usize)
+        Some(word) if word & 1 == 0 => {
+            let slot = load(r, TABLE_BASE as usize).wrapping_add(word >> 1);
+            if load(r, LAZY as usize) != 0 {
+                crate::dl::filled(slot)
             } else {
-                load(r, MEMORY_BASE as usize)
-            };
-            base.wrapping_add(word >> 1)
+                slot
+            }
         }
+        Some(word) => load(r, MEMORY_BASE as usize).wrapping_add(word >> 1),
         None => 0,
     }
 }

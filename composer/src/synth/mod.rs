@@ -86,7 +86,19 @@ pub fn synthesize(
     let mut import_names = Vec::with_capacity(libs.len());
     let slot_base = slot_bases(libs, layout)?;
     let main_slots = loader::main_slots(main, res);
-    let observed = loader::observed_slots(libs, &layout.gots, &main_slots);
+    // Only a prelinked library (loaded at every start) leaves the slots nothing refers to at
+    // compose time null: one loaded by `dlopen` fills them all when placed, so that its
+    // lookups need no fill.
+    let lazy: Vec<bool> = (0..libs.len())
+        .map(|j| {
+            layout
+                .prelink
+                .memory_base
+                .get(j)
+                .is_some_and(Option::is_some)
+        })
+        .collect();
+    let observed = loader::observed_slots(libs, &layout.gots, &main_slots, &lazy);
     let prelink = &layout.prelink;
     // Prelinked data, at its final addresses, for the module that defines the memory.
     let mut data: Vec<(u32, Vec<u8>)> = Vec::new();
@@ -152,7 +164,7 @@ pub fn synthesize(
     };
     // The shim's symbol tables, above the prelinked region.
     let symtab = match symtab {
-        true => symtab::place(main, libs, prelink.memory_pages, &mut data)?,
+        true => symtab::place(main, libs, prelink.memory_pages, &lazy, &mut data)?,
         false => None,
     };
     let memory_pages = match &symtab {

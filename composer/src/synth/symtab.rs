@@ -22,13 +22,14 @@ pub struct Placed {
 const LIMIT: u64 = 1 << 30;
 
 /// Encodes the tables of `libs` for main's memory above `prelinked_pages` (the prelinked
-/// region's end, if any), and adds them to `data` (active segments: address, bytes). `None`
+/// region's end, if any), with `lazy[i]` library i's lazy flag, and adds them to `data` (active segments: address, bytes). `None`
 /// (nothing added) when main does not define a plain 32-bit memory, or the region does not fit
 /// its maximum size.
 pub fn place(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     prelinked_pages: Option<u64>,
+    lazy: &[bool],
     data: &mut Vec<(u32, Vec<u8>)>,
 ) -> Result<Option<Placed>> {
     if libs.is_empty() {
@@ -42,7 +43,7 @@ pub fn place(
     let Ok(address) = u32::try_from(start) else {
         return Ok(None);
     };
-    let bytes = wasm_dl_abi::symtab::encode(address, &crate::index::shim_tables(libs));
+    let bytes = wasm_dl_abi::symtab::encode(address, &crate::index::shim_tables(libs), lazy);
     let end = start.saturating_add(bytes.len() as u64);
     let pages = end.div_ceil(1 << 16);
     if bytes.len() as u64 > LIMIT || pages > 1 << 16 || maximum.is_some_and(|max| pages > max) {

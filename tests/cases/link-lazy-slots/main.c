@@ -31,6 +31,9 @@ int main(void)
     printf("main: libbase's own dlsym gives the same: %s, calls: %d\n", yes(from_lib == lazy),
            from_lib ? from_lib(2) : -1);
     void *h = dlopen("libbase.so", RTLD_NOW);
+    fn by_handle = (fn)dlsym(h, "base_by_handle");
+    printf("main: base_by_handle(1), first looked up through its handle = %d\n",
+           by_handle ? by_handle(1) : -1);
     printf("main: through its handle the same: %s\n", yes(dlsym(h, "base_lazy") == (void *)lazy));
     where("base_lazy", (void *)lazy);
 

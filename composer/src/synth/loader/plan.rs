@@ -288,13 +288,19 @@ pub fn main_slots(main: &MainModule<'_>, res: &Resolution) -> Vec<MainSlot> {
 /// `synth::library`): a GOT entry (`GOT.func` of main or of any library, loaded at start or
 /// later, and the trampolines' entries: `gots`, the layout's) or one of main's slots (its PLT,
 /// its `GOT.func` imports). Every other slot is reachable only through a `dlsym` answer, and
-/// filled then ([`wasm_dl_abi::loader::Op::Fill`]).
+/// filled then ([`wasm_dl_abi::loader::Op::Fill`]), in a library marked `lazy`; in the others
+/// every slot counts as observed (filled when the library is placed).
 pub fn observed_slots(
     libs: &[Library<'_>],
     gots: &[GotTarget],
     main_slots: &[MainSlot],
+    lazy: &[bool],
 ) -> Vec<Vec<bool>> {
-    let mut observed: Vec<Vec<bool>> = libs.iter().map(|l| vec![false; l.funcs.len()]).collect();
+    let mut observed: Vec<Vec<bool>> = libs
+        .iter()
+        .enumerate()
+        .map(|(j, l)| vec![!lazy.get(j).copied().unwrap_or(false); l.funcs.len()])
+        .collect();
     let mut mark = |l: LibId, k: FuncSym| {
         if let Some(f) = observed
             .get_mut(l.index())
