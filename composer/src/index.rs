@@ -91,22 +91,21 @@ fn lib_symbols<'a>(lib: &'a Library<'_>) -> Vec<Symbol<'a>> {
 
 /// Per library, the symbols of the shim's table (`wasm_dl_abi::symtab`): the index's, in its
 /// order, with function values relative to the library's table base (its own slots come
-/// first). A value past `u32` is left out (the provider answers for it).
+/// first: `layout::LibSlot::func`).
 pub fn shim_tables<'a>(libs: &'a [Library<'_>]) -> Vec<Vec<wasm_dl_abi::symtab::Entry<'a>>> {
     libs.iter()
         .map(|lib| {
             lib_symbols(lib)
                 .into_iter()
-                .filter_map(|s| {
-                    let value = match s.kind {
-                        KIND_FUNC => lib.table_size.checked_add(s.value)?,
+                .map(|s| wasm_dl_abi::symtab::Entry {
+                    name: s.name,
+                    kind: s.kind,
+                    value: match s.kind {
+                        KIND_FUNC => {
+                            crate::layout::LibSlot::func(lib, crate::resolve::FuncSym(s.value)).0
+                        }
                         _ => s.value,
-                    };
-                    Some(wasm_dl_abi::symtab::Entry {
-                        name: s.name,
-                        kind: s.kind,
-                        value,
-                    })
+                    },
                 })
                 .collect()
         })

@@ -21,7 +21,8 @@
 //! a registry look-up and two searches of the module's functions), and a library exports
 //! thousands of functions (libpython 1,857, libc 976) of which a program's other modules refer
 //! to a few hundred; the rest are reachable only through `dlsym`, which fills its answer's
-//! slot first. A function pointer stays the same everywhere: every slot, filled early or
+//! slot first. Only a prelinked library (placed at every start) leaves slots to `dlsym`; in a
+//! library placed by `dlopen` every slot counts as observed (see `synth::synthesize`). A function pointer stays the same everywhere: every slot, filled early or
 //! late, holds the one function `layout::LibSlot::func` assigns to it.
 //!
 //! The slots come from a slot table, not from a passive element segment, because wasmtime
