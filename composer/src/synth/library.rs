@@ -46,6 +46,7 @@ use wasm_encoder::{
     TableType, ValType,
 };
 use wasmparser::{DataKind, ElementItems, ElementKind, Parser, Payload, TypeRef};
+pub(super) use zeros::{keep_segments_below, MAX_PRELINKED_SEGMENTS};
 
 /// Export that copies the library's segments into place: `(func (param memory_base table_base))`.
 pub const INIT_EXPORT: &str = "__wasm_dl_init";

@@ -133,6 +133,8 @@ pub fn synthesize(
         relocs_applied.push(r.relocs_applied);
         slot_tables.push(r.slot_table);
     }
+    // Cutting out the runs of zeros can make many segments (see `library::keep_segments_below`).
+    library::keep_segments_below(&mut data, library::MAX_PRELINKED_SEGMENTS);
     let env = env::EnvModule::new(libs, res, layout).encode(
         libs.len() as u32,
         &layout.gots,

@@ -2,8 +2,17 @@
 //! zeroed; wasm-ld writes a PIC library's `.bss` as zeros), and its start function out when all
 //! it does is zero its `.bss` ([`only_zeroes_own_memory`]).
 
-/// Runs of zeros at least this long are left out of a moved segment.
-const ZERO_RUN: usize = 1024;
+/// Runs of zeros at least this long are left out of a moved segment: each run cut out starts a
+/// new segment, whose header (flags, `i32.const` offset, `end`, length) takes at most 13 bytes
+/// and typically 8, so cutting out 16 zeros always pays (on CPython's prelinked data: 5,745
+/// runs, 216 KB, where runs of 1 KiB or more were 131 KB). It must be at least 15 for
+/// [`long_zero_runs`]'s word scan to see every such run.
+const ZERO_RUN: usize = 16;
+
+/// The most segments [`keep_segments_below`] leaves in the prelinked data: far below
+/// wasmparser's (and the engines') limit of 100,000 data segments per module, leaving room for
+/// main's own.
+pub(crate) const MAX_PRELINKED_SEGMENTS: usize = 50_000;
 
 /// Appends segment `data` at offset `off` to `out` as pieces without long runs of zeros (wasm-ld
 /// writes a PIC library's `.bss` as zeros: its memory is not known to start zeroed): the spans
@@ -27,6 +36,51 @@ fn push_trimmed(off: u32, data: &[u8], start: usize, end: usize, out: &mut Vec<(
     let last = span.iter().rposition(|b| *b != 0).unwrap_or(first);
     // parse checked that every segment ends within the library's memory (u32 offsets).
     out.push((off + (start + first) as u32, span[first..=last].to_vec()));
+}
+
+/// Joins the segments of `data` nearest each other in memory, the zeros between them written
+/// out again (the memory image starts zeroed), until at most `max` are left: data with a short
+/// run of zeros every few bytes would otherwise make more segments than a module may have.
+/// Only disjoint segments are joined (then their order does not matter: they are sorted by
+/// address); `data` with overlapping segments is left as it is.
+pub(crate) fn keep_segments_below(data: &mut Vec<(u32, Vec<u8>)>, max: usize) {
+    let max = max.max(1);
+    if data.len() <= max {
+        return;
+    }
+    let end = |(off, d): &(u32, Vec<u8>)| u64::from(*off) + d.len() as u64;
+    let mut spans: Vec<(u32, u64)> = data.iter().map(|s| (s.0, end(s))).collect();
+    spans.sort_unstable();
+    if spans.windows(2).any(|w| u64::from(w[1].0) < w[0].1) {
+        return;
+    }
+    data.sort_by_key(|(off, _)| *off);
+    // The zeros between each segment and the next.
+    let mut gaps: Vec<(u64, usize)> = spans
+        .windows(2)
+        .enumerate()
+        .map(|(k, w)| (u64::from(w[1].0).saturating_sub(w[0].1), k))
+        .collect();
+    // The smallest gaps (ties: the lower address; the pairs are distinct, so this is exact).
+    let joins = data.len() - max;
+    gaps.select_nth_unstable(joins - 1);
+    let mut join_after = vec![false; data.len()];
+    for &(_, k) in &gaps[..joins] {
+        join_after[k] = true;
+    }
+    let mut out: Vec<(u32, Vec<u8>)> = Vec::with_capacity(max);
+    for (k, piece) in std::mem::take(data).into_iter().enumerate() {
+        match out.last_mut() {
+            Some(last) if k > 0 && join_after[k - 1] => {
+                // Sorted and disjoint: `piece` starts at or past the end of `last`.
+                let zeros = u64::from(piece.0).saturating_sub(end(last)) as usize;
+                last.1.resize(last.1.len() + zeros, 0);
+                last.1.extend_from_slice(&piece.1);
+            }
+            _ => out.push(piece),
+        }
+    }
+    *data = out;
 }
 
 /// The maximal runs of zeros in `data` at least [`ZERO_RUN`] long, as byte ranges in order.
@@ -193,6 +247,50 @@ mod tests {
                 "case {case}: {data:?}"
             );
         }
+    }
+
+    /// The memory `data` writes (later segments over earlier ones), up to `len` bytes.
+    fn image(data: &[(u32, Vec<u8>)], len: usize) -> Vec<u8> {
+        let mut m = vec![0; len];
+        for (off, d) in data {
+            m[*off as usize..*off as usize + d.len()].copy_from_slice(d);
+        }
+        m
+    }
+
+    #[test]
+    fn keep_segments_below_joins_the_nearest_and_keeps_the_image() {
+        // Out of order; gaps 3, 1, 5, 2.
+        let data = vec![
+            (0, vec![1, 2]),
+            (7, vec![4, 4]),
+            (5, vec![3]),
+            (14, vec![5, 5]),
+            (18, vec![7]),
+        ];
+        let mut joined = data.clone();
+        keep_segments_below(&mut joined, 3);
+        assert_eq!(
+            joined,
+            vec![
+                (0, vec![1, 2]),
+                (5, vec![3, 0, 4, 4]),
+                (14, vec![5, 5, 0, 0, 7])
+            ]
+        );
+        assert_eq!(image(&joined, 20), image(&data, 20));
+        let mut all = data.clone();
+        keep_segments_below(&mut all, 0);
+        assert_eq!(all.len(), 1);
+        assert_eq!(image(&all, 20), image(&data, 20));
+        // Nothing to do under the limit, nor when segments overlap (their order matters).
+        let mut same = data.clone();
+        keep_segments_below(&mut same, 5);
+        assert_eq!(same, data);
+        let overlapping = vec![(9, vec![3]), (1, vec![2]), (0, vec![1, 1])];
+        let mut kept = overlapping.clone();
+        keep_segments_below(&mut kept, 1);
+        assert_eq!(image(&kept, 10), image(&overlapping, 10));
     }
 
     /// The body of a function of one module (`(func ...)` with the given instructions),
