@@ -549,9 +549,11 @@ impl Edit for LibEdit<'_> {
         false
     }
 
-    /// `dylink.0` describes the input, which the component does not load as a shared library.
+    /// `dylink.0` describes the input, which the component does not load as a shared library;
+    /// `component-type*` is wit-component's record of the WIT the library imports, read from the
+    /// input (see `synth::root`, `resolve`): the output's copy is never componentized again.
     fn keep_custom(&self, name: &str) -> bool {
-        name != "dylink.0"
+        name != "dylink.0" && !name.starts_with("component-type")
     }
 
     fn emptied_body(&self) -> Option<super::rewrite::EmptiedBody> {
