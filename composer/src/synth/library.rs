@@ -82,6 +82,9 @@ pub struct Prelinked {
     /// The compose-time value of each of its imports that is a constant global, by import
     /// index (`layout::Prelink::import_values`); `None` when its table base is not fixed.
     pub import_values: Option<Vec<Option<u32>>>,
+    /// Whether its bases are folded into its code (see `rewrite::Edit::constant_globals`):
+    /// with `--gc`, whose rewrite moved the code already (no DWARF, no code offsets to keep).
+    pub fold_bases: bool,
 }
 
 /// Rewrites one library (see the module docs).
@@ -135,6 +138,8 @@ fn rewrite_inner(
     // section follows the code section, but the init function in the code section needs it).
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let (mut memory_base, mut table_base) = (None, None);
+    // The i32 base imports: (global index, import index) of each.
+    let mut base_imports: Vec<(u32, u32)> = Vec::new();
     let mut start = None;
     // When the start function only zeroes parts of a prelinked library's memory: those ranges.
     let mut start_zero_fills: Option<Vec<(u32, u32)>> = None;
@@ -194,12 +199,17 @@ fn rewrite_inner(
                             has_table = true;
                             n_tables += 1;
                         }
-                        TypeRef::Global(_) => {
-                            if imp.module == "env" && imp.name == "__memory_base" {
+                        TypeRef::Global(g) => {
+                            let base = imp.module == "env"
+                                && (imp.name == "__memory_base" || imp.name == "__table_base");
+                            if base && imp.name == "__memory_base" {
                                 memory_base = Some(n_globals);
                             }
-                            if imp.module == "env" && imp.name == "__table_base" {
+                            if base && imp.name == "__table_base" {
                                 table_base = Some(n_globals);
+                            }
+                            if base && g.content_type == wasmparser::ValType::I32 && !g.mutable {
+                                base_imports.push((n_globals, at as u32));
                             }
                             global_imports.push(at as u32);
                             n_globals += 1;
@@ -425,11 +435,16 @@ fn rewrite_inner(
             s,
         ));
     }
+    let constant_globals = match prelinked_at {
+        Some(p) if p.fold_bases => fixed_bases(p, &base_imports, memory_base),
+        _ => Vec::new(),
+    };
     let mut edit = LibEdit {
         import_names,
         export_prefix,
         base_globals: &base_globals,
         prelinked,
+        constant_globals: &constant_globals,
         emptied: relocs_func
             .filter(|_| relocs_applied)
             .map(|func| super::rewrite::EmptiedBody {
@@ -454,6 +469,34 @@ fn rewrite_inner(
     })
 }
 
+/// The base imports of a prelinked library `p` whose value is fixed, with it: its memory
+/// base (global `memory_base`), and its table base when that is fixed too (its value in
+/// `p.import_values`). `base_imports` are the library's i32 base imports, (global index, import
+/// index). The loader sets each to exactly that value when it places the library, and nothing
+/// sets it again (`loader::plan`: `MemoryPlan::Fixed`, `TablePlan::Fixed`; a prelinked library
+/// is never unloaded, and would be placed at the same bases if it were).
+fn fixed_bases(
+    p: &Prelinked,
+    base_imports: &[(u32, u32)],
+    memory_base: Option<u32>,
+) -> Vec<(u32, u32)> {
+    base_imports
+        .iter()
+        .filter_map(|&(global, at)| {
+            if Some(global) == memory_base {
+                return Some((global, p.memory_base));
+            }
+            let value = p
+                .import_values
+                .as_ref()?
+                .get(at as usize)
+                .copied()
+                .flatten()?;
+            Some((global, value))
+        })
+        .collect()
+}
+
 /// The changes to the library's own items (see the module docs).
 struct LibEdit<'a> {
     /// The new (module, field) of each import.
@@ -463,6 +506,8 @@ struct LibEdit<'a> {
     base_globals: &'a [BaseGlobal],
     /// Whether its data moved to the module that defines the memory.
     prelinked: bool,
+    /// Its base imports whose value is fixed (see [`fixed_bases`]), folded into its code.
+    constant_globals: &'a [(u32, u32)],
     /// `__wasm_apply_data_relocs` when its stores are in the data image already (see
     /// `relocs`): nothing calls it, its body goes (often the largest function: 427 KB, 25,000
     /// stores, in componentize-py's libpython).
@@ -555,5 +600,9 @@ impl Edit for LibEdit<'_> {
 
     fn emptied_body(&self) -> Option<super::rewrite::EmptiedBody> {
         self.emptied
+    }
+
+    fn constant_globals(&self) -> &[(u32, u32)] {
+        self.constant_globals
     }
 }

@@ -37,6 +37,7 @@ use wasmparser::Payload;
 
 mod code;
 mod edit;
+mod fold;
 #[cfg(test)]
 mod tests;
 

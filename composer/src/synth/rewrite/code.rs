@@ -102,9 +102,17 @@ impl<E: Edit> Rewriter<'_, E> {
         let maps = self.maps;
         let (entries, count): (Cow<'_, [u8]>, u32) =
             if maps.funcs.is_identity() && maps.globals.is_identity() {
-                match self.edit.emptied_body() {
-                    Some(e) => (Cow::Owned(self.empty_body(entries, count, e)?), count),
-                    None => (Cow::Borrowed(entries), count),
+                let entries = match self.edit.emptied_body() {
+                    Some(e) => Cow::Owned(self.empty_body(entries, count, e)?),
+                    None => Cow::Borrowed(entries),
+                };
+                let globals = self.edit.constant_globals();
+                if globals.is_empty() {
+                    (entries, count)
+                } else {
+                    let (folded, n) = super::fold::fold_bodies(&entries, count, globals)?;
+                    self.code_moved |= n > 0;
+                    (Cow::Owned(folded), count)
                 }
             } else {
                 match self.patch(entries, count)? {
@@ -271,6 +279,7 @@ impl<E: Edit> Rewriter<'_, E> {
         // place or re-encoded is not known yet, so it goes whenever a body may change.
         let may_change = self.edit.compact_code()
             || self.edit.emptied_body().is_some()
+            || !self.edit.constant_globals().is_empty()
             || !(maps.funcs.is_identity() && maps.globals.is_identity() && maps.tags.is_identity());
         let stale = (self.code_moved && name.starts_with(".debug_"))
             || (may_change && name.starts_with("metadata.code."));
@@ -442,7 +451,7 @@ impl Reencode for BodyMaps<'_> {
 }
 
 /// `entries[start..end]`.
-fn slice_at(entries: &[u8], start: usize, end: usize) -> Res<&[u8]> {
+pub(super) fn slice_at(entries: &[u8], start: usize, end: usize) -> Res<&[u8]> {
     entries
         .get(start..end)
         .ok_or_else(|| reencode::Error::UserError("a body extends past the code section".into()))

@@ -201,6 +201,15 @@ pub trait Edit {
     fn emptied_body(&self) -> Option<EmptiedBody> {
         None
     }
+
+    /// Immutable i32 globals (input indices) whose value is known and the same for the whole
+    /// life of the module's instance, with that value: each `global.get g; i32.const x;
+    /// i32.add` and `i32.const x; global.get g; i32.add` in the bodies becomes `i32.const
+    /// (value + x)` (see `fold`). Only for a rewrite that copies bodies (identity maps, no
+    /// [`Edit::compact_code`]); the bodies then move (DWARF goes).
+    fn constant_globals(&self) -> &[(u32, u32)] {
+        &[]
+    }
 }
 
 /// See [`Edit::emptied_body`].
