@@ -138,8 +138,8 @@ fn rewrite_inner(
     // section follows the code section, but the init function in the code section needs it).
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let (mut memory_base, mut table_base) = (None, None);
-    // The i32 base imports: (global index, import index) of each.
-    let mut base_imports: Vec<(u32, u32)> = Vec::new();
+    // The import index of each imported i32 global, by global index (`None`: another type).
+    let mut i32_imports: Vec<Option<u32>> = Vec::new();
     let mut start = None;
     // When the start function only zeroes parts of a prelinked library's memory: those ranges.
     let mut start_zero_fills: Option<Vec<(u32, u32)>> = None;
@@ -200,17 +200,14 @@ fn rewrite_inner(
                             n_tables += 1;
                         }
                         TypeRef::Global(g) => {
-                            let base = imp.module == "env"
-                                && (imp.name == "__memory_base" || imp.name == "__table_base");
-                            if base && imp.name == "__memory_base" {
+                            if imp.module == "env" && imp.name == "__memory_base" {
                                 memory_base = Some(n_globals);
                             }
-                            if base && imp.name == "__table_base" {
+                            if imp.module == "env" && imp.name == "__table_base" {
                                 table_base = Some(n_globals);
                             }
-                            if base && g.content_type == wasmparser::ValType::I32 && !g.mutable {
-                                base_imports.push((n_globals, at as u32));
-                            }
+                            let i32 = g.content_type == wasmparser::ValType::I32;
+                            i32_imports.push(i32.then_some(at as u32));
                             global_imports.push(at as u32);
                             n_globals += 1;
                         }
@@ -436,7 +433,7 @@ fn rewrite_inner(
         ));
     }
     let constant_globals = match prelinked_at {
-        Some(p) if p.fold_bases => fixed_bases(p, &base_imports, memory_base),
+        Some(p) if p.fold_bases => relocs::constant_imports(p, &i32_imports, memory_base),
         _ => Vec::new(),
     };
     let mut edit = LibEdit {
@@ -469,34 +466,6 @@ fn rewrite_inner(
     })
 }
 
-/// The base imports of a prelinked library `p` whose value is fixed, with it: its memory
-/// base (global `memory_base`), and its table base when that is fixed too (its value in
-/// `p.import_values`). `base_imports` are the library's i32 base imports, (global index, import
-/// index). The loader sets each to exactly that value when it places the library, and nothing
-/// sets it again (`loader::plan`: `MemoryPlan::Fixed`, `TablePlan::Fixed`; a prelinked library
-/// is never unloaded, and would be placed at the same bases if it were).
-fn fixed_bases(
-    p: &Prelinked,
-    base_imports: &[(u32, u32)],
-    memory_base: Option<u32>,
-) -> Vec<(u32, u32)> {
-    base_imports
-        .iter()
-        .filter_map(|&(global, at)| {
-            if Some(global) == memory_base {
-                return Some((global, p.memory_base));
-            }
-            let value = p
-                .import_values
-                .as_ref()?
-                .get(at as usize)
-                .copied()
-                .flatten()?;
-            Some((global, value))
-        })
-        .collect()
-}
-
 /// The changes to the library's own items (see the module docs).
 struct LibEdit<'a> {
     /// The new (module, field) of each import.
@@ -506,8 +475,9 @@ struct LibEdit<'a> {
     base_globals: &'a [BaseGlobal],
     /// Whether its data moved to the module that defines the memory.
     prelinked: bool,
-    /// Its base imports whose value is fixed (see [`fixed_bases`]), folded into its code.
-    constant_globals: &'a [(u32, u32)],
+    /// Its imported globals whose value is fixed (see `relocs::constant_imports`), folded into its
+    /// code.
+    constant_globals: &'a [Option<u32>],
     /// `__wasm_apply_data_relocs` when its stores are in the data image already (see
     /// `relocs`): nothing calls it, its body goes (often the largest function: 427 KB, 25,000
     /// stores, in componentize-py's libpython).
@@ -602,7 +572,7 @@ impl Edit for LibEdit<'_> {
         self.emptied
     }
 
-    fn constant_globals(&self) -> &[(u32, u32)] {
+    fn constant_globals(&self) -> &[Option<u32>] {
         self.constant_globals
     }
 }

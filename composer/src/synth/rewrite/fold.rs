@@ -31,11 +31,11 @@ enum Operand {
 }
 
 /// The code section entries `entries` (`count` bodies, sizes included) with the reads of
-/// `globals` (index, value) folded (see the module docs), and how many triples were folded.
+/// `globals` (value by global index) folded (see the module docs), and how many triples were folded.
 pub(super) fn fold_bodies(
     entries: &[u8],
     count: u32,
-    globals: &[(u32, u32)],
+    globals: &[Option<u32>],
 ) -> Res<(Vec<u8>, u64)> {
     let mut out = Vec::with_capacity(entries.len());
     let mut folded = 0u64;
@@ -73,7 +73,7 @@ pub(super) fn fold_bodies(
 /// Appends to `edits` the triples of `body` to fold: (start, end, value), in order.
 fn find(
     body: &FunctionBody<'_>,
-    globals: &[(u32, u32)],
+    globals: &[Option<u32>],
     edits: &mut Vec<(usize, usize, i32)>,
 ) -> Res<()> {
     let mut ops = body.get_operators_reader()?;
@@ -83,9 +83,10 @@ fn find(
         let (op, at) = ops.read_with_offset()?;
         let operand = match op {
             Operator::GlobalGet { global_index } => globals
-                .iter()
-                .find(|(g, _)| *g == global_index)
-                .map(|&(_, v)| Operand::Global(v)),
+                .get(global_index as usize)
+                .copied()
+                .flatten()
+                .map(Operand::Global),
             Operator::I32Const { value } => Some(Operand::Const(value)),
             Operator::I32Add => {
                 let sum = match last {
@@ -98,7 +99,8 @@ fn find(
                 let to = ops.original_position() as usize;
                 if let Some((value, from)) = sum {
                     // Not when the constant would be longer (a value past 2^27).
-                    if 1 + sleb_len(value) <= to - from {
+                    // `i32.const` and its immediate.
+                    if sleb_len(value) < to - from {
                         edits.push((from, to, value));
                         last = [None, None];
                         continue;

@@ -341,8 +341,8 @@ fn an_emptied_body_shrinks_or_keeps_every_offset_for_dwarf() {
 struct Bases;
 
 impl Edit for Bases {
-    fn constant_globals(&self) -> &[(u32, u32)] {
-        &[(0, 1024), (1, 5), (2, 1 << 30)]
+    fn constant_globals(&self) -> &[Option<u32>] {
+        &[Some(1024), Some(5), Some(1 << 30)]
     }
 }
 
