@@ -102,9 +102,17 @@ impl<E: Edit> Rewriter<'_, E> {
         let maps = self.maps;
         let (entries, count): (Cow<'_, [u8]>, u32) =
             if maps.funcs.is_identity() && maps.globals.is_identity() {
-                match self.edit.emptied_body() {
-                    Some(e) => (Cow::Owned(self.empty_body(entries, count, e)?), count),
-                    None => (Cow::Borrowed(entries), count),
+                let entries = match self.edit.emptied_body() {
+                    Some(e) => Cow::Owned(self.empty_body(entries, count, e)?),
+                    None => Cow::Borrowed(entries),
+                };
+                let globals = self.edit.constant_globals();
+                if globals.is_empty() {
+                    (entries, count)
+                } else {
+                    let (folded, n) = super::fold::fold_bodies(&entries, count, globals)?;
+                    self.code_moved |= n > 0;
+                    (Cow::Owned(folded), count)
                 }
             } else {
                 match self.patch(entries, count)? {
@@ -271,6 +279,7 @@ impl<E: Edit> Rewriter<'_, E> {
         // place or re-encoded is not known yet, so it goes whenever a body may change.
         let may_change = self.edit.compact_code()
             || self.edit.emptied_body().is_some()
+            || !self.edit.constant_globals().is_empty()
             || !(maps.funcs.is_identity() && maps.globals.is_identity() && maps.tags.is_identity());
         let stale = (self.code_moved && name.starts_with(".debug_"))
             || (may_change && name.starts_with("metadata.code."));
@@ -409,14 +418,67 @@ fn reencode_in_parallel(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>
 }
 
 /// `bodies` re-encoded through `maps`, as code section entries.
+///
+/// Only the instructions whose encoding may change are converted and encoded again: those
+/// that name a function (renumbered), a global when globals move, and every instruction of
+/// more than two bytes (one with an immediate that may be padded: wasm-ld pads every relocated
+/// one to 5 bytes). An instruction of one or two bytes is an opcode with at most a one-byte
+/// immediate, already in its shortest form, which re-encoding would write again as it is: it
+/// is copied (most instructions: `local.get`, `i32.add`, `end`, ...). The output is byte for byte
+/// what re-encoding every instruction writes. When tags move, every instruction is re-encoded.
 fn reencode_bodies(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>> {
+    reencode_bodies_as(maps, bodies, maps.tags.is_identity())
+}
+
+/// [`reencode_bodies`], copying the short instructions when `copy_short`.
+fn reencode_bodies_as(maps: &Maps, bodies: &[FunctionBody<'_>], copy_short: bool) -> Res<Vec<u8>> {
     let mut re = BodyMaps(maps);
     let mut out = Vec::new();
+    let globals_move = !maps.globals.is_identity();
     for body in bodies {
         let mut f = re.new_function_with_parsed_locals(body)?;
         let mut ops = body.get_operators_reader()?;
+        if !copy_short {
+            while !ops.eof() {
+                f.instruction(&re.parse_instruction(&mut ops)?);
+            }
+            f.encode(&mut out);
+            continue;
+        }
+        let bytes = body.as_bytes();
+        let base = body.range().start;
+        let offset = |p: u64| {
+            usize::try_from(p.checked_sub(base)?)
+                .ok()
+                .filter(|o| *o <= bytes.len())
+        };
+        // The run of copied instructions not written yet: its start (offset in `bytes`).
+        let mut run = None;
         while !ops.eof() {
-            f.instruction(&re.parse_instruction(&mut ops)?);
+            let (op, at) = ops.read_with_offset()?;
+            let (Some(at), Some(end)) = (offset(at), offset(ops.original_position())) else {
+                return Err(reencode::Error::UserError(
+                    "an instruction outside its body".into(),
+                ));
+            };
+            let names_index = match op {
+                Operator::Call { .. } | Operator::ReturnCall { .. } | Operator::RefFunc { .. } => {
+                    true
+                }
+                Operator::GlobalGet { .. } | Operator::GlobalSet { .. } => globals_move,
+                _ => false,
+            };
+            if end - at <= 2 && !names_index {
+                run.get_or_insert(at);
+                continue;
+            }
+            if let Some(start) = run.take() {
+                f.raw(bytes[start..at].iter().copied());
+            }
+            f.instruction(&re.instruction(op)?);
+        }
+        if let Some(start) = run {
+            f.raw(bytes[start..].iter().copied());
         }
         f.encode(&mut out);
     }
@@ -442,7 +504,7 @@ impl Reencode for BodyMaps<'_> {
 }
 
 /// `entries[start..end]`.
-fn slice_at(entries: &[u8], start: usize, end: usize) -> Res<&[u8]> {
+pub(super) fn slice_at(entries: &[u8], start: usize, end: usize) -> Res<&[u8]> {
     entries
         .get(start..end)
         .ok_or_else(|| reencode::Error::UserError("a body extends past the code section".into()))
@@ -498,7 +560,89 @@ pub(super) fn leb_at_width(out: &mut Vec<u8>, value: u32, width: usize) -> bool 
 
 #[cfg(test)]
 mod tests {
-    use super::leb_at_width;
+    use super::{leb_at_width, reencode_bodies_as};
+    use crate::synth::rewrite::{IndexMap, Maps};
+
+    #[test]
+    fn copying_short_instructions_writes_what_re_encoding_all_does() {
+        use wasm_encoder::{
+            CodeSection, EntityType, Function, FunctionSection, GlobalSection, GlobalType,
+            ImportSection, MemorySection, MemoryType, Module, TypeSection, ValType,
+        };
+        let mut module = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([ValType::I32], [ValType::I32]);
+        types.ty().function([], [ValType::I32]);
+        module.section(&types);
+        let mut imports = ImportSection::new();
+        imports.import("env", "f", EntityType::Function(0));
+        module.section(&imports);
+        let mut funcs = FunctionSection::new();
+        funcs.function(0).function(1);
+        module.section(&funcs);
+        let mut memories = MemorySection::new();
+        memories.memory(MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        module.section(&memories);
+        let mut globals = GlobalSection::new();
+        let ty = GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        };
+        globals.global(ty, &wasm_encoder::ConstExpr::i32_const(0));
+        module.section(&globals);
+        let mut code = CodeSection::new();
+        // Padded immediates, as wasm-ld writes relocated ones, among one- and two-byte
+        // instructions, and calls that move.
+        let mut a = Function::new([(1, ValType::I64)]);
+        a.raw([
+            0x20, 0x00, // local.get 0
+            0x41, 0xac, 0x82, 0x80, 0x80, 0x00, // i32.const 300, padded
+            0x6a, // i32.add
+            0x10, 0x80, 0x80, 0x80, 0x80, 0x00, // call $f, padded
+            0x23, 0x00, // global.get 0
+            0x6a, // i32.add
+            0x28, 0x02, 0x88, 0x80, 0x80, 0x80, 0x00, // i32.load offset=8, padded
+            0x10, 0x02, // call $b
+            0x6a, // i32.add
+            0x0b, // end
+        ]);
+        code.function(&a);
+        let mut b = Function::new([]);
+        b.raw([0x41, 0x07, 0x10, 0x00, 0x0b]); // i32.const 7, call $f, end
+        code.function(&b);
+        module.section(&code);
+        let input = module.finish();
+        wasmparser::Validator::new().validate_all(&input).unwrap();
+        let mut bodies = Vec::new();
+        for p in wasmparser::Parser::new(0).parse_all(&input) {
+            if let wasmparser::Payload::CodeSectionEntry(b) = p.unwrap() {
+                bodies.push(b);
+            }
+        }
+        // f -> 2, a -> 0, b -> 1.
+        let maps = Maps {
+            funcs: IndexMap::Table(vec![2, 0, 1]),
+            ..Maps::default()
+        };
+        let copied = reencode_bodies_as(&maps, &bodies, true).unwrap();
+        let all = reencode_bodies_as(&maps, &bodies, false).unwrap();
+        assert_eq!(copied, all);
+        // The padding went, the calls moved.
+        let a_len = copied[0] as usize;
+        // Locals (3 bytes), then 2 + 3 + 1 + 2 + 2 + 1 + 3 + 2 + 1 + 1.
+        assert_eq!(a_len, 21);
+        assert_eq!(
+            &copied[1 + a_len + 1..],
+            [0x00, 0x41, 0x07, 0x10, 0x02, 0x0b]
+        );
+    }
 
     #[test]
     fn padded_leb() {

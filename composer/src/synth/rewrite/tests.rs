@@ -336,3 +336,98 @@ fn an_emptied_body_shrinks_or_keeps_every_offset_for_dwarf() {
         }
     }
 }
+
+/// Globals 0 (`$mb` = 1024), 1 (`$tb` = 5) and 2 (`$big` = 2^30) are constants.
+struct Bases;
+
+impl Edit for Bases {
+    fn constant_globals(&self) -> &[Option<u32>] {
+        &[Some(1024), Some(5), Some(1 << 30)]
+    }
+}
+
+/// The text of function `name`'s body in `text` (up to the next function).
+fn body_of<'t>(text: &'t str, name: &str) -> &'t str {
+    let start = text.find(&format!("(func ${name} ")).unwrap();
+    let rest = &text[start + 1..];
+    &text[start..start + 1 + rest.find("(func ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn constant_bases_fold_into_adjacent_adds_only() {
+    let input = wat::parse_str(
+        r#"(module
+          (import "env" "__memory_base" (global $mb i32))
+          (import "env" "__table_base" (global $tb i32))
+          (import "env" "big" (global $big i32))
+          (global $other (mut i32) (i32.const 0))
+          (func $a (result i32) global.get $mb i32.const 16 i32.add)
+          (func $b (result i32)
+            (block (result i32) i32.const -8 global.get $mb i32.add))
+          (func $t (result i32) global.get $tb i32.const 3 i32.add)
+          (func $wrap (result i32) global.get $mb i32.const 0x7fffffff i32.add)
+          (func $two (result i32)
+            global.get $mb i32.const 1 i32.add i32.const 2 i32.add
+            global.get $tb i32.const 7 global.get $mb i32.add i32.add i32.add)
+          (func $not (param i32) (result i32)
+            global.get $mb local.get 0 i32.add
+            global.get $other i32.const 1 i32.add
+            i32.add
+            global.get $mb i32.const 4 i32.sub
+            i32.add
+            global.get $big i32.const 1 i32.add
+            i32.add
+            global.get $mb (block (result i32) i32.const 9) i32.add i32.add)
+          (@custom ".debug_info" "offsets of the old code")
+        )"#,
+    )
+    .unwrap();
+    wasmparser::Validator::new().validate_all(&input).unwrap();
+    let bytes = rewrite(&input, &Maps::default(), Additions::default(), &mut Bases).unwrap();
+    wasmparser::Validator::new().validate_all(&bytes).unwrap();
+    let text = wasmprinter::print_bytes(&bytes).unwrap();
+    let input_text = wasmprinter::print_bytes(&input).unwrap();
+    let ops_in = |text: &str, name: &str| -> Vec<String> {
+        body_of(text, name)
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with(')') && !l.starts_with("(@"))
+            .map(str::to_string)
+            .collect()
+    };
+    let ops = |name: &str| ops_in(&text, name);
+    assert_eq!(ops("a"), ["i32.const 1040"], "{text}");
+    assert_eq!(
+        ops("b"),
+        ["block (result i32) ;; label = @1", "i32.const 1016", "end"]
+    );
+    assert_eq!(ops("t"), ["i32.const 8"]);
+    // Wrapping, as `i32.add` does: 1024 + (2^31 - 1).
+    assert_eq!(
+        ops("wrap"),
+        [format!("i32.const {}", 1023i32.wrapping_add(i32::MAX) + 1)]
+    );
+    // A folded constant is not folded again (no data flow); the second triple is
+    // `i32.const 7; global.get $mb; i32.add`.
+    assert_eq!(
+        ops("two"),
+        [
+            "i32.const 1025",
+            "i32.const 2",
+            "i32.add",
+            "global.get $tb",
+            "i32.const 1031",
+            "i32.add",
+            "i32.add"
+        ]
+    );
+    // Not adjacent to a constant, not a constant global, not an add, a constant longer than
+    // the triple (2^30 + 1 takes 5 bytes), across a block's end: all kept.
+    let not = ops("not");
+    assert_eq!(not, ops_in(&input_text, "not"), "{text}");
+    assert_eq!(not.iter().filter(|l| *l == "global.get $mb").count(), 3);
+    assert!(not.iter().any(|l| l == "global.get $big"));
+    // The bodies moved: DWARF goes.
+    assert!(!read(&bytes).customs.iter().any(|(n, _)| n == ".debug_info"));
+}
