@@ -81,15 +81,8 @@ impl Composer {
         // The shim's symbol tables live above the initial memory as the prelinked region does,
         // so `--no-prelink` (for a main whose allocator takes all of `memory.size`) leaves them
         // out too.
-        let synthesized = synth::synthesize(
-            main,
-            libs,
-            &res,
-            &layout,
-            table_alloc,
-            !self.no_prelink,
-            self.gc,
-        )?;
+        let synthesized =
+            synth::synthesize(main, libs, &res, &layout, table_alloc, !self.no_prelink)?;
         // Pass 5: wit-component's main component, the libraries appended to it, the provider
         // plugged in; validated.
         let mut warnings = Vec::new();

@@ -34,8 +34,7 @@
 //! **Re-encoded**: every library, also one that loses nothing, is rewritten with its kept
 //! bodies re-encoded at the shortest LEB128 immediates (`Edit::compact_code`: `wasm-ld -shared`
 //! pads every relocated immediate to 5 bytes); its `.debug_*` and `metadata.code.*` sections
-//! go, since its code moves. A prelinked library's fixed bases are folded into its code later,
-//! once layout has fixed them (`synth::library`, `synth::rewrite::Edit::constant_globals`).
+//! go, since its code moves.
 
 mod reach;
 

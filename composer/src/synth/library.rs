@@ -83,9 +83,6 @@ pub struct Prelinked {
     /// The compose-time value of each of its imports that is a constant global, by import
     /// index (`layout::Prelink::import_values`); `None` when its table base is not fixed.
     pub import_values: Option<Vec<Option<u32>>>,
-    /// Whether its bases are folded into its code (see `rewrite::Edit::constant_globals`):
-    /// with `--gc`, whose rewrite moved the code already (no DWARF, no code offsets to keep).
-    pub fold_bases: bool,
 }
 
 /// Rewrites one library (see the module docs).
@@ -139,8 +136,6 @@ fn rewrite_inner(
     // section follows the code section, but the init function in the code section needs it).
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let (mut memory_base, mut table_base) = (None, None);
-    // The import index of each imported i32 global, by global index (`None`: another type).
-    let mut i32_imports: Vec<Option<u32>> = Vec::new();
     let mut start = None;
     // When the start function only zeroes parts of a prelinked library's memory: those ranges.
     let mut start_zero_fills: Option<Vec<(u32, u32)>> = None;
@@ -200,15 +195,13 @@ fn rewrite_inner(
                             has_table = true;
                             n_tables += 1;
                         }
-                        TypeRef::Global(g) => {
+                        TypeRef::Global(_) => {
                             if imp.module == "env" && imp.name == "__memory_base" {
                                 memory_base = Some(n_globals);
                             }
                             if imp.module == "env" && imp.name == "__table_base" {
                                 table_base = Some(n_globals);
                             }
-                            let i32 = g.content_type == wasmparser::ValType::I32;
-                            i32_imports.push(i32.then_some(at as u32));
                             global_imports.push(at as u32);
                             n_globals += 1;
                         }
@@ -433,16 +426,11 @@ fn rewrite_inner(
             s,
         ));
     }
-    let constant_globals = match prelinked_at {
-        Some(p) if p.fold_bases => relocs::constant_imports(p, &i32_imports, memory_base),
-        _ => Vec::new(),
-    };
     let mut edit = LibEdit {
         import_names,
         export_prefix,
         base_globals: &base_globals,
         prelinked,
-        constant_globals: &constant_globals,
         emptied: relocs_func
             .filter(|_| relocs_applied)
             .map(|func| super::rewrite::EmptiedBody {
@@ -476,9 +464,6 @@ struct LibEdit<'a> {
     base_globals: &'a [BaseGlobal],
     /// Whether its data moved to the module that defines the memory.
     prelinked: bool,
-    /// Its imported globals whose value is fixed (see `relocs::constant_imports`), folded into its
-    /// code.
-    constant_globals: &'a [Option<u32>],
     /// `__wasm_apply_data_relocs` when its stores are in the data image already (see
     /// `relocs`): nothing calls it, its body goes (often the largest function: 427 KB, 25,000
     /// stores, in componentize-py's libpython).
@@ -573,9 +558,5 @@ impl Edit for LibEdit<'_> {
 
     fn emptied_body(&self) -> Option<super::rewrite::EmptiedBody> {
         self.emptied
-    }
-
-    fn constant_globals(&self) -> &[Option<u32>] {
-        self.constant_globals
     }
 }

@@ -70,9 +70,7 @@ pub struct Synthesized {
 }
 
 /// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`; so do the shim's
-/// symbol tables when `symtab`: see `symtab`). With `fold_bases` (`--gc`, whose rewrite moved
-/// the libraries' code already), the fixed bases of the prelinked libraries are folded into
-/// their code (see `library::Prelinked::fold_bases`).
+/// symbol tables when `symtab`: see `symtab`).
 pub fn synthesize(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
@@ -80,7 +78,6 @@ pub fn synthesize(
     layout: &Layout,
     table_alloc: Option<TableAllocator>,
     symtab: bool,
-    fold_bases: bool,
 ) -> Result<Synthesized> {
     let mut rewritten = Vec::with_capacity(libs.len());
     let mut has_start = Vec::with_capacity(libs.len());
@@ -112,7 +109,6 @@ pub fn synthesize(
         let placed = base.map(|memory_base| library::Prelinked {
             memory_base,
             import_values: prelink.import_values(LibId(j as u32), libs, res, &layout.gots),
-            fold_bases,
         });
         let r = library::rewrite(
             lib,

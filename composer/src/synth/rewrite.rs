@@ -22,9 +22,7 @@
 //! offset, which would then point at the wrong code, are dropped: DWARF's `.debug_*` when the
 //! bodies moved (LLVM writes them after the code section, so that is known when they come),
 //! the code metadata `metadata.code.*` (branch hints: before the code section, by function
-//! index and offset in the body) whenever a body may change. A pass may also name globals
-//! whose value is a constant ([`Edit::constant_globals`]): their reads added to a constant are
-//! folded into one `i32.const` (`fold`), and the bodies move.
+//! index and offset in the body) whenever a body may change.
 //!
 //! Merging several libraries into one module (`merge`) is not a rewrite of one module: it
 //! renumbers every index space and re-encodes the bodies through wasm-encoder's reencoder too.
@@ -39,7 +37,6 @@ use wasmparser::Payload;
 
 mod code;
 mod edit;
-mod fold;
 #[cfg(test)]
 mod tests;
 

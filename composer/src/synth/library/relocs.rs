@@ -108,37 +108,6 @@ pub(super) fn apply(stores: &[(u32, u32)], segs: &mut [(u32, Vec<u8>)]) -> bool 
     true
 }
 
-/// The value of each imported i32 global of a prelinked library `p` that is a constant for
-/// its life (by global index; `i32_imports`: the import index of each imported i32 global):
-/// its memory base (global `memory_base`), and, when its table base is fixed too
-/// (`p.import_values`), that and every GOT entry known at compose time (main's addresses,
-/// those in prelinked libraries: the values `relocs` evaluates `__wasm_apply_data_relocs`
-/// with), in its code (`rewrite::Edit::constant_globals`). The loader sets each to exactly that value when it places the library or the one
-/// the entry points into (`loader::plan`: `MemoryPlan::Fixed`, `TablePlan::Fixed`, the GOT
-/// assigns of a fixed placement; a prelinked library is never unloaded, and would be placed at
-/// the same bases if it were), and nothing else sets them: wasm-ld's code only reads
-/// `__memory_base`, `__table_base` and `GOT.*` imports.
-pub(super) fn constant_imports(
-    p: &super::Prelinked,
-    i32_imports: &[Option<u32>],
-    memory_base: Option<u32>,
-) -> Vec<Option<u32>> {
-    (0u32..)
-        .zip(i32_imports)
-        .map(|(global, at)| {
-            let at = (*at)?;
-            if Some(global) == memory_base {
-                return Some(p.memory_base);
-            }
-            p.import_values
-                .as_ref()?
-                .get(at as usize)
-                .copied()
-                .flatten()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

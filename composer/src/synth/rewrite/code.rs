@@ -106,14 +106,7 @@ impl<E: Edit> Rewriter<'_, E> {
                     Some(e) => Cow::Owned(self.empty_body(entries, count, e)?),
                     None => Cow::Borrowed(entries),
                 };
-                let globals = self.edit.constant_globals();
-                if globals.is_empty() {
-                    (entries, count)
-                } else {
-                    let (folded, n) = super::fold::fold_bodies(&entries, count, globals)?;
-                    self.code_moved |= n > 0;
-                    (Cow::Owned(folded), count)
-                }
+                (entries, count)
             } else {
                 match self.patch(entries, count)? {
                     Some((patched, kept)) => (Cow::Owned(patched), kept),
@@ -279,7 +272,6 @@ impl<E: Edit> Rewriter<'_, E> {
         // place or re-encoded is not known yet, so it goes whenever a body may change.
         let may_change = self.edit.compact_code()
             || self.edit.emptied_body().is_some()
-            || !self.edit.constant_globals().is_empty()
             || !(maps.funcs.is_identity() && maps.globals.is_identity() && maps.tags.is_identity());
         let stale = (self.code_moved && name.starts_with(".debug_"))
             || (may_change && name.starts_with("metadata.code."));

@@ -201,16 +201,6 @@ pub trait Edit {
     fn emptied_body(&self) -> Option<EmptiedBody> {
         None
     }
-
-    /// The i32 globals whose value is known and the same for the whole life of the module's
-    /// instance (by input global index: `Some(value)`; the slice may be shorter than the
-    /// globals): each `global.get g; i32.const x; i32.add` and `i32.const x; global.get g;
-    /// i32.add` in the bodies becomes `i32.const (value + x)` (see `fold`). Only for a rewrite
-    /// that copies bodies (identity maps, no [`Edit::compact_code`]); the bodies then move
-    /// (DWARF goes).
-    fn constant_globals(&self) -> &[Option<u32>] {
-        &[]
-    }
 }
 
 /// See [`Edit::emptied_body`].
