@@ -16,7 +16,13 @@
 //!   segments, constant expressions, exports), the component's instantiations and types, the
 //!   synthesized modules, main, the adapters and the provider, and every body that was
 //!   rewritten (merged libraries renumber functions; the loader, env and init functions are
-//!   new), is validated as [`Validator::validate_all`] would.
+//!   new), is validated as [`Validator::validate_all`] would;
+//! - [`check_stand_in`] lets a component nested in another be validated on its own (on another
+//!   thread, while the outer one is being made) and the outer one with a smaller stand-in of
+//!   the same type in its place (the provider is plugged into wit-component's main component,
+//!   which has the libraries' component's type; see `encode::plug_provider`): a nested
+//!   component is validated on its own anyway, and what its parent's validation asks of it is
+//!   only its type.
 //!
 //! Why that is sound: wasmparser validates a body with [`wasmparser::FuncValidator`], which sees
 //! the module only through the `WasmModuleResources` it was created with: the types, the
@@ -30,13 +36,15 @@
 //! did not have (a valid body never names them).
 
 mod compat;
+mod standin;
 mod threads;
 
 use anyhow::{anyhow, bail, Result};
 use compat::compatible;
 pub use compat::rewritten;
+pub use standin::check_stand_in;
 pub use threads::Pending;
-use threads::{run, Job};
+use threads::{run, Feed};
 use wasmparser::{Parser, Payload, ValidPayload, Validator, ValidatorResources, WasmFeatures};
 
 /// An input module that [`inputs`] validated, with what its bodies were validated against.
@@ -83,16 +91,17 @@ pub fn inputs<'a>(modules: &[(&str, &'a [u8])]) -> Result<Vec<ValidatedModule<'a
 
 /// [`inputs`], returning as soon as the modules' structure is validated: their function bodies
 /// are validated by threads of `scope` (all cores but one: the caller's thread goes on
-/// composing, the longer path; it validates what is left in [`Pending::wait`]). What the caller reads of the
+/// composing, the longer path; it validates what is left in [`Pending::wait`]), which start
+/// on the first bodies while this reads the rest of the modules. What the caller reads of the
 /// modules meanwhile (their sections, imports, exports, `dylink.0`) is validated; bodies it
 /// copies or re-encodes are not yet, so it must wait before it accepts anything made from them.
 pub fn inputs_in<'scope, 'a: 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     modules: &[(&str, &'a [u8])],
 ) -> Result<(Vec<ValidatedModule<'a>>, Pending<'scope, 'a>)> {
-    let mut jobs: Vec<Job<'a>> = Vec::new();
-    let mut owners: Vec<usize> = Vec::new();
     let names: Vec<String> = modules.iter().map(|(n, _)| n.to_string()).collect();
+    let total = modules.iter().map(|(_, b)| code_bytes(b)).sum();
+    let mut feed = Feed::start(Some(scope), total, names);
     let mut out = Vec::with_capacity(modules.len());
     for (m, (name, bytes)) in modules.iter().enumerate() {
         let mut validator = Validator::new_with_features(features());
@@ -107,8 +116,7 @@ pub fn inputs_in<'scope, 'a: 'scope>(
                 Ok((_, v)) => v,
                 Err(e) => {
                     // An earlier input's invalid body is the first error.
-                    let earlier = Pending::start(None, jobs, owners, names);
-                    earlier.wait()?;
+                    feed.finish().wait()?;
                     return Err(invalid(name, e));
                 }
             };
@@ -119,8 +127,7 @@ pub fn inputs_in<'scope, 'a: 'scope>(
                         module.resources = Some(f.resources.clone());
                     }
                     module.bodies.push(body.as_bytes());
-                    jobs.push((f, body));
-                    owners.push(m);
+                    feed.push(m, (f, body));
                 }
                 ValidPayload::End(_) => break,
                 _ => {}
@@ -128,7 +135,29 @@ pub fn inputs_in<'scope, 'a: 'scope>(
         }
         out.push(module);
     }
-    Ok((out, Pending::start(Some(scope), jobs, owners, names)))
+    Ok((out, feed.finish()))
+}
+
+/// The size of `module`'s code section, read from the section headers alone (how the bodies
+/// are split among threads; 0 where the headers do not read, which validation reports).
+fn code_bytes(module: &[u8]) -> usize {
+    const CODE_SECTION: u8 = 10;
+    let mut reader = wasmparser::BinaryReader::new(module, 0);
+    if reader.read_bytes(8).is_err() {
+        return 0;
+    }
+    while !reader.eof() {
+        let (Ok(id), Ok(size)) = (reader.read_u8(), reader.read_var_u32()) else {
+            return 0;
+        };
+        if id == CODE_SECTION {
+            return size as usize;
+        }
+        if reader.read_bytes(size as usize).is_err() {
+            return 0;
+        }
+    }
+    0
 }
 
 fn invalid(name: &str, e: wasmparser::BinaryReaderError) -> anyhow::Error {
