@@ -450,9 +450,9 @@ fn plug_stand_in(stand_in: Vec<u8>, index: &[u8]) -> Result<Option<(Vec<u8>, Vec
             ..Default::default()
         })
         .context("internal error: cannot encode the composition")?;
-    crate::validate::component(&plugged, "plugged stand-in", &[])?;
     // The stand-in's bytes as wac-graph embedded them.
     let stand_in = graph[app].bytes().to_vec();
+    crate::validate::with_stand_in(&plugged, "plugged stand-in", &stand_in)?;
     Ok(Some((plugged, stand_in)))
 }
 

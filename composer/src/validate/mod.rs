@@ -189,21 +189,40 @@ pub fn component(
     what: &str,
     copies: &[Copied<'_>],
 ) -> Result<wasmparser::types::Types> {
-    component_inner(bytes, what, copies, true).map(|(t, _)| t)
+    component_inner(bytes, what, copies, Bodies::All).map(|(t, _)| t)
+}
+
+/// Validates a component holding `stand_in`, a stand-in for a component validated on its own
+/// (see [`check_stand_in`]), completely except the function bodies in `stand_in`, which are
+/// not part of the result: the stand-in's type is what matters, and it comes from its
+/// structure. `what` names the component in the error.
+pub fn with_stand_in(bytes: &[u8], what: &str, stand_in: &[u8]) -> Result<()> {
+    component_inner(bytes, what, &[], Bodies::ExceptIn(stand_in)).map(drop)
+}
+
+/// Which function bodies a component's validation validates.
+#[derive(Clone, Copy)]
+enum Bodies<'a> {
+    /// All but the proven copies.
+    All,
+    /// None (only the structure).
+    None,
+    /// All but those in the nested component with these bytes.
+    ExceptIn(&'a [u8]),
 }
 
 /// Validates everything of a component but its function bodies: only for a component that is
 /// validated again, bodies and all, as part of the final component (the caller needs its
 /// [`wasmparser::types::Types`], not its validity).
 pub fn component_structure(bytes: &[u8], what: &str) -> Result<wasmparser::types::Types> {
-    component_inner(bytes, what, &[], false).map(|(t, _)| t)
+    component_inner(bytes, what, &[], Bodies::None).map(|(t, _)| t)
 }
 
 fn component_inner(
     bytes: &[u8],
     what: &str,
     copies: &[Copied<'_>],
-    validate_bodies: bool,
+    bodies: Bodies<'_>,
 ) -> Result<(wasmparser::types::Types, usize)> {
     let err = |e: wasmparser::BinaryReaderError| {
         anyhow!("internal error: the {what} does not validate: {e}")
@@ -217,6 +236,8 @@ fn component_inner(
     // Per copy, whether the output module's index spaces are compatible (decided at its first
     // body, whose resources describe the module).
     let mut compat: Vec<Option<bool>> = vec![None; copies.len()];
+    // While in the stand-in (`Bodies::ExceptIn`): the depth of `open` outside it.
+    let mut in_stand_in: Option<usize> = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(err)?;
         let opens = match &payload {
@@ -228,7 +249,18 @@ fn component_inner(
                     bytes.get(unchecked_range.start as usize..unchecked_range.end as usize);
                 Some(copies.iter().position(|c| Some(c.module) == module))
             }
-            Payload::ComponentSection { .. } => Some(None),
+            Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                let component =
+                    bytes.get(unchecked_range.start as usize..unchecked_range.end as usize);
+                if let (Bodies::ExceptIn(s), None) = (bodies, in_stand_in) {
+                    if component == Some(s) {
+                        in_stand_in = Some(open.len());
+                    }
+                }
+                Some(None)
+            }
             _ => None,
         };
         let is_end = matches!(payload, Payload::End(_));
@@ -249,7 +281,7 @@ fn component_inner(
                 };
                 if skip {
                     skipped += 1;
-                } else if validate_bodies {
+                } else if !matches!(bodies, Bodies::None) && in_stand_in.is_none() {
                     jobs.push((f, body));
                 }
             }
@@ -261,6 +293,9 @@ fn component_inner(
         }
         if is_end {
             open.pop();
+            if in_stand_in == Some(open.len()) {
+                in_stand_in = None;
+            }
         }
     }
     run(jobs).map_err(|(_, e)| err(e))?;
@@ -292,7 +327,7 @@ mod tests {
             module: &output,
             input: &validated[0],
         }];
-        component_inner(&wrap(&output), "test", &copies, true)
+        component_inner(&wrap(&output), "test", &copies, Bodies::All)
             .unwrap()
             .1
     }
@@ -357,6 +392,22 @@ mod tests {
             panic!("an invalid body was not reported")
         };
         assert!(format!("{e}").contains("does not validate"), "{e}");
+    }
+
+    #[test]
+    fn stand_in_bodies_are_not_validated() {
+        // A nested component whose body is invalid: only the stand-in's are skipped.
+        let bad = wat::parse_str("(module (func (result i32) nop))").unwrap();
+        let nested = wrap(&bad);
+        let mut outer = wasm_encoder::Component::new();
+        outer.section(&wasm_encoder::RawSection {
+            id: wasm_encoder::ComponentSectionId::Component as u8,
+            data: &nested,
+        });
+        let outer = outer.finish();
+        with_stand_in(&outer, "test", &nested).unwrap();
+        assert!(with_stand_in(&outer, "test", &wrap(&[])).is_err());
+        assert!(component(&outer, "test", &[]).is_err());
     }
 
     #[test]
