@@ -171,7 +171,7 @@ impl Composer {
         )?;
         let mut hollow_component = None;
         if let Some(h) = &hollow {
-            let filled = h.fill(&main_component)?;
+            let filled = h.fill(&main_component, encode::appended_len(synthesized))?;
             hollow_component = Some(std::mem::replace(&mut main_component, filled));
         }
         // The modules of a group of one library are that library rewritten, most of its

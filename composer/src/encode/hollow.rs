@@ -22,19 +22,20 @@ const MIN_DATA_BYTES: usize = 256 * 1024;
 const DATA_SECTION: u8 = 11;
 
 /// A main module with its data section emptied, and the section it had.
-pub struct Hollow {
+pub struct Hollow<'a> {
     /// The module, each data segment's bytes empty.
     pub module: Vec<u8>,
     /// The emptied data section, as in `module` (id, size and contents).
     empty: Vec<u8>,
-    /// The original data section (id, size and contents).
-    full: Vec<u8>,
+    /// The original data section (id, size and contents), in the module given (not copied:
+    /// megabytes of fresh memory cost a page fault per 4 KiB).
+    full: &'a [u8],
 }
 
-impl Hollow {
+impl<'a> Hollow<'a> {
     /// `module` hollowed, or `None` when its data section is small or not laid out as
     /// wasm-encoder writes one (minimal LEB128 lengths).
-    pub fn of(module: &[u8]) -> Result<Option<Hollow>> {
+    pub fn of(module: &'a [u8]) -> Result<Option<Hollow<'a>>> {
         let Some((range, segments)) = data_section(module)? else {
             return Ok(None);
         };
@@ -50,7 +51,7 @@ impl Hollow {
         let mut empty = vec![DATA_SECTION];
         leb(&mut empty, contents.len())?;
         empty.extend_from_slice(&contents);
-        let full = module[range.clone()].to_vec();
+        let full = &module[range.clone()];
         let mut hollow = Vec::with_capacity(module.len() - full.len() + empty.len());
         hollow.extend_from_slice(&module[..range.start]);
         hollow.extend_from_slice(&empty);
@@ -63,8 +64,10 @@ impl Hollow {
     }
 
     /// `component` (wit-component's, made from [`Hollow::module`]) with the data section put
-    /// back into the one top-level module whose data section is the emptied one.
-    pub fn fill(&self, component: &[u8]) -> Result<Vec<u8>> {
+    /// back into the one top-level module whose data section is the emptied one, in a buffer
+    /// with room for `spare` more bytes (what [`super::Appender`] appends: growing it later
+    /// would copy it all to fresh memory).
+    pub fn fill(&self, component: &[u8], spare: usize) -> Result<Vec<u8>> {
         let mut found = None;
         // Only modules of the component itself: nested components are not searched (their
         // sizes would change too).
@@ -110,12 +113,13 @@ impl Hollow {
             .filter(|s| component.get(*s..module.start) == Some(header.as_slice()))
             .context("internal error: unexpected module section header in the main component")?;
         let new_len = module.len() - self.empty.len() + self.full.len();
-        let mut out = Vec::with_capacity(component.len() - self.empty.len() + self.full.len());
+        let mut out =
+            Vec::with_capacity(component.len() - self.empty.len() + self.full.len() + spare);
         out.extend_from_slice(&component[..start]);
         out.push(id);
         leb(&mut out, new_len)?;
         out.extend_from_slice(&component[module.start..module.start + at.start]);
-        out.extend_from_slice(&self.full);
+        out.extend_from_slice(self.full);
         out.extend_from_slice(&component[module.start + at.end..]);
         Ok(out)
     }
@@ -235,7 +239,7 @@ mod tests {
             .validate_all(&h.module)
             .unwrap();
         let other = module(&[1, 2, 3]);
-        let filled = h.fill(&component(&[&other, &h.module])).unwrap();
+        let filled = h.fill(&component(&[&other, &h.module]), 0).unwrap();
         assert_eq!(filled, component(&[&other, &full]));
     }
 
@@ -247,8 +251,9 @@ mod tests {
     #[test]
     fn a_lost_hollow_module_is_an_error() {
         let data = vec![7u8; MIN_DATA_BYTES];
-        let h = Hollow::of(&module(&data)).unwrap().unwrap();
-        let e = h.fill(&component(&[&module(&[1])])).unwrap_err();
+        let m = module(&data);
+        let h = Hollow::of(&m).unwrap().unwrap();
+        let e = h.fill(&component(&[&module(&[1])]), 0).unwrap_err();
         assert!(format!("{e}").contains("lost main's data"), "{e}");
     }
 }

@@ -142,13 +142,8 @@ impl Appender {
         // The component is most of the output's bytes (the libraries' code): grown once, with
         // room for what [`plug_provider`] puts around it, since every copy of it into fresh
         // memory costs a page fault per 4 KiB (on CPython's set they were a third of the
-        // composer's time).
-        let modules: usize = group_modules.iter().map(Vec::len).sum::<usize>()
-            + env_module.len()
-            + loader_module.len()
-            + atexit_module.as_ref().map_or(0, Vec::len);
-        self.out
-            .reserve(modules + group_modules.len() * 64 + PLUG_HEADROOM);
+        // composer's time). A filled hollow main component has the room already.
+        self.out.reserve(appended_len(synthesized));
         let fixed = self.core_instances + self.component_instances + 3;
         let needed = fixed as u64 + group_modules.len() as u64;
         if needed > MAX_INSTANCES as u64 {
@@ -216,6 +211,16 @@ impl Appender {
         }
         Ok(self.out)
     }
+}
+
+/// How many bytes [`Appender::append`] adds to the main component (an upper bound), with
+/// room for what [`plug_provider`] puts around the result.
+pub fn appended_len(synthesized: &Synthesized) -> usize {
+    let modules: usize = synthesized.groups.iter().map(Vec::len).sum::<usize>()
+        + synthesized.env.len()
+        + synthesized.loader.len()
+        + synthesized.atexit.as_ref().map_or(0, Vec::len);
+    modules + synthesized.groups.len() * 64 + PLUG_HEADROOM
 }
 
 /// Room left after an appended component for what [`plug_provider`] adds around it: the
@@ -368,13 +373,41 @@ fn exports_dispatch(module: &[u8]) -> bool {
 /// it is a fraction of the size. wac-graph reads and copies a package whole (validating its
 /// structure, the libraries' modules too) only to learn its type, and embeds its bytes as they
 /// are, so wac-graph composes the stand-in and the complete component takes its place in
-/// wac-graph's output ([`splice`]). The result is validated as a whole.
+/// wac-graph's output ([`splice`]).
+///
+/// The result is valid when wac-graph's output (the stand-in plugged) is, `component` is,
+/// and `component` has the stand-in's type ([`crate::validate::check_stand_in`]): a component
+/// nested in another is validated on its own, and the outer one sees only its type. So
+/// `component` is validated on another thread while wac-graph plugs (it is most of the
+/// output: validating the whole result after plugging was the longest step of the composer's
+/// critical path), and wac-graph's output here.
 pub fn plug_provider(
     stand_in: Vec<u8>,
     component: Vec<u8>,
     index: &[u8],
     copies: &[crate::validate::Copied<'_>],
 ) -> Result<Vec<u8>> {
+    let plugged = std::thread::scope(|scope| {
+        let validated = scope.spawn(|| {
+            crate::validate::component(&component, "composed component", copies).map(drop)
+        });
+        let plugged = plug_stand_in(stand_in, index);
+        let joined = validated
+            .join()
+            .unwrap_or_else(|_| Err(anyhow!("internal error: a validation thread panicked")));
+        // The component's own error first: the plugged stand-in is a fraction of it.
+        joined.and(plugged)
+    })?;
+    let Some((outer, stand_in)) = plugged else {
+        return Ok(component);
+    };
+    crate::validate::check_stand_in(&component, &stand_in)?;
+    splice(&outer, &stand_in, component)
+}
+
+/// The provider plugged into `stand_in` by wac-graph, validated, and the stand-in's bytes as
+/// wac-graph embedded them; `None` when there is nothing to plug.
+fn plug_stand_in(stand_in: Vec<u8>, index: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
     use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
     // The same provider component `wasm-dl provider` writes (validated with the result).
     let provider_component = crate::provider::unvalidated_provider_component(index)?;
@@ -388,8 +421,7 @@ pub fn plug_provider(
         .imports
         .contains_key(crate::wit::DL_INTERFACE)
     {
-        crate::validate::component(&component, "final component", copies)?;
-        return Ok(component);
+        return Ok(None);
     }
     let provider = Package::from_bytes(
         "wasm-dl:provider",
@@ -419,10 +451,9 @@ pub fn plug_provider(
         })
         .context("internal error: cannot encode the composition")?;
     // The stand-in's bytes as wac-graph embedded them.
-    let bytes = splice(&plugged, graph[app].bytes(), component)?;
-    drop(graph);
-    crate::validate::component(&bytes, "final component", copies)?;
-    Ok(bytes)
+    let stand_in = graph[app].bytes().to_vec();
+    crate::validate::with_stand_in(&plugged, "plugged stand-in", &stand_in)?;
+    Ok(Some((plugged, stand_in)))
 }
 
 /// `outer` with its one top-level nested component whose bytes are `stand_in` replaced by

@@ -280,7 +280,8 @@ mod tests {
             input: &module,
         }];
         let (_, skipped) =
-            super::super::component_inner(&component, "test", &copies, true).unwrap();
+            super::super::component_inner(&component, "test", &copies, super::super::Bodies::All)
+                .unwrap();
         assert_eq!(skipped, 2);
     }
 

@@ -16,7 +16,13 @@
 //!   segments, constant expressions, exports), the component's instantiations and types, the
 //!   synthesized modules, main, the adapters and the provider, and every body that was
 //!   rewritten (merged libraries renumber functions; the loader, env and init functions are
-//!   new), is validated as [`Validator::validate_all`] would.
+//!   new), is validated as [`Validator::validate_all`] would;
+//! - [`check_stand_in`] lets a component nested in another be validated on its own (on another
+//!   thread, while the outer one is being made) and the outer one with a smaller stand-in of
+//!   the same type in its place (the provider is plugged into wit-component's main component,
+//!   which has the libraries' component's type; see `encode::plug_provider`): a nested
+//!   component is validated on its own anyway, and what its parent's validation asks of it is
+//!   only its type.
 //!
 //! Why that is sound: wasmparser validates a body with [`wasmparser::FuncValidator`], which sees
 //! the module only through the `WasmModuleResources` it was created with: the types, the
@@ -30,13 +36,15 @@
 //! did not have (a valid body never names them).
 
 mod compat;
+mod standin;
 mod threads;
 
 use anyhow::{anyhow, bail, Result};
 use compat::compatible;
 pub use compat::rewritten;
+pub use standin::check_stand_in;
 pub use threads::Pending;
-use threads::{run, Job};
+use threads::{run, Feed};
 use wasmparser::{Parser, Payload, ValidPayload, Validator, ValidatorResources, WasmFeatures};
 
 /// An input module that [`inputs`] validated, with what its bodies were validated against.
@@ -83,16 +91,17 @@ pub fn inputs<'a>(modules: &[(&str, &'a [u8])]) -> Result<Vec<ValidatedModule<'a
 
 /// [`inputs`], returning as soon as the modules' structure is validated: their function bodies
 /// are validated by threads of `scope` (all cores but one: the caller's thread goes on
-/// composing, the longer path; it validates what is left in [`Pending::wait`]). What the caller reads of the
+/// composing, the longer path; it validates what is left in [`Pending::wait`]), which start
+/// on the first bodies while this reads the rest of the modules. What the caller reads of the
 /// modules meanwhile (their sections, imports, exports, `dylink.0`) is validated; bodies it
 /// copies or re-encodes are not yet, so it must wait before it accepts anything made from them.
 pub fn inputs_in<'scope, 'a: 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     modules: &[(&str, &'a [u8])],
 ) -> Result<(Vec<ValidatedModule<'a>>, Pending<'scope, 'a>)> {
-    let mut jobs: Vec<Job<'a>> = Vec::new();
-    let mut owners: Vec<usize> = Vec::new();
     let names: Vec<String> = modules.iter().map(|(n, _)| n.to_string()).collect();
+    let total = modules.iter().map(|(_, b)| code_bytes(b)).sum();
+    let mut feed = Feed::start(Some(scope), total, names);
     let mut out = Vec::with_capacity(modules.len());
     for (m, (name, bytes)) in modules.iter().enumerate() {
         let mut validator = Validator::new_with_features(features());
@@ -107,8 +116,7 @@ pub fn inputs_in<'scope, 'a: 'scope>(
                 Ok((_, v)) => v,
                 Err(e) => {
                     // An earlier input's invalid body is the first error.
-                    let earlier = Pending::start(None, jobs, owners, names);
-                    earlier.wait()?;
+                    feed.finish().wait()?;
                     return Err(invalid(name, e));
                 }
             };
@@ -119,8 +127,7 @@ pub fn inputs_in<'scope, 'a: 'scope>(
                         module.resources = Some(f.resources.clone());
                     }
                     module.bodies.push(body.as_bytes());
-                    jobs.push((f, body));
-                    owners.push(m);
+                    feed.push(m, (f, body));
                 }
                 ValidPayload::End(_) => break,
                 _ => {}
@@ -128,7 +135,29 @@ pub fn inputs_in<'scope, 'a: 'scope>(
         }
         out.push(module);
     }
-    Ok((out, Pending::start(Some(scope), jobs, owners, names)))
+    Ok((out, feed.finish()))
+}
+
+/// The size of `module`'s code section, read from the section headers alone (how the bodies
+/// are split among threads; 0 where the headers do not read, which validation reports).
+fn code_bytes(module: &[u8]) -> usize {
+    const CODE_SECTION: u8 = 10;
+    let mut reader = wasmparser::BinaryReader::new(module, 0);
+    if reader.read_bytes(8).is_err() {
+        return 0;
+    }
+    while !reader.eof() {
+        let (Ok(id), Ok(size)) = (reader.read_u8(), reader.read_var_u32()) else {
+            return 0;
+        };
+        if id == CODE_SECTION {
+            return size as usize;
+        }
+        if reader.read_bytes(size as usize).is_err() {
+            return 0;
+        }
+    }
+    0
 }
 
 fn invalid(name: &str, e: wasmparser::BinaryReaderError) -> anyhow::Error {
@@ -160,21 +189,40 @@ pub fn component(
     what: &str,
     copies: &[Copied<'_>],
 ) -> Result<wasmparser::types::Types> {
-    component_inner(bytes, what, copies, true).map(|(t, _)| t)
+    component_inner(bytes, what, copies, Bodies::All).map(|(t, _)| t)
+}
+
+/// Validates a component holding `stand_in`, a stand-in for a component validated on its own
+/// (see [`check_stand_in`]), completely except the function bodies in `stand_in`, which are
+/// not part of the result: the stand-in's type is what matters, and it comes from its
+/// structure. `what` names the component in the error.
+pub fn with_stand_in(bytes: &[u8], what: &str, stand_in: &[u8]) -> Result<()> {
+    component_inner(bytes, what, &[], Bodies::ExceptIn(stand_in)).map(drop)
+}
+
+/// Which function bodies a component's validation validates.
+#[derive(Clone, Copy)]
+enum Bodies<'a> {
+    /// All but the proven copies.
+    All,
+    /// None (only the structure).
+    None,
+    /// All but those in the nested component with these bytes.
+    ExceptIn(&'a [u8]),
 }
 
 /// Validates everything of a component but its function bodies: only for a component that is
 /// validated again, bodies and all, as part of the final component (the caller needs its
 /// [`wasmparser::types::Types`], not its validity).
 pub fn component_structure(bytes: &[u8], what: &str) -> Result<wasmparser::types::Types> {
-    component_inner(bytes, what, &[], false).map(|(t, _)| t)
+    component_inner(bytes, what, &[], Bodies::None).map(|(t, _)| t)
 }
 
 fn component_inner(
     bytes: &[u8],
     what: &str,
     copies: &[Copied<'_>],
-    validate_bodies: bool,
+    bodies: Bodies<'_>,
 ) -> Result<(wasmparser::types::Types, usize)> {
     let err = |e: wasmparser::BinaryReaderError| {
         anyhow!("internal error: the {what} does not validate: {e}")
@@ -188,6 +236,8 @@ fn component_inner(
     // Per copy, whether the output module's index spaces are compatible (decided at its first
     // body, whose resources describe the module).
     let mut compat: Vec<Option<bool>> = vec![None; copies.len()];
+    // While in the stand-in (`Bodies::ExceptIn`): the depth of `open` outside it.
+    let mut in_stand_in: Option<usize> = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(err)?;
         let opens = match &payload {
@@ -199,7 +249,18 @@ fn component_inner(
                     bytes.get(unchecked_range.start as usize..unchecked_range.end as usize);
                 Some(copies.iter().position(|c| Some(c.module) == module))
             }
-            Payload::ComponentSection { .. } => Some(None),
+            Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                let component =
+                    bytes.get(unchecked_range.start as usize..unchecked_range.end as usize);
+                if let (Bodies::ExceptIn(s), None) = (bodies, in_stand_in) {
+                    if component == Some(s) {
+                        in_stand_in = Some(open.len());
+                    }
+                }
+                Some(None)
+            }
             _ => None,
         };
         let is_end = matches!(payload, Payload::End(_));
@@ -220,7 +281,7 @@ fn component_inner(
                 };
                 if skip {
                     skipped += 1;
-                } else if validate_bodies {
+                } else if !matches!(bodies, Bodies::None) && in_stand_in.is_none() {
                     jobs.push((f, body));
                 }
             }
@@ -232,6 +293,9 @@ fn component_inner(
         }
         if is_end {
             open.pop();
+            if in_stand_in == Some(open.len()) {
+                in_stand_in = None;
+            }
         }
     }
     run(jobs).map_err(|(_, e)| err(e))?;
@@ -263,7 +327,7 @@ mod tests {
             module: &output,
             input: &validated[0],
         }];
-        component_inner(&wrap(&output), "test", &copies, true)
+        component_inner(&wrap(&output), "test", &copies, Bodies::All)
             .unwrap()
             .1
     }
@@ -328,6 +392,22 @@ mod tests {
             panic!("an invalid body was not reported")
         };
         assert!(format!("{e}").contains("does not validate"), "{e}");
+    }
+
+    #[test]
+    fn stand_in_bodies_are_not_validated() {
+        // A nested component whose body is invalid: only the stand-in's are skipped.
+        let bad = wat::parse_str("(module (func (result i32) nop))").unwrap();
+        let nested = wrap(&bad);
+        let mut outer = wasm_encoder::Component::new();
+        outer.section(&wasm_encoder::RawSection {
+            id: wasm_encoder::ComponentSectionId::Component as u8,
+            data: &nested,
+        });
+        let outer = outer.finish();
+        with_stand_in(&outer, "test", &nested).unwrap();
+        assert!(with_stand_in(&outer, "test", &wrap(&[])).is_err());
+        assert!(component(&outer, "test", &[]).is_err());
     }
 
     #[test]
