@@ -79,6 +79,7 @@ fn encode_blocks(
             mem_size: l.mem_size,
             deps: l.deps.clone(),
             syms: symbols(&l.syms),
+            in_shim: false,
         })
         .collect();
     let main_runpath: Vec<Vec<u8>> =

@@ -205,6 +205,20 @@ fn close_nodelete_dependency_and_cycles() {
 // ---------------------------------------------------------------------------------------------
 // addr (dladdr)
 
+/// `d.addr(a)` with its `lib` and `function` checked (libgreet is library 0, libutil 1; the
+/// slots of these tests are below 0x1000, the addresses above) and then zeroed.
+fn addr(d: &Dl, a: u32) -> Option<AddrInfo> {
+    let info = d.addr(a)?;
+    assert_eq!(info.function, a < 0x1000, "{a:#x}");
+    let lib = u32::from(info.fname.starts_with(b"libutil"));
+    assert_eq!(info.lib, lib, "{a:#x}");
+    Some(AddrInfo {
+        lib: 0,
+        function: false,
+        ..info
+    })
+}
+
 #[test]
 fn addr_functions_and_data() {
     let mut set = greet_set();
@@ -214,7 +228,7 @@ fn addr_functions_and_data() {
     set[0].syms.push((b"greet_table_too", DATA, 32));
     set[1].mem_size = 16;
     let mut d = Dl::new(encode(&set, &main_syms()));
-    assert_eq!(d.addr(53), None); // nothing loaded
+    assert_eq!(addr(&d, 53), None); // nothing loaded
     open(&mut d, "libgreet.so", RTLD_NOW);
     d.loaded(1, 0x2000, 40);
     d.loaded(0, 0x3000, 50);
@@ -224,48 +238,50 @@ fn addr_functions_and_data() {
             fbase,
             sname: sname.map(cstr).unwrap_or_default(),
             saddr,
+            lib: 0,
+            function: false,
         })
     };
     // libgreet: own slots 50..53, function slots 53 (greet), 54 (shout), 55 (greet_alias).
     assert_eq!(
-        d.addr(53),
+        addr(&d, 53),
         info("plugins/libgreet.so", 0x3000, Some("greet"), 53)
     );
     assert_eq!(
-        d.addr(54),
+        addr(&d, 54),
         info("plugins/libgreet.so", 0x3000, Some("shout"), 54)
     );
     assert_eq!(
-        d.addr(55),
+        addr(&d, 55),
         info("plugins/libgreet.so", 0x3000, Some("greet_alias"), 55)
     );
-    assert_eq!(d.addr(51), info("plugins/libgreet.so", 0x3000, None, 0));
-    assert_eq!(d.addr(56), None);
-    assert_eq!(d.addr(41), info("libutil.so", 0x2000, Some("util"), 41));
+    assert_eq!(addr(&d, 51), info("plugins/libgreet.so", 0x3000, None, 0));
+    assert_eq!(addr(&d, 56), None);
+    assert_eq!(addr(&d, 41), info("libutil.so", 0x2000, Some("util"), 41));
     // Data: nearest symbol at or below; several names at one address: the first.
-    assert_eq!(d.addr(0x3000), info("plugins/libgreet.so", 0x3000, None, 0));
+    assert_eq!(addr(&d, 0x3000), info("plugins/libgreet.so", 0x3000, None, 0));
     assert_eq!(
-        d.addr(0x3010),
+        addr(&d, 0x3010),
         info("plugins/libgreet.so", 0x3000, Some("greet_count"), 0x3010)
     );
     assert_eq!(
-        d.addr(0x3013),
+        addr(&d, 0x3013),
         info("plugins/libgreet.so", 0x3000, Some("greet_count"), 0x3010)
     );
     assert_eq!(
-        d.addr(0x303f),
+        addr(&d, 0x303f),
         info("plugins/libgreet.so", 0x3000, Some("greet_table"), 0x3020)
     );
-    assert_eq!(d.addr(0x3040), None);
+    assert_eq!(addr(&d, 0x3040), None);
     assert_eq!(
-        d.addr(0x200f),
+        addr(&d, 0x200f),
         info("libutil.so", 0x2000, Some("util_data"), 0x2008)
     );
-    assert_eq!(d.addr(0xffff_ffff), None);
+    assert_eq!(addr(&d, 0xffff_ffff), None);
     // Unloaded libraries are not reported.
     d.close(Handle(2)).expect("close");
-    assert_eq!(d.addr(53), None);
-    assert_eq!(d.addr(0x3010), None);
+    assert_eq!(addr(&d, 53), None);
+    assert_eq!(addr(&d, 0x3010), None);
 }
 
 #[test]
