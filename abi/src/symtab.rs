@@ -155,7 +155,11 @@ fn put(out: &mut Vec<u8>, v: u32) {
 
 /// One library's table and names, and its capacity; `None` when it has none.
 fn table(syms: &[Entry<'_>]) -> Option<(Vec<u8>, u32)> {
-    if syms.is_empty() || syms.iter().any(|s| s.value >= 1 << 31 || s.name.contains(&0)) {
+    if syms.is_empty()
+        || syms
+            .iter()
+            .any(|s| s.value >= 1 << 31 || s.name.contains(&0))
+    {
         return None;
     }
     let cap = u32::try_from(syms.len().checked_add(syms.len() / 4 + 1)?).ok()?;

@@ -14,7 +14,8 @@ use msg::Msg;
 // A library's `RTLD_NEXT` arrives as [`Dl::sym_next`], through a `dlsym` of its own that the
 // composer gives it, so `Handle::NEXT` is always main's.
 pub use wasm_dl_abi::dl::{
-    Handle, SCOPE_MAIN, RTLD_DEEPBIND, RTLD_GLOBAL, RTLD_KNOWN, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW,
+    Handle, RTLD_DEEPBIND, RTLD_GLOBAL, RTLD_KNOWN, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD,
+    RTLD_NOW, SCOPE_MAIN,
 };
 
 /// Why a library of a load list could not be placed (see [`Dl::abort`]).
@@ -474,7 +475,10 @@ impl Dl {
         match handle {
             Handle::DEFAULT | Handle::GLOBAL => {
                 let main = (!index.main.syms.is_empty()).then_some(SCOPE_MAIN);
-                Ok(main.into_iter().chain(self.global_order.iter().copied()).collect())
+                Ok(main
+                    .into_iter()
+                    .chain(self.global_order.iter().copied())
+                    .collect())
             }
             Handle::NEXT => Ok(self.global_order.clone()),
             _ => match self.open_lib(handle) {

@@ -11,8 +11,8 @@
 //! end: `RTLD_DEFAULT` and `dlopen(NULL)`'s handle (the same order) at 0, `RTLD_NEXT` at 1
 //! (the global scope after main), library `k`'s handle at `k + 2`.
 
-use crate::sys::{load, main, state, store};
 use crate::symtab;
+use crate::sys::{load, main, state, store};
 use wasm_dl_abi::dl::Handle;
 
 /// The memo entry of `handle`'s order, or null when the composition has no tables or
