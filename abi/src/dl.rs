@@ -53,6 +53,10 @@ impl Handle {
     }
 }
 
+/// In a search order the provider hands the shim (its `scope` and `scope-next`), the entry
+/// that stands for main's own symbols (no library id is this large).
+pub const SCOPE_MAIN: u32 = u32::MAX;
+
 /// The `(name, value)` of every `#define` of `include/dlfcn.h` that this module defines.
 pub const DLFCN_DEFINES: &[(&str, i64)] = &[
     ("RTLD_LAZY", RTLD_LAZY as i64),

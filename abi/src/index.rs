@@ -4,7 +4,7 @@
 //!
 //! Byte format (every integer a little-endian u32; `str` = u32 length + bytes):
 //! ```text
-//! magic "WDLX", version 7
+//! magic "WDLX", version 8
 //! nlibs
 //! per library (its position is its id):
 //!   str name            the name given at compose time (messages, `dladdr`)
@@ -14,12 +14,16 @@
 //!   table_size          slots of its own element segments; its function slots follow them
 //!   mem_size            bytes of memory it is given (MEM_INFO), for `dladdr`
 //!   n_deps, u32...      direct dependencies (load these first)
+//!   n_funcs             its exported functions (their slots, for `dladdr`)
 //!   sym_len             byte length of the symbol block that follows (its n_syms included):
 //!                       the provider skips the block at start-up and checks it when the
 //!                       library's symbols are first looked up
 //!   symbol block: n_syms, then per symbol: str name, u8 kind (0 function, 1 data), u32 value
 //!                       (function: k, slot = table_base + table_size + k;
-//!                        data: offset from memory_base)
+//!                        data: offset from memory_base). Empty (n_syms 0) for a library
+//!                       whose symbols the shim's table holds (`crate::symtab`): the shim
+//!                       looks its names up, the provider gives the search order; so every
+//!                       name is stored once in the output
 //! main:
 //!   n_runpath, str...   main's RUNPATH directories, `$ORIGIN` expanded
 //!   n_syms, then per symbol: str name, u8 kind, u32 value (absolute slot or address)
@@ -31,11 +35,12 @@ use alloc::vec::Vec;
 
 /// The magic the index starts with.
 pub const MAGIC: &[u8; 4] = b"WDLX";
-/// The format version (the provider accepts only this one). Version 7 is version 5's format:
-/// version 6 added a hash table per library for the shim, which cost 40 bytes a symbol in the
-/// output and did not make first lookups faster (the hand-over to the shim cost more than the
-/// provider lookups it saved).
-pub const VERSION: u32 = 7;
+/// The format version (the provider accepts only this one). Version 6 added a hash table per
+/// library for the shim, which cost 40 bytes a symbol in the output and did not make first
+/// lookups faster (the hand-over to the shim cost more than the provider lookups it saved);
+/// version 7 was version 5's format; version 8 added `n_funcs` and leaves the symbols of a
+/// library with a shim table out.
+pub const VERSION: u32 = 8;
 
 /// Symbol kind tag: a function.
 pub const KIND_FUNC: u8 = 0;
@@ -72,6 +77,9 @@ pub struct LibEntry<'a> {
     pub deps: Vec<u32>,
     /// Exported symbols.
     pub syms: Vec<Symbol<'a>>,
+    /// The shim's table holds its symbols (`crate::symtab::encode` said so): its symbol block
+    /// is left empty (only the count of its functions, from `syms`, is written).
+    pub in_shim: bool,
 }
 
 /// Lengths and counts are u32: the composer's inputs are wasm modules, whose own sizes are
@@ -141,9 +149,13 @@ pub fn encode_with_blocks(
         for d in &lib.deps {
             put_u32(&mut out, *d);
         }
+        put_len(
+            &mut out,
+            lib.syms.iter().filter(|s| s.kind == KIND_FUNC).count(),
+        );
         // The symbol block, prefixed by its byte length.
         let mut syms = Vec::new();
-        put_syms(&mut syms, &lib.syms);
+        put_syms(&mut syms, if lib.in_shim { &[] } else { &lib.syms });
         put_bytes(&mut out, &block(i, syms));
     }
     put_list(&mut out, main_runpath);

@@ -1,19 +1,24 @@
 //! The shim's symbol tables: one open-addressing hash table per library of its own exported
 //! symbols, laid out at compose time in main's memory image (an active data segment of the
 //! memory main defines, which wasmtime maps copy-on-write: only the pages a lookup touches are
-//! ever read in). With them `dlsym(handle, name)` answers a name that the handle's library
-//! defines itself without a call into the provider: as in glibc, a handle's search order starts
-//! with the library itself, so a hit there is always the answer. A miss (the name is in a
-//! dependency, or nowhere) goes to the provider as before.
+//! ever read in). They are the only copy of those libraries' names in the output: the
+//! provider's index (`crate::index`) leaves the symbols of a library with a table out, since
+//! the provider is a component of its own whose memory the shim cannot read (nor it main's).
+//! So the shim answers every lookup in such a library: `dlsym(handle, name)` asks the provider
+//! only for the search ORDER (the lib ids of the handle's scope, `crate::dl::SCOPE_MAIN` for
+//! main's own symbols, which stay in the provider), memoised until the next `dlopen` or
+//! `dlclose`, and walks it, asking the provider (with a bound on the positions it searches)
+//! only where a library without a table comes first. A library handle's own library comes
+//! first in its scope, as in glibc, so a hit in its table is the answer without even the order.
 //!
 //! The composer writes the region with [`encode`]; the shim reads it in place with [`find`]
-//! (over raw pointers, [`Memory`]) and writes the run-time fields of each record.
+//! and [`nearest`] (over raw pointers, [`Memory`]) and writes the run-time fields of each record.
 //!
 //! Byte format (every integer a little-endian u32, addresses absolute in main's memory):
 //! ```text
 //! nlibs
 //! per library, a record of RECORD bytes (its position is its id):
-//!   table     address of its hash table (0: none; the provider answers every lookup)
+//!   table     address of its hash table (0: none; the provider holds its symbols)
 //!   cap       its capacity in entries: the symbols and a quarter more (at least one free)
 //!   open      run time (the shim): successful dlopens of its handle minus dlcloses
 //!   memory    run time: its memory base (from the last placement)
@@ -29,12 +34,12 @@
 //! ```
 //! A name's [`mix`]ed hash `h` starts its probe at entry `(h * cap) >> 32` (its high bits) and
 //! goes on linearly, wrapping at `cap`; its low byte is the entry's tag, which spares most name
-//! comparisons. At four-fifths load the entries take 10 bytes a symbol: the size of the output
-//! counts (the names, once more than the provider's index holds them, take the rest).
+//! comparisons. At four-fifths load the entries take 10 bytes a symbol besides the name.
 //!
 //! Values are relative to the library's bases, so a library placed at a new base after a
 //! `dlclose` needs only its record updated. The first of duplicate names is kept, as the
-//! provider keeps it (`provider/src/index.rs`).
+//! provider keeps it (`provider/src/index.rs`); names follow in the order given, so the first
+//! of several symbols at one address is the one of the lowest name offset ([`nearest`]).
 
 use alloc::vec::Vec;
 
@@ -96,14 +101,25 @@ pub struct Entry<'a> {
     pub value: u32,
 }
 
+/// The encoded region ([`encode`]).
+pub struct Region {
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Per library, whether it got a table: the provider's index must hold the symbols of
+    /// every library that did not (`crate::index::LibEntry::in_shim`).
+    pub tables: Vec<bool>,
+}
+
 /// The region for libraries `libs` (each its symbols, in the provider's order) at address
-/// `base` (a multiple of 8). A library gets no table (the provider answers for it) when it has
-/// no symbol the table can hold, or its table would not fit the format: symbols with a NUL in
-/// the name or a value of 2^31 or more are left out (the provider finds them). `lazy[i]` is
-/// library i's lazy flag.
-pub fn encode(base: u32, libs: &[Vec<Entry<'_>>], lazy: &[bool]) -> Vec<u8> {
+/// `base` (a multiple of 8). A library gets a table when it has symbols and every one fits the
+/// format (a name without a NUL, a value below 2^31, the table and names within 16 MiB), and
+/// the region's addresses stay below 2^32; else none (the provider holds all its symbols: a
+/// library's symbols are in one place, so a scope walk asks one of the two per library).
+/// `lazy[i]` is library i's lazy flag.
+pub fn encode(base: u32, libs: &[Vec<Entry<'_>>], lazy: &[bool]) -> Region {
     let n = libs.len();
     let mut out = Vec::new();
+    let mut tables = alloc::vec![false; n];
     put(&mut out, n as u32);
     let records = out.len();
     out.resize(records + n * RECORD as usize, 0);
@@ -128,8 +144,9 @@ pub fn encode(base: u32, libs: &[Vec<Entry<'_>>], lazy: &[bool]) -> Vec<u8> {
         let l = r + LAZY as usize;
         out[l..l + 4].copy_from_slice(&flag.to_le_bytes());
         out.extend_from_slice(&table);
+        tables[i] = true;
     }
-    out
+    Region { bytes: out, tables }
 }
 
 fn put(out: &mut Vec<u8>, v: u32) {
@@ -138,17 +155,17 @@ fn put(out: &mut Vec<u8>, v: u32) {
 
 /// One library's table and names, and its capacity; `None` when it has none.
 fn table(syms: &[Entry<'_>]) -> Option<(Vec<u8>, u32)> {
-    let kept: Vec<&Entry<'_>> = syms
-        .iter()
-        .filter(|s| s.value < 1 << 31 && !s.name.contains(&0))
-        .collect();
-    if kept.is_empty() {
+    if syms.is_empty()
+        || syms
+            .iter()
+            .any(|s| s.value >= 1 << 31 || s.name.contains(&0))
+    {
         return None;
     }
-    let cap = u32::try_from(kept.len().checked_add(kept.len() / 4 + 1)?).ok()?;
+    let cap = u32::try_from(syms.len().checked_add(syms.len() / 4 + 1)?).ok()?;
     let entries = (cap as usize).checked_mul(ENTRY as usize)?;
     let mut t = alloc::vec![0; entries];
-    for s in kept {
+    for s in syms {
         let h = mix(fnv(s.name.iter().copied()));
         let mut i = start(h, cap);
         loop {
@@ -235,6 +252,36 @@ pub fn find(m: &impl Memory, record: u32, h: u32, name: u32) -> Option<u32> {
     None
 }
 
+/// For `dladdr`: in the table of the record at `record`, the symbol of kind `kind`
+/// (`crate::index::KIND_FUNC` or `KIND_DATA`) whose value is `value` (a function: exactly;
+/// data: the greatest at or below it), the first of several at one value: its name's address
+/// and its value. `None` when the library has no table or no such symbol. A scan of every
+/// entry, as glibc's `dladdr` scans a symbol table.
+pub fn nearest(m: &impl Memory, record: u32, kind: u8, value: u32) -> Option<(u32, u32)> {
+    let table = m.u32(record.wrapping_add(TABLE));
+    if table == 0 {
+        return None;
+    }
+    let cap = m.u32(record.wrapping_add(CAP));
+    let kind = u32::from(kind & 1);
+    // (value, name offset) of the best so far.
+    let mut best: Option<(u32, u32)> = None;
+    for i in 0..cap {
+        let e = table.wrapping_add(i.wrapping_mul(ENTRY));
+        let word0 = m.u32(e);
+        let word1 = m.u32(e.wrapping_add(4));
+        let v = word1 >> 1;
+        if word0 == 0 || word1 & 1 != kind || v > value || (kind == 0 && v != value) {
+            continue;
+        }
+        let offset = word0 & OFFSET_MASK;
+        if best.is_none_or(|(bv, bo)| v > bv || (v == bv && offset < bo)) {
+            best = Some((v, offset));
+        }
+    }
+    best.map(|(v, offset)| (table.wrapping_add(offset), v))
+}
+
 /// Whether the NUL-terminated strings at `a` and `b` are equal.
 #[inline(always)]
 fn same(m: &impl Memory, mut a: u32, mut b: u32) -> bool {
@@ -305,40 +352,56 @@ mod tests {
                 value: k as u32 * 3,
             })
             .collect();
-        // A duplicate: the first stays. A value the format cannot hold and a name with a NUL
-        // are left out.
+        // A duplicate: the first stays.
         lib0.push(Entry {
             name: b"l0_f7",
             kind: KIND_FUNC,
             value: 99,
-        });
-        lib0.push(Entry {
-            name: b"big",
-            kind: KIND_DATA,
-            value: 1 << 31,
-        });
-        lib0.push(Entry {
-            name: b"n\0ul",
-            kind: KIND_DATA,
-            value: 1,
         });
         let lib2 = vec![Entry {
             name: b"",
             kind: KIND_DATA,
             value: 5,
         }];
+        // A value the format cannot hold, or a name with a NUL: no table for the library.
+        let big = |name: &'static [u8], value| {
+            vec![
+                Entry {
+                    name: b"ok",
+                    kind: KIND_DATA,
+                    value: 1,
+                },
+                Entry {
+                    name,
+                    kind: KIND_DATA,
+                    value,
+                },
+            ]
+        };
         let base = 0x1_0000;
+        let region = encode(
+            base,
+            &[
+                lib0,
+                Vec::new(),
+                lib2,
+                big(b"big", 1 << 31),
+                big(b"n\0ul", 2),
+            ],
+            &[false, false, true],
+        );
+        assert_eq!(region.tables, [true, false, true, false, false]);
         let mut image = Image {
             base,
-            bytes: encode(base, &[lib0, Vec::new(), lib2], &[false, false, true]),
+            bytes: region.bytes,
         };
-        assert_eq!(image.u32(base), 3);
+        assert_eq!(image.u32(base), 5);
         for (k, n) in names.iter().enumerate() {
             let kind = if k % 2 == 0 { KIND_FUNC } else { KIND_DATA };
             assert_eq!(lookup(&mut image, 0, n), Some((kind, k as u32 * 3)), "{k}");
         }
-        assert_eq!(lookup(&mut image, 0, b"big"), None);
-        assert_eq!(lookup(&mut image, 0, b"n"), None);
+        assert_eq!(lookup(&mut image, 3, b"ok"), None);
+        assert_eq!(lookup(&mut image, 4, b"ok"), None);
         assert_eq!(lookup(&mut image, 0, b"l0_f1000"), None);
         assert_eq!(lookup(&mut image, 0, b"l0_f"), None);
         assert_eq!(lookup(&mut image, 0, b""), None);
@@ -352,6 +415,22 @@ mod tests {
         assert_eq!(t % 8, 0);
         // (The duplicate counts: 1001 kept.)
         assert_eq!(image.u32(base + 4 + CAP), 1001 + 250 + 1);
+        // dladdr: a function exactly, data the greatest at or below; the first name of a value.
+        let record = |lib: u32| base + 4 + lib * RECORD;
+        let name_at = |image: &Image, at: u32| {
+            let mut n = Vec::new();
+            while image.u8(at + n.len() as u32) != 0 {
+                n.push(image.u8(at + n.len() as u32));
+            }
+            n
+        };
+        let (at, v) = nearest(&image, record(0), KIND_FUNC, 6).unwrap();
+        assert_eq!((name_at(&image, at), v), (b"l0_f2".to_vec(), 6));
+        assert_eq!(nearest(&image, record(0), KIND_FUNC, 7), None);
+        let (at, v) = nearest(&image, record(0), KIND_DATA, 5).unwrap();
+        assert_eq!((name_at(&image, at), v), (b"l0_f1".to_vec(), 3));
+        assert_eq!(nearest(&image, record(0), KIND_DATA, 2), None);
+        assert_eq!(nearest(&image, record(1), KIND_DATA, 9), None);
         // The lazy flags.
         assert_eq!(image.u32(base + 4 + LAZY), 0);
         assert_eq!(image.u32(base + 4 + 2 * RECORD + LAZY), 1);

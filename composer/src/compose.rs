@@ -57,25 +57,7 @@ impl Composer {
         validated: &[validate::ValidatedModule<'_>],
         gc_map: Option<String>,
     ) -> Result<Composed> {
-        // The provider's index: every library's names, dependencies and symbols.
-        let index = self.index(main, libs, &res)?;
-        // Pass 3: instantiation order, groups, trampolines, which GOT entries each placement
-        // sets. From here on the resolution does not change.
-        let mut layout = layout::layout(libs, &res);
-        let table_alloc = synth::ftalloc::of(main)?;
-        if !self.no_prelink {
-            if let Some(memory) = synth::main_module::memory_limits(main.bytes)? {
-                // Main's table allocator hands out the slots past its table itself.
-                let table = table_alloc.is_none().then(|| {
-                    let new_end = res
-                        .main_new_slots
-                        .last()
-                        .map_or(0, |(_, s)| u64::from(*s) + 1);
-                    main.table_min.max(new_end)
-                });
-                layout.prelink = layout::prelink(libs, &res, memory, table);
-            }
-        }
+        let (layout, table_alloc) = self.layout(main, libs, &res)?;
         encode::check_table_count(libs, layout.groups.len())?;
         // Pass 4: every module besides what wit-component makes.
         // The shim's symbol tables live above the initial memory as the prelinked region does,
@@ -83,6 +65,9 @@ impl Composer {
         // out too.
         let synthesized =
             synth::synthesize(main, libs, &res, &layout, table_alloc, !self.no_prelink)?;
+        // The provider's index: every library's names, dependencies and symbols, but the
+        // symbols the shim's tables hold.
+        let index = self.index(main, libs, &res, &synthesized.tables)?;
         // Pass 5: wit-component's main component, the libraries appended to it, the provider
         // plugged in; validated.
         let mut warnings = Vec::new();
@@ -118,12 +103,55 @@ impl Composer {
         })
     }
 
-    /// The index (with this composer's `--lib` aliases).
+    /// Pass 3: instantiation order, groups, trampolines, which GOT entries each placement
+    /// sets, the prelinked region; and main's table allocator. From here on the resolution does
+    /// not change.
+    pub(crate) fn layout(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        res: &resolve::Resolution,
+    ) -> Result<(layout::Layout, Option<synth::ftalloc::TableAllocator>)> {
+        let mut layout = layout::layout(libs, res);
+        let table_alloc = synth::ftalloc::of(main)?;
+        if !self.no_prelink {
+            if let Some(memory) = synth::main_module::memory_limits(main.bytes)? {
+                // Main's table allocator hands out the slots past its table itself.
+                let table = table_alloc.is_none().then(|| {
+                    let new_end = res
+                        .main_new_slots
+                        .last()
+                        .map_or(0, |(_, s)| u64::from(*s) + 1);
+                    main.table_min.max(new_end)
+                });
+                layout.prelink = layout::prelink(libs, res, memory, table);
+            }
+        }
+        Ok((layout, table_alloc))
+    }
+
+    /// Per library, whether the shim's symbol tables hold its symbols (as pass 4 decides:
+    /// `synth::symtab`), for an index built without pass 4.
+    pub(crate) fn tables(
+        &self,
+        main: &parse::MainModule<'_>,
+        libs: &[parse::Library<'_>],
+        res: &resolve::Resolution,
+    ) -> Result<Vec<bool>> {
+        if self.no_prelink {
+            return Ok(vec![false; libs.len()]);
+        }
+        let (layout, _) = self.layout(main, libs, res)?;
+        synth::symtab::tables(main, libs, layout.prelink.memory_pages)
+    }
+
+    /// The index (with this composer's `--lib` aliases; `tables` as for `index::build`).
     pub(crate) fn index(
         &self,
         main: &parse::MainModule<'_>,
         libs: &[parse::Library<'_>],
         res: &resolve::Resolution,
+        tables: &[bool],
     ) -> Result<Vec<u8>> {
         let mut aliases: Vec<Vec<&str>> = vec![Vec::new(); libs.len()];
         for (alias, target) in &self.aliases {
@@ -135,7 +163,7 @@ impl Composer {
             })?;
             aliases[id.index()].push(alias);
         }
-        Ok(index::build(main, libs, &aliases, res))
+        Ok(index::build(main, libs, &aliases, res, tables))
     }
 
     /// Pass 5.

@@ -8,12 +8,15 @@ pub use wasm_dl_abi::index::{encode, LibEntry, Symbol, KIND_DATA, KIND_FUNC};
 
 /// The index of a composition: every library's names (its name, basename and `aliases[j]`),
 /// sizes, dependencies and symbols, and the symbols of main that `dlsym` finds. Decided by
-/// the resolution alone (the layout does not change it).
+/// the resolution and `tables` (per library, whether the shim's symbol tables hold its
+/// symbols, `synth::symtab::tables`: then they are left out here, so that every name is
+/// stored once in the output).
 pub fn build(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     aliases: &[Vec<&str>],
     res: &Resolution,
+    tables: &[bool],
 ) -> Vec<u8> {
     let entries: Vec<LibEntry<'_>> = libs
         .iter()
@@ -34,6 +37,7 @@ pub fn build(
                 mem_size: lib.mem_size,
                 deps: res.deps[i].iter().map(|d| d.0).collect(),
                 syms,
+                in_shim: tables.get(i).copied().unwrap_or(false),
             }
         })
         .collect();

@@ -236,12 +236,13 @@ pub(crate) fn unvalidated_provider_component(index: &[u8]) -> Result<Vec<u8>> {
 impl crate::Composer {
     /// The provider component for this composition (its index plugged in), for a component
     /// composed with [`ProviderMode::External`](crate::ProviderMode::External): runs the passes
-    /// up to the resolution, which decides the index.
+    /// up to the resolution and the layout, which decide the index.
     pub fn provider_component(&self) -> Result<Vec<u8>> {
         let (mut root, mut runtime) = (None, None);
         let (main, libs) = self.parse(&mut root, &mut runtime)?;
         let res = crate::resolve::resolve(&main, &libs, self.link)?;
-        provider_component(&self.index(&main, &libs, &res)?)
+        let tables = self.tables(&main, &libs, &res)?;
+        provider_component(&self.index(&main, &libs, &res, &tables)?)
     }
 }
 

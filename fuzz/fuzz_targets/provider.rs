@@ -146,6 +146,7 @@ fn encode(
             mem_size: l.mem_size,
             deps: deps.clone(),
             syms: symbols(&l.syms),
+            in_shim: false,
         });
         model.push(ModelLib {
             table_size: l.table_size,

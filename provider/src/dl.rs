@@ -14,7 +14,8 @@ use msg::Msg;
 // A library's `RTLD_NEXT` arrives as [`Dl::sym_next`], through a `dlsym` of its own that the
 // composer gives it, so `Handle::NEXT` is always main's.
 pub use wasm_dl_abi::dl::{
-    Handle, RTLD_DEEPBIND, RTLD_GLOBAL, RTLD_KNOWN, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD, RTLD_NOW,
+    Handle, RTLD_DEEPBIND, RTLD_GLOBAL, RTLD_KNOWN, RTLD_LAZY, RTLD_NODELETE, RTLD_NOLOAD,
+    RTLD_NOW, SCOPE_MAIN,
 };
 
 /// Why a library of a load list could not be placed (see [`Dl::abort`]).
@@ -53,6 +54,10 @@ pub struct AddrInfo {
     pub sname: Vec<u8>,
     /// That symbol's value (0 when there is none).
     pub saddr: u32,
+    /// The library's id: the shim looks the symbol up in its table when `sname` is empty.
+    pub lib: u32,
+    /// Whether `address` is one of the library's function slots (else in its memory).
+    pub function: bool,
 }
 
 /// Per-library runtime state.
@@ -101,6 +106,10 @@ struct Undo {
     load_order_len: usize,
     global_order_len: usize,
     nodelete: bool,
+}
+
+fn invalid_handle() -> Error {
+    Msg::new("dlsym: invalid handle").end()
 }
 
 fn corrupt(c: &Corrupt) -> Error {
@@ -391,41 +400,52 @@ impl Dl {
 
     /// `dlsym(handle, name)`.
     pub fn sym(&self, handle: Handle, name: &[u8]) -> Result<u32, Error> {
+        self.sym_before(handle, name, u32::MAX)
+    }
+
+    /// `dlsym(handle, name)` searching only the first `before` entries of the handle's search
+    /// order ([`Dl::scope`]): the shim, which holds the names of the libraries with a shim
+    /// table (their symbol blocks here are empty), asks for the entries before its own first
+    /// hit. The error (also when `before` cut the search short) is `dlsym`'s for a name found
+    /// nowhere.
+    pub fn sym_before(&self, handle: Handle, name: &[u8], before: u32) -> Result<u32, Error> {
         let index = self.index()?;
         let undefined = |who: &[u8]| Msg::new("").b(who).s(": undefined symbol: ").b(name).end();
         match handle {
-            Handle::DEFAULT | Handle::GLOBAL => {
-                if let Some(sym) = index.main.get(&index.bytes, name) {
-                    return Ok(sym.value);
+            Handle::DEFAULT | Handle::GLOBAL | Handle::NEXT => {
+                let main = handle != Handle::NEXT;
+                if main && before > 0 {
+                    if let Some(sym) = index.main.get(&index.bytes, name) {
+                        return Ok(sym.value);
+                    }
                 }
-                // The global scope: main, then the RTLD_GLOBAL libraries.
-                for &lib in &self.global_order {
+                // The global scope: main, then the RTLD_GLOBAL libraries. RTLD_NEXT from main:
+                // the global scope after main.
+                let skip = usize::from(main && !index.main.syms.is_empty());
+                let n = (before as usize).saturating_sub(skip);
+                for &lib in self.global_order.iter().take(n) {
                     if let Some(v) = self.find_in(index, lib, name)? {
                         return Ok(v);
                     }
                 }
-                Err(undefined(b"main program"))
-            }
-            // RTLD_NEXT: the next definition after the calling object in its search order. From
-            // main: the global scope after main.
-            Handle::NEXT => {
-                for &lib in &self.global_order {
-                    if let Some(v) = self.find_in(index, lib, name)? {
-                        return Ok(v);
-                    }
-                }
-                Err(undefined(b"dlsym(RTLD_NEXT)"))
+                Err(undefined(match main {
+                    true => b"main program",
+                    false => b"dlsym(RTLD_NEXT)",
+                }))
             }
             _ => {
                 let Some(lib) = self.open_lib(handle) else {
-                    return Err(Msg::new("dlsym: invalid handle").end());
+                    return Err(invalid_handle());
                 };
                 // The library (without allocating: the common case), then its dependencies
                 // breadth-first.
-                if let Some(v) = self.find_in(index, lib, name)? {
-                    return Ok(v);
+                if before > 0 {
+                    if let Some(v) = self.find_in(index, lib, name)? {
+                        return Ok(v);
+                    }
                 }
-                for l in self.local_scope(index, lib) {
+                let scope = self.local_scope(index, lib);
+                for &l in scope.iter().take(before as usize).skip(1) {
                     if let Some(v) = self.find_in(index, l, name)? {
                         return Ok(v);
                     }
@@ -446,26 +466,40 @@ impl Dl {
         }
     }
 
+    /// The search order of `dlsym(handle)`, as lib ids and [`SCOPE_MAIN`] for main's own
+    /// symbols (only when it has some): `RTLD_DEFAULT` and `dlopen(NULL)`'s handle, main and
+    /// then the global scope in the order libraries joined it; `RTLD_NEXT` (main's), the
+    /// global scope; a library handle (open), its library and its dependencies breadth-first.
+    pub fn scope(&self, handle: Handle) -> Result<Vec<u32>, Error> {
+        let index = self.index()?;
+        match handle {
+            Handle::DEFAULT | Handle::GLOBAL => {
+                let main = (!index.main.syms.is_empty()).then_some(SCOPE_MAIN);
+                Ok(main
+                    .into_iter()
+                    .chain(self.global_order.iter().copied())
+                    .collect())
+            }
+            Handle::NEXT => Ok(self.global_order.clone()),
+            _ => match self.open_lib(handle) {
+                Some(lib) => Ok(self.local_scope(index, lib)),
+                None => Err(invalid_handle()),
+            },
+        }
+    }
+
     /// `dlsym(RTLD_NEXT, name)` called from library `caller`: from a library in the global
     /// scope, the global scope after it; from one opened RTLD_LOCAL, its own dependencies (its
     /// local scope after itself).
     pub fn sym_next(&self, caller: u32, name: &[u8]) -> Result<u32, Error> {
+        self.sym_next_before(caller, name, u32::MAX)
+    }
+
+    /// [`Dl::sym_next`] searching only the first `before` entries of [`Dl::scope_next`] (see
+    /// [`Dl::sym_before`]).
+    pub fn sym_next_before(&self, caller: u32, name: &[u8], before: u32) -> Result<u32, Error> {
         let index = self.index()?;
-        if index.libs.get(caller as usize).is_none() {
-            return Err(corrupt(&Corrupt {
-                what: "library id",
-                at: 0,
-            }));
-        }
-        let after: Vec<u32> = match self.global_order.iter().position(|&l| l == caller) {
-            Some(p) => self.global_order.get(p + 1..).unwrap_or(&[]).to_vec(),
-            None => {
-                let mut scope = self.local_scope(index, caller);
-                scope.retain(|&l| l != caller);
-                scope
-            }
-        };
-        for lib in after {
+        for lib in self.scope_next(caller)?.into_iter().take(before as usize) {
             if let Some(v) = self.find_in(index, lib, name)? {
                 return Ok(v);
             }
@@ -473,6 +507,25 @@ impl Dl {
         Err(Msg::new("dlsym(RTLD_NEXT): undefined symbol: ")
             .b(name)
             .end())
+    }
+
+    /// The search order of `dlsym(RTLD_NEXT)` from library `caller` (see [`Dl::sym_next`]).
+    pub fn scope_next(&self, caller: u32) -> Result<Vec<u32>, Error> {
+        let index = self.index()?;
+        if index.libs.get(caller as usize).is_none() {
+            return Err(corrupt(&Corrupt {
+                what: "library id",
+                at: 0,
+            }));
+        }
+        Ok(match self.global_order.iter().position(|&l| l == caller) {
+            Some(p) => self.global_order.get(p + 1..).unwrap_or(&[]).to_vec(),
+            None => {
+                let mut scope = self.local_scope(index, caller);
+                scope.retain(|&l| l != caller);
+                scope
+            }
+        })
     }
 
     /// `lib` and its dependencies, breadth-first, each once: the library's local scope.

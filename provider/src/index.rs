@@ -66,6 +66,8 @@ pub struct Lib {
     pub mem_size: u32,
     /// Direct dependencies (lib ids, all valid).
     pub deps: Vec<u32>,
+    /// Its exported functions (their slots follow its own ones): for `dladdr`.
+    pub n_funcs: u32,
     /// Its symbol block in the index bytes (count included), within the bytes but not checked
     /// by `decode`.
     sym_bytes: Range<usize>,
@@ -314,9 +316,9 @@ impl Index {
                 at: 4,
             });
         }
-        // A library takes at least 36 bytes: name length, path length, n_aliases, n_runpath,
-        // table_size, mem_size, n_deps, sym_len, n_syms.
-        let nlibs = r.count(36, "library count")?;
+        // A library takes at least 40 bytes: name length, path length, n_aliases, n_runpath,
+        // table_size, mem_size, n_deps, n_funcs, sym_len, n_syms.
+        let nlibs = r.count(40, "library count")?;
         let mut libs = Vec::with_capacity(nlibs);
         for _ in 0..nlibs {
             let name = r.str("library name")?;
@@ -338,6 +340,7 @@ impl Index {
                 }
                 deps.push(dep);
             }
+            let n_funcs = r.u32("function count")?;
             let sym_len = r.u32("symbol block length")?;
             let sym_bytes = r.take(sym_len as usize, "symbol block length")?;
             libs.push(Lib {
@@ -348,6 +351,7 @@ impl Index {
                 table_size,
                 mem_size,
                 deps,
+                n_funcs,
                 sym_bytes,
                 symbols: OnceCell::new(),
             });

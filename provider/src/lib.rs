@@ -197,12 +197,20 @@ mod glue {
             with(|dl| dl.loaded(lib, memory_base, table_base))
         }
 
-        fn sym(handle: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {
-            with(|dl| dl.sym(Handle(handle), &name))
+        fn sym(handle: u32, name: Vec<u8>, before: u32) -> Result<u32, Vec<u8>> {
+            with(|dl| dl.sym_before(Handle(handle), &name, before))
         }
 
-        fn sym_next(caller: u32, name: Vec<u8>) -> Result<u32, Vec<u8>> {
-            with(|dl| dl.sym_next(caller, &name))
+        fn sym_next(caller: u32, name: Vec<u8>, before: u32) -> Result<u32, Vec<u8>> {
+            with(|dl| dl.sym_next_before(caller, &name, before))
+        }
+
+        fn scope(handle: u32) -> Result<Vec<u32>, Vec<u8>> {
+            with(|dl| dl.scope(Handle(handle)))
+        }
+
+        fn scope_next(caller: u32) -> Result<Vec<u32>, Vec<u8>> {
+            with(|dl| dl.scope_next(caller))
         }
 
         fn close(handle: u32) -> Result<Vec<u32>, Vec<u8>> {
@@ -215,6 +223,8 @@ mod glue {
                 fbase: a.fbase,
                 sname: a.sname,
                 saddr: a.saddr,
+                lib: a.lib,
+                function: a.function,
             })
         }
     }

@@ -21,6 +21,8 @@ struct L {
     mem_size: u32,
     deps: Vec<u32>,
     syms: Vec<(&'static [u8], u8, u32)>,
+    /// The shim's table holds its symbols (the index leaves them out).
+    in_shim: bool,
 }
 
 fn lib(name: &'static str, deps: &[u32]) -> L {
@@ -79,6 +81,7 @@ fn encode_blocks(
             mem_size: l.mem_size,
             deps: l.deps.clone(),
             syms: symbols(&l.syms),
+            in_shim: l.in_shim,
         })
         .collect();
     let main_runpath: Vec<Vec<u8>> =

@@ -1,15 +1,16 @@
 //! The exported `dl*` functions and the loading of a load list.
 
 use crate::sys::{load, main, provider, state, store, strlen};
-use crate::{memo, symtab};
+use crate::{memo, scope, symtab};
 use wasm_dl_abi::loader::{Alloc, Op};
 
-/// The return area of the provider calls (32 bytes of main's memory), allocated on first use.
+/// The return area of the provider calls (36 bytes of main's memory: `addr`'s result is the
+/// largest), allocated on first use.
 /// Out of memory there traps: the shim cannot even report an error.
 fn ret_area() -> *mut u8 {
     if state::ret::get() == 0 {
         // SAFETY: main's malloc.
-        let area = unsafe { main::malloc(32) };
+        let area = unsafe { main::malloc(36) };
         state::ret::set(area as u32);
         if area.is_null() {
             core::arch::wasm32::unreachable()
@@ -19,7 +20,7 @@ fn ret_area() -> *mut u8 {
 }
 
 /// Makes `msg` (a NUL-terminated message from main's malloc) the pending `dlerror`.
-fn set_error(msg: u32) {
+pub(crate) fn set_error(msg: u32) {
     let pending = state::err::get();
     if pending != 0 {
         // SAFETY: the pending message came from main's malloc and nothing else holds it.
@@ -124,8 +125,9 @@ unsafe fn opened(r: *mut u8) -> u32 {
     }
     // Constructors may call dl* again (reusing the return area): keep what is needed.
     let handle = load(r, 4);
-    // A dlopen can change search orders (RTLD_GLOBAL): forget memoized lookups.
+    // A dlopen can change search orders (RTLD_GLOBAL): forget memoized lookups and orders.
     memo::flush();
+    scope::flush();
     let lib = load_libraries(load(r, 8) as *mut u32, load(r, 12));
     if lib != ALL_LOADED {
         // A library could not be placed: the provider forgets this open; dlopen fails.
@@ -158,13 +160,35 @@ pub unsafe extern "C" fn __wasm_dl_startup() {
 
 /// `void *dlsym(void *handle, const char *name)`: memoized (see `memo`); a name a library
 /// handle's library defines itself is found in its symbol table (see `symtab`), without the
-/// provider and without a memo entry (that lookup is as fast as the memo's).
+/// provider and without a memo entry (that lookup is as fast as the memo's); any other is
+/// looked up along the handle's search order (see `scope`).
 ///
 /// # Safety
 /// `name` is a NUL-terminated string in main's memory.
 #[no_mangle]
 pub unsafe extern "C" fn dlsym(handle: u32, name: *const u8) -> u32 {
-    // The name's length and FNV-1a hash in one pass.
+    let (len, fnv) = hashed(name);
+    let hash = memo::hash(handle, fnv);
+    if let Some(value) = memo::get(hash, handle, name) {
+        return value;
+    }
+    let own = symtab::find(handle, fnv, name);
+    if own != 0 {
+        return own;
+    }
+    let value = scope::sym(handle, fnv, name, len, ret_area());
+    if value != 0 {
+        memo::put(hash, handle, name, len, value);
+    }
+    value
+}
+
+/// The length and FNV-1a hash of the NUL-terminated `name`, in one pass.
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+#[inline(always)]
+unsafe fn hashed(name: *const u8) -> (usize, u32) {
     let mut len = 0;
     let mut fnv = wasm_dl_abi::symtab::FNV_START;
     loop {
@@ -175,23 +199,20 @@ pub unsafe extern "C" fn dlsym(handle: u32, name: *const u8) -> u32 {
         fnv = wasm_dl_abi::symtab::fnv_step(fnv, c);
         len = len.wrapping_add(1);
     }
-    let hash = memo::hash(handle, fnv);
-    if let Some(value) = memo::get(hash, handle, name) {
-        return value;
-    }
-    let own = symtab::find(handle, fnv, name);
-    if own != 0 {
-        return own;
-    }
-    let r = ret_area();
-    provider::sym(handle, name, len, r);
+    (len, fnv)
+}
+
+/// The answer of a provider `sym` or `sym-next` call in the return area `r`: the value (its
+/// slot filled: [`filled`]), or 0 with the pending `dlerror` set.
+///
+/// # Safety
+/// `r` is the return area such a call just filled.
+pub(crate) unsafe fn answer(r: *mut u8) -> u32 {
     if *r != 0 {
         set_error(load(r, 4));
         return 0;
     }
-    let value = filled(load(r, 4));
-    memo::put(hash, handle, name, len, value);
-    value
+    filled(load(r, 4))
 }
 
 /// `value`, a `dlsym` answer, after the loader filled its function slot if it is one that a
@@ -211,13 +232,8 @@ pub(crate) fn filled(value: u32) -> u32 {
 /// `name` is a NUL-terminated string in main's memory.
 #[no_mangle]
 pub unsafe extern "C" fn __wasm_dl_dlsym_next(caller: u32, name: *const u8) -> u32 {
-    let r = ret_area();
-    provider::sym_next(caller, name, strlen(name), r);
-    if *r != 0 {
-        set_error(load(r, 4));
-        return 0;
-    }
-    filled(load(r, 4))
+    let (len, fnv) = hashed(name);
+    scope::sym_next(caller, fnv, name, len, ret_area())
 }
 
 /// `int dlclose(void *handle)`.
@@ -234,6 +250,7 @@ pub unsafe extern "C" fn dlclose(handle: u32) -> i32 {
     }
     symtab::closed(handle);
     memo::flush();
+    scope::flush();
     // Run the destructors of the libraries unloaded now, in the provider's order (they may call
     // dl* themselves, which reuses the return area: keep the list).
     let list = load(r, 4) as *mut u32;
@@ -265,6 +282,10 @@ pub unsafe extern "C" fn dladdr(address: u32, info: *mut u8) -> i32 {
     let sname = if load(r, 20) != 0 { load(r, 16) } else { 0 };
     store(info, 8, sname); // dli_sname
     store(info, 12, load(r, 24)); // dli_saddr
+    if sname == 0 {
+        // The provider holds no names of a library with a table: the shim finds its symbol.
+        symtab::addr(load(r, 28), *r.add(32) != 0, address, info);
+    }
     1
 }
 

@@ -33,6 +33,8 @@ mod dl;
 #[cfg(target_arch = "wasm32")]
 mod memo;
 #[cfg(target_arch = "wasm32")]
+mod scope;
+#[cfg(target_arch = "wasm32")]
 mod symtab;
 #[cfg(target_arch = "wasm32")]
 mod sys;

@@ -1,6 +1,7 @@
-//! `dlsym`'s first stop for a library handle: the library's own symbol table, laid out at
-//! compose time in main's memory (the format and why a hit is always the answer:
-//! [`wasm_dl_abi::symtab`]). The shim keeps each library's run-time record there: its bases
+//! The symbol tables, laid out at compose time in main's memory (the format, and why they are
+//! the only copy of their libraries' names: [`wasm_dl_abi::symtab`]): `dlsym`'s first stop for
+//! a library handle is its library's own table (a hit is always the answer), then its search
+//! order (`scope`); `dladdr` finds the names of those libraries here too. The shim keeps each library's run-time record there: its bases
 //! (from every placement) and how many `dlopen`s of its handle are not `dlclose`d yet, so that
 //! only a handle that is open finds anything (any other goes to the provider, which says why it
 //! is invalid). The count never exceeds the provider's reference count: a library main was
@@ -8,7 +9,8 @@
 
 use crate::sys::{load, state, store};
 use wasm_dl_abi::dl::Handle;
-use wasm_dl_abi::symtab::{self, Memory, LAZY, MEMORY_BASE, OPEN, RECORD, TABLE_BASE};
+use wasm_dl_abi::index::{KIND_DATA, KIND_FUNC};
+use wasm_dl_abi::symtab::{self, Memory, LAZY, MEMORY_BASE, OPEN, RECORD, TABLE, TABLE_BASE};
 
 /// Main's memory, read through raw pointers.
 struct Main;
@@ -27,11 +29,22 @@ impl Memory for Main {
     }
 }
 
+/// The number of libraries of the region, or 0 when the composition has no tables.
+#[inline(always)]
+pub fn count() -> u32 {
+    let region = state::symtab::get();
+    if region == 0 {
+        0
+    } else {
+        Main.u32(region)
+    }
+}
+
 /// The record of the library of `handle`, or null when the composition has no tables or
 /// `handle` is no library's (a plain pointer: an `Option` result would go through the shadow
 /// stack where not inlined).
 #[inline(always)]
-fn record(handle: u32) -> *mut u8 {
+pub fn record(handle: u32) -> *mut u8 {
     let region = state::symtab::get();
     let lib = handle.wrapping_sub(Handle::LIB_BASE);
     if region == 0 || handle < Handle::LIB_BASE || lib >= Main.u32(region) {
@@ -40,6 +53,67 @@ fn record(handle: u32) -> *mut u8 {
     region
         .wrapping_add(4)
         .wrapping_add(lib.wrapping_mul(RECORD)) as usize as *mut u8
+}
+
+/// Whether the library of record `r` has a table (else the provider holds its symbols).
+///
+/// # Safety
+/// `r` is a record of the region.
+#[inline(always)]
+pub unsafe fn has_table(r: *mut u8) -> bool {
+    load(r, TABLE as usize) != 0
+}
+
+/// The entry's word 1 of `name` (`h` its FNV-1a hash) in the table of record `r`.
+///
+/// # Safety
+/// `r` is a record of the region; `name` a NUL-terminated string in main's memory.
+#[inline(always)]
+pub unsafe fn find_in(r: *mut u8, h: u32, name: *const u8) -> Option<u32> {
+    symtab::find(&Main, r as u32, h, name as u32)
+}
+
+/// What `dlsym` returns for the entry's word 1 `word` of record `r`'s table: a function's
+/// slot (filled first when the library is marked lazy: `dl::filled`) or a data address.
+///
+/// # Safety
+/// `r` is a record of the region.
+#[inline(always)]
+pub unsafe fn value(r: *mut u8, word: u32) -> u32 {
+    if word & 1 == 0 {
+        let slot = load(r, TABLE_BASE as usize).wrapping_add(word >> 1);
+        if load(r, LAZY as usize) != 0 {
+            crate::dl::filled(slot)
+        } else {
+            slot
+        }
+    } else {
+        load(r, MEMORY_BASE as usize).wrapping_add(word >> 1)
+    }
+}
+
+/// For `dladdr`, when the provider named library `lib` but no symbol (its table holds them):
+/// the symbol of `address` in it (`function`: one of its function slots, exactly; else data,
+/// the nearest at or below), written to `info`'s `dli_sname` and `dli_saddr` (a name of the
+/// region, which lives as long as main's memory). Nothing when it has no table or no such
+/// symbol.
+///
+/// # Safety
+/// `info` points to a writable `Dl_info` in main's memory.
+pub unsafe fn addr(lib: u32, function: bool, address: u32, info: *mut u8) {
+    let r = record(lib.wrapping_add(Handle::LIB_BASE));
+    if r.is_null() || !has_table(r) {
+        return;
+    }
+    let (kind, base) = match function {
+        true => (KIND_FUNC, load(r, TABLE_BASE as usize)),
+        false => (KIND_DATA, load(r, MEMORY_BASE as usize)),
+    };
+    if let Some((name, value)) = symtab::nearest(&Main, r as u32, kind, address.wrapping_sub(base))
+    {
+        store(info, 8, name);
+        store(info, 12, base.wrapping_add(value));
+    }
 }
 
 /// Library `lib` was placed at these bases.
@@ -84,16 +158,8 @@ pub unsafe fn find(handle: u32, h: u32, name: *const u8) -> u32 {
     if r.is_null() || load(r, OPEN as usize) == 0 {
         return 0;
     }
-    match symtab::find(&Main, r as u32, h, name as u32) {
-        Some(word) if word & 1 == 0 => {
-            let slot = load(r, TABLE_BASE as usize).wrapping_add(word >> 1);
-            if load(r, LAZY as usize) != 0 {
-                crate::dl::filled(slot)
-            } else {
-                slot
-            }
-        }
-        Some(word) => load(r, MEMORY_BASE as usize).wrapping_add(word >> 1),
+    match find_in(r, h, name) {
+        Some(word) => value(r, word),
         None => 0,
     }
 }

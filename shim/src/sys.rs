@@ -65,17 +65,25 @@ pub mod provider {
         /// `startup() -> result<list<u32>, list<u8>>`: byte 0 = 1 on error; list ptr @4, len @8.
         #[link_name = "startup"]
         pub fn startup(ret: *mut u8);
-        /// `sym(handle, name) -> result<u32, list<u8>>`: ok value @4; error ptr @4, len @8.
+        /// `sym(handle, name, before) -> result<u32, list<u8>>`: ok value @4; error ptr @4,
+        /// len @8.
         #[link_name = "sym"]
-        pub fn sym(handle: u32, name: *const u8, len: usize, ret: *mut u8);
-        /// `sym-next(caller, name) -> result<u32, list<u8>>`, as `sym`.
+        pub fn sym(handle: u32, name: *const u8, len: usize, before: u32, ret: *mut u8);
+        /// `sym-next(caller, name, before) -> result<u32, list<u8>>`, as `sym`.
         #[link_name = "sym-next"]
-        pub fn sym_next(caller: u32, name: *const u8, len: usize, ret: *mut u8);
+        pub fn sym_next(caller: u32, name: *const u8, len: usize, before: u32, ret: *mut u8);
+        /// `scope(handle) -> result<list<u32>, list<u8>>`: byte 0 = 1 on error; ptr @4, len @8
+        /// either way.
+        #[link_name = "scope"]
+        pub fn scope(handle: u32, ret: *mut u8);
+        /// `scope-next(caller) -> result<list<u32>, list<u8>>`, as `scope`.
+        #[link_name = "scope-next"]
+        pub fn scope_next(caller: u32, ret: *mut u8);
         /// `close(handle) -> result<list<u32>, list<u8>>`: ptr @4, len @8 either way.
         #[link_name = "close"]
         pub fn close(handle: u32, ret: *mut u8);
         /// `addr(address) -> option<addr-info>`: byte 0 = 1 when found; fname ptr @4, len @8,
-        /// fbase @12, sname ptr @16, len @20, saddr @24.
+        /// fbase @12, sname ptr @16, len @20, saddr @24, lib @28, function (a byte) @32.
         #[link_name = "addr"]
         pub fn addr(address: u32, ret: *mut u8);
     }
@@ -116,7 +124,7 @@ macro_rules! globals {
 /// The shim's state.
 pub mod state {
     globals! {
-        /// The 32-byte return area of the provider calls, `malloc`'d on first use.
+        /// The 36-byte return area of the provider calls, `malloc`'d on first use.
         ret: get_ret, set_ret;
         /// The pending `dlerror` message (NUL-terminated) or 0.
         err: get_err, set_err;
@@ -134,6 +142,8 @@ pub mod state {
         memo_chunk: get_memo_chunk, set_memo_chunk;
         /// The bytes used of that chunk (its link included).
         memo_chunk_used: get_memo_chunk_used, set_memo_chunk_used;
+        /// The memo of search orders (see `scope`), or 0.
+        scopes: get_scopes, set_scopes;
         /// The address of the symbol tables in main's memory (see `symtab`), or 0: the one
         /// state the composer starts at another value (`composer/src/synth/shim.rs`); never set.
         #[allow(dead_code)]

@@ -67,6 +67,9 @@ pub struct Synthesized {
     pub relocs_applied: Vec<bool>,
     /// The address of the shim's symbol tables in main's memory (`symtab`), or 0.
     pub symtab: u32,
+    /// Per library, whether the shim's tables hold its symbols (then the provider's index
+    /// leaves them out: `index::build`).
+    pub tables: Vec<bool>,
 }
 
 /// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`; so do the shim's
@@ -170,7 +173,7 @@ pub fn synthesize(
         false => None,
     };
     let memory_pages = match &symtab {
-        Some(t) => Some(t.memory_pages),
+        Some((t, _)) => Some(t.memory_pages),
         None => prelink.memory_pages,
     };
     let main = main_module::patch(
@@ -187,7 +190,8 @@ pub fn synthesize(
     )?;
     let groups = merge::group_modules(libs, rewritten, &slot_tables, &import_names, layout)?;
     Ok(Synthesized {
-        symtab: symtab.map_or(0, |t| t.address),
+        symtab: symtab.as_ref().map_or(0, |(t, _)| t.address),
+        tables: symtab.map_or_else(|| vec![false; libs.len()], |(_, tables)| tables),
         main,
         import_names,
         groups,

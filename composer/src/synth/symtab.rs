@@ -22,16 +22,51 @@ pub struct Placed {
 const LIMIT: u64 = 1 << 30;
 
 /// Encodes the tables of `libs` for main's memory above `prelinked_pages` (the prelinked
-/// region's end, if any), with `lazy[i]` library i's lazy flag, and adds them to `data` (active segments: address, bytes). `None`
-/// (nothing added) when main does not define a plain 32-bit memory, or the region does not fit
-/// its maximum size.
+/// region's end, if any), with `lazy[i]` library i's lazy flag, and adds them to `data` (active
+/// segments: address, bytes). `None` (nothing added) when main does not define a plain 32-bit
+/// memory, or the region does not fit its maximum size. The libraries that got a table are the
+/// ones whose symbols the provider's index leaves out ([`tables`] says which).
 pub fn place(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     prelinked_pages: Option<u64>,
     lazy: &[bool],
     data: &mut Vec<(u32, Vec<u8>)>,
-) -> Result<Option<Placed>> {
+) -> Result<Option<(Placed, Vec<bool>)>> {
+    let Some((address, pages, region)) = region(main, libs, prelinked_pages, lazy)? else {
+        return Ok(None);
+    };
+    data.push((address, region.bytes));
+    Ok(Some((
+        Placed {
+            address,
+            memory_pages: pages,
+        },
+        region.tables,
+    )))
+}
+
+/// Per library, whether [`place`] gives it a table (all `false` when it places none): what
+/// the provider's index needs to know (`index::build`) where the index is built without the
+/// rest of pass 4 (a provider component of its own).
+pub fn tables(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    prelinked_pages: Option<u64>,
+) -> Result<Vec<bool>> {
+    Ok(match region(main, libs, prelinked_pages, &[])? {
+        Some((_, _, region)) => region.tables,
+        None => vec![false; libs.len()],
+    })
+}
+
+/// The region's address, the pages main's memory must start with, and the region.
+fn region(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    prelinked_pages: Option<u64>,
+    lazy: &[bool],
+) -> Result<Option<(u32, u64, wasm_dl_abi::symtab::Region)>> {
     if libs.is_empty() {
         return Ok(None);
     }
@@ -43,15 +78,12 @@ pub fn place(
     let Ok(address) = u32::try_from(start) else {
         return Ok(None);
     };
-    let bytes = wasm_dl_abi::symtab::encode(address, &crate::index::shim_tables(libs), lazy);
-    let end = start.saturating_add(bytes.len() as u64);
+    let region = wasm_dl_abi::symtab::encode(address, &crate::index::shim_tables(libs), lazy);
+    let len = region.bytes.len() as u64;
+    let end = start.saturating_add(len);
     let pages = end.div_ceil(1 << 16);
-    if bytes.len() as u64 > LIMIT || pages > 1 << 16 || maximum.is_some_and(|max| pages > max) {
+    if len > LIMIT || pages > 1 << 16 || maximum.is_some_and(|max| pages > max) {
         return Ok(None);
     }
-    data.push((address, bytes));
-    Ok(Some(Placed {
-        address,
-        memory_pages: pages,
-    }))
+    Ok(Some((address, pages, region)))
 }

@@ -9,13 +9,13 @@ impl Dl {
     /// Function slots are tried first (in load order), then memory: table slots and addresses
     /// are both small integers, and a function pointer is what `dladdr` is mostly given. A slot
     /// among the library's own element slots (functions whose address it takes internally) names
-    /// the library but no symbol. Main's own symbols are not reported. `dladdr` cannot report a
-    /// corrupt symbol block of the index: it finds no function slot, and no data symbol, in that
-    /// library then.
+    /// the library but no symbol. Main's own symbols are not reported. A corrupt symbol block
+    /// of the index names no symbol. A library whose symbols the shim's table holds (its block
+    /// is empty) gets no symbol here either: the shim finds it (`lib` and `function` say where).
     pub fn addr(&self, address: u32) -> Option<AddrInfo> {
         let index = self.index.as_ref().ok()?;
         let a = u64::from(address);
-        let info = |l: u32, x: &crate::index::Lib, sym: Option<u32>, base: u64| {
+        let info = |l: u32, x: &crate::index::Lib, sym: Option<u32>, base: u64, function| {
             let s = self.libs.get(l as usize)?;
             let mut fname = Vec::from(index.str(&x.name));
             fname.push(0);
@@ -33,6 +33,8 @@ impl Dl {
                 fbase: s.memory_base,
                 sname,
                 saddr,
+                lib: l,
+                function,
             })
         };
         // The last entry of `sorted` (symbol indices by value) whose value is <= v, and the
@@ -55,14 +57,14 @@ impl Dl {
             };
             let tb = u64::from(s.table_base);
             let first = tb + u64::from(x.table_size);
-            // A corrupt symbol block hides the library's function slots (their count is unknown).
-            let Ok(xs) = x.symbols(&index.bytes) else {
-                continue;
-            };
-            let end = first + xs.funcs_by_value.len() as u64;
+            let end = first + u64::from(x.n_funcs);
             if a < tb || a >= end {
                 continue;
             }
+            // A corrupt symbol block names no symbol.
+            let Ok(xs) = x.symbols(&index.bytes) else {
+                return info(l, x, None, first, true);
+            };
             let sym = if a >= first {
                 let k = a - first;
                 below(x, &xs.funcs_by_value, k).filter(|&i| {
@@ -71,7 +73,7 @@ impl Dl {
             } else {
                 None
             };
-            return info(l, x, sym, first);
+            return info(l, x, sym, first, true);
         }
         for &l in &self.load_order {
             let (Some(s), Some(x)) = (self.libs.get(l as usize), index.libs.get(l as usize)) else {
@@ -85,7 +87,7 @@ impl Dl {
                 .symbols(&index.bytes)
                 .ok()
                 .and_then(|xs| below(x, &xs.data_by_value, a - mb));
-            return info(l, x, sym, mb);
+            return info(l, x, sym, mb, false);
         }
         None
     }

@@ -205,6 +205,20 @@ fn close_nodelete_dependency_and_cycles() {
 // ---------------------------------------------------------------------------------------------
 // addr (dladdr)
 
+/// `d.addr(a)` with its `lib` and `function` checked (libgreet is library 0, libutil 1; the
+/// slots of these tests are below 0x1000, the addresses above) and then zeroed.
+fn addr(d: &Dl, a: u32) -> Option<AddrInfo> {
+    let info = d.addr(a)?;
+    assert_eq!(info.function, a < 0x1000, "{a:#x}");
+    let lib = u32::from(info.fname.starts_with(b"libutil"));
+    assert_eq!(info.lib, lib, "{a:#x}");
+    Some(AddrInfo {
+        lib: 0,
+        function: false,
+        ..info
+    })
+}
+
 #[test]
 fn addr_functions_and_data() {
     let mut set = greet_set();
@@ -214,7 +228,7 @@ fn addr_functions_and_data() {
     set[0].syms.push((b"greet_table_too", DATA, 32));
     set[1].mem_size = 16;
     let mut d = Dl::new(encode(&set, &main_syms()));
-    assert_eq!(d.addr(53), None); // nothing loaded
+    assert_eq!(addr(&d, 53), None); // nothing loaded
     open(&mut d, "libgreet.so", RTLD_NOW);
     d.loaded(1, 0x2000, 40);
     d.loaded(0, 0x3000, 50);
@@ -224,48 +238,53 @@ fn addr_functions_and_data() {
             fbase,
             sname: sname.map(cstr).unwrap_or_default(),
             saddr,
+            lib: 0,
+            function: false,
         })
     };
     // libgreet: own slots 50..53, function slots 53 (greet), 54 (shout), 55 (greet_alias).
     assert_eq!(
-        d.addr(53),
+        addr(&d, 53),
         info("plugins/libgreet.so", 0x3000, Some("greet"), 53)
     );
     assert_eq!(
-        d.addr(54),
+        addr(&d, 54),
         info("plugins/libgreet.so", 0x3000, Some("shout"), 54)
     );
     assert_eq!(
-        d.addr(55),
+        addr(&d, 55),
         info("plugins/libgreet.so", 0x3000, Some("greet_alias"), 55)
     );
-    assert_eq!(d.addr(51), info("plugins/libgreet.so", 0x3000, None, 0));
-    assert_eq!(d.addr(56), None);
-    assert_eq!(d.addr(41), info("libutil.so", 0x2000, Some("util"), 41));
+    assert_eq!(addr(&d, 51), info("plugins/libgreet.so", 0x3000, None, 0));
+    assert_eq!(addr(&d, 56), None);
+    assert_eq!(addr(&d, 41), info("libutil.so", 0x2000, Some("util"), 41));
     // Data: nearest symbol at or below; several names at one address: the first.
-    assert_eq!(d.addr(0x3000), info("plugins/libgreet.so", 0x3000, None, 0));
     assert_eq!(
-        d.addr(0x3010),
+        addr(&d, 0x3000),
+        info("plugins/libgreet.so", 0x3000, None, 0)
+    );
+    assert_eq!(
+        addr(&d, 0x3010),
         info("plugins/libgreet.so", 0x3000, Some("greet_count"), 0x3010)
     );
     assert_eq!(
-        d.addr(0x3013),
+        addr(&d, 0x3013),
         info("plugins/libgreet.so", 0x3000, Some("greet_count"), 0x3010)
     );
     assert_eq!(
-        d.addr(0x303f),
+        addr(&d, 0x303f),
         info("plugins/libgreet.so", 0x3000, Some("greet_table"), 0x3020)
     );
-    assert_eq!(d.addr(0x3040), None);
+    assert_eq!(addr(&d, 0x3040), None);
     assert_eq!(
-        d.addr(0x200f),
+        addr(&d, 0x200f),
         info("libutil.so", 0x2000, Some("util_data"), 0x2008)
     );
-    assert_eq!(d.addr(0xffff_ffff), None);
+    assert_eq!(addr(&d, 0xffff_ffff), None);
     // Unloaded libraries are not reported.
     d.close(Handle(2)).expect("close");
-    assert_eq!(d.addr(53), None);
-    assert_eq!(d.addr(0x3010), None);
+    assert_eq!(addr(&d, 53), None);
+    assert_eq!(addr(&d, 0x3010), None);
 }
 
 #[test]
@@ -400,4 +419,78 @@ fn garbage_handles_are_not_rtld_next() {
     }
     // A caller the index does not have is refused, not searched.
     assert!(d.sym_next(7, b"shout").is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search orders for the shim (scope, scope-next) and lookups bounded by them (before)
+
+#[test]
+fn scopes_are_the_search_orders() {
+    let mut d = Dl::new(encode(&greet_set(), &main_syms()));
+    // Nothing global yet: main alone.
+    assert_eq!(d.scope(Handle::DEFAULT), Ok(vec![SCOPE_MAIN]));
+    let greet = open(&mut d, "libgreet.so", RTLD_NOW | RTLD_GLOBAL).handle;
+    let other = open(&mut d, "libother.so", RTLD_NOW).handle;
+    assert_eq!(d.scope(Handle::DEFAULT), Ok(vec![SCOPE_MAIN, 0, 1]));
+    assert_eq!(d.scope(Handle::GLOBAL), Ok(vec![SCOPE_MAIN, 0, 1]));
+    assert_eq!(d.scope(Handle::NEXT), Ok(vec![0, 1]));
+    assert_eq!(d.scope(greet), Ok(vec![0, 1]));
+    assert_eq!(d.scope(other), Ok(vec![2]));
+    assert_eq!(
+        d.scope(Handle(99)).map_err(msg),
+        Err("dlsym: invalid handle".into())
+    );
+    // RTLD_NEXT from a global library: the global scope after it; from a local one: its
+    // dependencies.
+    assert_eq!(d.scope_next(0), Ok(vec![1]));
+    assert_eq!(d.scope_next(2), Ok(vec![]));
+    // A main without symbols has no entry in the order.
+    let mut d = Dl::new(encode(&greet_set(), &[]));
+    open(&mut d, "libutil.so", RTLD_NOW | RTLD_GLOBAL);
+    assert_eq!(d.scope(Handle::DEFAULT), Ok(vec![1]));
+}
+
+#[test]
+fn lookups_bounded_by_before() {
+    let mut d = Dl::new(encode(&greet_set(), &main_syms()));
+    let greet = open(&mut d, "libgreet.so", RTLD_NOW | RTLD_GLOBAL).handle;
+    d.loaded(1, 0x2000, 40);
+    d.loaded(0, 0x3000, 50);
+    // main's util (position 0), then libutil's (position 2).
+    assert_eq!(d.sym_before(Handle::DEFAULT, b"util", 1), Ok(9));
+    let m = msg(d.sym_before(Handle::DEFAULT, b"util", 0).unwrap_err());
+    assert_eq!(m, "main program: undefined symbol: util");
+    assert_eq!(d.sym_before(Handle::DEFAULT, b"util_data", 3), Ok(0x2008));
+    assert!(d.sym_before(Handle::DEFAULT, b"util_data", 2).is_err());
+    // RTLD_NEXT from main: no main entry.
+    assert_eq!(d.sym_before(Handle::NEXT, b"shout", 1), Ok(54));
+    assert!(d.sym_before(Handle::NEXT, b"util", 1).is_err());
+    // A library handle: its library (position 0), then libutil.
+    assert_eq!(d.sym_before(greet, b"shout", 1), Ok(54));
+    let m = msg(d.sym_before(greet, b"shout", 0).unwrap_err());
+    assert_eq!(m, "plugins/libgreet.so: undefined symbol: shout");
+    assert_eq!(d.sym_before(greet, b"util", 2), Ok(41));
+    assert!(d.sym_before(greet, b"util", 1).is_err());
+    assert_eq!(d.sym_next_before(0, b"shout", 1), Ok(42));
+    assert!(d.sym_next_before(0, b"shout", 0).is_err());
+}
+
+#[test]
+fn a_library_in_the_shims_table_has_no_symbols_here() {
+    let mut set = greet_set();
+    set[0].in_shim = true;
+    set[0].mem_size = 32;
+    let mut d = Dl::new(encode(&set, &main_syms()));
+    let greet = open(&mut d, "libgreet.so", RTLD_NOW).handle;
+    d.loaded(1, 0x2000, 40);
+    d.loaded(0, 0x3000, 50);
+    // The provider finds libutil's shout: the shim searches libgreet (position 0) first.
+    assert_eq!(d.sym(greet, b"shout"), Ok(42));
+    assert!(d.sym(greet, b"greet").is_err());
+    // dladdr: the library and whether a function slot, without a symbol (the shim names it).
+    let a = d.addr(53).expect("a function slot of libgreet");
+    assert_eq!((a.lib, a.function, a.sname), (0, true, vec![]));
+    let a = d.addr(0x3010).expect("libgreet's memory");
+    assert_eq!((a.lib, a.function, a.sname), (0, false, vec![]));
+    assert_eq!(d.addr(56), None);
 }
