@@ -11,6 +11,7 @@
 //! of the hollow one (found byte for byte; anything else is an internal error, not a guess).
 //! The filled component is validated with the rest of the output.
 
+use super::leb;
 use anyhow::{bail, Context, Result};
 use std::ops::Range;
 use wasmparser::{Parser, Payload};
@@ -105,12 +106,7 @@ impl<'a> Hollow<'a> {
         let (module, at) =
             found.context("internal error: wit-component's main component lost main's data")?;
         let id = wasm_encoder::ComponentSectionId::CoreModule as u8;
-        let mut header = vec![id];
-        leb(&mut header, module.len())?;
-        let start = module
-            .start
-            .checked_sub(header.len())
-            .filter(|s| component.get(*s..module.start) == Some(header.as_slice()))
+        let start = super::section_start(component, &module, id)?
             .context("internal error: unexpected module section header in the main component")?;
         let new_len = module.len() - self.empty.len() + self.full.len();
         let mut out =
@@ -182,12 +178,6 @@ fn section_range(module: &[u8], id: u8) -> Result<Option<Range<usize>>> {
 }
 
 /// Appends `n` as an unsigned LEB128 `u32`.
-fn leb(out: &mut Vec<u8>, n: usize) -> Result<()> {
-    let n = u32::try_from(n).context("a section is larger than 4 GiB")?;
-    wasm_encoder::Encode::encode(&n, out);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

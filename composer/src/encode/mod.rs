@@ -494,16 +494,11 @@ fn splice(outer: &[u8], stand_in: &[u8], mut real: Vec<u8>) -> Result<Vec<u8>> {
         }
     }
     let range = found.context("internal error: wac-graph's output lacks the main component")?;
-    let mut header = vec![id];
-    leb_u32(&mut header, range.len())?;
-    let start = range
-        .start
-        .checked_sub(header.len())
-        .filter(|s| outer.get(*s..range.start) == Some(header.as_slice()))
+    let start = section_start(outer, &range, id)?
         .context("internal error: unexpected section header in wac-graph's output")?;
     let mut prefix = outer[..start].to_vec();
     prefix.push(id);
-    leb_u32(&mut prefix, real.len())?;
+    leb(&mut prefix, real.len())?;
     let suffix = &outer[range.end..];
     real.reserve(prefix.len() + suffix.len());
     let len = real.len();
@@ -515,8 +510,21 @@ fn splice(outer: &[u8], stand_in: &[u8], mut real: Vec<u8>) -> Result<Vec<u8>> {
 }
 
 /// Appends `n` as an unsigned LEB128 `u32` (a section length).
-fn leb_u32(out: &mut Vec<u8>, n: usize) -> Result<()> {
-    let n = u32::try_from(n).context("the component is larger than 4 GiB")?;
+/// Appends `n` as the unsigned LEB128 of a section or vector length (at most 4 GiB).
+fn leb(out: &mut Vec<u8>, n: usize) -> Result<()> {
+    let n = u32::try_from(n).context("a section is larger than 4 GiB")?;
     wasm_encoder::Encode::encode(&n, out);
     Ok(())
+}
+
+/// Where the section of `bytes` whose contents are `contents` starts, when the bytes before
+/// them are that section's header: its id `id` and the contents' length in the shortest
+/// LEB128 (what wasm-encoder writes); `None` otherwise.
+fn section_start(bytes: &[u8], contents: &std::ops::Range<usize>, id: u8) -> Result<Option<usize>> {
+    let mut header = vec![id];
+    leb(&mut header, contents.len())?;
+    Ok(contents
+        .start
+        .checked_sub(header.len())
+        .filter(|s| bytes.get(*s..contents.start) == Some(header.as_slice())))
 }
