@@ -20,7 +20,7 @@ use wasmparser::{Parser, Payload};
 /// search for them).
 const MIN_DATA_BYTES: usize = 256 * 1024;
 
-const DATA_SECTION: u8 = 11;
+const DATA_SECTION: u8 = wasm_encoder::SectionId::Data as u8;
 
 /// A main module with its data section emptied, and the section it had.
 pub struct Hollow<'a> {

@@ -4,9 +4,9 @@
 
 use anyhow::{bail, Context, Result};
 
-const CORE_MODULE: u8 = 1;
-const CORE_INSTANCE: u8 = 2;
-const DATA: u8 = 11;
+const CORE_MODULE: u8 = wasm_encoder::ComponentSectionId::CoreModule as u8;
+const CORE_INSTANCE: u8 = wasm_encoder::ComponentSectionId::CoreInstance as u8;
+const DATA: u8 = wasm_encoder::SectionId::Data as u8;
 
 /// Checks that component `real` has the type (imports and exports) of component `stand_in`, by
 /// its structure: `real` is `stand_in`, section for section and byte for byte, except that
