@@ -118,7 +118,13 @@ pub fn child(args: &[String]) -> Result<()> {
                 composer = composer.dl_openable(openable);
             }
             let composed = composer.compose_report()?;
-            std::fs::write(out, composed.component)?;
+            // Written as the command writes it.
+            let out = Path::new(out);
+            wasm_dl::output::write_all(&[wasm_dl::output::Output::new(
+                out,
+                &composed.component,
+                "component",
+            )])?;
             Ok(())
         }
         [mode, program, rest @ ..] if mode == "child-measure" => {

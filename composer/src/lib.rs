@@ -41,6 +41,7 @@ pub mod inspect;
 pub(crate) mod layout;
 pub mod linker;
 pub(crate) mod map;
+pub mod output;
 pub(crate) mod parse;
 pub(crate) mod provider;
 pub(crate) mod resolve;

@@ -3,7 +3,15 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
+use wasm_dl::output::{write_all, Output};
 use wasm_dl::{Composer, ProviderMode};
+
+/// Composing a large set is mostly copying and validating megabytes of code: glibc's malloc
+/// maps and unmaps each large buffer and faults it in 4 KiB at a time (on CPython's set a third
+/// of the composer's time was the kernel's); mimalloc keeps its memory and uses huge pages.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cli {
     pub mod link;
@@ -240,77 +248,6 @@ fn run(cli: Cli) -> Result<i32> {
         }
     }
     Ok(0)
-}
-
-/// One file to write.
-pub(crate) struct Output<'a> {
-    path: &'a Path,
-    bytes: &'a [u8],
-    what: &'a str,
-}
-
-impl<'a> Output<'a> {
-    pub(crate) fn new(path: &'a Path, bytes: &'a [u8], what: &'a str) -> Self {
-        Self { path, bytes, what }
-    }
-}
-
-/// Writes every output or none: each to a temporary file in its own directory (so that the
-/// rename cannot cross file systems), flushed to disk, then all renamed into place. A failure
-/// (a full disk, `ulimit -f`, an unwritable directory) removes the temporary files and leaves
-/// every destination as it was.
-pub(crate) fn write_all(outputs: &[Output<'_>]) -> Result<()> {
-    let mut temps = Vec::with_capacity(outputs.len());
-    for out in outputs {
-        match write_temp(out) {
-            Ok(t) => temps.push(t),
-            Err(e) => {
-                for t in temps {
-                    let _ = std::fs::remove_file(t);
-                }
-                return Err(e);
-            }
-        }
-    }
-    for (i, (out, temp)) in outputs.iter().zip(&temps).enumerate() {
-        if let Err(e) = std::fs::rename(temp, out.path) {
-            for t in &temps[i..] {
-                let _ = std::fs::remove_file(t);
-            }
-            return Err(e)
-                .with_context(|| format!("{}: cannot write the {}", out.path.display(), out.what));
-        }
-    }
-    Ok(())
-}
-
-/// Writes `out` to a new temporary file beside its destination and returns that file's path.
-fn write_temp(out: &Output<'_>) -> Result<PathBuf> {
-    use std::io::Write as _;
-    let err = || format!("{}: cannot write the {}", out.path.display(), out.what);
-    let dir = match out.path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut name = std::ffi::OsString::from(".");
-    name.push(out.path.file_name().unwrap_or_else(|| "out".as_ref()));
-    name.push(format!(".{}.tmp", std::process::id()));
-    let temp = dir.join(name);
-    let written = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        f.write_all(out.bytes)?;
-        f.sync_all()
-    })();
-    match written {
-        Ok(()) => Ok(temp),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(e).with_context(err)
-        }
-    }
 }
 
 fn main() {

@@ -5,6 +5,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{ArgAction, Args};
 use std::path::{Path, PathBuf};
+use wasm_dl::output::{write_all, Output};
 
 /// The flags of `wasm-tools component link` (1.262), with the peer's own help texts where the
 /// meaning is the same.
@@ -213,7 +214,7 @@ impl LinkArgs {
             linked.component
         };
         match &self.output {
-            Some(path) => crate::write_all(&[crate::Output::new(path, &bytes, "component")]),
+            Some(path) => write_all(&[Output::new(path, &bytes, "component")]),
             None => {
                 use std::io::Write as _;
                 let mut out = std::io::stdout().lock();
