@@ -15,7 +15,7 @@ use wasm_dl_bench::{toolchain::workspace_root, Config, Scale, REAL_SETS};
 /// The `wasm-dl` command's allocator (composer/src/main.rs), so that `child-compose` measures
 /// what the command does; both tools' outputs then also run in a wasmtime on it.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: wasm_dl::alloc::HugePages = wasm_dl::alloc::HugePages;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

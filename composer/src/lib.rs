@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alloc;
 mod compose;
 pub(crate) mod dlfcn;
 pub(crate) mod encode;

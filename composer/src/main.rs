@@ -6,12 +6,9 @@ use std::path::{Path, PathBuf};
 use wasm_dl::output::{write_all, Output};
 use wasm_dl::{Composer, ProviderMode};
 
-/// Composing a large set is mostly copying and validating megabytes of code: glibc's malloc
-/// maps and unmaps each large buffer and faults it in 4 KiB at a time (on CPython's set a third
-/// of the composer's time was the kernel's); mimalloc keeps its memory and uses huge pages.
-#[cfg(feature = "mimalloc")]
+/// Large blocks on huge pages (see `wasm_dl::alloc`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: wasm_dl::alloc::HugePages = wasm_dl::alloc::HugePages;
 
 mod cli {
     pub mod link;
