@@ -509,7 +509,6 @@ fn splice(outer: &[u8], stand_in: &[u8], mut real: Vec<u8>) -> Result<Vec<u8>> {
     Ok(real)
 }
 
-/// Appends `n` as an unsigned LEB128 `u32` (a section length).
 /// Appends `n` as the unsigned LEB128 of a section or vector length (at most 4 GiB).
 fn leb(out: &mut Vec<u8>, n: usize) -> Result<()> {
     let n = u32::try_from(n).context("a section is larger than 4 GiB")?;
