@@ -68,27 +68,27 @@ fn tune() {}
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn advise(_: *mut u8, _: usize) {}
 
+/// `ptr`, a block of `size` bytes (or null), advised onto huge pages if it is large.
+fn advised(ptr: *mut u8, size: usize) -> *mut u8 {
+    if size >= HUGE && !ptr.is_null() {
+        advise(ptr, size);
+    }
+    ptr
+}
+
 // SAFETY: every block comes from `System` and goes back to it with the same layout; `advise`
 // neither moves nor frees memory.
 unsafe impl GlobalAlloc for HugePages {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         tune();
         // SAFETY: forwarded with the caller's guarantees.
-        let ptr = unsafe { System.alloc(layout) };
-        if layout.size() >= HUGE && !ptr.is_null() {
-            advise(ptr, layout.size());
-        }
-        ptr
+        advised(unsafe { System.alloc(layout) }, layout.size())
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         tune();
         // SAFETY: forwarded with the caller's guarantees.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if layout.size() >= HUGE && !ptr.is_null() {
-            advise(ptr, layout.size());
-        }
-        ptr
+        advised(unsafe { System.alloc_zeroed(layout) }, layout.size())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -98,11 +98,7 @@ unsafe impl GlobalAlloc for HugePages {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if new_size >= HUGE && !new.is_null() {
-            advise(new, new_size);
-        }
-        new
+        advised(unsafe { System.realloc(ptr, layout, new_size) }, new_size)
     }
 }
 
