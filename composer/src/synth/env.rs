@@ -117,17 +117,21 @@ impl CallerWrapper {
 // 1,600 imports and exports of GOT globals and 400 of trampolines). Each prefix letter is
 // followed by a digit, so none is a prefix of another (`sp{lib}`, `tb{lib}`).
 
+// The names below are short: each is repeated by every module importing it (CPython: about
+// 1,600 imports and exports of GOT globals and 400 of trampolines). Each prefix letter is
+// followed by a digit, so none is a prefix of another (`sp{lib}`, `tb{lib}`, `dlsym{lib}`).
+
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
-    format!("got{}", id.0)
+    format!("g{}", id.0)
 }
 /// Export name of the trampoline that calls through GOT entry `id`.
 pub fn trampoline(id: GotId) -> String {
-    format!("tramp{}", id.0)
+    format!("t{}", id.0)
 }
 /// Export name of trap stub number `n` (see `Layout::stubs`).
 pub fn stub(n: crate::layout::StubId) -> String {
-    format!("stub{}", n.0)
+    format!("s{}", n.0)
 }
 
 /// Builder of the env module.
