@@ -113,17 +113,25 @@ impl CallerWrapper {
     }
 }
 
+// The names below are short: each is repeated by every module importing it (CPython: about
+// 1,600 imports and exports of GOT globals and 400 of trampolines). Each prefix letter is
+// followed by a digit, so none is a prefix of another (`sp{lib}`, `tb{lib}`).
+
+// The names below are short: each is repeated by every module importing it (CPython: about
+// 1,600 imports and exports of GOT globals and 400 of trampolines). Each prefix letter is
+// followed by a digit, so none is a prefix of another (`sp{lib}`, `tb{lib}`, `dlsym{lib}`).
+
 /// Export name of a GOT global.
 pub fn got(id: GotId) -> String {
-    format!("got{}", id.0)
+    format!("g{}", id.0)
 }
 /// Export name of the trampoline that calls through GOT entry `id`.
 pub fn trampoline(id: GotId) -> String {
-    format!("tramp{}", id.0)
+    format!("t{}", id.0)
 }
 /// Export name of trap stub number `n` (see `Layout::stubs`).
 pub fn stub(n: crate::layout::StubId) -> String {
-    format!("stub{}", n.0)
+    format!("s{}", n.0)
 }
 
 /// Builder of the env module.
@@ -132,6 +140,9 @@ pub struct EnvModule {
     trampolines: Vec<(GotId, FuncType)>,
     /// The [`CallerWrapper`]s the libraries call, each library once per wrapper.
     callers: Vec<(CallerWrapper, u32)>,
+    /// The host functions main re-exports (`Resolution::reexports`): the shim's functions the
+    /// wrappers call are among them.
+    reexports: Vec<crate::resolve::HostImport>,
 }
 
 pub use super::rewrite::func_type;
@@ -144,7 +155,10 @@ impl EnvModule {
         res: &crate::resolve::Resolution,
         layout: &crate::layout::Layout,
     ) -> Self {
-        let mut env = Self::default();
+        let mut env = Self {
+            reexports: res.reexports.clone(),
+            ..Self::default()
+        };
         for (l, binds) in res.bindings.iter().enumerate() {
             for (i, (bind, imp)) in binds.iter().zip(&libs[l].imports).enumerate() {
                 let crate::parse::ImportKind::Func(ty) = &imp.kind else {
@@ -254,11 +268,12 @@ impl EnvModule {
                 let ty = crate::dlfcn::func_type(field)
                     .ok_or_else(|| anyhow::anyhow!("no core type for the shim's `{field}`"))?;
                 let t = ty_of(&ty, &mut types)?;
-                imports.import(
-                    "main",
-                    &crate::synth::main_module::reexport_name(crate::DL_MODULE, field),
-                    EntityType::Function(t),
-                );
+                let name = crate::synth::main_module::reexport_name_of(
+                    &self.reexports,
+                    crate::DL_MODULE,
+                    field,
+                )?;
+                imports.import("main", &name, EntityType::Function(t));
                 indices.push(f);
                 f += 1;
             }

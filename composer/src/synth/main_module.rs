@@ -42,9 +42,22 @@ pub fn tag_export(name: &str) -> String {
     format!("__wasm_dl_tag:{name}")
 }
 
-/// Name of main's export that re-exports its import `module.field` to libraries.
-pub fn reexport_name(module: &str, field: &str) -> String {
-    format!("__wasm_dl_import:{module}:{field}")
+/// Name of main's export that re-exports host import `k` of `Resolution::reexports` (one of its
+/// imports) to libraries. Short, since every library importing it repeats it (CPython: 136,
+/// 16 KB as `__wasm_dl_import:{module}:{field}`); no C symbol contains a `:`, so it cannot be
+/// one of main's own exports.
+pub fn reexport_name(k: usize) -> String {
+    format!("i:{k}")
+}
+
+/// [`reexport_name`] of host import `module.field`, found in `reexports`
+/// (`Resolution::reexports`).
+pub fn reexport_name_of(reexports: &[HostImport], module: &str, field: &str) -> Result<String> {
+    reexports
+        .iter()
+        .position(|h| h.module == module && h.field == field)
+        .map(reexport_name)
+        .ok_or_else(|| anyhow!("internal error: `{module}.{field}` is not re-exported by main"))
 }
 
 /// What prelinking (`layout::Prelink`) adds to main, which defines the memory.
@@ -108,7 +121,8 @@ fn patch_inner(
     }
     let (mut n_types, mut n_funcs, mut n_globals) = (0u32, 0u32, 0u32);
     let mut table_exported = false;
-    let mut reexported: Vec<(String, u32)> = Vec::new();
+    // (index in `reexport`, function index)
+    let mut reexported: Vec<(usize, u32)> = Vec::new();
     let mut func_exports: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
     // Tags: main's imported ones (all from `env`: see `parse`), its defined ones, their exports.
     let (mut n_tag_imports, mut n_tags_defined) = (0u32, 0u32);
@@ -126,11 +140,11 @@ fn patch_inner(
                     let imp = imp?;
                     match imp.ty {
                         wasmparser::TypeRef::Func(_) => {
-                            if reexport
+                            if let Some(k) = reexport
                                 .iter()
-                                .any(|h| h.module == imp.module && h.field == imp.name)
+                                .position(|h| h.module == imp.module && h.field == imp.name)
                             {
-                                reexported.push((reexport_name(imp.module, imp.name), n_funcs));
+                                reexported.push((k, n_funcs));
                             }
                             n_funcs += 1
                         }
@@ -167,10 +181,10 @@ fn patch_inner(
             _ => {}
         }
     }
-    if let Some(h) = reexport.iter().find(|h| {
-        let name = reexport_name(&h.module, &h.field);
-        !reexported.iter().any(|(n, _)| *n == name)
-    }) {
+    if let Some(h) = (0..reexport.len())
+        .find(|k| !reexported.iter().any(|(n, _)| n == k))
+        .map(|k| &reexport[k])
+    {
         bail!(
             "internal error: main does not import `{}.{}`",
             h.module,
@@ -257,8 +271,8 @@ fn patch_inner(
     }
     add.exports
         .push((DISPATCH_EXPORT.to_string(), ExportKind::Func, dispatch_func));
-    for (name, f) in reexported {
-        add.exports.push((name, ExportKind::Func, f));
+    for (k, f) in reexported {
+        add.exports.push((reexport_name(k), ExportKind::Func, f));
     }
     add.exports
         .push((SLOT_EXPORT.to_string(), ExportKind::Global, slot_global));

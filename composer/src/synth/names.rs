@@ -114,7 +114,7 @@ pub fn import_names(
                 }
                 (None, FuncSource::Reexport(h)) => ImportName::new(
                     Supplier::Main,
-                    main_module::reexport_name(&h.module, &h.field),
+                    main_module::reexport_name_of(&res.reexports, &h.module, &h.field)?,
                 ),
                 (None, FuncSource::Lib(m, k)) => ImportName::new(
                     Supplier::Group(layout.group_of[m.index()]),
