@@ -21,6 +21,11 @@ pub struct Graph {
     pub roots: Vec<u32>,
     /// Function exports: (name, function index).
     pub exports: Vec<(String, u32)>,
+    /// Per defined function, where in its body the instructions are that re-encoding may
+    /// change (see `synth::rewrite::Edit::reencoded_at`): those of more than two bytes, `call`,
+    /// `return_call`, `ref.func`, by offset from the body's start. The re-encoding of the kept
+    /// bodies reads only these instead of every instruction again.
+    pub reencoded_at: Vec<Vec<u32>>,
     /// The functions some body names with `ref.func`, sorted, once each: the only ones whose
     /// bodies' validity depends on their being declared referenceable (see
     /// `validate::rewritten`).
@@ -89,9 +94,10 @@ impl Graph {
                 _ => {}
             }
         }
-        for (callees, refs) in callees_in_parallel(&bodies).with_context(ctx)? {
+        for (callees, refs, at) in callees_in_parallel(&bodies).with_context(ctx)? {
             g.callees.push(callees);
             g.body_refs.extend(refs);
+            g.reencoded_at.push(at);
         }
         g.body_refs.sort_unstable();
         g.body_refs.dedup();
@@ -147,28 +153,39 @@ fn callees_in_parallel(bodies: &[FunctionBody<'_>]) -> Result<Vec<Callees>> {
 }
 
 /// What one body names: every function (`call`, `return_call`, `ref.func`), sorted, once
-/// each; and the `ref.func`s among them.
-type Callees = (Vec<u32>, Vec<u32>);
+/// each; the `ref.func`s among them; and the offsets of the instructions re-encoding may
+/// change (see [`Graph::reencoded_at`]).
+type Callees = (Vec<u32>, Vec<u32>, Vec<u32>);
 
 /// What `body` names (see [`Callees`]).
 fn callees(body: &FunctionBody<'_>) -> Result<Callees> {
-    let (mut callees, mut refs) = (Vec::new(), Vec::new());
+    let (mut callees, mut refs, mut at) = (Vec::new(), Vec::new(), Vec::new());
+    let base = body.range().start;
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
-        match ops.read()? {
+        let start = ops.original_position();
+        let op = ops.read()?;
+        let long = ops.original_position() - start > 2;
+        let names = match op {
             Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                callees.push(function_index)
+                callees.push(function_index);
+                true
             }
             Operator::RefFunc { function_index } => {
                 callees.push(function_index);
                 refs.push(function_index);
+                true
             }
-            _ => {}
+            _ => false,
+        };
+        if long || names {
+            // A body is under 4 GiB (its size is a u32).
+            at.push(u32::try_from(start - base).unwrap_or(u32::MAX));
         }
     }
     callees.sort_unstable();
     callees.dedup();
-    Ok((callees, refs))
+    Ok((callees, refs, at))
 }
 
 /// Every `ref.func` of a constant expression.

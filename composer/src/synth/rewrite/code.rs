@@ -7,7 +7,10 @@ use wasm_encoder::{
     CodeSection, ConstExpr, ElementSection, Elements, Encode, ExportSection, IndirectNameMap,
     Module, NameMap, NameSection, SectionId,
 };
-use wasmparser::{BinaryReader, FunctionBody, KnownCustom, Name, Operator};
+use wasmparser::{
+    BinaryReader, FunctionBody, KnownCustom, Name, Operator, OperatorsReader,
+    OperatorsReaderAllocations,
+};
 
 impl<E: Edit> Rewriter<'_, E> {
     pub(super) fn exports(
@@ -234,14 +237,15 @@ impl<E: Edit> Rewriter<'_, E> {
     ) -> Res<()> {
         self.code_moved = true;
         let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(payload, 0))?;
-        let mut bodies = Vec::new();
+        let (mut bodies, mut at) = (Vec::new(), Vec::new());
         for (k, body) in reader.into_iter().enumerate() {
             let body = body?;
             if !self.maps.funcs.removed(self.imported[0] + k as u32) {
                 bodies.push(body);
+                at.push(self.edit.reencoded_at(k as u32));
             }
         }
-        let entries = reencode_in_parallel(self.maps, &bodies)?;
+        let entries = reencode_in_parallel(self.maps, &bodies, &at)?;
         let mut head = Vec::with_capacity(5);
         let total = bodies.len().saturating_add(added.len());
         u32::try_from(total)
@@ -379,20 +383,34 @@ pub fn body_runs<'b, 'a>(bodies: &'b [FunctionBody<'a>]) -> Vec<&'b [FunctionBod
 }
 
 /// `bodies` re-encoded through `maps` (their code section entries, sizes included, in order),
-/// each run of [`body_runs`] on a thread.
-fn reencode_in_parallel(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>> {
+/// each run of [`body_runs`] on a thread; `at`: per body, [`Edit::reencoded_at`].
+///
+/// [`Edit::reencoded_at`]: super::Edit::reencoded_at
+fn reencode_in_parallel(
+    maps: &Maps,
+    bodies: &[FunctionBody<'_>],
+    at: &[Option<&[u32]>],
+) -> Res<Vec<u8>> {
     let runs = body_runs(bodies);
-    if let [one] = runs.as_slice() {
-        return reencode_bodies(maps, one);
+    // The runs are contiguous and in order: each one's offsets are the next `run.len()`.
+    let mut runs_at = Vec::with_capacity(runs.len());
+    let mut start = 0;
+    for run in &runs {
+        runs_at.push(at.get(start..start + run.len()).unwrap_or(&[]));
+        start += run.len();
+    }
+    if let ([one], [one_at]) = (runs.as_slice(), runs_at.as_slice()) {
+        return reencode_bodies(maps, one, one_at);
     }
     let total: usize = bodies.iter().map(|b| b.as_bytes().len()).sum();
     let parts: Vec<Res<Vec<u8>>> = std::thread::scope(|s| {
         let handles: Vec<_> = runs
             .iter()
+            .zip(&runs_at)
             .skip(1)
-            .map(|run| s.spawn(move || reencode_bodies(maps, run)))
+            .map(|(run, run_at)| s.spawn(move || reencode_bodies(maps, run, run_at)))
             .collect();
-        let mut parts = vec![reencode_bodies(maps, runs[0])];
+        let mut parts = vec![reencode_bodies(maps, runs[0], runs_at[0])];
         for h in handles {
             parts.push(h.join().unwrap_or_else(|_| {
                 Err(reencode::Error::UserError(
@@ -409,7 +427,8 @@ fn reencode_in_parallel(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>
     Ok(out)
 }
 
-/// `bodies` re-encoded through `maps`, as code section entries.
+/// `bodies` re-encoded through `maps`, as code section entries (`at`: per body, where the
+/// instructions to re-encode are, if known; missing entries are unknown).
 ///
 /// Only the instructions whose encoding may change are converted and encoded again: those
 /// that name a function (renumbered), a global when globals move, and every instruction of
@@ -418,16 +437,35 @@ fn reencode_in_parallel(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>
 /// immediate, already in its shortest form, which re-encoding would write again as it is: it
 /// is copied (most instructions: `local.get`, `i32.add`, `end`, ...). The output is byte for byte
 /// what re-encoding every instruction writes. When tags move, every instruction is re-encoded.
-fn reencode_bodies(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>> {
-    reencode_bodies_as(maps, bodies, maps.tags.is_identity())
+/// A body whose instructions to re-encode are known (and globals do not move) is not read
+/// whole: only those instructions are.
+fn reencode_bodies(
+    maps: &Maps,
+    bodies: &[FunctionBody<'_>],
+    at: &[Option<&[u32]>],
+) -> Res<Vec<u8>> {
+    reencode_bodies_as(maps, bodies, at, maps.tags.is_identity())
 }
 
 /// [`reencode_bodies`], copying the short instructions when `copy_short`.
-fn reencode_bodies_as(maps: &Maps, bodies: &[FunctionBody<'_>], copy_short: bool) -> Res<Vec<u8>> {
+fn reencode_bodies_as(
+    maps: &Maps,
+    bodies: &[FunctionBody<'_>],
+    at: &[Option<&[u32]>],
+    copy_short: bool,
+) -> Res<Vec<u8>> {
     let mut re = BodyMaps(maps);
     let mut out = Vec::new();
     let globals_move = !maps.globals.is_identity();
-    for body in bodies {
+    let mut allocs = OperatorsReaderAllocations::default();
+    for (k, body) in bodies.iter().enumerate() {
+        if let (true, false, Some(Some(at))) = (copy_short, globals_move, at.get(k)) {
+            if let Some(f) = reencode_at(&mut re, body, at, &mut allocs)? {
+                f.encode(&mut out);
+                continue;
+            }
+            // Offsets that do not fit the body: it is read whole.
+        }
         let mut f = re.new_function_with_parsed_locals(body)?;
         let mut ops = body.get_operators_reader()?;
         if !copy_short {
@@ -475,6 +513,60 @@ fn reencode_bodies_as(maps: &Maps, bodies: &[FunctionBody<'_>], copy_short: bool
         f.encode(&mut out);
     }
     Ok(out)
+}
+
+/// `body` re-encoded reading only the instructions at offsets `at` (see
+/// [`super::Edit::reencoded_at`]) and copying the bytes between: what [`reencode_bodies_as`]
+/// writes when `at` are the instructions it re-encodes (they must start instructions: the
+/// pass read them from the same body). `None` when an offset does not fit the body (not in
+/// order, past its end, or no instruction readable there): the caller then reads the body
+/// whole, which reports what is wrong.
+fn reencode_at(
+    re: &mut BodyMaps<'_>,
+    body: &FunctionBody<'_>,
+    at: &[u32],
+    allocs: &mut OperatorsReaderAllocations,
+) -> Res<Option<wasm_encoder::Function>> {
+    let mut f = re.new_function_with_parsed_locals(body)?;
+    let bytes = body.as_bytes();
+    let base = body.range().start;
+    let whole = body.get_binary_reader();
+    let ops_start = body.get_operators_reader()?.original_position();
+    let Some(mut copied) = ops_start
+        .checked_sub(base)
+        .and_then(|o| usize::try_from(o).ok())
+    else {
+        return Ok(None);
+    };
+    for &a in at {
+        let a = a as usize;
+        let (Some(between), mut reader) = (bytes.get(copied..a), whole.clone()) else {
+            return Ok(None);
+        };
+        if reader.read_bytes(a).is_err() {
+            return Ok(None);
+        }
+        // One instruction, read as the body's reader would (the frame kinds only check
+        // `else`, `catch`, `delegate`, ..., which are never long: a failure reads it whole).
+        let mut ops = OperatorsReader::new_with_allocs(reader, std::mem::take(allocs));
+        let op = ops.read();
+        let end = ops.original_position();
+        *allocs = ops.into_allocations();
+        let (Ok(op), Some(end)) = (
+            op,
+            end.checked_sub(base).and_then(|e| usize::try_from(e).ok()),
+        ) else {
+            return Ok(None);
+        };
+        f.raw(between.iter().copied());
+        f.instruction(&re.instruction(op)?);
+        copied = end;
+    }
+    let Some(rest) = bytes.get(copied..) else {
+        return Ok(None);
+    };
+    f.raw(rest.iter().copied());
+    Ok(Some(f))
 }
 
 /// The reencoder of bodies alone: what the rewriter's maps move, nothing else (its threads
@@ -623,9 +715,38 @@ mod tests {
             funcs: IndexMap::Table(vec![2, 0, 1]),
             ..Maps::default()
         };
-        let copied = reencode_bodies_as(&maps, &bodies, true).unwrap();
-        let all = reencode_bodies_as(&maps, &bodies, false).unwrap();
+        let copied = reencode_bodies_as(&maps, &bodies, &[], true).unwrap();
+        let all = reencode_bodies_as(&maps, &bodies, &[], false).unwrap();
         assert_eq!(copied, all);
+        // Reading only the long instructions and those naming a function (what `--gc`'s call
+        // graph finds) writes the same; offsets past the body read it whole.
+        let long_at = |b: &wasmparser::FunctionBody<'_>| {
+            let base = b.range().start;
+            let mut ops = b.get_operators_reader().unwrap();
+            let mut at = Vec::new();
+            while !ops.eof() {
+                let start = ops.original_position();
+                let op = ops.read().unwrap();
+                let names = matches!(op, wasmparser::Operator::Call { .. });
+                if names || ops.original_position() - start > 2 {
+                    at.push((start - base) as u32);
+                }
+            }
+            at
+        };
+        let at: Vec<Vec<u32>> = bodies.iter().map(long_at).collect();
+        assert_eq!(at[0], [5, 12, 21, 28]);
+        let hinted: Vec<Option<&[u32]>> = at.iter().map(|a| Some(a.as_slice())).collect();
+        assert_eq!(
+            reencode_bodies_as(&maps, &bodies, &hinted, true).unwrap(),
+            all
+        );
+        let wrong: [&[u32]; 2] = [&[12, 5], &[1000]];
+        let wrong: Vec<Option<&[u32]>> = wrong.into_iter().map(Some).collect();
+        assert_eq!(
+            reencode_bodies_as(&maps, &bodies, &wrong, true).unwrap(),
+            all
+        );
         // The padding went, the calls moved.
         let a_len = copied[0] as usize;
         // Locals (3 bytes), then 2 + 3 + 1 + 2 + 2 + 1 + 3 + 2 + 1 + 1.
