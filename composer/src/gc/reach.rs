@@ -2,7 +2,10 @@
 //! `gc`), read from the module's bytes.
 
 use anyhow::{Context, Result};
-use wasmparser::{ElementItems, ExternalKind, FunctionBody, Operator, Parser, Payload, TypeRef};
+use wasmparser::{
+    ElementItems, ExternalKind, FunctionBody, Operator, Parser, Payload, TypeRef, VisitOperator,
+    VisitSimdOperator,
+};
 
 /// One module's functions and what reaches them.
 #[derive(Debug, Default)]
@@ -159,33 +162,77 @@ type Callees = (Vec<u32>, Vec<u32>, Vec<u32>);
 
 /// What `body` names (see [`Callees`]).
 fn callees(body: &FunctionBody<'_>) -> Result<Callees> {
-    let (mut callees, mut refs, mut at) = (Vec::new(), Vec::new(), Vec::new());
+    let mut names = Names::default();
+    let mut at = Vec::new();
     let base = body.range().start;
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let start = ops.original_position();
-        let op = ops.read()?;
-        let long = ops.original_position() - start > 2;
-        let names = match op {
-            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                callees.push(function_index);
-                true
-            }
-            Operator::RefFunc { function_index } => {
-                callees.push(function_index);
-                refs.push(function_index);
-                true
-            }
-            _ => false,
-        };
-        if long || names {
+        names.names = false;
+        ops.visit_operator(&mut names)?;
+        if names.names || ops.original_position() - start > 2 {
             // A body is under 4 GiB (its size is a u32).
             at.push(u32::try_from(start - base).unwrap_or(u32::MAX));
         }
     }
+    let Names {
+        mut callees, refs, ..
+    } = names;
     callees.sort_unstable();
     callees.dedup();
     Ok((callees, refs, at))
+}
+
+/// The operator visitor of [`callees`]: records the functions instructions name and ignores
+/// the rest (cheaper than reading each instruction into an `Operator` to match it).
+#[derive(Default)]
+struct Names {
+    callees: Vec<u32>,
+    refs: Vec<u32>,
+    /// Whether the instruction just visited names a function.
+    names: bool,
+}
+
+impl Names {
+    fn call(&mut self, f: u32) {
+        self.callees.push(f);
+        self.names = true;
+    }
+
+    fn ref_func(&mut self, f: u32) {
+        self.call(f);
+        self.refs.push(f);
+    }
+}
+
+/// The methods of [`Names`]' `VisitOperator` and `VisitSimdOperator`: `call`, `return_call`
+/// and `ref.func` record their function, every other instruction is ignored.
+macro_rules! visit_names {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) {
+                visit_names!(@body self $visit $($($arg)*)?)
+            }
+        )*
+    };
+    (@body $self:ident visit_call $f:ident) => {{ $self.call($f) }};
+    (@body $self:ident visit_return_call $f:ident) => {{ $self.call($f) }};
+    (@body $self:ident visit_ref_func $f:ident) => {{ $self.ref_func($f) }};
+    (@body $self:ident $visit:ident $($arg:ident)*) => {{ $(let _ = $arg;)* }};
+}
+
+impl<'a> VisitOperator<'a> for Names {
+    type Output = ();
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = ()>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(visit_names);
+}
+
+impl<'a> VisitSimdOperator<'a> for Names {
+    wasmparser::for_each_visit_simd_operator!(visit_names);
 }
 
 /// Every `ref.func` of a constant expression.
