@@ -455,13 +455,15 @@ fn reencode_bodies_as(
     copy_short: bool,
 ) -> Res<Vec<u8>> {
     let mut re = BodyMaps(maps);
-    let mut out = Vec::new();
+    // Re-encoding only shortens immediates (but for renumbered indices).
+    let mut out = Vec::with_capacity(bodies.iter().map(|b| b.as_bytes().len() + 5).sum());
     let globals_move = !maps.globals.is_identity();
-    let mut allocs = OperatorsReaderAllocations::default();
+    let mut scratch = Scratch::default();
     for (k, body) in bodies.iter().enumerate() {
         if let (true, false, Some(Some(at))) = (copy_short, globals_move, at.get(k)) {
-            if let Some(f) = reencode_at(&mut re, body, at, &mut allocs)? {
-                f.encode(&mut out);
+            if reencode_at(&mut re, body, at, &mut scratch)? {
+                // As `Function::encode` writes it: the size, then the body.
+                scratch.body.as_slice().encode(&mut out);
                 continue;
             }
             // Offsets that do not fit the body: it is read whole.
@@ -515,19 +517,40 @@ fn reencode_bodies_as(
     Ok(out)
 }
 
-/// `body` re-encoded reading only the instructions at offsets `at` (see
+/// What [`reencode_at`] reuses from one body to the next.
+#[derive(Default)]
+struct Scratch {
+    /// The body re-encoded (locals and instructions, without its size).
+    body: Vec<u8>,
+    locals: Vec<(u32, wasm_encoder::ValType)>,
+    allocs: OperatorsReaderAllocations,
+}
+
+/// `body` re-encoded into `scratch.body`, reading only the instructions at offsets `at` (see
 /// [`super::Edit::reencoded_at`]) and copying the bytes between: what [`reencode_bodies_as`]
 /// writes when `at` are the instructions it re-encodes (they must start instructions: the
-/// pass read them from the same body). `None` when an offset does not fit the body (not in
+/// pass read them from the same body). False when an offset does not fit the body (not in
 /// order, past its end, or no instruction readable there): the caller then reads the body
 /// whole, which reports what is wrong.
 fn reencode_at(
     re: &mut BodyMaps<'_>,
     body: &FunctionBody<'_>,
     at: &[u32],
-    allocs: &mut OperatorsReaderAllocations,
-) -> Res<Option<wasm_encoder::Function>> {
-    let mut f = re.new_function_with_parsed_locals(body)?;
+    scratch: &mut Scratch,
+) -> Res<bool> {
+    let out = &mut scratch.body;
+    out.clear();
+    // The locals as `Function::new` writes them.
+    scratch.locals.clear();
+    for pair in body.get_locals_reader()? {
+        let (count, ty) = pair?;
+        scratch.locals.push((count, re.val_type(ty)?));
+    }
+    scratch.locals.len().encode(out);
+    for (count, ty) in &scratch.locals {
+        count.encode(out);
+        ty.encode(out);
+    }
     let bytes = body.as_bytes();
     let base = body.range().start;
     let whole = body.get_binary_reader();
@@ -536,37 +559,37 @@ fn reencode_at(
         .checked_sub(base)
         .and_then(|o| usize::try_from(o).ok())
     else {
-        return Ok(None);
+        return Ok(false);
     };
     for &a in at {
         let a = a as usize;
         let (Some(between), mut reader) = (bytes.get(copied..a), whole.clone()) else {
-            return Ok(None);
+            return Ok(false);
         };
         if reader.read_bytes(a).is_err() {
-            return Ok(None);
+            return Ok(false);
         }
         // One instruction, read as the body's reader would (the frame kinds only check
         // `else`, `catch`, `delegate`, ..., which are never long: a failure reads it whole).
-        let mut ops = OperatorsReader::new_with_allocs(reader, std::mem::take(allocs));
+        let mut ops = OperatorsReader::new_with_allocs(reader, std::mem::take(&mut scratch.allocs));
         let op = ops.read();
         let end = ops.original_position();
-        *allocs = ops.into_allocations();
+        scratch.allocs = ops.into_allocations();
         let (Ok(op), Some(end)) = (
             op,
             end.checked_sub(base).and_then(|e| usize::try_from(e).ok()),
         ) else {
-            return Ok(None);
+            return Ok(false);
         };
-        f.raw(between.iter().copied());
-        f.instruction(&re.instruction(op)?);
+        out.extend_from_slice(between);
+        re.instruction(op)?.encode(out);
         copied = end;
     }
     let Some(rest) = bytes.get(copied..) else {
-        return Ok(None);
+        return Ok(false);
     };
-    f.raw(rest.iter().copied());
-    Ok(Some(f))
+    out.extend_from_slice(rest);
+    Ok(true)
 }
 
 /// The reencoder of bodies alone: what the rewriter's maps move, nothing else (its threads
