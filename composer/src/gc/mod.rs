@@ -190,7 +190,10 @@ pub fn collect(
             funcs: IndexMap::Table(map.clone()),
             ..Maps::default()
         };
-        let mut edit = DropExports(&dropped);
+        let mut edit = DropExports {
+            dropped: &dropped,
+            reencoded_at: &graph.reencoded_at,
+        };
         let bytes = rewrite::rewrite(lib.bytes, &maps, Additions::default(), &mut edit)
             .with_context(|| format!("{}: removing what --gc found unreachable", lib.name))?;
         removed.bytes_after = code_size(&bytes)
@@ -270,8 +273,13 @@ fn bound(res: &Resolution) -> HashSet<(LibId, FuncSym)> {
     bound
 }
 
-/// The rewrite's edit: drops the exports `--gc` removed.
-struct DropExports<'a>(&'a HashSet<String>);
+/// The rewrite's edit: drops the exports `--gc` removed; re-encodes the bodies reading only
+/// the instructions the call graph's reading found may change.
+struct DropExports<'a> {
+    dropped: &'a HashSet<String>,
+    /// [`reach::Graph::reencoded_at`].
+    reencoded_at: &'a [Vec<u32>],
+}
 
 impl Edit for DropExports<'_> {
     fn export(
@@ -281,7 +289,7 @@ impl Edit for DropExports<'_> {
         index: u32,
         out: &mut ExportSection,
     ) -> Result<()> {
-        if !(kind == ExportKind::Func && self.0.contains(name)) {
+        if !(kind == ExportKind::Func && self.dropped.contains(name)) {
             out.export(name, kind, index);
         }
         Ok(())
@@ -289,6 +297,10 @@ impl Edit for DropExports<'_> {
 
     fn compact_code(&self) -> bool {
         true
+    }
+
+    fn reencoded_at(&self, k: u32) -> Option<&[u32]> {
+        self.reencoded_at.get(k as usize).map(Vec::as_slice)
     }
 }
 

@@ -2,7 +2,10 @@
 //! `gc`), read from the module's bytes.
 
 use anyhow::{Context, Result};
-use wasmparser::{ElementItems, ExternalKind, FunctionBody, Operator, Parser, Payload, TypeRef};
+use wasmparser::{
+    ElementItems, ExternalKind, FunctionBody, Operator, Parser, Payload, TypeRef, VisitOperator,
+    VisitSimdOperator,
+};
 
 /// One module's functions and what reaches them.
 #[derive(Debug, Default)]
@@ -21,6 +24,11 @@ pub struct Graph {
     pub roots: Vec<u32>,
     /// Function exports: (name, function index).
     pub exports: Vec<(String, u32)>,
+    /// Per defined function, where in its body the instructions are that re-encoding may
+    /// change (see `synth::rewrite::Edit::reencoded_at`): those of more than two bytes, `call`,
+    /// `return_call`, `ref.func`, by offset from the body's start. The re-encoding of the kept
+    /// bodies reads only these instead of every instruction again.
+    pub reencoded_at: Vec<Vec<u32>>,
     /// The functions some body names with `ref.func`, sorted, once each: the only ones whose
     /// bodies' validity depends on their being declared referenceable (see
     /// `validate::rewritten`).
@@ -89,9 +97,10 @@ impl Graph {
                 _ => {}
             }
         }
-        for (callees, refs) in callees_in_parallel(&bodies).with_context(ctx)? {
+        for (callees, refs, at) in callees_in_parallel(&bodies).with_context(ctx)? {
             g.callees.push(callees);
             g.body_refs.extend(refs);
+            g.reencoded_at.push(at);
         }
         g.body_refs.sort_unstable();
         g.body_refs.dedup();
@@ -147,28 +156,83 @@ fn callees_in_parallel(bodies: &[FunctionBody<'_>]) -> Result<Vec<Callees>> {
 }
 
 /// What one body names: every function (`call`, `return_call`, `ref.func`), sorted, once
-/// each; and the `ref.func`s among them.
-type Callees = (Vec<u32>, Vec<u32>);
+/// each; the `ref.func`s among them; and the offsets of the instructions re-encoding may
+/// change (see [`Graph::reencoded_at`]).
+type Callees = (Vec<u32>, Vec<u32>, Vec<u32>);
 
 /// What `body` names (see [`Callees`]).
 fn callees(body: &FunctionBody<'_>) -> Result<Callees> {
-    let (mut callees, mut refs) = (Vec::new(), Vec::new());
+    let mut names = Names::default();
+    let mut at = Vec::new();
+    let base = body.range().start;
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
-        match ops.read()? {
-            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                callees.push(function_index)
-            }
-            Operator::RefFunc { function_index } => {
-                callees.push(function_index);
-                refs.push(function_index);
-            }
-            _ => {}
+        let start = ops.original_position();
+        names.names = false;
+        ops.visit_operator(&mut names)?;
+        if names.names || ops.original_position() - start > 2 {
+            // A body is under 4 GiB (its size is a u32).
+            at.push(u32::try_from(start - base).unwrap_or(u32::MAX));
         }
     }
+    let Names {
+        mut callees, refs, ..
+    } = names;
     callees.sort_unstable();
     callees.dedup();
-    Ok((callees, refs))
+    Ok((callees, refs, at))
+}
+
+/// The operator visitor of [`callees`]: records the functions instructions name and ignores
+/// the rest (cheaper than reading each instruction into an `Operator` to match it).
+#[derive(Default)]
+struct Names {
+    callees: Vec<u32>,
+    refs: Vec<u32>,
+    /// Whether the instruction just visited names a function.
+    names: bool,
+}
+
+impl Names {
+    fn call(&mut self, f: u32) {
+        self.callees.push(f);
+        self.names = true;
+    }
+
+    fn ref_func(&mut self, f: u32) {
+        self.call(f);
+        self.refs.push(f);
+    }
+}
+
+/// The methods of [`Names`]' `VisitOperator` and `VisitSimdOperator`: `call`, `return_call`
+/// and `ref.func` record their function, every other instruction is ignored.
+macro_rules! visit_names {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) {
+                visit_names!(@body self $visit $($($arg)*)?)
+            }
+        )*
+    };
+    (@body $self:ident visit_call $f:ident) => {{ $self.call($f) }};
+    (@body $self:ident visit_return_call $f:ident) => {{ $self.call($f) }};
+    (@body $self:ident visit_ref_func $f:ident) => {{ $self.ref_func($f) }};
+    (@body $self:ident $visit:ident $($arg:ident)*) => {{ $(let _ = $arg;)* }};
+}
+
+impl<'a> VisitOperator<'a> for Names {
+    type Output = ();
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = ()>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(visit_names);
+}
+
+impl<'a> VisitSimdOperator<'a> for Names {
+    wasmparser::for_each_visit_simd_operator!(visit_names);
 }
 
 /// Every `ref.func` of a constant expression.

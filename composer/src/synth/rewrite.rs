@@ -35,6 +35,7 @@ use wasm_encoder::{
 };
 use wasmparser::Payload;
 
+mod bodies;
 mod code;
 mod edit;
 #[cfg(test)]
@@ -44,7 +45,7 @@ pub use edit::{
     func_type, ActiveFuncs, Additions, Edit, EmptiedBody, ImportAt, IndexMap, Maps, SegmentAs,
 };
 
-pub use code::body_runs;
+pub use bodies::body_runs;
 
 /// The output index [`Maps::funcs`] gives a defined function the rewrite removes (the `--gc`
 /// pass, `crate::gc`): its entry in the function section, its body, its exports and its names

@@ -1,6 +1,6 @@
 //! The rewriter's exports, element segments, code section and custom sections (see `rewrite`).
 
-use super::{user, Edit, EmptiedBody, Maps, Res, Rewriter, SegmentAs};
+use super::{user, Edit, EmptiedBody, Res, Rewriter, SegmentAs};
 use std::borrow::Cow;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
@@ -234,14 +234,15 @@ impl<E: Edit> Rewriter<'_, E> {
     ) -> Res<()> {
         self.code_moved = true;
         let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(payload, 0))?;
-        let mut bodies = Vec::new();
+        let (mut bodies, mut at) = (Vec::new(), Vec::new());
         for (k, body) in reader.into_iter().enumerate() {
             let body = body?;
             if !self.maps.funcs.removed(self.imported[0] + k as u32) {
                 bodies.push(body);
+                at.push(self.edit.reencoded_at(k as u32));
             }
         }
-        let entries = reencode_in_parallel(self.maps, &bodies)?;
+        let entries = super::bodies::reencode_in_parallel(self.maps, &bodies, &at)?;
         let mut head = Vec::with_capacity(5);
         let total = bodies.len().saturating_add(added.len());
         u32::try_from(total)
@@ -355,146 +356,6 @@ impl<E: Edit> Rewriter<'_, E> {
     }
 }
 
-/// Threads pay off only for enough code (spawning one costs tens of microseconds).
-const MIN_BYTES_PER_THREAD: usize = 256 * 1024;
-
-/// `bodies` in contiguous runs of about equal code size, one per available core (one run for
-/// less than [`MIN_BYTES_PER_THREAD`] per core): work that is independent per body (the `--gc`
-/// call graph, re-encoding) split among threads, in order.
-pub fn body_runs<'b, 'a>(bodies: &'b [FunctionBody<'a>]) -> Vec<&'b [FunctionBody<'a>]> {
-    let total: usize = bodies.iter().map(|b| b.as_bytes().len()).sum();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(total / MIN_BYTES_PER_THREAD).max(1);
-    let mut runs = Vec::with_capacity(threads);
-    let (mut start, mut size) = (0, 0);
-    for (k, b) in bodies.iter().enumerate() {
-        size += b.as_bytes().len();
-        if size >= total / threads && runs.len() + 1 < threads {
-            runs.push(&bodies[start..=k]);
-            (start, size) = (k + 1, 0);
-        }
-    }
-    runs.push(&bodies[start..]);
-    runs
-}
-
-/// `bodies` re-encoded through `maps` (their code section entries, sizes included, in order),
-/// each run of [`body_runs`] on a thread.
-fn reencode_in_parallel(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>> {
-    let runs = body_runs(bodies);
-    if let [one] = runs.as_slice() {
-        return reencode_bodies(maps, one);
-    }
-    let total: usize = bodies.iter().map(|b| b.as_bytes().len()).sum();
-    let parts: Vec<Res<Vec<u8>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = runs
-            .iter()
-            .skip(1)
-            .map(|run| s.spawn(move || reencode_bodies(maps, run)))
-            .collect();
-        let mut parts = vec![reencode_bodies(maps, runs[0])];
-        for h in handles {
-            parts.push(h.join().unwrap_or_else(|_| {
-                Err(reencode::Error::UserError(
-                    "internal error: a thread re-encoding bodies panicked".into(),
-                ))
-            }));
-        }
-        parts
-    });
-    let mut out = Vec::with_capacity(total);
-    for p in parts {
-        out.extend_from_slice(&p?);
-    }
-    Ok(out)
-}
-
-/// `bodies` re-encoded through `maps`, as code section entries.
-///
-/// Only the instructions whose encoding may change are converted and encoded again: those
-/// that name a function (renumbered), a global when globals move, and every instruction of
-/// more than two bytes (one with an immediate that may be padded: wasm-ld pads every relocated
-/// one to 5 bytes). An instruction of one or two bytes is an opcode with at most a one-byte
-/// immediate, already in its shortest form, which re-encoding would write again as it is: it
-/// is copied (most instructions: `local.get`, `i32.add`, `end`, ...). The output is byte for byte
-/// what re-encoding every instruction writes. When tags move, every instruction is re-encoded.
-fn reencode_bodies(maps: &Maps, bodies: &[FunctionBody<'_>]) -> Res<Vec<u8>> {
-    reencode_bodies_as(maps, bodies, maps.tags.is_identity())
-}
-
-/// [`reencode_bodies`], copying the short instructions when `copy_short`.
-fn reencode_bodies_as(maps: &Maps, bodies: &[FunctionBody<'_>], copy_short: bool) -> Res<Vec<u8>> {
-    let mut re = BodyMaps(maps);
-    let mut out = Vec::new();
-    let globals_move = !maps.globals.is_identity();
-    for body in bodies {
-        let mut f = re.new_function_with_parsed_locals(body)?;
-        let mut ops = body.get_operators_reader()?;
-        if !copy_short {
-            while !ops.eof() {
-                f.instruction(&re.parse_instruction(&mut ops)?);
-            }
-            f.encode(&mut out);
-            continue;
-        }
-        let bytes = body.as_bytes();
-        let base = body.range().start;
-        let offset = |p: u64| {
-            usize::try_from(p.checked_sub(base)?)
-                .ok()
-                .filter(|o| *o <= bytes.len())
-        };
-        // The run of copied instructions not written yet: its start (offset in `bytes`).
-        let mut run = None;
-        while !ops.eof() {
-            let (op, at) = ops.read_with_offset()?;
-            let (Some(at), Some(end)) = (offset(at), offset(ops.original_position())) else {
-                return Err(reencode::Error::UserError(
-                    "an instruction outside its body".into(),
-                ));
-            };
-            let names_index = match op {
-                Operator::Call { .. } | Operator::ReturnCall { .. } | Operator::RefFunc { .. } => {
-                    true
-                }
-                Operator::GlobalGet { .. } | Operator::GlobalSet { .. } => globals_move,
-                _ => false,
-            };
-            if end - at <= 2 && !names_index {
-                run.get_or_insert(at);
-                continue;
-            }
-            if let Some(start) = run.take() {
-                f.raw(bytes[start..at].iter().copied());
-            }
-            f.instruction(&re.instruction(op)?);
-        }
-        if let Some(start) = run {
-            f.raw(bytes[start..].iter().copied());
-        }
-        f.encode(&mut out);
-    }
-    Ok(out)
-}
-
-/// The reencoder of bodies alone: what the rewriter's maps move, nothing else (its threads
-/// share the maps, not the rewriter).
-struct BodyMaps<'a>(&'a Maps);
-
-impl Reencode for BodyMaps<'_> {
-    type Error = String;
-
-    fn function_index(&mut self, f: u32) -> Res<u32> {
-        self.0.funcs.get(f, "function")
-    }
-    fn global_index(&mut self, g: u32) -> Res<u32> {
-        self.0.globals.get(g, "global")
-    }
-    fn tag_index(&mut self, t: u32) -> Res<u32> {
-        self.0.tags.get(t, "tag")
-    }
-}
-
 /// `entries[start..end]`.
 pub(super) fn slice_at(entries: &[u8], start: usize, end: usize) -> Res<&[u8]> {
     entries
@@ -552,89 +413,7 @@ pub(super) fn leb_at_width(out: &mut Vec<u8>, value: u32, width: usize) -> bool 
 
 #[cfg(test)]
 mod tests {
-    use super::{leb_at_width, reencode_bodies_as};
-    use crate::synth::rewrite::{IndexMap, Maps};
-
-    #[test]
-    fn copying_short_instructions_writes_what_re_encoding_all_does() {
-        use wasm_encoder::{
-            CodeSection, EntityType, Function, FunctionSection, GlobalSection, GlobalType,
-            ImportSection, MemorySection, MemoryType, Module, TypeSection, ValType,
-        };
-        let mut module = Module::new();
-        let mut types = TypeSection::new();
-        types.ty().function([ValType::I32], [ValType::I32]);
-        types.ty().function([], [ValType::I32]);
-        module.section(&types);
-        let mut imports = ImportSection::new();
-        imports.import("env", "f", EntityType::Function(0));
-        module.section(&imports);
-        let mut funcs = FunctionSection::new();
-        funcs.function(0).function(1);
-        module.section(&funcs);
-        let mut memories = MemorySection::new();
-        memories.memory(MemoryType {
-            minimum: 1,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        });
-        module.section(&memories);
-        let mut globals = GlobalSection::new();
-        let ty = GlobalType {
-            val_type: ValType::I32,
-            mutable: true,
-            shared: false,
-        };
-        globals.global(ty, &wasm_encoder::ConstExpr::i32_const(0));
-        module.section(&globals);
-        let mut code = CodeSection::new();
-        // Padded immediates, as wasm-ld writes relocated ones, among one- and two-byte
-        // instructions, and calls that move.
-        let mut a = Function::new([(1, ValType::I64)]);
-        a.raw([
-            0x20, 0x00, // local.get 0
-            0x41, 0xac, 0x82, 0x80, 0x80, 0x00, // i32.const 300, padded
-            0x6a, // i32.add
-            0x10, 0x80, 0x80, 0x80, 0x80, 0x00, // call $f, padded
-            0x23, 0x00, // global.get 0
-            0x6a, // i32.add
-            0x28, 0x02, 0x88, 0x80, 0x80, 0x80, 0x00, // i32.load offset=8, padded
-            0x10, 0x02, // call $b
-            0x6a, // i32.add
-            0x0b, // end
-        ]);
-        code.function(&a);
-        let mut b = Function::new([]);
-        b.raw([0x41, 0x07, 0x10, 0x00, 0x0b]); // i32.const 7, call $f, end
-        code.function(&b);
-        module.section(&code);
-        let input = module.finish();
-        wasmparser::Validator::new().validate_all(&input).unwrap();
-        let mut bodies = Vec::new();
-        for p in wasmparser::Parser::new(0).parse_all(&input) {
-            if let wasmparser::Payload::CodeSectionEntry(b) = p.unwrap() {
-                bodies.push(b);
-            }
-        }
-        // f -> 2, a -> 0, b -> 1.
-        let maps = Maps {
-            funcs: IndexMap::Table(vec![2, 0, 1]),
-            ..Maps::default()
-        };
-        let copied = reencode_bodies_as(&maps, &bodies, true).unwrap();
-        let all = reencode_bodies_as(&maps, &bodies, false).unwrap();
-        assert_eq!(copied, all);
-        // The padding went, the calls moved.
-        let a_len = copied[0] as usize;
-        // Locals (3 bytes), then 2 + 3 + 1 + 2 + 2 + 1 + 3 + 2 + 1 + 1.
-        assert_eq!(a_len, 21);
-        assert_eq!(
-            &copied[1 + a_len + 1..],
-            [0x00, 0x41, 0x07, 0x10, 0x02, 0x0b]
-        );
-    }
+    use super::leb_at_width;
 
     #[test]
     fn padded_leb() {

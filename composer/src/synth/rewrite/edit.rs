@@ -194,6 +194,16 @@ pub trait Edit {
         false
     }
 
+    /// With [`Edit::compact_code`], where in defined function `k`'s body (offsets from the
+    /// body's start, its locals, ascending) the instructions are that re-encoding may change
+    /// (those of more than two bytes, `call`, `return_call`, `ref.func`), if the pass read them
+    /// already (`--gc` does, for its call graph): the re-encoding then reads only these and
+    /// copies the bytes between. `None`: the body is read whole.
+    fn reencoded_at(&self, k: u32) -> Option<&[u32]> {
+        let _ = k;
+        None
+    }
+
     /// A function (input index) whose body becomes empty, and whether the other bodies must
     /// keep their offsets (DWARF addresses code by offset): then the body becomes `nop`s to its
     /// old size, else just `end`. Only for a rewrite that copies bodies unchanged (identity
