@@ -7,11 +7,22 @@ use crate::{
     encode, gc, host, index, layout, map, parse, resolve, validate, Composed, Composer,
     ProviderMode, DL_MODULE,
 };
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use wasi_preview1_component_adapter_provider::{
     WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
     WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
 };
+
+/// Whether the composition needs the `dl` interface (the shim and the provider).
+fn uses_dl(main: &parse::MainModule<'_>, res: &resolve::Resolution) -> bool {
+    !main.dl_imports.is_empty()
+        || !res.startup.is_empty()
+        || res.reexports.iter().any(|h| h.module == DL_MODULE)
+        || res
+            .main_imports
+            .iter()
+            .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE))
+}
 
 impl Composer {
     /// Passes 2 to 5 on the parsed inputs (`validated`: what validating each library saw).
@@ -59,19 +70,54 @@ impl Composer {
     ) -> Result<Composed> {
         let (layout, table_alloc) = self.layout(main, libs, &res)?;
         encode::check_table_count(libs, layout.groups.len())?;
-        // Pass 4: every module besides what wit-component makes.
+        // Pass 4a: main but for the prelinked data, all wit-component needs of it.
         // The shim's symbol tables live above the initial memory as the prelinked region does,
         // so `--no-prelink` (for a main whose allocator takes all of `memory.size`) leaves them
         // out too.
-        let synthesized =
-            synth::synthesize(main, libs, &res, &layout, table_alloc, !self.no_prelink)?;
-        // The provider's index: every library's names, dependencies and symbols, but the
-        // symbols the shim's tables hold.
-        let index = self.index(main, libs, &res, &synthesized.tables)?;
-        // Pass 5: wit-component's main component, the libraries appended to it, the provider
+        let shape = synth::main_shape(main, libs, &res, &layout, !self.no_prelink)?;
+        let hollow = encode::Hollow::of(&shape.module)?;
+        let uses_dl = uses_dl(main, &res);
+        let (synthesized, index, main_component) = std::thread::scope(|scope| {
+            // Pass 5a, wit-component's main component, on its own thread beside pass 4 (a
+            // fifth of the composer's time on CPython's set).
+            let wit = scope.spawn(|| {
+                self.main_component(
+                    main,
+                    libs,
+                    &res,
+                    &hollow.module,
+                    uses_dl.then_some(shape.symtab),
+                )
+            });
+            // Pass 4: every module besides what wit-component makes.
+            let synthesized = synth::synthesize(main, libs, &res, &layout, table_alloc, &shape);
+            // The provider's index: every library's names, dependencies and symbols, but the
+            // symbols the shim's tables hold.
+            let index = synthesized
+                .as_ref()
+                .ok()
+                .map(|_| self.index(main, libs, &res, &shape.tables))
+                .transpose();
+            let main_component = wit.join().unwrap_or_else(|_| {
+                Err(anyhow!("internal error: wit-component's thread panicked"))
+            });
+            // The errors in pass order.
+            let synthesized = synthesized?;
+            let index = index?.context("internal error: no index")?;
+            anyhow::Ok((synthesized, index, main_component?))
+        })?;
+        // Pass 5: the libraries appended to wit-component's main component, the provider
         // plugged in; validated.
         let mut warnings = Vec::new();
-        let component = self.encode(main, libs, &res, &layout, &synthesized, &index, validated)?;
+        let component = self.encode(
+            &layout,
+            &synthesized,
+            &hollow,
+            main_component,
+            &index,
+            validated,
+            uses_dl,
+        )?;
         // Reports.
         let map = self.want_map.then(|| {
             let mut map = map::render(
@@ -166,42 +212,25 @@ impl Composer {
         Ok(index::build(main, libs, &aliases, res, tables))
     }
 
-    /// Pass 5.
+    /// Pass 5 (`main_component`: wit-component's, made from `hollow`).
     #[allow(clippy::too_many_arguments)]
     fn encode(
         &self,
-        main: &parse::MainModule<'_>,
-        libs: &[parse::Library<'_>],
-        res: &resolve::Resolution,
         layout: &layout::Layout,
         synthesized: &Synthesized,
+        hollow: &encode::Hollow,
+        main_component: Vec<u8>,
         index: &[u8],
         validated: &[validate::ValidatedModule<'_>],
+        uses_dl: bool,
     ) -> Result<Vec<u8>> {
-        let uses_dl = !main.dl_imports.is_empty()
-            || !res.startup.is_empty()
-            || res.reexports.iter().any(|h| h.module == DL_MODULE)
-            || res
-                .main_imports
-                .iter()
-                .any(|s| matches!(s, resolve::FuncSource::Reexport(h) if h.module == DL_MODULE));
-        // wit-component gets main without its data (see `encode::hollow`), which is put back
-        // into the main component it makes; the hollow main component is the stand-in the
-        // provider is plugged into (its type is the same).
-        let hollow = encode::Hollow::of(&synthesized.main)?;
-        let patched_main = hollow.as_ref().map_or(&synthesized.main, |h| &h.module);
-        let mut main_component = self.main_component(
-            main,
-            libs,
-            res,
-            patched_main,
-            uses_dl.then_some(synthesized.symtab),
+        // The hollow main component is the stand-in the provider is plugged into (its type is
+        // the same).
+        let filled = hollow.fill(
+            &main_component,
+            &synthesized.main_data,
+            encode::appended_len(synthesized),
         )?;
-        let mut hollow_component = None;
-        if let Some(h) = &hollow {
-            let filled = h.fill(&main_component, encode::appended_len(synthesized))?;
-            hollow_component = Some(std::mem::replace(&mut main_component, filled));
-        }
         // The modules of a group of one library are that library rewritten, most of its
         // function bodies copied byte for byte: the output's validation skips the copies it
         // can prove valid from the input's validation (see `validate::component`).
@@ -219,16 +248,14 @@ impl Composer {
             .collect();
         // The plugged component is validated as a whole, which covers this one.
         let plug = self.provider == ProviderMode::Embedded && uses_dl;
-        // The provider is plugged into a stand-in with the same type (see `plug_provider`).
-        let stand_in = plug.then(|| hollow_component.unwrap_or_else(|| main_component.clone()));
-        let component = encode::Appender::new(main_component)?.append(
+        let component = encode::Appender::new(filled)?.append(
             layout,
             synthesized,
             (!plug).then_some(copies.as_slice()),
         )?;
-        match stand_in {
-            Some(stand_in) => encode::plug_provider(stand_in, component, index, &copies),
-            None => Ok(component),
+        match plug {
+            true => encode::plug_provider(main_component, component, index, &copies),
+            false => Ok(component),
         }
     }
 

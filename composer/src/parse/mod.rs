@@ -130,6 +130,39 @@ pub fn is_linker_entry(name: &str) -> bool {
     )
 }
 
+/// One top-level section of a module or component, where it lies in its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionAt {
+    /// The section id.
+    pub id: u8,
+    /// The whole section: id, size and contents.
+    pub range: std::ops::Range<usize>,
+    /// Its contents.
+    pub contents: std::ops::Range<usize>,
+}
+
+/// The top-level sections of a module or component, from the section headers alone (no
+/// section is read: a pass that needs one or two sections of a large module skips the rest for
+/// free); `None` where the headers do not read.
+pub fn section_headers(bytes: &[u8]) -> Option<Vec<SectionAt>> {
+    let mut reader = wasmparser::BinaryReader::new(bytes, 0);
+    reader.read_bytes(8).ok()?;
+    let mut out = Vec::new();
+    while !reader.eof() {
+        let start = bytes.len() - reader.bytes_remaining();
+        let id = reader.read_u8().ok()?;
+        let size = reader.read_var_u32().ok()? as usize;
+        let at = bytes.len() - reader.bytes_remaining();
+        reader.read_bytes(size).ok()?;
+        out.push(SectionAt {
+            id,
+            range: start..at + size,
+            contents: at..at + size,
+        });
+    }
+    Some(out)
+}
+
 /// The payloads of a core module as [`Parser::parse_all`] hands them out, but the code section
 /// as its [`Payload::CodeSectionStart`] alone, not one [`Payload::CodeSectionEntry`] per body:
 /// for passes that read the module's other sections and the code section whole (a large

@@ -67,8 +67,54 @@ pub struct Prelinked {
     pub memory_pages: Option<u64>,
     /// The least initial size of its table (the prelinked libraries' slots).
     pub table_min: Option<u64>,
-    /// The prelinked libraries' data: active segments (address, bytes).
-    pub data: Vec<(u32, Vec<u8>)>,
+}
+
+/// Main's data section in the composition (id, size and contents): its own segments, then the
+/// prelinked libraries' data, which `encode::Hollow::fill` puts in place of the section
+/// wit-component saw.
+#[derive(Debug)]
+pub struct MainData {
+    /// The section: id, size and contents.
+    pub section: Vec<u8>,
+    /// How many segments it holds (main's data count, where it declares one).
+    pub count: u32,
+}
+
+/// The data section of `module` (main as [`patch`] made it) with the active segments `added`
+/// (address, bytes) after its own.
+pub fn data<'a>(
+    module: &[u8],
+    added: impl IntoIterator<Item = &'a (u32, Vec<u8>)>,
+) -> Result<MainData> {
+    let mut section = wasm_encoder::DataSection::new();
+    for payload in Parser::new(0).parse_all(module) {
+        match payload? {
+            Payload::DataSection(r) => {
+                for d in r {
+                    let range = d?.range;
+                    let raw = module
+                        .get(usize::try_from(range.start)?..usize::try_from(range.end)?)
+                        .context("internal error: a data segment out of its module")?;
+                    section.raw(raw);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (address, bytes) in added {
+        // Addresses are below 4 GiB (`layout::prelink`): the i32 is their bit pattern.
+        section.active(
+            0,
+            &ConstExpr::i32_const(*address as i32),
+            bytes.iter().copied(),
+        );
+    }
+    let mut bytes = vec![wasm_encoder::SectionId::Data as u8];
+    wasm_encoder::Encode::encode(&section, &mut bytes);
+    Ok(MainData {
+        count: section.len(),
+        section: bytes,
+    })
 }
 
 /// The initial and maximum size, in pages, of the memory `bytes` defines (its first), if any.
@@ -237,7 +283,6 @@ fn patch_inner(
 
     let mut add = Additions {
         memory_min: prelinked.memory_pages,
-        data: prelinked.data,
         ..Additions::default()
     };
     add.types

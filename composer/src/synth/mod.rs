@@ -1,7 +1,8 @@
 //! Pass 4: synthesize the modules of the composition (plain bytes, validated by the encoder).
 //!
-//! [`synthesize`] takes the resolution and the layout and makes every module besides what
-//! wit-component makes: main with its PLT and re-exports, each library rewritten to import
+//! [`main_shape`] (pass 4a) makes main with its PLT and re-exports, but without the prelinked
+//! data; [`synthesize`] takes the resolution, the layout and that shape and makes every other
+//! module besides what wit-component makes: main's data section, each library rewritten to import
 //! from the instances that provide its symbols (merged per group), the env module, the
 //! destructor lists and the loader. It reads no module another step of it made, except the
 //! import names, which the rewritten libraries and the destructor lists share.
@@ -48,10 +49,75 @@ pub const ANY_FUNC_TABLE: wasm_encoder::EntityType =
         shared: false,
     });
 
+/// Main as the composition has it but for the prelinked data (pass 4a): all that
+/// wit-component needs of it (its imports, exports, memory and table), known before any
+/// library is rewritten, so that wit-component's main component is made beside pass 4.
+pub struct MainShape {
+    /// Main with its PLT, GOT and re-exports (`plt`, `main_module`), its memory and table
+    /// sized for the composition, and only its own data segments.
+    pub module: Vec<u8>,
+    /// The address of the shim's symbol tables in main's memory (`symtab`), or 0.
+    pub symtab: u32,
+    /// Per library, whether the shim's tables hold its symbols (then the provider's index
+    /// leaves them out: `index::build`).
+    pub tables: Vec<bool>,
+    /// The shim's symbol tables: active segments (address, bytes) for main's data.
+    symtab_data: Vec<(u32, Vec<u8>)>,
+}
+
+/// Pass 4a (the shim's symbol tables placed above the prelinked region when `symtab`: see
+/// `symtab`).
+pub fn main_shape(
+    main: &MainModule<'_>,
+    libs: &[Library<'_>],
+    res: &Resolution,
+    layout: &Layout,
+    symtab: bool,
+) -> Result<MainShape> {
+    let prelink = &layout.prelink;
+    let main_bytes = match plt::Plan::new(main, res) {
+        Some(plan) => std::borrow::Cow::Owned(plt::rewrite(main, &plan)?),
+        None => std::borrow::Cow::Borrowed(main.bytes),
+    };
+    let mut symtab_data = Vec::new();
+    let symtab = match symtab {
+        true => symtab::place(
+            main,
+            libs,
+            prelink.memory_pages,
+            &lazy(libs, layout),
+            &mut symtab_data,
+        )?,
+        false => None,
+    };
+    let memory_pages = match &symtab {
+        Some((t, _)) => Some(t.memory_pages),
+        None => prelink.memory_pages,
+    };
+    let module = main_module::patch(
+        main,
+        &main_bytes,
+        &res.reexports,
+        &res.main_new_slots,
+        &res.main_tags,
+        main_module::Prelinked {
+            memory_pages,
+            table_min: prelink.table_min,
+        },
+    )?;
+    Ok(MainShape {
+        module,
+        symtab: symtab.as_ref().map_or(0, |(t, _)| t.address),
+        tables: symtab.map_or_else(|| vec![false; libs.len()], |(_, tables)| tables),
+        symtab_data,
+    })
+}
+
 /// What pass 4 hands to pass 5.
 pub struct Synthesized {
-    /// Main with its PLT, GOT and re-exports (`plt`, `main_module`): wit-component's input.
-    pub main: Vec<u8>,
+    /// Main's data section: its own segments, the prelinked libraries' data and the shim's
+    /// symbol tables (what [`MainShape::module`] lacks).
+    pub main_data: main_module::MainData,
     /// Per library, what its imports are renamed to (`names::import_names`).
     pub import_names: Vec<Vec<names::ImportName>>,
     /// The module of each group of `Layout::groups` (`merge`).
@@ -65,22 +131,30 @@ pub struct Synthesized {
     /// Per library, whether what its `__wasm_apply_data_relocs` stores is in the data image
     /// already (the function is not called, its body emptied: see `library`).
     pub relocs_applied: Vec<bool>,
-    /// The address of the shim's symbol tables in main's memory (`symtab`), or 0.
-    pub symtab: u32,
-    /// Per library, whether the shim's tables hold its symbols (then the provider's index
-    /// leaves them out: `index::build`).
-    pub tables: Vec<bool>,
 }
 
-/// Pass 4 (the prelinked libraries' data goes to main: see `layout::Prelink`; so do the shim's
-/// symbol tables when `symtab`: see `symtab`).
+/// Per library, whether it is prelinked (loaded at every start: see `layout::Prelink`).
+fn lazy(libs: &[Library<'_>], layout: &Layout) -> Vec<bool> {
+    (0..libs.len())
+        .map(|j| {
+            layout
+                .prelink
+                .memory_base
+                .get(j)
+                .is_some_and(Option::is_some)
+        })
+        .collect()
+}
+
+/// Pass 4 after pass 4a (`shape`); the prelinked libraries' data goes to main (see
+/// `layout::Prelink`).
 pub fn synthesize(
     main: &MainModule<'_>,
     libs: &[Library<'_>],
     res: &Resolution,
     layout: &Layout,
     table_alloc: Option<TableAllocator>,
-    symtab: bool,
+    shape: &MainShape,
 ) -> Result<Synthesized> {
     let mut rewritten = Vec::with_capacity(libs.len());
     let mut has_start = Vec::with_capacity(libs.len());
@@ -92,15 +166,7 @@ pub fn synthesize(
     // Only a prelinked library (loaded at every start) leaves the slots nothing refers to at
     // compose time null: one loaded by `dlopen` fills them all when placed, so that its
     // lookups need no fill.
-    let lazy: Vec<bool> = (0..libs.len())
-        .map(|j| {
-            layout
-                .prelink
-                .memory_base
-                .get(j)
-                .is_some_and(Option::is_some)
-        })
-        .collect();
+    let lazy = lazy(libs, layout);
     let observed = loader::observed_slots(libs, &layout.gots, &main_slots, &lazy);
     let prelink = &layout.prelink;
     // Prelinked data, at its final addresses, for the module that defines the memory.
@@ -163,36 +229,12 @@ pub fn synthesize(
         table_alloc,
     );
     let loader = loader::encode(&loader_plan);
-    let main_bytes = match plt::Plan::new(main, res) {
-        Some(plan) => std::borrow::Cow::Owned(plt::rewrite(main, &plan)?),
-        None => std::borrow::Cow::Borrowed(main.bytes),
-    };
-    // The shim's symbol tables, above the prelinked region.
-    let symtab = match symtab {
-        true => symtab::place(main, libs, prelink.memory_pages, &lazy, &mut data)?,
-        false => None,
-    };
-    let memory_pages = match &symtab {
-        Some((t, _)) => Some(t.memory_pages),
-        None => prelink.memory_pages,
-    };
-    let main = main_module::patch(
-        main,
-        &main_bytes,
-        &res.reexports,
-        &res.main_new_slots,
-        &res.main_tags,
-        main_module::Prelinked {
-            memory_pages,
-            table_min: prelink.table_min,
-            data,
-        },
-    )?;
+    // The shim's symbol tables lie above the prelinked region.
+    let main_data = main_module::data(&shape.module, data.iter().chain(&shape.symtab_data))
+        .with_context(|| format!("{}: cannot add the prelinked data", main.name))?;
     let groups = merge::group_modules(libs, rewritten, &slot_tables, &import_names, layout)?;
     Ok(Synthesized {
-        symtab: symtab.as_ref().map_or(0, |(t, _)| t.address),
-        tables: symtab.map_or_else(|| vec![false; libs.len()], |(_, tables)| tables),
-        main,
+        main_data,
         import_names,
         groups,
         env,

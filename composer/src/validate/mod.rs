@@ -141,23 +141,10 @@ pub fn inputs_in<'scope, 'a: 'scope>(
 /// The size of `module`'s code section, read from the section headers alone (how the bodies
 /// are split among threads; 0 where the headers do not read, which validation reports).
 fn code_bytes(module: &[u8]) -> usize {
-    const CODE_SECTION: u8 = 10;
-    let mut reader = wasmparser::BinaryReader::new(module, 0);
-    if reader.read_bytes(8).is_err() {
-        return 0;
-    }
-    while !reader.eof() {
-        let (Ok(id), Ok(size)) = (reader.read_u8(), reader.read_var_u32()) else {
-            return 0;
-        };
-        if id == CODE_SECTION {
-            return size as usize;
-        }
-        if reader.read_bytes(size as usize).is_err() {
-            return 0;
-        }
-    }
-    0
+    const CODE_SECTION: u8 = wasm_encoder::SectionId::Code as u8;
+    crate::parse::section_headers(module)
+        .and_then(|s| s.into_iter().find(|s| s.id == CODE_SECTION))
+        .map_or(0, |s| s.contents.len())
 }
 
 fn invalid(name: &str, e: wasmparser::BinaryReaderError) -> anyhow::Error {

@@ -7,13 +7,14 @@ use anyhow::{bail, Context, Result};
 const CORE_MODULE: u8 = wasm_encoder::ComponentSectionId::CoreModule as u8;
 const CORE_INSTANCE: u8 = wasm_encoder::ComponentSectionId::CoreInstance as u8;
 const DATA: u8 = wasm_encoder::SectionId::Data as u8;
+const DATA_COUNT: u8 = wasm_encoder::SectionId::DataCount as u8;
 
 /// Checks that component `real` has the type (imports and exports) of component `stand_in`, by
 /// its structure: `real` is `stand_in`, section for section and byte for byte, except that
-/// (a) a core module section may differ in its module's data section and (b) core module and
-/// core instance sections may follow. A component's type is the types of its imports and
-/// exports; (a) changes neither a module's type (its imports and exports) nor anything else
-/// of its validity but its data segments' bytes; (b) declares no import or export and only
+/// (a) a core module section may differ in its module's data and data count sections and (b)
+/// core module and core instance sections may follow. A component's type is the types of its
+/// imports and exports; (a) changes no module's type (its imports and exports: data segments
+/// are neither); (b) declares no import or export and only
 /// adds indices past every one the stand-in's sections name, so every import and export
 /// reads the same. Whether `real` is valid is a separate question (its own validation).
 pub fn check_stand_in(real: &[u8], stand_in: &[u8]) -> Result<()> {
@@ -40,8 +41,8 @@ pub fn check_stand_in(real: &[u8], stand_in: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Whether core modules `a` and `b` are the same section for section, except their data
-/// sections' contents.
+/// Whether core modules `a` and `b` are the same section for section, except their data and
+/// data count sections' contents.
 fn same_but_data(a: &[u8], b: &[u8]) -> bool {
     let (Some(x), Some(y)) = (sections(a), sections(b)) else {
         return false;
@@ -50,21 +51,16 @@ fn same_but_data(a: &[u8], b: &[u8]) -> bool {
         && x.len() == y.len()
         && x.iter()
             .zip(&y)
-            .all(|(p, q)| p == q || (p.0 == DATA && q.0 == DATA))
+            .all(|(p, q)| p == q || (p.0 == q.0 && (p.0 == DATA || p.0 == DATA_COUNT)))
 }
 
 /// The top-level sections of a module or component (`id`, contents), from the section
 /// headers; `None` where they do not read.
 fn sections(bytes: &[u8]) -> Option<Vec<(u8, &[u8])>> {
-    let mut reader = wasmparser::BinaryReader::new(bytes, 0);
-    reader.read_bytes(8).ok()?;
-    let mut out = Vec::new();
-    while !reader.eof() {
-        let id = reader.read_u8().ok()?;
-        let size = reader.read_var_u32().ok()?;
-        out.push((id, reader.read_bytes(size as usize).ok()?));
-    }
-    Some(out)
+    crate::parse::section_headers(bytes)?
+        .into_iter()
+        .map(|s| Some((s.id, bytes.get(s.contents)?)))
+        .collect()
 }
 
 #[cfg(test)]
