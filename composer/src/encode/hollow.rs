@@ -68,8 +68,7 @@ impl Hollow {
             None => {
                 let end = sections
                     .iter()
-                    .filter(|s| s.id != CUSTOM_SECTION)
-                    .last()
+                    .rfind(|s| s.id != CUSTOM_SECTION)
                     .map_or(8, |s| s.range.end);
                 end..end
             }

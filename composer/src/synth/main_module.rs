@@ -87,18 +87,23 @@ pub fn data<'a>(
     added: impl IntoIterator<Item = &'a (u32, Vec<u8>)>,
 ) -> Result<MainData> {
     let mut section = wasm_encoder::DataSection::new();
-    for payload in Parser::new(0).parse_all(module) {
-        match payload? {
-            Payload::DataSection(r) => {
-                for d in r {
-                    let range = d?.range;
-                    let raw = module
-                        .get(usize::try_from(range.start)?..usize::try_from(range.end)?)
-                        .context("internal error: a data segment out of its module")?;
-                    section.raw(raw);
-                }
-            }
-            _ => {}
+    let sections = crate::parse::section_headers(module)
+        .context("internal error: the patched main module does not read")?;
+    if let Some(own) = sections
+        .into_iter()
+        .find(|s| s.id == wasm_encoder::SectionId::Data as u8)
+    {
+        let at = own.contents.start;
+        let reader = wasmparser::DataSectionReader::new(wasmparser::BinaryReader::new(
+            &module[own.contents],
+            0,
+        ))?;
+        for d in reader {
+            let range = d?.range;
+            let raw = module
+                .get(at + usize::try_from(range.start)?..at + usize::try_from(range.end)?)
+                .context("internal error: a data segment out of its module")?;
+            section.raw(raw);
         }
     }
     for (address, bytes) in added {
