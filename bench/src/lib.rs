@@ -117,15 +117,10 @@ pub fn child(args: &[String]) -> Result<()> {
             if mode == "child-compose-gc" {
                 composer = composer.dl_openable(openable);
             }
-            let composed = composer.compose_report()?;
             // Written as the command writes it.
-            let out = Path::new(out);
-            wasm_dl::output::write_all(&[wasm_dl::output::Output::new(
-                out,
-                &composed.component,
-                "component",
-            )])?;
-            Ok(())
+            let mut staged = wasm_dl::output::Staged::default();
+            composer.compose_with(|parts| staged.stage(Path::new(out), parts, "component"))?;
+            staged.commit()
         }
         [mode, program, rest @ ..] if mode == "child-measure" => {
             measure::child_measure(program, rest)

@@ -25,12 +25,15 @@ fn uses_dl(main: &parse::MainModule<'_>, res: &resolve::Resolution) -> bool {
 }
 
 impl Composer {
-    /// Passes 2 to 5 on the parsed inputs (`validated`: what validating each library saw).
+    /// Passes 2 to 5 on the parsed inputs (`validated`: what validating each library saw;
+    /// `write`: where the component goes instead of [`Composed::component`], see
+    /// [`crate::Composer::compose_with`]).
     pub(crate) fn compose_parsed(
         &self,
         main: &parse::MainModule<'_>,
         libs: &[parse::Library<'_>],
         validated: &[validate::ValidatedModule<'_>],
+        write: Option<&mut crate::Write<'_>>,
     ) -> Result<Composed> {
         if !main.synthesized {
             crate::check_main(main, !libs.is_empty())?;
@@ -38,7 +41,7 @@ impl Composer {
         // Pass 2: bind every import of main and the libraries to one definition.
         let res = resolve::resolve(main, libs, self.link)?;
         if !self.gc {
-            return self.compose_resolved(main, libs, res, validated, None);
+            return self.compose_resolved(main, libs, res, validated, None, write);
         }
         // Pass 2b (`--gc`): the libraries without what nothing reaches, bound again (every
         // binding's target is kept, so each import binds to the same definition as before;
@@ -56,7 +59,7 @@ impl Composer {
                 validate::rewritten(&lib.name, v, lib.bytes, funcs, refs)
             })
             .collect::<Result<Vec<_>>>()?;
-        self.compose_resolved(main, &libs, res, &validated, report)
+        self.compose_resolved(main, &libs, res, &validated, report, write)
     }
 
     /// Passes 3 to 5 (`gc_map`: the `--gc` section of the link map).
@@ -67,6 +70,7 @@ impl Composer {
         res: resolve::Resolution,
         validated: &[validate::ValidatedModule<'_>],
         gc_map: Option<String>,
+        write: Option<&mut crate::Write<'_>>,
     ) -> Result<Composed> {
         let (layout, table_alloc) = self.layout(main, libs, &res)?;
         encode::check_table_count(libs, layout.groups.len())?;
@@ -117,6 +121,7 @@ impl Composer {
             &index,
             validated,
             uses_dl,
+            write,
         )?;
         // Reports.
         let map = self.want_map.then(|| {
@@ -212,7 +217,8 @@ impl Composer {
         Ok(index::build(main, libs, &aliases, res, tables))
     }
 
-    /// Pass 5 (`main_component`: wit-component's, made from `hollow`).
+    /// Pass 5 (`main_component`: wit-component's, made from `hollow`; an empty result when
+    /// the component went to `write`).
     #[allow(clippy::too_many_arguments)]
     fn encode(
         &self,
@@ -223,6 +229,7 @@ impl Composer {
         index: &[u8],
         validated: &[validate::ValidatedModule<'_>],
         uses_dl: bool,
+        write: Option<&mut crate::Write<'_>>,
     ) -> Result<Vec<u8>> {
         // The hollow main component is the stand-in the provider is plugged into (its type is
         // the same).
@@ -254,8 +261,11 @@ impl Composer {
             (!plug).then_some(copies.as_slice()),
         )?;
         match plug {
-            true => encode::plug_provider(main_component, component, index, &copies),
-            false => Ok(component),
+            true => encode::plug_provider(main_component, component, index, &copies, write),
+            false => match write {
+                Some(write) => write(&[&component]).map(|()| Vec::new()),
+                None => Ok(component),
+            },
         }
     }
 

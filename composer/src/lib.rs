@@ -114,10 +114,15 @@ pub struct Composer {
     no_prelink: bool,
 }
 
+/// What [`Composer::compose_with`] hands the component to: pieces that, concatenated, are the
+/// component.
+pub type Write<'w> = dyn FnMut(&[&[u8]]) -> Result<()> + 'w;
+
 /// A finished composition.
 #[derive(Debug)]
 pub struct Composed {
-    /// The validated component.
+    /// The validated component (empty from [`Composer::compose_with`], which hands it to its
+    /// writer).
     pub component: Vec<u8>,
     /// Things worth telling the user (duplicate symbols, ...).
     pub warnings: Vec<String>,
@@ -256,6 +261,20 @@ impl Composer {
 
     /// Runs the pipeline and returns the component with the warnings.
     pub fn compose_report(&self) -> Result<Composed> {
+        self.compose_inner(None)
+    }
+
+    /// Runs the pipeline and hands the component to `write`, as pieces that, concatenated, are
+    /// the component, while the last of its validation runs (writing a large component takes
+    /// as long): the bytes `write` gets are the component only if this returns `Ok`, so it
+    /// should write them where nothing reads them yet (a temporary file) and put them in
+    /// place after (as `wasm-dl compose` does: see [`output::Staged`]). An error from
+    /// `write` is this call's. [`Composed::component`] is empty.
+    pub fn compose_with(&self, mut write: impl FnMut(&[&[u8]]) -> Result<()>) -> Result<Composed> {
+        self.compose_inner(Some(&mut write))
+    }
+
+    fn compose_inner(&self, write: Option<&mut Write<'_>>) -> Result<Composed> {
         let (mut root, mut runtime) = (None, None);
         let (root, runtime) = (&mut root, &mut runtime);
         std::thread::scope(|scope| {
@@ -263,7 +282,7 @@ impl Composer {
             // meanwhile (see `validate`).
             let (main, mut libs, validated, pending) = self.parse_validated(scope, root)?;
             add_runtime(&main, &mut libs, runtime)?;
-            let composed = self.compose_parsed(&main, &libs, &validated);
+            let composed = self.compose_parsed(&main, &libs, &validated, write);
             // Nothing made from the inputs' bodies is accepted before they are known to be
             // valid; an invalid body is the error to report, also when composing failed on it.
             pending.wait()?;

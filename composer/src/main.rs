@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
-use wasm_dl::output::{write_all, Output};
+use wasm_dl::output::{write_all, Output, Staged};
 use wasm_dl::{Composer, ProviderMode};
 
 /// Large blocks on huge pages (see `wasm_dl::alloc`).
@@ -200,21 +200,23 @@ fn run(cli: Cli) -> Result<i32> {
                 .gc(gc)
                 .prelink(!no_prelink)
                 .map(map.is_some());
-            let composed = composer.compose_report()?;
+            // All outputs or none: each is written to a temporary file beside it (the
+            // component while its validation ends), and they are renamed into place only when
+            // every one was written.
+            let mut staged = Staged::default();
+            let composed =
+                composer.compose_with(|parts| staged.stage(&output, parts, "component"))?;
             for w in &composed.warnings {
                 eprintln!("wasm-dl: warning: {w}");
             }
-            // All outputs or none: each is written to a temporary file beside it, and they are
-            // renamed into place only when every one was written.
-            let mut outputs = vec![Output::new(&output, &composed.component, "component")];
             if let (Some(path), Some(text)) = (&map, &composed.map) {
                 if path.as_os_str() == "-" {
                     print!("{text}");
                 } else {
-                    outputs.push(Output::new(path, text.as_bytes(), "map"));
+                    staged.stage(path, &[text.as_bytes()], "map")?;
                 }
             }
-            write_all(&outputs)?;
+            staged.commit()?;
         }
         Command::Provider {
             main,

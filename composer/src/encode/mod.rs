@@ -19,6 +19,7 @@ use crate::parse::Library;
 use crate::synth::names::{Supplier, ENV, MAIN};
 use crate::synth::{atexit, main_module, Synthesized};
 use anyhow::{anyhow, bail, Context, Result};
+use std::ops::Range;
 use wasm_encoder::{InstanceSection, ModuleArg, RawSection};
 use wasmparser::{Instance, Parser, Payload, Validator, WasmFeatures};
 
@@ -381,23 +382,45 @@ fn exports_dispatch(module: &[u8]) -> bool {
 /// `component` is validated on another thread while wac-graph plugs (it is most of the
 /// output: validating the whole result after plugging was the longest step of the composer's
 /// critical path), and wac-graph's output here.
+///
+/// With `write`, the result goes to it instead (and an empty vector is returned), in pieces
+/// and while `component`'s validation ends (see [`crate::Composer::compose_with`]).
 pub fn plug_provider(
     stand_in: Vec<u8>,
     component: Vec<u8>,
     index: &[u8],
     copies: &[crate::validate::Copied<'_>],
+    write: Option<&mut crate::Write<'_>>,
 ) -> Result<Vec<u8>> {
-    let plugged = std::thread::scope(|scope| {
+    let write_given = write.is_some();
+    let (plugged, written) = std::thread::scope(|scope| {
         let validated = scope.spawn(|| {
             crate::validate::component(&component, "composed component", copies).map(drop)
         });
         let plugged = plug_stand_in(stand_in, index);
+        // The result is written while the validation ends, in pieces (`splice` would move
+        // the component, which the validation reads).
+        let written = match (write, &plugged) {
+            (Some(write), Ok(Some((outer, stand_in)))) => {
+                crate::validate::check_stand_in(&component, stand_in).and_then(|()| {
+                    let (prefix, suffix) = splice_parts(outer, stand_in, component.len())?;
+                    write(&[&prefix, &component, &outer[suffix]])
+                })
+            }
+            (Some(write), Ok(None)) => write(&[&component]),
+            (None, _) | (_, Err(_)) => Ok(()),
+        };
         let joined = validated
             .join()
             .unwrap_or_else(|_| Err(anyhow!("internal error: a validation thread panicked")));
         // The component's own error first: the plugged stand-in is a fraction of it.
-        joined.and(plugged)
-    })?;
+        (joined.and(plugged), written)
+    });
+    let plugged = plugged?;
+    written?;
+    if write_given {
+        return Ok(Vec::new());
+    }
     let Some((outer, stand_in)) = plugged else {
         return Ok(component);
     };
@@ -460,6 +483,20 @@ fn plug_stand_in(stand_in: Vec<u8>, index: &[u8]) -> Result<Option<(Vec<u8>, Vec
 /// `real` (see [`plug_provider`]), in `real`'s buffer: `real` is most of the bytes, and moving
 /// it within memory it already touched is cheaper than copying it to fresh memory.
 fn splice(outer: &[u8], stand_in: &[u8], mut real: Vec<u8>) -> Result<Vec<u8>> {
+    let (prefix, suffix) = splice_parts(outer, stand_in, real.len())?;
+    let suffix = &outer[suffix];
+    real.reserve(prefix.len() + suffix.len());
+    let len = real.len();
+    real.resize(len + prefix.len(), 0);
+    real.copy_within(..len, prefix.len());
+    real[..prefix.len()].copy_from_slice(&prefix);
+    real.extend_from_slice(suffix);
+    Ok(real)
+}
+
+/// What comes before and (a range of `outer`) after a component of `len` bytes in place of
+/// the one nested component of `outer` whose bytes are `stand_in`: the result of [`splice`].
+fn splice_parts(outer: &[u8], stand_in: &[u8], len: usize) -> Result<(Vec<u8>, Range<usize>)> {
     let id = wasm_encoder::ComponentSectionId::Component as u8;
     let mut found = None;
     let mut parser = Parser::new(0);
@@ -498,15 +535,8 @@ fn splice(outer: &[u8], stand_in: &[u8], mut real: Vec<u8>) -> Result<Vec<u8>> {
         .context("internal error: unexpected section header in wac-graph's output")?;
     let mut prefix = outer[..start].to_vec();
     prefix.push(id);
-    leb(&mut prefix, real.len())?;
-    let suffix = &outer[range.end..];
-    real.reserve(prefix.len() + suffix.len());
-    let len = real.len();
-    real.resize(len + prefix.len(), 0);
-    real.copy_within(..len, prefix.len());
-    real[..prefix.len()].copy_from_slice(&prefix);
-    real.extend_from_slice(suffix);
-    Ok(real)
+    leb(&mut prefix, len)?;
+    Ok((prefix, range.end..outer.len()))
 }
 
 /// Appends `n` as the unsigned LEB128 of a section or vector length (at most 4 GiB).
