@@ -134,7 +134,9 @@ mod tests {
         let out = d.join("out.wasm");
         std::fs::write(&out, b"old").unwrap();
         let mut staged = Staged::default();
-        staged.stage(&out, &[b"ab", b"", b"cd"], "component").unwrap();
+        staged
+            .stage(&out, &[b"ab", b"", b"cd"], "component")
+            .unwrap();
         staged.stage(&d.join("map"), &[b"m"], "map").unwrap();
         // Nothing in place before the commit.
         assert_eq!(std::fs::read(&out).unwrap(), b"old");
