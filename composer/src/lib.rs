@@ -15,9 +15,12 @@
 //!    exports nothing reaches and hands on the libraries as if given so, bound again (each
 //!    import to the same definition: every binding's target is a root).
 //! 3. `layout`: instantiation order, module groups, trampolines, GOT entries per library.
-//! 4. `synth`: every module besides wit-component's, as bytes.
-//! 5. `encode`: wit-component's main component, the libraries appended, the provider
-//!    plugged in; the result validated before it is returned.
+//! 4. `synth`: every module besides wit-component's, as bytes; first main without the
+//!    prelinked data (`synth::main_shape`), all wit-component needs, so that it starts on a
+//!    thread of its own while the libraries are rewritten.
+//! 5. `encode`: wit-component's main component, main's data put in, the libraries appended,
+//!    the provider plugged in; the result validated before it is returned (or, with
+//!    [`Composer::compose_with`], while it is being written).
 //!
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
