@@ -81,34 +81,41 @@ impl Composer {
         let shape = synth::main_shape(main, libs, &res, &layout, !self.no_prelink)?;
         let hollow = encode::Hollow::of(&shape.module)?;
         let uses_dl = uses_dl(main, &res);
-        let (synthesized, index, main_component) = std::thread::scope(|scope| {
-            // Pass 5a, wit-component's main component, on its own thread beside pass 4 (a
-            // fifth of the composer's time on CPython's set).
+        // The provider is plugged into wit-component's main component (see `encode`).
+        let plug = self.provider == ProviderMode::Embedded && uses_dl;
+        let (synthesized, main_component, plugged) = std::thread::scope(|scope| {
+            // Pass 5a, wit-component's main component and the provider plugged into it, on
+            // their own thread beside pass 4 (a third of the composer's time on CPython's
+            // set).
             let wit = scope.spawn(|| {
-                self.main_component(
+                // The provider's index: every library's names, dependencies and symbols, but
+                // the symbols the shim's tables hold.
+                let index = self.index(main, libs, &res, &shape.tables);
+                let main_component = self.main_component(
                     main,
                     libs,
                     &res,
                     &hollow.module,
                     uses_dl.then_some(shape.symtab),
-                )
+                );
+                let plugged = match (&index, &main_component, plug) {
+                    (Ok(index), Ok(component), true) => {
+                        Some(encode::plug_stand_in(component.clone(), index))
+                    }
+                    _ => None,
+                };
+                (index, main_component, plugged)
             });
             // Pass 4: every module besides what wit-component makes.
             let synthesized = synth::synthesize(main, libs, &res, &layout, table_alloc, &shape);
-            // The provider's index: every library's names, dependencies and symbols, but the
-            // symbols the shim's tables hold.
-            let index = synthesized
-                .as_ref()
-                .ok()
-                .map(|_| self.index(main, libs, &res, &shape.tables))
-                .transpose();
-            let main_component = wit.join().unwrap_or_else(|_| {
-                Err(anyhow!("internal error: wit-component's thread panicked"))
-            });
+            let (index, main_component, plugged) = wit
+                .join()
+                .map_err(|_| anyhow!("internal error: wit-component's thread panicked"))?;
             // The errors in pass order.
             let synthesized = synthesized?;
-            let index = index?.context("internal error: no index")?;
-            anyhow::Ok((synthesized, index, main_component?))
+            index?;
+            let main_component = main_component?;
+            anyhow::Ok((synthesized, main_component, plugged.transpose()?))
         })?;
         // Pass 5: the libraries appended to wit-component's main component, the provider
         // plugged in; validated.
@@ -118,9 +125,8 @@ impl Composer {
             &synthesized,
             &hollow,
             main_component,
-            &index,
+            plugged,
             validated,
-            uses_dl,
             write,
         )?;
         // Reports.
@@ -217,8 +223,9 @@ impl Composer {
         Ok(index::build(main, libs, &aliases, res, tables))
     }
 
-    /// Pass 5 (`main_component`: wit-component's, made from `hollow`; an empty result when
-    /// the component went to `write`).
+    /// Pass 5 (`main_component`: wit-component's, made from `hollow`; `plugged`: with the
+    /// provider plugged in, if it is, see [`encode::plug_provider`]; an empty result when the
+    /// component went to `write`).
     #[allow(clippy::too_many_arguments)]
     fn encode(
         &self,
@@ -226,9 +233,8 @@ impl Composer {
         synthesized: &Synthesized,
         hollow: &encode::Hollow,
         main_component: Vec<u8>,
-        index: &[u8],
+        plugged: Option<Option<encode::Plugged>>,
         validated: &[validate::ValidatedModule<'_>],
-        uses_dl: bool,
         write: Option<&mut crate::Write<'_>>,
     ) -> Result<Vec<u8>> {
         // The hollow main component is the stand-in the provider is plugged into (its type is
@@ -238,6 +244,7 @@ impl Composer {
             &synthesized.main_data,
             encode::appended_len(synthesized),
         )?;
+        drop(main_component);
         // The modules of a group of one library are that library rewritten, most of its
         // function bodies copied byte for byte: the output's validation skips the copies it
         // can prove valid from the input's validation (see `validate::component`).
@@ -254,15 +261,14 @@ impl Composer {
             })
             .collect();
         // The plugged component is validated as a whole, which covers this one.
-        let plug = self.provider == ProviderMode::Embedded && uses_dl;
         let component = encode::Appender::new(filled)?.append(
             layout,
             synthesized,
-            (!plug).then_some(copies.as_slice()),
+            plugged.is_none().then_some(copies.as_slice()),
         )?;
-        match plug {
-            true => encode::plug_provider(main_component, component, index, &copies, write),
-            false => match write {
+        match plugged {
+            Some(plugged) => encode::plug_provider(plugged, component, &copies, write),
+            None => match write {
                 Some(write) => write(&[&component]).map(|()| Vec::new()),
                 None => Ok(component),
             },

@@ -18,9 +18,9 @@
 //! 4. `synth`: every module besides wit-component's, as bytes; first main without the
 //!    prelinked data (`synth::main_shape`), all wit-component needs, so that it starts on a
 //!    thread of its own while the libraries are rewritten.
-//! 5. `encode`: wit-component's main component, main's data put in, the libraries appended,
-//!    the provider plugged in; the result validated before it is returned (or, with
-//!    [`Composer::compose_with`], while it is being written).
+//! 5. `encode`: wit-component's main component (beside pass 4, and the provider plugged into
+//!    it there), main's data put in, the libraries appended; the result validated before it
+//!    is returned (or, with [`Composer::compose_with`], while it is being written).
 //!
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {

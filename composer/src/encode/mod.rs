@@ -366,71 +366,78 @@ fn exports_dispatch(module: &[u8]) -> bool {
     false
 }
 
-/// Plugs the provider (with `index`) into the main component and validates the result
-/// (`copies`: the modules made from validated inputs; see [`crate::validate::component`]).
-///
-/// `stand_in` is wit-component's main component, before [`Appender`] added the libraries: it
-/// has `component`'s imports and exports (appending adds only core modules and instances), and
-/// it is a fraction of the size. wac-graph reads and copies a package whole (validating its
-/// structure, the libraries' modules too) only to learn its type, and embeds its bytes as they
-/// are, so wac-graph composes the stand-in and the complete component takes its place in
-/// wac-graph's output ([`splice`]).
+/// The provider plugged into a stand-in of the composed component ([`plug_stand_in`]).
+pub struct Plugged {
+    /// wac-graph's output: the stand-in with the provider plugged in; validated, but for the
+    /// stand-in's bodies.
+    outer: Vec<u8>,
+    /// The stand-in's bytes as wac-graph embedded them.
+    stand_in: Vec<u8>,
+}
+
+/// Puts `component` in place of the stand-in of `plugged` (see [`plug_stand_in`]) and
+/// validates the result (`copies`: the modules made from validated inputs; see
+/// [`crate::validate::component`]); `plugged` is `None` when there was nothing to plug (the
+/// result is `component`).
 ///
 /// The result is valid when wac-graph's output (the stand-in plugged) is, `component` is,
 /// and `component` has the stand-in's type ([`crate::validate::check_stand_in`]): a component
 /// nested in another is validated on its own, and the outer one sees only its type. So
-/// `component` is validated on another thread while wac-graph plugs (it is most of the
-/// output: validating the whole result after plugging was the longest step of the composer's
-/// critical path), and wac-graph's output here.
+/// `component` is validated here, on another thread while the result is written (it is most
+/// of the output), and wac-graph's output was validated when it was made.
 ///
 /// With `write`, the result goes to it instead (and an empty vector is returned), in pieces
 /// and while `component`'s validation ends (see [`crate::Composer::compose_with`]).
 pub fn plug_provider(
-    stand_in: Vec<u8>,
+    plugged: Option<Plugged>,
     component: Vec<u8>,
-    index: &[u8],
     copies: &[crate::validate::Copied<'_>],
     write: Option<&mut crate::Write<'_>>,
 ) -> Result<Vec<u8>> {
     let write_given = write.is_some();
-    let (plugged, written) = std::thread::scope(|scope| {
+    let written = std::thread::scope(|scope| {
         let validated = scope.spawn(|| {
             crate::validate::component(&component, "composed component", copies).map(drop)
         });
-        let plugged = plug_stand_in(stand_in, index);
         // The result is written while the validation ends, in pieces (`splice` would move
         // the component, which the validation reads).
         let written = match (write, &plugged) {
-            (Some(write), Ok(Some((outer, stand_in)))) => {
-                crate::validate::check_stand_in(&component, stand_in).and_then(|()| {
-                    let (prefix, suffix) = splice_parts(outer, stand_in, component.len())?;
-                    write(&[&prefix, &component, &outer[suffix]])
-                })
-            }
-            (Some(write), Ok(None)) => write(&[&component]),
-            (None, _) | (_, Err(_)) => Ok(()),
+            (Some(write), Some(p)) => crate::validate::check_stand_in(&component, &p.stand_in)
+                .and_then(|()| {
+                    let (prefix, suffix) = splice_parts(&p.outer, &p.stand_in, component.len())?;
+                    write(&[&prefix, &component, &p.outer[suffix]])
+                }),
+            (Some(write), None) => write(&[&component]),
+            (None, _) => Ok(()),
         };
         let joined = validated
             .join()
             .unwrap_or_else(|_| Err(anyhow!("internal error: a validation thread panicked")));
-        // The component's own error first: the plugged stand-in is a fraction of it.
-        (joined.and(plugged), written)
+        // The component's own error first.
+        joined.and(written)
     });
-    let plugged = plugged?;
     written?;
     if write_given {
         return Ok(Vec::new());
     }
-    let Some((outer, stand_in)) = plugged else {
+    let Some(p) = plugged else {
         return Ok(component);
     };
-    crate::validate::check_stand_in(&component, &stand_in)?;
-    splice(&outer, &stand_in, component)
+    crate::validate::check_stand_in(&component, &p.stand_in)?;
+    splice(&p.outer, &p.stand_in, component)
 }
 
-/// The provider plugged into `stand_in` by wac-graph, validated, and the stand-in's bytes as
-/// wac-graph embedded them; `None` when there is nothing to plug.
-fn plug_stand_in(stand_in: Vec<u8>, index: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+/// The provider (with `index`) plugged by wac-graph into `stand_in`, validated but for the
+/// stand-in's bodies; `None` when there is nothing to plug.
+///
+/// `stand_in` is wit-component's main component, before [`Appender`] adds the libraries: it
+/// has the composed component's imports and exports (appending adds only core modules and
+/// instances), and it is a fraction of the size. wac-graph reads and copies a package whole
+/// (validating its structure, the libraries' modules too) only to learn its type, and embeds
+/// its bytes as they are, so wac-graph composes the stand-in, as soon as wit-component made
+/// it (beside pass 4), and the complete component takes its place in wac-graph's output
+/// ([`plug_provider`]).
+pub fn plug_stand_in(stand_in: Vec<u8>, index: &[u8]) -> Result<Option<Plugged>> {
     use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
     // The same provider component `wasm-dl provider` writes (validated with the result).
     let provider_component = crate::provider::unvalidated_provider_component(index)?;
@@ -476,7 +483,10 @@ fn plug_stand_in(stand_in: Vec<u8>, index: &[u8]) -> Result<Option<(Vec<u8>, Vec
     // The stand-in's bytes as wac-graph embedded them.
     let stand_in = graph[app].bytes().to_vec();
     crate::validate::with_stand_in(&plugged, "plugged stand-in", &stand_in)?;
-    Ok(Some((plugged, stand_in)))
+    Ok(Some(Plugged {
+        outer: plugged,
+        stand_in,
+    }))
 }
 
 /// `outer` with its one top-level nested component whose bytes are `stand_in` replaced by
