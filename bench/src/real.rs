@@ -81,7 +81,7 @@ impl Reps {
         match scale {
             Scale::Full => Reps {
                 compose: 9,
-                compile: 3,
+                compile: 5,
                 startup: 15,
                 cli: 7,
             },
@@ -336,10 +336,19 @@ impl Bench<'_> {
             "",
         ));
         self.real_gc_rows(set, &g, &r);
-        // wasmtime compile, in child processes.
+        // wasmtime compile, in child processes; wasm-dl's `--gc` output (in the `DlPic` slot
+        // of a results table of its own) in turn with the others, each of the three first in
+        // a third of the repetitions (the machine's speed drifts over a run).
         let mut c = Results::default();
+        let mut gc = Results::default();
         for rep in 0..reps.compile {
-            for t in order(rep) {
+            let mut turn = [Some(DL), Some(WT), None];
+            turn.rotate_left(rep % 3);
+            for t in turn {
+                let Some(t) = t else {
+                    self.gc_compile_once(set, &mut gc)?;
+                    continue;
+                };
                 if c.failed(t) || !set.out(t).is_file() {
                     continue;
                 }
@@ -357,7 +366,7 @@ impl Bench<'_> {
             c.fail(WT),
             "",
         ));
-        self.real_gc_compile(set, reps.compile, &c)?;
+        self.real_gc_compile(set, reps.compile, &c, &gc)?;
         self.report.push_real(Row::bytes(
             "wasmtime compile peak RSS",
             input,

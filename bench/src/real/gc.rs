@@ -64,26 +64,29 @@ impl Bench<'_> {
         ));
     }
 
-    /// The compile row (`c`: wasm-tools' compiles, measured just before) and the first useful
-    /// output of the `--gc` program.
+    /// One wasmtime compile of the `--gc` output into `gc` (nothing once one failed).
+    pub(super) fn gc_compile_once(&self, set: &RealSet, gc: &mut Results) -> Result<()> {
+        if gc.failed(GC) || !set.gc_out().is_file() {
+            return Ok(());
+        }
+        let mut cmd = Command::new(&self.cfg.exe);
+        cmd.arg("child-compile")
+            .arg(set.gc_out())
+            .arg(set.gc_cwasm());
+        gc.push(GC, run_child(&self.cfg.exe, &cmd, self.cfg.limit * 3)?);
+        Ok(())
+    }
+
+    /// The compile row (`gc`: the `--gc` output's compiles, `c`: wasm-tools' among them) and
+    /// the first useful output of the `--gc` program.
     pub(super) fn real_gc_compile(
         &mut self,
         set: &RealSet,
         reps: usize,
         c: &Results,
+        gc: &Results,
     ) -> Result<()> {
         let input = set.name.as_str();
-        let mut gc = Results::default();
-        for _ in 0..reps {
-            if gc.failed(GC) || !set.gc_out().is_file() {
-                break;
-            }
-            let mut cmd = Command::new(&self.cfg.exe);
-            cmd.arg("child-compile")
-                .arg(set.gc_out())
-                .arg(set.gc_cwasm());
-            gc.push(GC, run_child(&self.cfg.exe, &cmd, self.cfg.limit * 3)?);
-        }
         self.report.push_real(Row::durations(
             "wasmtime compile time, wasm-dl `--gc`",
             input,
