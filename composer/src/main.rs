@@ -67,8 +67,10 @@ enum Command {
         /// Remove the libraries' functions and exports that no program can reach: kept are
         /// every export a module binds, every export of a library that may be `dlopen`ed
         /// (`--dl-openable`, else those no NEEDED entry names), what constructors and the table
-        /// reach; and re-encode every library's code with the shortest immediates (as lld's
-        /// `--compress-relocations`; DWARF goes) (README: "Dead-code removal").
+        /// reach; fold a library's identical functions into one (as lld's `--icf`; each keeps
+        /// its function pointers); and re-encode every library's code with the shortest
+        /// immediates (as lld's `--compress-relocations`; DWARF goes) (README: "Dead-code
+        /// removal").
         #[arg(long)]
         gc: bool,
         /// With `--gc`: LIB (as given above) may be `dlopen`ed and keeps every export

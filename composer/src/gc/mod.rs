@@ -31,11 +31,16 @@
 //! `dlsym` of such a name says "undefined symbol", as for a name never defined. Data exports, tags, imports,
 //! segments and globals are kept.
 //!
+//! **Folded**: live functions of one library that are the same function become one (see
+//! `fold`); not those later passes find by an export's name (the non-symbol exports and the
+//! ones the composer calls), the start function, or any a body names with `ref.func`.
+//!
 //! **Re-encoded**: every library, also one that loses nothing, is rewritten with its kept
 //! bodies re-encoded at the shortest LEB128 immediates (`Edit::compact_code`: `wasm-ld -shared`
 //! pads every relocated immediate to 5 bytes); its `.debug_*` and `metadata.code.*` sections
 //! go, since its code moves.
 
+mod fold;
 mod reach;
 
 use crate::parse::{Library, MainModule};
@@ -75,6 +80,10 @@ pub struct Removed {
     /// Bytes of the code section after (the kept bodies re-encoded with every immediate in its
     /// shortest LEB128).
     pub bytes_after: u64,
+    /// Live functions folded into an identical one (see `fold`).
+    pub folded: u32,
+    /// Bytes of the code section their bodies took (input encoding, with their sizes).
+    pub folded_bytes: u64,
 }
 
 /// The pass's output: per library, its rewritten bytes and what went.
@@ -124,14 +133,21 @@ pub fn collect(
         let all = openable[l];
         let mut dropped = HashSet::new();
         let mut roots = graph.roots.clone();
+        // Functions later passes find by their export's name and may change (the linker entry
+        // points: `__wasm_apply_data_relocs` is evaluated and emptied), or that the composer
+        // calls: they keep their own definitions.
+        let mut own = graph.body_refs.clone();
+        own.extend(graph.start);
         for (name, f) in &graph.exports {
+            let special = used_by_composer(name) || !symbols.contains_key(name.as_str());
+            if special {
+                own.push(*f);
+            }
             let keep = all
-                || used_by_composer(name)
-                || match symbols.get(name.as_str()) {
-                    // Not a symbol: a linker entry point or a hidden export.
-                    None => true,
-                    Some(k) => bound.contains(&(id, *k)),
-                };
+                || special
+                || symbols
+                    .get(name.as_str())
+                    .is_some_and(|k| bound.contains(&(id, *k)));
             if keep {
                 roots.push(*f);
             } else {
@@ -172,22 +188,38 @@ pub fn collect(
             .filter(|(n, _)| dropped.contains(n))
             .map(|(n, _)| n.clone())
             .collect();
+        own.sort_unstable();
+        let into = fold::fold(&graph, lib.bytes, &live, |f| own.binary_search(&f).is_ok());
         let mut map: Vec<u32> = (0..graph.imported).collect();
+        let mut folded = Vec::new();
         let mut next = graph.imported;
         for (k, is_live) in live.iter().enumerate() {
-            if *is_live {
+            let size = u64::from(graph.body_size.get(k).copied().unwrap_or(0));
+            let rep = into
+                .get(k)
+                .copied()
+                .flatten()
+                .and_then(|r| map.get(graph.imported.checked_add(r)? as usize).copied());
+            if let (true, Some(rep)) = (*is_live, rep) {
+                // Its class's lowest function is before it, so numbered already.
+                map.push(rep);
+                folded.push(graph.imported.saturating_add(k as u32));
+                removed.folded += 1;
+                removed.folded_bytes += size;
+            } else if *is_live {
                 map.push(next);
                 next += 1;
             } else {
                 map.push(REMOVED);
                 removed.funcs += 1;
-                removed.bytes += u64::from(graph.body_size.get(k).copied().unwrap_or(0));
+                removed.bytes += size;
             }
         }
         // Every library is rewritten, also one that loses nothing: its bodies are re-encoded
         // (wasm-ld pads every relocated immediate to 5 bytes; `--gc` is the size mode).
         let maps = Maps {
             funcs: IndexMap::Table(map.clone()),
+            folded,
             ..Maps::default()
         };
         let mut edit = DropExports {
@@ -326,14 +358,17 @@ pub fn render(libs: &[Library<'_>], collected: &Collected) -> String {
     for (lib, r) in libs.iter().zip(&collected.removed) {
         let _ = writeln!(
             out,
-            "{}: {} of {} functions ({} of {} code bytes), {} exports; code {} -> {} bytes; \
-             the table alone reaches {} code bytes{}",
+            "{}: {} of {} functions ({} of {} code bytes), {} exports; {} functions folded into \
+             identical ones ({} code bytes); code {} -> {} bytes; the table alone reaches {} \
+             code bytes{}",
             lib.name,
             r.funcs,
             r.funcs_before,
             r.bytes,
             r.bytes_before,
             r.exports.len(),
+            r.folded,
+            r.folded_bytes,
             r.bytes_before,
             r.bytes_after,
             r.table_reach_bytes,

@@ -33,6 +33,27 @@ pub struct Graph {
     /// bodies' validity depends on their being declared referenceable (see
     /// `validate::rewritten`).
     pub body_refs: Vec<u32>,
+    /// Per defined function, its type index.
+    pub types: Vec<u32>,
+    /// The start function.
+    pub start: Option<u32>,
+    /// Per defined function, where its body (locals and instructions, without the size in
+    /// front) is in the module's bytes.
+    pub bodies: Vec<std::ops::Range<usize>>,
+    /// Per defined function, the instructions of its body that name a function, in order.
+    pub named: Vec<Vec<Named>>,
+}
+
+/// An instruction that names a function (`call`, `return_call`, `ref.func`: a one-byte
+/// opcode, then the index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Named {
+    /// Where the index's LEB128 starts, from the body's start.
+    pub at: u32,
+    /// Where the instruction ends, from the body's start.
+    pub end: u32,
+    /// The function.
+    pub func: u32,
 }
 
 impl Graph {
@@ -53,7 +74,15 @@ impl Graph {
                         }
                     }
                 }
-                Payload::StartSection { func, .. } => g.roots.push(func),
+                Payload::StartSection { func, .. } => {
+                    g.roots.push(func);
+                    g.start = Some(func);
+                }
+                Payload::FunctionSection(r) => {
+                    for ty in r {
+                        g.types.push(ty.with_context(ctx)?);
+                    }
+                }
                 Payload::ExportSection(r) => {
                     for e in r {
                         let e = e.with_context(ctx)?;
@@ -92,15 +121,17 @@ impl Graph {
                     g.body_size.push(body_entry_size(
                         range.end.saturating_sub(range.start) as usize
                     ));
+                    g.bodies.push(range.start as usize..range.end as usize);
                     bodies.push(body);
                 }
                 _ => {}
             }
         }
-        for (callees, refs, at) in callees_in_parallel(&bodies).with_context(ctx)? {
-            g.callees.push(callees);
-            g.body_refs.extend(refs);
-            g.reencoded_at.push(at);
+        for c in callees_in_parallel(&bodies).with_context(ctx)? {
+            g.callees.push(c.callees);
+            g.body_refs.extend(c.refs);
+            g.reencoded_at.push(c.reencoded_at);
+            g.named.push(c.named);
         }
         g.body_refs.sort_unstable();
         g.body_refs.dedup();
@@ -155,24 +186,41 @@ fn callees_in_parallel(bodies: &[FunctionBody<'_>]) -> Result<Vec<Callees>> {
     Ok(out)
 }
 
-/// What one body names: every function (`call`, `return_call`, `ref.func`), sorted, once
-/// each; the `ref.func`s among them; and the offsets of the instructions re-encoding may
-/// change (see [`Graph::reencoded_at`]).
-type Callees = (Vec<u32>, Vec<u32>, Vec<u32>);
+/// What one body names.
+struct Callees {
+    /// Every function (`call`, `return_call`, `ref.func`), sorted, once each.
+    callees: Vec<u32>,
+    /// The `ref.func`s among them.
+    refs: Vec<u32>,
+    /// See [`Graph::reencoded_at`].
+    reencoded_at: Vec<u32>,
+    /// See [`Graph::named`].
+    named: Vec<Named>,
+}
 
 /// What `body` names (see [`Callees`]).
 fn callees(body: &FunctionBody<'_>) -> Result<Callees> {
     let mut names = Names::default();
     let mut at = Vec::new();
+    let mut named = Vec::new();
     let base = body.range().start;
+    // A body is under 4 GiB (its size is a u32).
+    let offset = |p: u64| u32::try_from(p.saturating_sub(base)).unwrap_or(u32::MAX);
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let start = ops.original_position();
-        names.names = false;
+        names.named = None;
         ops.visit_operator(&mut names)?;
-        if names.names || ops.original_position() - start > 2 {
-            // A body is under 4 GiB (its size is a u32).
-            at.push(u32::try_from(start - base).unwrap_or(u32::MAX));
+        let end = ops.original_position();
+        if let Some(func) = names.named {
+            named.push(Named {
+                at: offset(start + 1),
+                end: offset(end),
+                func,
+            });
+        }
+        if names.named.is_some() || end - start > 2 {
+            at.push(offset(start));
         }
     }
     let Names {
@@ -180,7 +228,12 @@ fn callees(body: &FunctionBody<'_>) -> Result<Callees> {
     } = names;
     callees.sort_unstable();
     callees.dedup();
-    Ok((callees, refs, at))
+    Ok(Callees {
+        callees,
+        refs,
+        reencoded_at: at,
+        named,
+    })
 }
 
 /// The operator visitor of [`callees`]: records the functions instructions name and ignores
@@ -189,14 +242,14 @@ fn callees(body: &FunctionBody<'_>) -> Result<Callees> {
 struct Names {
     callees: Vec<u32>,
     refs: Vec<u32>,
-    /// Whether the instruction just visited names a function.
-    names: bool,
+    /// The function the instruction just visited names.
+    named: Option<u32>,
 }
 
 impl Names {
     fn call(&mut self, f: u32) {
         self.callees.push(f);
-        self.names = true;
+        self.named = Some(f);
     }
 
     fn ref_func(&mut self, f: u32) {

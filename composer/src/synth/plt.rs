@@ -368,6 +368,7 @@ fn rewrite_inner(main: &MainModule<'_>, plan: &Plan<'_>) -> Result<Vec<u8>> {
         funcs: IndexMap::Table((0..plt.n_funcs).map(|f| plt.map(f)).collect()),
         globals: IndexMap::Table((0..n_globals).map(|g| plt.map_global(g)).collect()),
         tags: IndexMap::Identity,
+        folded: Vec::new(),
     };
     let add = plt.additions()?;
     rw::rewrite(bytes, &maps, add, &mut plt)

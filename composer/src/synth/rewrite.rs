@@ -326,7 +326,7 @@ impl<E: Edit> Rewriter<'_, E> {
         let mut funcs = FunctionSection::new();
         for (k, ty) in r.into_iter().flatten().enumerate() {
             let ty = ty?;
-            if !self.maps.funcs.removed(self.imported[0] + k as u32) {
+            if self.maps.defines(self.imported[0] + k as u32) {
                 funcs.function(self.type_index(ty)?);
             }
         }

@@ -181,7 +181,7 @@ impl<E: Edit> Rewriter<'_, E> {
             let start = reader.original_position() as usize;
             let body: FunctionBody<'_> = reader.read()?;
             let end = reader.original_position() as usize;
-            if self.maps.funcs.removed(self.imported[0] + k) {
+            if !self.maps.defines(self.imported[0] + k) {
                 // Every later body moves.
                 self.code_moved = true;
                 continue;
@@ -237,7 +237,7 @@ impl<E: Edit> Rewriter<'_, E> {
         let (mut bodies, mut at) = (Vec::new(), Vec::new());
         for (k, body) in reader.into_iter().enumerate() {
             let body = body?;
-            if !self.maps.funcs.removed(self.imported[0] + k as u32) {
+            if self.maps.defines(self.imported[0] + k as u32) {
                 bodies.push(body);
                 at.push(self.edit.reencoded_at(k as u32));
             }
@@ -303,7 +303,7 @@ impl<E: Edit> Rewriter<'_, E> {
                 let mut v = Vec::new();
                 for n in map {
                     let n = n?;
-                    if !self.maps.funcs.removed(n.index) {
+                    if self.maps.defines(n.index) {
                         v.push((self.function_index(n.index)?, n.name));
                     }
                 }
@@ -337,7 +337,7 @@ impl<E: Edit> Rewriter<'_, E> {
         let mut v = Vec::new();
         for n in map {
             let n = n?;
-            if self.maps.funcs.removed(n.index) {
+            if !self.maps.defines(n.index) {
                 continue;
             }
             let mut names = NameMap::new();

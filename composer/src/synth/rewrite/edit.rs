@@ -59,6 +59,18 @@ pub struct Maps {
     pub globals: IndexMap,
     /// Tags.
     pub tags: IndexMap,
+    /// Defined functions (input indices, sorted) that [`Maps::funcs`] maps onto another
+    /// defined function of the same type and body (`--gc`'s identical code folding): their
+    /// uses and exports name that function, their own definition, body and names go.
+    pub folded: Vec<u32>,
+}
+
+impl Maps {
+    /// Whether input function `i` keeps its own definition in the output (neither
+    /// [`REMOVED`] nor [`Maps::folded`]).
+    pub(super) fn defines(&self, i: u32) -> bool {
+        !self.funcs.removed(i) && self.folded.binary_search(&i).is_err()
+    }
 }
 
 /// An active segment of function references a rewrite appends.

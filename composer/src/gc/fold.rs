@@ -1,0 +1,196 @@
+//! Identical code folding (`--gc`): the live functions of one library that are the same
+//! function, instruction for instruction up to the functions they name (which are the same
+//! in turn), become one, as with lld's `--icf`.
+//!
+//! In ELF only `--icf=safe` is safe for C, since folding two functions whose addresses are
+//! taken makes `&f == &g`. In WebAssembly a C function pointer is a table slot, not a function
+//! index: folding `g` into `f` keeps each its own slots (the element segment keeps both
+//! entries, now naming `f`; `GOT.func` entries and `dlsym` give each exported symbol its own
+//! slot, `layout::LibSlot::func`), so pointers compare as before, and a call through any of
+//! them runs the same instructions as before. What a program can see change is only what a
+//! backtrace names: `g`'s frames are `f`'s.
+//!
+//! Classes are found as lld finds them: functions start in one class when their types and
+//! their bytes other than the function indices are equal, and a class is split until each of
+//! its functions names, instruction by instruction, functions of one class. That is the
+//! coarsest such partition, so mutually recursive copies fold too.
+
+use super::reach::{Graph, Named};
+use hashbrown::HashMap;
+
+/// Per defined function of `graph` (read from module `bytes`), the defined function it folds
+/// into (defined-function indices, the lowest of its class), if any. Only `live` functions
+/// fold, and none of those `keep(f)` says must keep their own definition (by function index).
+pub fn fold(
+    graph: &Graph,
+    bytes: &[u8],
+    live: &[bool],
+    keep: impl Fn(u32) -> bool,
+) -> Vec<Option<u32>> {
+    let n = graph.named.len();
+    let mut into = vec![None; n];
+    // Pass 1: by type and bytes.
+    let mut first: HashMap<(u32, Vec<u8>, Vec<u32>), u32> = HashMap::new();
+    let mut class = vec![NONE; n];
+    for (k, slot) in class.iter_mut().enumerate() {
+        let f = graph.imported.saturating_add(k as u32);
+        if !live.get(k).copied().unwrap_or(false) || keep(f) {
+            continue;
+        }
+        let (Some(ty), Some(named), Some(body)) = (
+            graph.types.get(k),
+            graph.named.get(k),
+            graph.bodies.get(k).and_then(|r| bytes.get(r.clone())),
+        ) else {
+            continue;
+        };
+        let Some((shape, cuts)) = shape(body, named) else {
+            continue;
+        };
+        let next = first.len() as u32;
+        *slot = *first.entry((*ty, shape, cuts)).or_insert(next);
+    }
+    drop(first);
+    // Only classes of two or more can fold; the rest name functions by their own identity.
+    let mut size = HashMap::<u32, u32>::new();
+    for c in class.iter().filter(|c| **c != NONE) {
+        *size.entry(*c).or_default() += 1;
+    }
+    let mut members: Vec<usize> = (0..n)
+        .filter(|k| class[*k] != NONE && size.get(&class[*k]).is_some_and(|s| *s > 1))
+        .collect();
+    for c in class.iter_mut() {
+        if *c != NONE && size.get(c).is_none_or(|s| *s < 2) {
+            *c = NONE;
+        }
+    }
+    // Pass 2: split until stable. A split only refines (the key holds the class before), so
+    // the number of classes grows until it stops.
+    let mut count = size.values().filter(|s| **s > 1).count();
+    loop {
+        let of = |func: u32| -> u64 {
+            match func
+                .checked_sub(graph.imported)
+                .and_then(|k| class.get(k as usize))
+            {
+                Some(c) if *c != NONE => u64::from(*c),
+                _ => (1 << 32) | u64::from(func),
+            }
+        };
+        let mut ids: HashMap<(u32, Vec<u64>), u32> = HashMap::new();
+        let next: Vec<u32> = members
+            .iter()
+            .map(|k| {
+                let targets = graph.named[*k].iter().map(|m| of(m.func)).collect();
+                let len = ids.len() as u32;
+                *ids.entry((class[*k], targets)).or_insert(len)
+            })
+            .collect();
+        let stable = ids.len() == count;
+        count = ids.len();
+        for (k, c) in members.iter().zip(next) {
+            class[*k] = c;
+        }
+        if stable {
+            break;
+        }
+    }
+    // The lowest function of each class keeps its definition; members are in index order.
+    let mut rep: HashMap<u32, u32> = HashMap::new();
+    members.retain(|k| class[*k] != NONE);
+    for k in members {
+        let r = *rep.entry(class[k]).or_insert(k as u32);
+        if r != k as u32 {
+            into[k] = Some(r);
+        }
+    }
+    into
+}
+
+/// No class.
+const NONE: u32 = u32::MAX;
+
+/// `body` without the function indices of the instructions `named` (ascending), and where in
+/// what is left each was cut out. Two bodies with equal shapes and cuts decode to the same
+/// instructions but for those indices. `None` if `named` does not fit the body.
+fn shape(body: &[u8], named: &[Named]) -> Option<(Vec<u8>, Vec<u32>)> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut cuts = Vec::with_capacity(named.len());
+    let mut from = 0usize;
+    for m in named {
+        out.extend_from_slice(body.get(from..m.at as usize)?);
+        cuts.push(u32::try_from(out.len()).ok()?);
+        from = m.end as usize;
+    }
+    out.extend_from_slice(body.get(from..)?);
+    Some((out, cuts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The folding of the module `wat` (all functions live, none kept).
+    fn folded(wat: &str) -> Vec<Option<u32>> {
+        let bytes = wat::parse_str(wat).unwrap();
+        let graph = Graph::read("test", &bytes).unwrap();
+        let live = vec![true; graph.named.len()];
+        fold(&graph, &bytes, &live, |_| false)
+    }
+
+    #[test]
+    fn same_bodies_fold_into_the_first() {
+        let wat = r#"(module
+            (func (result i32) i32.const 7)
+            (func (result i32) i32.const 8)
+            (func (result i32) i32.const 7)
+            (func (result i64) i64.const 7))"#;
+        assert_eq!(folded(wat), [None, None, Some(0), None]);
+    }
+
+    #[test]
+    fn callers_fold_when_their_callees_do() {
+        let wat = r#"(module
+            (import "env" "h" (func $h))
+            (func $a call $h)
+            (func $b call $h)
+            (func $c call $a)
+            (func $d call $b)
+            (func $e call $e)
+            (func $f call $f)
+            (func $g call $e))"#;
+        // a = b, so c = d; e, f and g each call a function of their own class (e, f, e).
+        assert_eq!(
+            folded(wat),
+            [None, Some(0), None, Some(2), None, Some(4), Some(4)]
+        );
+    }
+
+    #[test]
+    fn callers_of_different_functions_stay_apart() {
+        let wat = r#"(module
+            (func $a (result i32) i32.const 1)
+            (func $b (result i32) i32.const 2)
+            (func (result i32) call $a)
+            (func (result i32) call $b))"#;
+        assert_eq!(folded(wat), [None, None, None, None]);
+    }
+
+    #[test]
+    fn kept_and_dead_functions_do_not_fold() {
+        let bytes = wat::parse_str(
+            r#"(module
+            (func (result i32) i32.const 7)
+            (func (result i32) i32.const 7)
+            (func (result i32) i32.const 7)
+            (func (result i32) i32.const 7))"#,
+        )
+        .unwrap();
+        let graph = Graph::read("test", &bytes).unwrap();
+        let live = [true, true, false, true];
+        assert_eq!(
+            fold(&graph, &bytes, &live, |f| f == 0),
+            [None, None, None, Some(1)]
+        );
+    }
+}
