@@ -17,6 +17,7 @@
 
 use super::reach::{Graph, Named};
 use hashbrown::HashMap;
+use std::hash::BuildHasher;
 
 /// Per defined function of `graph` (read from module `bytes`), the defined function it folds
 /// into (defined-function indices, the lowest of its class), if any. Only `live` functions
@@ -29,28 +30,34 @@ pub fn fold(
 ) -> Vec<Option<u32>> {
     let n = graph.named.len();
     let mut into = vec![None; n];
-    // Pass 1: by type and bytes.
-    let mut first: HashMap<(u32, Vec<u8>, Vec<u32>), u32> = HashMap::new();
+    // Pass 1: by type and bytes. Bodies are hashed where they lie; only those whose hashes
+    // agree are compared.
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let mut buckets: HashMap<(u32, u64), Vec<usize>> = HashMap::new();
     let mut class = vec![NONE; n];
-    for (k, slot) in class.iter_mut().enumerate() {
+    let mut classes = 0u32;
+    for k in 0..n {
         let f = graph.imported.saturating_add(k as u32);
         if !live.get(k).copied().unwrap_or(false) || keep(f) {
             continue;
         }
-        let (Some(ty), Some(named), Some(body)) = (
-            graph.types.get(k),
-            graph.named.get(k),
-            graph.bodies.get(k).and_then(|r| bytes.get(r.clone())),
-        ) else {
+        let (Some(ty), Some(shape)) = (graph.types.get(k), Shape::of(graph, bytes, k)) else {
             continue;
         };
-        let Some((shape, cuts)) = shape(body, named) else {
-            continue;
-        };
-        let next = first.len() as u32;
-        *slot = *first.entry((*ty, shape, cuts)).or_insert(next);
+        let heads = buckets.entry((*ty, hasher.hash_one(&shape))).or_default();
+        let same = heads
+            .iter()
+            .find(|j| Shape::of(graph, bytes, **j).is_some_and(|s| s == shape));
+        match same {
+            Some(j) => class[k] = class[*j],
+            None => {
+                heads.push(k);
+                class[k] = classes;
+                classes += 1;
+            }
+        }
     }
-    drop(first);
+    drop(buckets);
     // Only classes of two or more can fold; the rest name functions by their own identity.
     let mut size = HashMap::<u32, u32>::new();
     for c in class.iter().filter(|c| **c != NONE) {
@@ -110,20 +117,58 @@ pub fn fold(
 /// No class.
 const NONE: u32 = u32::MAX;
 
-/// `body` without the function indices of the instructions `named` (ascending), and where in
-/// what is left each was cut out. Two bodies with equal shapes and cuts decode to the same
-/// instructions but for those indices. `None` if `named` does not fit the body.
-fn shape(body: &[u8], named: &[Named]) -> Option<(Vec<u8>, Vec<u32>)> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut cuts = Vec::with_capacity(named.len());
-    let mut from = 0usize;
-    for m in named {
-        out.extend_from_slice(body.get(from..m.at as usize)?);
-        cuts.push(u32::try_from(out.len()).ok()?);
-        from = m.end as usize;
+/// A body without the function indices its instructions name: the bytes between them. Two
+/// bodies of equal shapes decode to the same instructions but for those indices.
+struct Shape<'a> {
+    body: &'a [u8],
+    named: &'a [Named],
+}
+
+impl<'a> Shape<'a> {
+    /// Defined function `k`'s shape; `None` if its instructions do not fit its body.
+    fn of(graph: &'a Graph, bytes: &'a [u8], k: usize) -> Option<Shape<'a>> {
+        let body = bytes.get(graph.bodies.get(k)?.clone())?;
+        let named = graph.named.get(k)?;
+        let mut from = 0;
+        for m in named {
+            if m.at < from || m.end < m.at || m.end as usize > body.len() {
+                return None;
+            }
+            from = m.end;
+        }
+        Some(Shape { body, named })
     }
-    out.extend_from_slice(body.get(from..)?);
-    Some((out, cuts))
+
+    /// The bytes between the function indices, in order, each with its length (so that
+    /// where an index was cut out is part of the shape).
+    fn pieces(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let ends = self.named.iter().map(|m| (m.at, m.end));
+        let mut from = 0usize;
+        ends.map(Some).chain([None]).map(move |cut| {
+            let (to, next) = match cut {
+                Some((at, end)) => (at as usize, end as usize),
+                None => (self.body.len(), self.body.len()),
+            };
+            let piece = self.body.get(from..to).unwrap_or(&[]);
+            from = next;
+            piece
+        })
+    }
+}
+
+impl PartialEq for Shape<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.named.len() == other.named.len() && self.pieces().eq(other.pieces())
+    }
+}
+
+impl std::hash::Hash for Shape<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for piece in self.pieces() {
+            h.write_usize(piece.len());
+            h.write(piece);
+        }
+    }
 }
 
 #[cfg(test)]
