@@ -72,20 +72,10 @@ pub fn fold(
         }
     }
     // Pass 2: split until stable. A split only refines (the key holds the class before), so
-    // the number of classes grows until it stops.
-    let mut count = size.values().filter(|s| **s > 1).count();
-    loop {
-        let of = |func: u32| -> u64 {
-            match func
-                .checked_sub(graph.imported)
-                .and_then(|k| class.get(k as usize))
-            {
-                Some(c) if *c != NONE => u64::from(*c),
-                _ => (1 << 32) | u64::from(func),
-            }
-        };
+    // the number of classes grows until it stops; a partition that did not grow is stable.
+    let split = |class: &[u32], of: &dyn Fn(u32) -> u64| -> (Vec<u32>, usize) {
         let mut ids: HashMap<(u32, Vec<u64>), u32> = HashMap::new();
-        let next: Vec<u32> = members
+        let next = members
             .iter()
             .map(|k| {
                 let targets = graph.named[*k].iter().map(|m| of(m.func)).collect();
@@ -93,8 +83,32 @@ pub fn fold(
                 *ids.entry((class[*k], targets)).or_insert(len)
             })
             .collect();
-        let stable = ids.len() == count;
-        count = ids.len();
+        (next, ids.len())
+    };
+    let first = class.clone();
+    let mut count = size.values().filter(|s| **s > 1).count();
+    for round in 0.. {
+        let (next, stable) = if round < MAX_ROUNDS {
+            let of = |func: u32| -> u64 {
+                match func
+                    .checked_sub(graph.imported)
+                    .and_then(|k| class.get(k as usize))
+                {
+                    Some(c) if *c != NONE => u64::from(*c),
+                    _ => (1 << 32) | u64::from(func),
+                }
+            };
+            let (next, n) = split(&class, &of);
+            let stable = n == count;
+            count = n;
+            (next, stable)
+        } else {
+            // Each round may split off a single function (a chain of copies, each calling the
+            // next, splits from its end), so a hostile input could take a round per function:
+            // past the bound, only copies naming the very same functions fold, which needs
+            // no refinement.
+            (split(&first, &|func| u64::from(func)).0, true)
+        };
         for (k, c) in members.iter().zip(next) {
             class[*k] = c;
         }
@@ -116,6 +130,10 @@ pub fn fold(
 
 /// No class.
 const NONE: u32 = u32::MAX;
+
+/// Refinement rounds before [`fold`] falls back to folding only copies that name the same
+/// functions (real libraries settle in a few: libpython and libc in 3).
+const MAX_ROUNDS: usize = 64;
 
 /// A body without the function indices its instructions name: the bytes between them. Two
 /// bodies of equal shapes decode to the same instructions but for those indices.
@@ -209,6 +227,23 @@ mod tests {
             folded(wat),
             [None, Some(0), None, Some(2), None, Some(4), Some(4)]
         );
+    }
+
+    #[test]
+    fn a_chain_longer_than_the_rounds_folds_only_exact_copies() {
+        // f_i calls f_{i+1}, the last calls h: one class splits a function per round, so
+        // refinement would take as many rounds as functions. Then two functions calling the
+        // same function still fold (here the chain's two copies of its last link).
+        let n = MAX_ROUNDS + 8;
+        let mut wat = String::from("(module (import \"env\" \"h\" (func $h))");
+        for i in 0..n {
+            wat.push_str(&format!("(func $f{i} call $f{})", i + 1));
+        }
+        wat.push_str(&format!("(func $f{n} call $h) (func call $h))"));
+        let into = folded(&wat);
+        let mut want = vec![None; n + 2];
+        want[n + 1] = Some(n as u32);
+        assert_eq!(into, want);
     }
 
     #[test]
