@@ -453,6 +453,26 @@ fn check_main(main: &parse::MainModule<'_>, has_libs: bool) -> Result<()> {
             flags.join(" ")
         );
     }
+    // wasm-dl calls them as C's `void *malloc(size_t)` and `void free(void *)` (wasm32),
+    // when it calls them at all.
+    let used = has_libs || !main.dl_imports.is_empty();
+    let i32 = wasmparser::ValType::I32;
+    for (f, want) in [
+        ("malloc", wasmparser::FuncType::new([i32], [i32])),
+        ("free", wasmparser::FuncType::new([i32], [])),
+    ] {
+        if let Some((_, ty)) = main.funcs.get(f).filter(|_| used) {
+            if *ty != want {
+                bail!(
+                    "{}: exports `{f}` as {}, but wasm-dl calls it as C's `{f}`, {}: export the C \
+                     library's `{f}` (`-Wl,--export={f}`), not another function under its name",
+                    main.name,
+                    resolve::sig(ty),
+                    resolve::sig(&want)
+                );
+            }
+        }
+    }
     for name in &main.dl_imports {
         if !dlfcn::EXPORTS.contains(&name.as_str()) {
             bail!(

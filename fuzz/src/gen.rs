@@ -21,6 +21,8 @@ pub struct Composition {
     pub strict: bool,
     pub stub_missing: bool,
     pub map: bool,
+    /// `--gc` (dead-code removal, folding, re-encoding).
+    pub gc: bool,
     /// All inputs are valid modules produced by wasm-smith or real fixtures without byte-level
     /// changes (for the instantiation property).
     pub valid_inputs: bool,
@@ -43,6 +45,7 @@ impl Composition {
         .strict(self.strict)
         .stub_missing(self.stub_missing)
         .map(self.map)
+        .gc(self.gc)
     }
 
     /// Every input name (what an error may name).
@@ -473,6 +476,7 @@ fn options(u: &mut Unstructured<'_>, c: &mut Composition) -> Result<()> {
         };
         c.aliases.push(("libalias.so.1".into(), target));
     }
+    c.gc = u.ratio(1, 3)?;
     Ok(())
 }
 

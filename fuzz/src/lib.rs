@@ -74,11 +74,12 @@ pub fn trace(c: &gen::Composition, r: &anyhow::Result<wasm_dl::Composed>) {
         let _ = std::fs::write(
             dir.join("options"),
             format!(
-                "external={} strict={} stub_missing={} map={} aliases={:?} libs={:?}\n",
+                "external={} strict={} stub_missing={} map={} gc={} aliases={:?} libs={:?}\n",
                 c.external,
                 c.strict,
                 c.stub_missing,
                 c.map,
+                c.gc,
                 c.aliases,
                 c.libs.iter().map(|l| &l.0).collect::<Vec<_>>()
             ),
